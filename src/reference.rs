@@ -1,0 +1,499 @@
+//! Reference kernels: plain Rust loops, one function per WGSL entry point, same names.
+//!
+//! They are the test oracle of every GPU kernel and the engine of the CPU executor (the
+//! browser fallback), so they are written to be read first and to be reasonably fast
+//! second: loops are ordered so the innermost one walks contiguous memory.
+
+use crate::model::{Activation, ReconLoss, LEAKY_SLOPE};
+use crate::rng;
+
+/// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o]. x: B × I, w: O × I, y: B × O.
+pub fn linear_forward(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    for b in 0..rows {
+        let xr = &x[b * inputs..(b + 1) * inputs];
+        for o in 0..outputs {
+            let wr = &w[o * inputs..(o + 1) * inputs];
+            y[b * outputs + o] = bias[o] + dot(xr, wr);
+        }
+    }
+}
+
+/// dx[b, i] = Σₒ dy[b, o]·w[o, i].
+pub fn linear_backward_input(
+    dy: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    for b in 0..rows {
+        let dxr = &mut dx[b * inputs..(b + 1) * inputs];
+        dxr.fill(0.0);
+        for o in 0..outputs {
+            axpy(dy[b * outputs + o], &w[o * inputs..(o + 1) * inputs], dxr);
+        }
+    }
+}
+
+/// dw[o, i] = Σ_b dy[b, o]·x[b, i].
+pub fn linear_backward_weight(
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    dw[..outputs * inputs].fill(0.0);
+    for b in 0..rows {
+        let xr = &x[b * inputs..(b + 1) * inputs];
+        for o in 0..outputs {
+            axpy(dy[b * outputs + o], xr, &mut dw[o * inputs..(o + 1) * inputs]);
+        }
+    }
+}
+
+/// dbias[o] = Σ_b dy[b, o].
+pub fn linear_backward_bias(dy: &[f32], db: &mut [f32], rows: usize, outputs: usize) {
+    db[..outputs].fill(0.0);
+    for b in 0..rows {
+        for o in 0..outputs {
+            db[o] += dy[b * outputs + o];
+        }
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight partial sums let the compiler vectorise without reassociating floats itself.
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    if alpha == 0.0 {
+        return; // ReLU makes many gradients exactly zero.
+    }
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
+    }
+}
+
+/// f(x) for one activation.
+pub fn activate(f: Activation, x: f32) -> f32 {
+    match f {
+        Activation::Relu => x.max(0.0),
+        Activation::LeakyRelu => {
+            if x > 0.0 {
+                x
+            } else {
+                LEAKY_SLOPE * x
+            }
+        }
+        Activation::Tanh => x.tanh(),
+        Activation::Sigmoid => sigmoid(x),
+    }
+}
+
+/// f′ written in terms of y = f(x), so the backward pass needs only the output.
+pub fn activation_derivative(f: Activation, y: f32) -> f32 {
+    match f {
+        Activation::Relu => (y > 0.0) as u8 as f32,
+        Activation::LeakyRelu => {
+            if y > 0.0 {
+                1.0
+            } else {
+                LEAKY_SLOPE
+            }
+        }
+        Activation::Tanh => 1.0 - y * y,
+        Activation::Sigmoid => y * (1.0 - y),
+    }
+}
+
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+pub fn activation_forward(f: Activation, x: &[f32], y: &mut [f32]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi = activate(f, xi);
+    }
+}
+
+pub fn activation_backward(f: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for ((dxi, &yi), &dyi) in dx.iter_mut().zip(y).zip(dy) {
+        *dxi = activation_derivative(f, yi) * dyi;
+    }
+}
+
+/// z = μ + exp(½·log σ²)·ε with ε = N(0, 1) drawn at (seed, EPS stream, step, b·Z + j).
+pub fn reparameterize_forward(
+    stats: &[f32],
+    z: &mut [f32],
+    rows: usize,
+    latent: usize,
+    seed: u32,
+    step: u32,
+) {
+    for b in 0..rows {
+        for j in 0..latent {
+            let (mu, logvar) = (stats[b * 2 * latent + j], stats[b * 2 * latent + latent + j]);
+            let eps = rng::normal(seed, rng::stream::EPS, step, (b * latent + j) as u32);
+            z[b * latent + j] = mu + (0.5 * logvar).exp() * eps;
+        }
+    }
+}
+
+/// dμ += dz; dlog σ² += dz·ε·½·exp(½·log σ²).
+pub fn reparameterize_backward(
+    stats: &[f32],
+    dz: &[f32],
+    dstats: &mut [f32],
+    rows: usize,
+    latent: usize,
+    seed: u32,
+    step: u32,
+) {
+    for b in 0..rows {
+        for j in 0..latent {
+            let logvar = stats[b * 2 * latent + latent + j];
+            let eps = rng::normal(seed, rng::stream::EPS, step, (b * latent + j) as u32);
+            let g = dz[b * latent + j];
+            dstats[b * 2 * latent + j] += g;
+            dstats[b * 2 * latent + latent + j] += g * eps * 0.5 * (0.5 * logvar).exp();
+        }
+    }
+}
+
+/// KL(N(μ, σ²) ‖ N(0, 1)) per row, and its gradient scaled by β/B (written, not added).
+pub fn kl_divergence(
+    stats: &[f32],
+    dstats: &mut [f32],
+    row_kl: &mut [f32],
+    rows: usize,
+    latent: usize,
+    beta: f32,
+) {
+    let scale = beta / rows as f32;
+    for b in 0..rows {
+        let mut kl = 0.0;
+        for j in 0..latent {
+            let (mu, logvar) = (stats[b * 2 * latent + j], stats[b * 2 * latent + latent + j]);
+            let var = logvar.exp();
+            kl += -0.5 * (1.0 + logvar - mu * mu - var);
+            dstats[b * 2 * latent + j] = scale * mu;
+            dstats[b * 2 * latent + latent + j] = scale * 0.5 * (var - 1.0);
+        }
+        row_kl[b] = kl;
+    }
+}
+
+/// Per-pixel loss and its derivative with respect to the logit l, for target t.
+/// BCE from logits, stable form: max(l, 0) − l·t + log(1 + e^−|l|); d/dl = σ(l) − t.
+/// MSE of the image σ(l): (σ(l) − t)²; d/dl = 2(σ(l) − t)·σ(l)(1 − σ(l)).
+pub fn pixel_loss(loss: ReconLoss, l: f32, t: f32) -> (f32, f32) {
+    let s = sigmoid(l);
+    match loss {
+        ReconLoss::Bce => (l.max(0.0) - l * t + (-l.abs()).exp().ln_1p(), s - t),
+        ReconLoss::Mse => ((s - t) * (s - t), 2.0 * (s - t) * s * (1.0 - s)),
+    }
+}
+
+/// row_loss[b] = Σ_d loss(logits[b, d], target[b, d]); dlogits = gradient of the batch mean.
+pub fn reconstruction_loss(
+    loss: ReconLoss,
+    logits: &[f32],
+    target: &[f32],
+    dlogits: &mut [f32],
+    row_loss: &mut [f32],
+    rows: usize,
+    cols: usize,
+) {
+    let scale = 1.0 / rows as f32;
+    for b in 0..rows {
+        let mut sum = 0.0;
+        for d in 0..cols {
+            let k = b * cols + d;
+            let (value, grad) = pixel_loss(loss, logits[k], target[k]);
+            sum += value;
+            dlogits[k] = grad * scale;
+        }
+        row_loss[b] = sum;
+    }
+}
+
+/// metrics[slot] += Σ values.
+pub fn accumulate_metric(values: &[f32], metrics: &mut [f32], slot: usize) {
+    metrics[slot] += values.iter().sum::<f32>();
+}
+
+/// One Adam step with bias correction, t = step + 1.
+#[allow(clippy::too_many_arguments)]
+pub fn adam_update(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    step: u32,
+) {
+    let t = (step + 1) as f32;
+    let c1 = 1.0 - beta1.powf(t);
+    let c2 = 1.0 - beta2.powf(t);
+    for i in 0..p.len() {
+        m[i] = beta1 * m[i] + (1.0 - beta1) * g[i];
+        v[i] = beta2 * v[i] + (1.0 - beta2) * g[i] * g[i];
+        let m_hat = m[i] / c1;
+        let v_hat = v[i] / c2;
+        p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+    }
+}
+
+/// x[b, :] = image `batch_index(seed, step, b)` / 255. `images` holds n × 784 bytes.
+pub fn gather_batch(images: &[u8], x: &mut [f32], rows: usize, n: usize, seed: u32, step: u32) {
+    let d = crate::model::INPUT_SIZE;
+    for b in 0..rows {
+        let idx = rng::batch_index(seed, step, b as u32, rows as u32, n as u32) as usize;
+        for (xi, &p) in x[b * d..(b + 1) * d].iter_mut().zip(&images[idx * d..(idx + 1) * d]) {
+            *xi = p as f32 * (1.0 / 255.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hand-computed cases, and every backward against central finite differences in f64.
+    use super::*;
+
+    fn close(a: f32, b: f32, tol: f32) -> bool {
+        (a - b).abs() <= tol * (1.0 + b.abs())
+    }
+
+    #[test]
+    fn linear_forward_by_hand() {
+        // x = [[1, 2]], w = [[1, 0], [2, -1], [0.5, 0.5]], b = [0, 1, -1]
+        let mut y = [0.0; 3];
+        linear_forward(
+            &[1.0, 2.0],
+            &[1.0, 0.0, 2.0, -1.0, 0.5, 0.5],
+            &[0.0, 1.0, -1.0],
+            &mut y,
+            1,
+            2,
+            3,
+        );
+        assert_eq!(y, [1.0, 1.0, 0.5]);
+    }
+
+    #[test]
+    fn linear_backward_by_hand() {
+        let (x, w, dy) =
+            ([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1.0, 0.0, -1.0, 2.0, 1.0, 0.0]);
+        // rows 2, inputs 2, outputs 3
+        let mut dx = [0.0; 4];
+        linear_backward_input(&dy, &w, &mut dx, 2, 2, 3);
+        assert_eq!(dx, [1.0 - 5.0, 2.0 - 6.0, 2.0 + 3.0, 4.0 + 4.0]);
+        let mut dw = [0.0; 6];
+        linear_backward_weight(&x, &dy, &mut dw, 2, 2, 3);
+        assert_eq!(dw, [1.0 + 6.0, 2.0 + 8.0, 3.0, 4.0, -1.0, -2.0]);
+        let mut db = [0.0; 3];
+        linear_backward_bias(&dy, &mut db, 2, 3);
+        assert_eq!(db, [3.0, 1.0, -1.0]);
+    }
+
+    #[test]
+    fn activations_by_hand() {
+        assert_eq!(activate(Activation::Relu, -2.0), 0.0);
+        assert_eq!(activate(Activation::LeakyRelu, -2.0), -0.02);
+        assert!(close(activate(Activation::Tanh, 0.5), 0.462_117_16, 1e-6));
+        assert!(close(activate(Activation::Sigmoid, 0.0), 0.5, 1e-7));
+        assert_eq!(activation_derivative(Activation::Sigmoid, 0.5), 0.25);
+    }
+
+    #[test]
+    fn bce_from_logits_is_stable_and_correct() {
+        // l = 0, t = 1: −log σ(0) = log 2.
+        let (v, g) = pixel_loss(ReconLoss::Bce, 0.0, 1.0);
+        assert!(close(v, std::f32::consts::LN_2, 1e-6) && close(g, -0.5, 1e-6));
+        // Huge logits stay finite where the naive −t·log σ(l) overflows.
+        let (v, _) = pixel_loss(ReconLoss::Bce, -200.0, 1.0);
+        assert!(close(v, 200.0, 1e-6));
+        let (v, g) = pixel_loss(ReconLoss::Bce, 200.0, 1.0);
+        assert!(v.abs() < 1e-6 && g.abs() < 1e-6);
+        let (v, g) = pixel_loss(ReconLoss::Mse, 0.0, 1.0);
+        assert!(close(v, 0.25, 1e-6) && close(g, -0.25, 1e-6));
+    }
+
+    #[test]
+    fn kl_by_hand() {
+        // μ = 1, log σ² = 0: KL = ½·μ² = 0.5.  μ = 0, log σ² = ln 2: ½(2 − 1 − ln 2).
+        let stats = [1.0, 0.0, 0.0, std::f32::consts::LN_2];
+        let (mut d, mut kl) = ([0.0; 4], [0.0; 2]);
+        kl_divergence(&stats, &mut d, &mut kl, 2, 1, 1.0);
+        assert!(close(kl[0], 0.5, 1e-6));
+        assert!(close(kl[1], 0.5 * (1.0 - std::f32::consts::LN_2), 1e-6));
+        assert_eq!(d[0], 0.5); // β/B·μ
+        assert!(close(d[3], 0.5 * 0.5 * (2.0 - 1.0), 1e-6));
+    }
+
+    #[test]
+    fn reparameterisation_uses_half_log_variance() {
+        // log σ² = ln 4 → σ = 2: z − μ must be 2ε, not 4ε.
+        let stats = [3.0, 4f32.ln()];
+        let mut z = [0.0];
+        reparameterize_forward(&stats, &mut z, 1, 1, 9, 5);
+        let eps = rng::normal(9, rng::stream::EPS, 5, 0);
+        assert!(close(z[0], 3.0 + 2.0 * eps, 1e-6));
+    }
+
+    #[test]
+    fn adam_first_step_moves_by_lr() {
+        // With bias correction the first step is lr·g/(|g| + ε) ≈ lr·sign(g).
+        let (mut p, mut m, mut v) = ([1.0f32, 1.0], [0.0; 2], [0.0; 2]);
+        adam_update(&mut p, &[0.5, -3.0], &mut m, &mut v, 0.1, 0.9, 0.999, 1e-8, 0);
+        assert!(close(p[0], 0.9, 1e-5) && close(p[1], 1.1, 1e-5));
+    }
+
+    #[test]
+    fn gather_batch_reads_permuted_images() {
+        let n = 5;
+        let images: Vec<u8> = (0..n * 784).map(|i| (i / 784 * 50) as u8).collect();
+        let mut x = vec![0.0; 5 * 784];
+        gather_batch(&images, &mut x, 5, n, 3, 0);
+        let mut firsts: Vec<u32> = (0..5).map(|b| (x[b * 784] * 255.0).round() as u32).collect();
+        firsts.sort();
+        assert_eq!(firsts, vec![0, 50, 100, 150, 200], "one epoch draws every image once");
+    }
+
+    // ---- finite differences ----
+
+    /// Central differences of a scalar function of `x`, in f64.
+    fn numeric_grad(x: &[f32], f: &dyn Fn(&[f32]) -> f64) -> Vec<f64> {
+        let h = 1e-3f64;
+        (0..x.len())
+            .map(|i| {
+                let mut xp = x.to_vec();
+                let mut xm = x.to_vec();
+                xp[i] = (x[i] as f64 + h) as f32;
+                xm[i] = (x[i] as f64 - h) as f32;
+                let hh = xp[i] as f64 - xm[i] as f64;
+                (f(&xp) - f(&xm)) / hh
+            })
+            .collect()
+    }
+
+    fn assert_grad(analytic: &[f32], numeric: &[f64], what: &str) {
+        for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+            assert!(
+                (a as f64 - n).abs() <= 2e-3 + 2e-3 * n.abs(),
+                "{what}[{i}]: analytic {a}, numeric {n}"
+            );
+        }
+    }
+
+    fn rand_vec(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32).map(|i| rng::normal(seed, 77, 0, i)).collect()
+    }
+
+    /// L = Σ c ⊙ y for fixed random c, so dL/dy = c.
+    fn weighted_sum(y: &[f32], c: &[f32]) -> f64 {
+        y.iter().zip(c).map(|(&a, &b)| a as f64 * b as f64).sum()
+    }
+
+    #[test]
+    fn linear_backward_matches_finite_differences() {
+        let (rows, inputs, outputs) = (3, 5, 4);
+        let (x, w, b, c) = (rand_vec(15, 1), rand_vec(20, 2), rand_vec(4, 3), rand_vec(12, 4));
+        let run = |x: &[f32], w: &[f32], b: &[f32]| {
+            let mut y = vec![0.0; rows * outputs];
+            linear_forward(x, w, b, &mut y, rows, inputs, outputs);
+            weighted_sum(&y, &c)
+        };
+        let (mut dx, mut dw, mut db) = (vec![0.0; 15], vec![0.0; 20], vec![0.0; 4]);
+        linear_backward_input(&c, &w, &mut dx, rows, inputs, outputs);
+        linear_backward_weight(&x, &c, &mut dw, rows, inputs, outputs);
+        linear_backward_bias(&c, &mut db, rows, outputs);
+        assert_grad(&dx, &numeric_grad(&x, &|x| run(x, &w, &b)), "dx");
+        assert_grad(&dw, &numeric_grad(&w, &|w| run(&x, w, &b)), "dw");
+        assert_grad(&db, &numeric_grad(&b, &|b| run(&x, &w, b)), "db");
+    }
+
+    #[test]
+    fn activation_backward_matches_finite_differences() {
+        // Keep inputs away from ReLU's kink at 0.
+        let x: Vec<f32> =
+            rand_vec(16, 5).iter().map(|v| if v.abs() < 0.05 { 0.3 } else { *v }).collect();
+        let c = rand_vec(16, 6);
+        for f in [Activation::Relu, Activation::LeakyRelu, Activation::Tanh, Activation::Sigmoid] {
+            let mut y = vec![0.0; 16];
+            activation_forward(f, &x, &mut y);
+            let mut dx = vec![0.0; 16];
+            activation_backward(f, &y, &c, &mut dx);
+            let num = numeric_grad(&x, &|x| {
+                let mut y = vec![0.0; 16];
+                activation_forward(f, x, &mut y);
+                weighted_sum(&y, &c)
+            });
+            assert_grad(&dx, &num, f.name());
+        }
+    }
+
+    #[test]
+    fn reconstruction_loss_backward_matches_finite_differences() {
+        let (rows, cols) = (3, 7);
+        let logits = rand_vec(21, 7);
+        let target: Vec<f32> = (0..21u32).map(|i| rng::uniform(1, 8, 0, i)).collect();
+        for loss in [ReconLoss::Bce, ReconLoss::Mse] {
+            let mean_loss = |l: &[f32]| {
+                let (mut d, mut r) = (vec![0.0; 21], vec![0.0; rows]);
+                reconstruction_loss(loss, l, &target, &mut d, &mut r, rows, cols);
+                r.iter().map(|&v| v as f64).sum::<f64>() / rows as f64
+            };
+            let (mut d, mut r) = (vec![0.0; 21], vec![0.0; rows]);
+            reconstruction_loss(loss, &logits, &target, &mut d, &mut r, rows, cols);
+            assert_grad(&d, &numeric_grad(&logits, &mean_loss), loss.name());
+        }
+    }
+
+    #[test]
+    fn vae_backward_matches_finite_differences() {
+        // L = β·mean_b KL(stats) + Σ c ⊙ z(stats): KL writes dstats, reparam adds to it.
+        let (rows, latent, beta) = (2, 3, 1.5);
+        let stats: Vec<f32> = rand_vec(12, 9).iter().map(|v| 0.5 * v).collect();
+        let c = rand_vec(6, 10);
+        let total = |s: &[f32]| {
+            let (mut d, mut kl, mut z) = (vec![0.0; 12], vec![0.0; rows], vec![0.0; 6]);
+            kl_divergence(s, &mut d, &mut kl, rows, latent, beta);
+            reparameterize_forward(s, &mut z, rows, latent, 4, 2);
+            beta as f64 * kl.iter().map(|&v| v as f64).sum::<f64>() / rows as f64
+                + weighted_sum(&z, &c)
+        };
+        let (mut d, mut kl) = (vec![0.0; 12], vec![0.0; rows]);
+        kl_divergence(&stats, &mut d, &mut kl, rows, latent, beta);
+        reparameterize_backward(&stats, &c, &mut d, rows, latent, 4, 2);
+        assert_grad(&d, &numeric_grad(&stats, &total), "dstats");
+    }
+}

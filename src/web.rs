@@ -1,0 +1,1 @@
+//! The JavaScript-facing API (wasm only).

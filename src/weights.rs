@@ -1,0 +1,638 @@
+//! Saving and loading trained weights as `.safetensors`, bytes in and bytes out.
+//!
+//! A weights file is an ordinary safetensors file: every parameter is an F32 tensor, and the
+//! header's `__metadata__` holds `{"format": "latent-lab", "format_version": "1", "spec": …}`
+//! with the [`ModelSpec`] as JSON, so a file alone is enough to rebuild its model. Any
+//! safetensors reader (Python's `safetensors`, the Rust crate) can open it.
+//!
+//! Loading never panics and never trusts the bytes: every failure is a [`WeightsError`] whose
+//! one-line message says what is wrong and, where there is something to do, what to do.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use safetensors::tensor::Metadata;
+use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
+use thiserror::Error;
+
+use crate::error::SpecError;
+use crate::model::ModelSpec;
+
+/// Value of the `format` metadata key of a Latent Lab weights file.
+pub const FORMAT: &str = "latent-lab";
+/// Value of the `format_version` metadata key written (and the only one read) by this build.
+pub const FORMAT_VERSION: &str = "1";
+
+/// Bytes of the little-endian `u64` header length that starts every safetensors file.
+const HEADER_LEN_BYTES: usize = 8;
+
+/// A weights file that cannot be loaded, or tensors that do not fit the model.
+#[derive(Debug, Error)]
+pub enum WeightsError {
+    #[error("the weights file is empty (0 bytes): choose a .safetensors file saved by Latent Lab")]
+    Empty,
+    #[error(
+        "not a valid safetensors file ({0}): the file is truncated, corrupt or of another \
+         format; choose a .safetensors file saved by Latent Lab"
+    )]
+    Safetensors(SafeTensorError),
+    #[error(
+        "the weights file is truncated or corrupt: tensor `{name}` ends at byte {end} of the \
+         data, which has only {len} bytes; save or download the file again"
+    )]
+    Truncated { name: String, end: u64, len: u64 },
+    #[error(
+        "not a Latent Lab weights file: {reason}; choose a .safetensors file saved by Latent Lab"
+    )]
+    NotLatentLab { reason: String },
+    #[error(
+        "weights file format version {found:?} is not supported (this build reads version \
+         {FORMAT_VERSION:?}): update Latent Lab, or save the model again with this version"
+    )]
+    UnsupportedVersion { found: String },
+    #[error("weights file: {0}")]
+    Spec(SpecError),
+    #[error(
+        "tensor `{name}` has dtype {dtype}, but Latent Lab weights are F32: convert it to \
+         float32 before loading"
+    )]
+    Dtype { name: String, dtype: String },
+    #[error(
+        "tensor `{name}` contains {value} (element {index}): the model had diverged when it was \
+         saved; retrain it with a lower learning rate (optimizer.lr)"
+    )]
+    NonFinite { name: String, index: usize, value: f32 },
+    #[error(
+        "tensor `{name}` is missing from the weights file, which has {}: the file was saved \
+         from a different model",
+        list_names(.found)
+    )]
+    Missing { name: String, found: Vec<String> },
+    #[error("tensor `{name}` has shape {found:?}, but the model expects {expected:?}")]
+    Shape { name: String, expected: Vec<usize>, found: Vec<usize> },
+    #[error("tensor `{name}` has {found} values, but its shape {shape:?} needs {expected}")]
+    Length { name: String, shape: Vec<usize>, expected: usize, found: usize },
+    #[error("tensor `{name}` appears more than once")]
+    Duplicate { name: String },
+    #[error(
+        "unexpected tensor `{name}` in the weights file: the model built from its spec has no \
+         such parameter; the file was saved from a different model"
+    )]
+    Extra { name: String },
+}
+
+fn list_names(names: &[String]) -> String {
+    if names.is_empty() {
+        "no tensors".to_string()
+    } else {
+        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        format!("[{}]", quoted.join(", "))
+    }
+}
+
+/// One named parameter tensor, row-major f32.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// A [`Tensor`] as the safetensors serialiser sees it: F32, little-endian.
+struct F32View<'a>(&'a Tensor);
+
+impl View for F32View<'_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.0.data.iter().flat_map(|x| x.to_le_bytes()).collect())
+    }
+    fn data_len(&self) -> usize {
+        self.0.data.len() * size_of::<f32>()
+    }
+}
+
+/// Serialises a model: tensors as F32, metadata
+/// `{"format": "latent-lab", "format_version": "1", "spec": <spec JSON>}`.
+///
+/// The file stores tensors sorted by name (safetensors' own order); [`load_weights`] returns
+/// them in that order and [`match_tensors`] puts them back in model order.
+///
+/// # Panics
+///
+/// On a programming error in the caller: two tensors with the same name, or a tensor whose
+/// data length is not the product of its shape.
+pub fn save_weights(spec: &ModelSpec, tensors: &[Tensor]) -> Vec<u8> {
+    let mut seen = std::collections::HashSet::new();
+    for t in tensors {
+        assert!(seen.insert(t.name.as_str()), "save_weights: tensor `{}` appears twice", t.name);
+        let expected = t.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        assert!(
+            expected == Some(t.data.len()),
+            "save_weights: tensor `{}` has {} values but shape {:?}",
+            t.name,
+            t.data.len(),
+            t.shape
+        );
+    }
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("format_version".to_string(), FORMAT_VERSION.to_string()),
+        ("spec".to_string(), spec.to_json()),
+    ]);
+    let views = tensors.iter().map(|t| (t.name.as_str(), F32View(t)));
+    safetensors::serialize(views, Some(metadata))
+        .expect("checked tensors always serialise (the header is far below safetensors' limit)")
+}
+
+/// Parses a file: header, metadata, spec (validated), every tensor (F32 only, finite values).
+///
+/// Tensors come back in file order (sorted by name for files written by [`save_weights`]).
+pub fn load_weights(bytes: &[u8]) -> Result<(ModelSpec, Vec<Tensor>), WeightsError> {
+    if bytes.is_empty() {
+        return Err(WeightsError::Empty);
+    }
+    check_offsets_fit(bytes)?;
+    let (header_len, header) =
+        SafeTensors::read_metadata(bytes).map_err(WeightsError::Safetensors)?;
+    let spec = read_spec(&header)?;
+
+    // `read_metadata` checked that the offsets tile the data section exactly.
+    let data = HEADER_LEN_BYTES
+        .checked_add(header_len)
+        .and_then(|start| bytes.get(start..))
+        .ok_or(WeightsError::Safetensors(SafeTensorError::InvalidHeaderLength))?;
+    let mut tensors = Vec::new();
+    for name in header.offset_keys() {
+        let info = header.info(&name).ok_or_else(|| {
+            WeightsError::Safetensors(SafeTensorError::TensorNotFound(name.clone()))
+        })?;
+        if info.dtype != Dtype::F32 {
+            return Err(WeightsError::Dtype { name, dtype: info.dtype.to_string() });
+        }
+        let (start, end) = info.data_offsets;
+        let raw = data.get(start..end).ok_or_else(|| {
+            WeightsError::Safetensors(SafeTensorError::InvalidOffset(name.clone()))
+        })?;
+        let values: Vec<f32> = raw
+            .chunks_exact(size_of::<f32>())
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(WeightsError::NonFinite { name, index, value });
+        }
+        tensors.push(Tensor { name, shape: info.shape.clone(), data: values });
+    }
+    Ok((spec, tensors))
+}
+
+/// Checks that no tensor's data ends past the end of the file, before the safetensors crate
+/// sees the header: this names the tensor a truncated file lost, and with absurd offsets the
+/// crate's own bounds arithmetic overflows (a panic in debug builds). Headers that do not
+/// parse here are left to safetensors to report.
+fn check_offsets_fit(bytes: &[u8]) -> Result<(), WeightsError> {
+    let Some(len_bytes) = bytes.get(..HEADER_LEN_BYTES) else { return Ok(()) };
+    let mut len = [0u8; HEADER_LEN_BYTES];
+    len.copy_from_slice(len_bytes);
+    let Some(data_start) =
+        usize::try_from(u64::from_le_bytes(len)).ok().and_then(|n| n.checked_add(HEADER_LEN_BYTES))
+    else {
+        return Ok(());
+    };
+    let Some(header) = bytes.get(HEADER_LEN_BYTES..data_start) else { return Ok(()) };
+    let Ok(serde_json::Value::Object(entries)) = serde_json::from_slice(header) else {
+        return Ok(());
+    };
+    let data_len = (bytes.len() - data_start) as u64;
+    for (name, entry) in entries {
+        let end = entry.get("data_offsets").and_then(|o| o.get(1)).and_then(|e| e.as_u64());
+        if let Some(end) = end.filter(|&end| end > data_len) {
+            return Err(WeightsError::Truncated { name, end, len: data_len });
+        }
+    }
+    Ok(())
+}
+
+/// Reads and validates the Latent Lab entries of the header's `__metadata__`.
+fn read_spec(header: &Metadata) -> Result<ModelSpec, WeightsError> {
+    let not_ours = |reason: &str| WeightsError::NotLatentLab { reason: reason.to_string() };
+    let meta = header.metadata().as_ref().ok_or_else(|| not_ours("the file has no metadata"))?;
+    match meta.get("format") {
+        Some(format) if format == FORMAT => {}
+        Some(other) => {
+            return Err(not_ours(&format!(
+                "its metadata `format` is {other:?}, expected {FORMAT:?}"
+            )))
+        }
+        None => return Err(not_ours("its metadata has no `format` entry")),
+    }
+    if let Some(version) = meta.get("format_version") {
+        if version != FORMAT_VERSION {
+            return Err(WeightsError::UnsupportedVersion { found: version.clone() });
+        }
+    }
+    let spec = meta.get("spec").ok_or_else(|| not_ours("its metadata has no `spec` entry"))?;
+    ModelSpec::from_json(spec).map_err(WeightsError::Spec)
+}
+
+/// Checks loaded tensors against what the model built from the spec expects (names and shapes,
+/// in that order) and returns the data in the expected order.
+///
+/// Errors: a missing tensor (named, with the names the file has), a wrong shape (name, expected,
+/// found), a data length that does not fit the shape, a repeated name, or an unexpected extra
+/// tensor (named).
+pub fn match_tensors(
+    expected: &[(String, Vec<usize>)],
+    tensors: Vec<Tensor>,
+) -> Result<Vec<Vec<f32>>, WeightsError> {
+    let file_names: Vec<String> = tensors.iter().map(|t| t.name.clone()).collect();
+    let mut by_name = HashMap::with_capacity(tensors.len());
+    for t in tensors {
+        if by_name.contains_key(&t.name) {
+            return Err(WeightsError::Duplicate { name: t.name });
+        }
+        by_name.insert(t.name.clone(), t);
+    }
+    let mut out = Vec::with_capacity(expected.len());
+    for (name, shape) in expected {
+        let Some(t) = by_name.remove(name) else {
+            return Err(WeightsError::Missing { name: name.clone(), found: file_names });
+        };
+        if &t.shape != shape {
+            return Err(WeightsError::Shape {
+                name: t.name,
+                expected: shape.clone(),
+                found: t.shape,
+            });
+        }
+        let needed = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if needed != Some(t.data.len()) {
+            return Err(WeightsError::Length {
+                name: t.name,
+                shape: t.shape,
+                expected: needed.unwrap_or(usize::MAX),
+                found: t.data.len(),
+            });
+        }
+        out.push(t.data);
+    }
+    if let Some(name) = file_names.into_iter().find(|n| by_name.contains_key(n)) {
+        return Err(WeightsError::Extra { name });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelKind;
+    use safetensors::tensor::TensorView;
+
+    fn spec() -> ModelSpec {
+        ModelSpec {
+            kind: ModelKind::Ae,
+            hidden: vec![5, 3],
+            latent: 2,
+            seed: 7,
+            ..ModelSpec::default()
+        }
+    }
+
+    /// Deterministic values with awkward bit patterns (subnormals, -0, extremes).
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let special = [0.0, -0.0, f32::MIN_POSITIVE / 3.0, f32::MAX, f32::MIN, 1e-45, -1.5];
+        let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..n)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                if i % 5 == 4 {
+                    special[(state as usize) % special.len()]
+                } else {
+                    (state as f32 / u32::MAX as f32 - 0.5) * 4.0
+                }
+            })
+            .collect()
+    }
+
+    fn tensor(name: &str, shape: &[usize], seed: u32) -> Tensor {
+        let n = shape.iter().product();
+        Tensor { name: name.to_string(), shape: shape.to_vec(), data: values(n, seed) }
+    }
+
+    fn model_tensors() -> Vec<Tensor> {
+        vec![
+            tensor("enc.0.weight", &[5, 7], 1),
+            tensor("enc.0.bias", &[5], 2),
+            tensor("enc.1.weight", &[3, 5], 3),
+            tensor("code.bias", &[1], 4),
+            tensor("scalar", &[], 5),
+            tensor("empty", &[0, 4], 6),
+            tensor("cube", &[2, 3, 1, 2], 7),
+        ]
+    }
+
+    fn expected_of(tensors: &[Tensor]) -> Vec<(String, Vec<usize>)> {
+        tensors.iter().map(|t| (t.name.clone(), t.shape.clone())).collect()
+    }
+
+    fn small_file() -> Vec<u8> {
+        save_weights(&spec(), &[tensor("w", &[2, 3], 1), tensor("b", &[2], 2)])
+    }
+
+    fn load_err(bytes: &[u8]) -> String {
+        match load_weights(bytes) {
+            Ok(_) => panic!("loading should fail"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn bits(data: &[f32]) -> Vec<u32> {
+        data.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// A raw little-endian byte view of a tensor in any dtype, for hand-made files.
+    fn raw_file(
+        tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)],
+        metadata: Option<&[(&str, &str)]>,
+    ) -> Vec<u8> {
+        let views: Vec<(&str, TensorView<'_>)> = tensors
+            .iter()
+            .map(|(name, dtype, shape, data)| {
+                (*name, TensorView::new(*dtype, shape.clone(), data).unwrap())
+            })
+            .collect();
+        let metadata =
+            metadata.map(|m| m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        safetensors::serialize(views, metadata).unwrap()
+    }
+
+    fn f32_bytes(data: &[f32]) -> Vec<u8> {
+        data.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn round_trip_is_bit_exact() {
+        let tensors = model_tensors();
+        let bytes = save_weights(&spec(), &tensors);
+        let (loaded_spec, loaded) = load_weights(&bytes).unwrap();
+        assert_eq!(loaded_spec, spec());
+        assert_eq!(loaded.len(), tensors.len());
+        for t in &tensors {
+            let l = loaded.iter().find(|l| l.name == t.name).unwrap();
+            assert_eq!(l.shape, t.shape, "{}", t.name);
+            assert_eq!(bits(&l.data), bits(&t.data), "{}", t.name);
+        }
+        let data = match_tensors(&expected_of(&tensors), loaded).unwrap();
+        for (t, d) in tensors.iter().zip(&data) {
+            assert_eq!(bits(d), bits(&t.data), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn round_trip_of_a_model_without_tensors() {
+        let (s, t) = load_weights(&save_weights(&ModelSpec::default(), &[])).unwrap();
+        assert_eq!(s, ModelSpec::default());
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn readable_by_the_safetensors_crate() {
+        let tensors = model_tensors();
+        let bytes = save_weights(&spec(), &tensors);
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(st.len(), tensors.len());
+        let w = st.tensor("enc.0.weight").unwrap();
+        assert_eq!(w.dtype(), Dtype::F32);
+        assert_eq!(w.shape(), &[5, 7]);
+        assert_eq!(w.data(), f32_bytes(&tensors[0].data).as_slice());
+
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let meta = header.metadata().as_ref().unwrap();
+        assert_eq!(meta["format"], "latent-lab");
+        assert_eq!(meta["format_version"], "1");
+        assert_eq!(ModelSpec::from_json(&meta["spec"]).unwrap(), spec());
+    }
+
+    #[test]
+    fn empty_file() {
+        let e = load_err(&[]);
+        assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn every_truncation_errors() {
+        let bytes = small_file();
+        for len in 0..bytes.len() {
+            let e = load_err(&bytes[..len]);
+            assert!(!e.is_empty());
+        }
+        let e = load_err(&bytes[..bytes.len() - 1]);
+        assert!(e.contains("truncated") && e.contains("tensor `w`"), "{e}");
+        let e = load_err(&bytes[..20]);
+        assert!(e.contains("not a valid safetensors file (invalid header length)"), "{e}");
+    }
+
+    #[test]
+    fn random_garbage() {
+        let garbage: Vec<u8> = values(64, 99).iter().flat_map(|x| x.to_le_bytes()).collect();
+        let e = load_err(&garbage);
+        assert!(e.contains("not a valid safetensors file"), "{e}");
+        let e = load_err(b"hello, this is not a weights file at all");
+        assert!(e.contains("not a valid safetensors file"), "{e}");
+    }
+
+    #[test]
+    fn header_longer_than_file() {
+        let mut bytes = small_file();
+        let too_long = bytes.len() as u64 + 100;
+        bytes[..8].copy_from_slice(&too_long.to_le_bytes());
+        let e = load_err(&bytes);
+        assert!(e.contains("header length"), "{e}");
+        bytes[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let e = load_err(&bytes);
+        assert!(e.contains("header"), "{e}");
+    }
+
+    #[test]
+    fn corrupt_header_json() {
+        let mut bytes = small_file();
+        bytes[8] = b'[';
+        let e = load_err(&bytes);
+        assert!(e.contains("invalid JSON in header"), "{e}");
+        let mut bytes = small_file();
+        bytes[9] = 0xff;
+        let e = load_err(&bytes);
+        assert!(e.contains("UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn offsets_past_the_end_are_an_error_not_an_overflow() {
+        // Eight tensors whose offsets add up to almost 2^64 bytes: the safetensors crate's
+        // own end-of-buffer arithmetic would overflow.
+        let big = (1u64 << 61) - 1;
+        let entries: Vec<String> = (0..8u64)
+            .map(|i| {
+                let (s, e) = (big * i, big * (i + 1));
+                format!(r#""t{i}":{{"dtype":"U8","shape":[{big}],"data_offsets":[{s},{e}]}}"#)
+            })
+            .collect();
+        let header = format!("{{{}}}", entries.join(","));
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(header.as_bytes());
+        let e = load_err(&bytes);
+        assert!(e.contains("truncated or corrupt: tensor `t"), "{e}");
+    }
+
+    #[test]
+    fn single_byte_corruptions_never_panic() {
+        let bytes = small_file();
+        for i in 0..bytes.len() {
+            for v in [0u8, 0xff, b'0', b'9', b'"', b'{', b'}', b',', b'-', b'e', bytes[i] ^ 1] {
+                let mut b = bytes.clone();
+                b[i] = v;
+                let _ = load_weights(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn missing_metadata() {
+        let file = raw_file(&[("w", Dtype::F32, vec![2], f32_bytes(&[1.0, 2.0]))], None);
+        let e = load_err(&file);
+        assert!(e.contains("not a Latent Lab weights file") && e.contains("metadata"), "{e}");
+    }
+
+    #[test]
+    fn metadata_without_spec() {
+        let meta: &[(&str, &str)] = &[("format", "latent-lab"), ("format_version", "1")];
+        let e = load_err(&raw_file(&[], Some(meta)));
+        assert!(e.contains("not a Latent Lab weights file") && e.contains("`spec`"), "{e}");
+    }
+
+    #[test]
+    fn metadata_of_another_format() {
+        let e = load_err(&raw_file(&[], Some(&[("format", "pt")])));
+        assert!(e.contains("not a Latent Lab weights file") && e.contains("\"pt\""), "{e}");
+        let e = load_err(&raw_file(&[], Some(&[("spec", "{}")])));
+        assert!(e.contains("not a Latent Lab weights file") && e.contains("`format`"), "{e}");
+    }
+
+    #[test]
+    fn newer_format_version() {
+        let meta: &[(&str, &str)] =
+            &[("format", "latent-lab"), ("format_version", "2"), ("spec", "{}")];
+        let e = load_err(&raw_file(&[], Some(meta)));
+        assert!(e.contains("version \"2\"") && e.contains("update"), "{e}");
+    }
+
+    #[test]
+    fn invalid_spec_names_the_field() {
+        let meta: &[(&str, &str)] =
+            &[("format", "latent-lab"), ("format_version", "1"), ("spec", r#"{"latent": 0}"#)];
+        let e = load_err(&raw_file(&[], Some(meta)));
+        assert!(e.contains("spec") && e.contains("`latent`"), "{e}");
+        let meta: &[(&str, &str)] = &[("format", "latent-lab"), ("spec", "{not json")];
+        let e = load_err(&raw_file(&[], Some(meta)));
+        assert!(e.contains("invalid model spec"), "{e}");
+    }
+
+    #[test]
+    fn f16_tensor_is_rejected_by_name() {
+        let spec_json = spec().to_json();
+        let meta: &[(&str, &str)] = &[("format", "latent-lab"), ("spec", &spec_json)];
+        let half_ones = [0x00, 0x3c, 0x00, 0x3c, 0x00, 0x3c];
+        let file = raw_file(
+            &[
+                ("enc.0.bias", Dtype::F32, vec![1], f32_bytes(&[0.5])),
+                ("enc.0.weight", Dtype::F16, vec![3], half_ones.to_vec()),
+            ],
+            Some(meta),
+        );
+        let e = load_err(&file);
+        assert!(e.contains("`enc.0.weight`") && e.contains("F16"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_values_are_rejected_by_name() {
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut t = tensor("dec.1.weight", &[3, 4], 1);
+            t.data[5] = bad;
+            let bytes = save_weights(&spec(), &[tensor("a", &[2], 2), t]);
+            let e = load_err(&bytes);
+            assert!(e.contains("`dec.1.weight`") && e.contains("element 5"), "{e}");
+            assert!(e.contains(&bad.to_string()) && e.contains("diverged"), "{e}");
+        }
+    }
+
+    #[test]
+    fn missing_tensor_names_it_and_lists_the_file() {
+        let mut tensors = model_tensors();
+        let expected = expected_of(&tensors);
+        tensors.remove(2);
+        let e = match_tensors(&expected, tensors).unwrap_err().to_string();
+        assert!(e.contains("`enc.1.weight` is missing"), "{e}");
+        assert!(e.contains("`enc.0.bias`") && e.contains("`cube`"), "{e}");
+        let e = match_tensors(&expected, Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("`enc.0.weight`") && e.contains("no tensors"), "{e}");
+    }
+
+    #[test]
+    fn wrong_shape_names_it() {
+        let tensors = model_tensors();
+        let mut expected = expected_of(&tensors);
+        expected[2].1 = vec![5, 3];
+        let e = match_tensors(&expected, tensors).unwrap_err().to_string();
+        assert!(
+            e.contains("`enc.1.weight`") && e.contains("[3, 5]") && e.contains("[5, 3]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn extra_tensor_names_it() {
+        let tensors = model_tensors();
+        let mut expected = expected_of(&tensors);
+        expected.remove(4);
+        let e = match_tensors(&expected, tensors).unwrap_err().to_string();
+        assert!(e.contains("unexpected tensor `scalar`"), "{e}");
+    }
+
+    #[test]
+    fn inconsistent_or_repeated_tensors() {
+        let mut tensors = model_tensors();
+        let expected = expected_of(&tensors);
+        tensors[1].data.pop();
+        let e = match_tensors(&expected, tensors).unwrap_err().to_string();
+        assert!(e.contains("`enc.0.bias`") && e.contains("4 values"), "{e}");
+        let mut tensors = model_tensors();
+        tensors.push(tensor("cube", &[2, 3, 1, 2], 8));
+        let e = match_tensors(&expected, tensors).unwrap_err().to_string();
+        assert!(e.contains("`cube`") && e.contains("more than once"), "{e}");
+    }
+
+    #[test]
+    fn match_returns_model_order_whatever_the_file_order() {
+        let tensors = model_tensors();
+        let expected = expected_of(&tensors);
+        let mut shuffled = tensors.clone();
+        shuffled.reverse();
+        let data = match_tensors(&expected, shuffled).unwrap();
+        let want: Vec<Vec<f32>> = tensors.into_iter().map(|t| t.data).collect();
+        assert_eq!(data.len(), want.len());
+        for (d, w) in data.iter().zip(&want) {
+            assert_eq!(bits(d), bits(w));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "appears twice")]
+    fn saving_duplicate_names_is_a_bug() {
+        save_weights(&spec(), &[tensor("w", &[1], 1), tensor("w", &[1], 2)]);
+    }
+}
