@@ -58,6 +58,8 @@ pub fn synthetic_digits(n: usize, seed: u32) -> Vec<u8> {
 
 /// `|actual − expected| ≤ abs + rel·|expected|` everywhere; prints the first mismatches.
 #[track_caller]
+// The negated `<=` is deliberate: a NaN on either side must count as a mismatch.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 pub fn assert_close(actual: &[f32], expected: &[f32], abs: f32, rel: f32, what: &str) {
     assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
     let bad: Vec<String> = actual
