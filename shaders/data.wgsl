@@ -18,6 +18,10 @@ struct State {
 }
 
 const WORDS: u32 = 196u;
+// byte · (1/255) rather than byte / 255: a correctly rounded multiply by the f32 reciprocal,
+// bit for bit what reference::gather_batch computes (WGSL division may be off by 2.5 ulp,
+// and even a correctly rounded byte / 255 differs from it in the last bit for 126 bytes).
+const INV_255: f32 = 1.0 / 255.0;
 
 @group(0) @binding(0) var<uniform> params: Params;
 // Input
@@ -34,9 +38,9 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         let index = batch_index(params.seed, state.step, b, params.rows, params.count);
         let word = images[index * WORDS + w];
         let base = b * 784u + w * 4u;
-        x[base] = f32(word & 255u) / 255.0;
-        x[base + 1u] = f32((word >> 8u) & 255u) / 255.0;
-        x[base + 2u] = f32((word >> 16u) & 255u) / 255.0;
-        x[base + 3u] = f32(word >> 24u) / 255.0;
+        x[base] = f32(word & 255u) * INV_255;
+        x[base + 1u] = f32((word >> 8u) & 255u) * INV_255;
+        x[base + 2u] = f32((word >> 16u) & 255u) * INV_255;
+        x[base + 3u] = f32(word >> 24u) * INV_255;
     }
 }
