@@ -1,1 +1,571 @@
-//! The JavaScript-facing API (wasm only).
+//! The JavaScript-facing API (wasm only): one [`Lab`] owns a model, its executor (WebGPU or
+//! CPU) and the bundled data. `www/engine-worker.js` is its only caller.
+//!
+//! Calls must not overlap: every method that touches the model takes the state out of its
+//! cell for the duration of the call and puts it back when done, so an overlapping call is
+//! rejected with a "busy" error instead of racing (the worker serialises its calls anyway).
+//! Methods that await the GPU return a `Promise`; the others are synchronous.
+//!
+//! Errors are `Error` objects carrying the engine's message ([`crate::Error`]'s `Display`).
+//! A GPU failure (lost device, GPU error) does not end the session: the lab continues on the
+//! CPU executor from its last checkpoint of the weights, and says so through `backend()` and
+//! `adapter()`.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::rc::Rc;
+
+use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::backend::{Executor, GpuContext, Metrics};
+use crate::data::{decode_lab_data, preprocess_drawing, Split};
+use crate::error::{Error, Result};
+use crate::model::{ModelSpec, Program};
+use crate::weights::{self, Tensor};
+
+/// How often training stops to copy the weights to the CPU (for rollback and GPU loss).
+const CHECKPOINT_MS: f64 = 5_000.0;
+/// Most images one `sample` call may produce.
+const MAX_SAMPLES: usize = 4096;
+const BUSY: &str = "the engine is busy with another call: await the previous call first";
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// A model, the executor that runs it and the bundled MNIST split.
+#[wasm_bindgen]
+pub struct Lab {
+    state: Rc<RefCell<Option<State>>>,
+    data: Rc<Split>,
+}
+
+/// Weights known to be good (trained without a non-finite loss), copied to the CPU.
+struct Checkpoint {
+    params: Vec<Vec<f32>>,
+    step: u32,
+    at_ms: f64,
+}
+
+struct State {
+    ex: Executor,
+    /// The WebGPU context, kept while the GPU executor runs: creating it again is slow.
+    gpu: Option<GpuContext>,
+    /// The adapter's description, or why the CPU executor runs.
+    adapter: String,
+    /// Steps trained before the executor's own counter last restarted (at `set_params`).
+    step_base: u32,
+    checkpoint: Checkpoint,
+    /// Metrics collected by a checkpoint, handed out by the next `poll_metrics`.
+    held: Vec<Metrics>,
+    /// A non-finite loss was seen since the last checkpoint or rollback.
+    diverged: bool,
+    data: Rc<Split>,
+}
+
+#[wasm_bindgen]
+impl Lab {
+    /// Builds a lab: `spec_json` is a ModelSpec (`"{}"` for the default VAE), `data` the
+    /// bundled lab data (`www/data/mnist-10k.bin`). With `prefer_gpu` it tries WebGPU and
+    /// falls back to the CPU, recording why, when WebGPU is missing or fails.
+    pub async fn create(
+        spec_json: String,
+        data: Vec<u8>,
+        prefer_gpu: bool,
+    ) -> Result<Lab, JsError> {
+        let spec = ModelSpec::from_json(&spec_json).map_err(js_error)?;
+        let program = Program::build(&spec).map_err(js_error)?;
+        let data = Rc::new(decode_lab_data(&data).map_err(js_error)?);
+        if data.train.is_empty() {
+            return Err(JsError::new("the lab data holds no training images"));
+        }
+        let (ex, gpu, adapter) = if prefer_gpu {
+            open_executor(program, &data.train.images).await
+        } else {
+            let ex = Executor::cpu(program, &data.train.images);
+            (ex, None, "WebGPU was not requested".to_string())
+        };
+        let state = State::new(ex, gpu, adapter, data.clone());
+        Ok(Lab { state: Rc::new(RefCell::new(Some(state))), data })
+    }
+
+    /// "webgpu" or "cpu".
+    pub fn backend(&self) -> Result<String, JsError> {
+        Ok(self.lock()?.backend().to_string())
+    }
+
+    /// The WebGPU adapter's name, or the reason WebGPU is not used.
+    pub fn adapter(&self) -> Result<String, JsError> {
+        Ok(self.lock()?.adapter.clone())
+    }
+
+    /// The model's spec as JSON (every field filled in).
+    pub fn spec_json(&self) -> Result<String, JsError> {
+        Ok(self.lock()?.ex.program().spec.to_json())
+    }
+
+    /// Trainable parameters of the model.
+    pub fn parameter_count(&self) -> Result<usize, JsError> {
+        Ok(self.lock()?.ex.program().spec.parameter_count())
+    }
+
+    /// Training steps taken (queued ones included).
+    pub fn step(&self) -> Result<u32, JsError> {
+        Ok(self.lock()?.step())
+    }
+
+    pub fn train_size(&self) -> usize {
+        self.data.train.len()
+    }
+
+    pub fn test_size(&self) -> usize {
+        self.data.test.len()
+    }
+
+    /// Queues (WebGPU) or runs (CPU) `steps` training steps. Resolves when they are queued
+    /// (or done); the metrics arrive through `poll_metrics`. Every few seconds it waits for
+    /// the GPU and checkpoints the weights. If the GPU fails, the lab switches to the CPU
+    /// (see `backend()`) and resolves without training.
+    pub fn train(&self, steps: u32) -> Promise {
+        self.run(move |mut st| async move {
+            st.train(steps).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Metrics of finished steps, without waiting: an array of
+    /// `{first_step, steps, recon, kl}` (mean losses per image over those steps).
+    pub fn poll_metrics(&self) -> Result<JsValue, JsError> {
+        let mut st = self.lock()?;
+        let metrics = st.poll_metrics().map_err(js_error)?;
+        Ok(metrics_to_js(&metrics))
+    }
+
+    /// Waits for every queued step; resolves to their metrics (as `poll_metrics`). Then
+    /// checkpoints the weights if training has not diverged.
+    pub fn finish(&self) -> Promise {
+        self.run(move |mut st| async move {
+            st.checkpoint().await?;
+            let metrics = st.poll_metrics()?;
+            Ok(metrics_to_js(&metrics))
+        })
+    }
+
+    /// Restores the last checkpoint (after a diverged run); resolves to its step.
+    pub fn rollback(&self) -> Promise {
+        self.run(move |mut st| async move {
+            st.rollback().await?;
+            Ok(JsValue::from(st.step()))
+        })
+    }
+
+    /// Encodes n images (n × 784 values in [0, 1]): `{mu, logvar}` (n × Z each; `logvar`
+    /// is null for an AE).
+    pub fn encode(&self, pixels: Vec<f32>) -> Promise {
+        self.run(move |mut st| async move {
+            let enc = st.infer(async |ex: &mut Executor| ex.encode(&pixels).await).await?;
+            let out = Object::new();
+            set(&out, "mu", &Float32Array::from(&enc.mu[..]));
+            let logvar = match &enc.logvar {
+                Some(lv) => Float32Array::from(&lv[..]).into(),
+                None => JsValue::NULL,
+            };
+            set(&out, "logvar", &logvar);
+            set(&out, "rows", &JsValue::from(enc.rows));
+            set(&out, "latent", &JsValue::from(enc.latent));
+            Ok(out.into())
+        })
+    }
+
+    /// Decodes latent vectors (n × Z) to images (n × 784, in [0, 1]).
+    pub fn decode(&self, z: Vec<f32>) -> Promise {
+        self.run(move |mut st| async move {
+            let images = st.infer(async |ex: &mut Executor| ex.decode(&z).await).await?;
+            Ok(Float32Array::from(&images[..]).into())
+        })
+    }
+
+    /// Decodes the code (AE) or μ (VAE) of each image: a deterministic reconstruction.
+    pub fn reconstruct(&self, pixels: Vec<f32>) -> Promise {
+        self.run(move |mut st| async move {
+            let images = st.infer(async |ex: &mut Executor| ex.reconstruct(&pixels).await).await?;
+            Ok(Float32Array::from(&images[..]).into())
+        })
+    }
+
+    /// `n` images decoded from z ~ N(0, I) drawn at `seed`.
+    pub fn sample(&self, n: usize, seed: u32) -> Promise {
+        self.run(move |mut st| async move {
+            if n > MAX_SAMPLES {
+                return Err(Error::Input(format!("at most {MAX_SAMPLES} samples, asked {n}")));
+            }
+            let images = st.infer(async |ex: &mut Executor| ex.sample(n, seed).await).await?;
+            Ok(Float32Array::from(&images[..]).into())
+        })
+    }
+
+    /// The first `n` held-out test images (n × 784 values in [0, 1]); fewer if the test
+    /// set is smaller.
+    pub fn test_images(&self, n: usize) -> Float32Array {
+        let n = n.min(self.data.test.len());
+        Float32Array::from(&self.data.test.images_f32(0..n)[..])
+    }
+
+    /// Labels (0–9) of the first `n` test images.
+    pub fn test_labels(&self, n: usize) -> Uint8Array {
+        let n = n.min(self.data.test.len());
+        Uint8Array::from(&self.data.test.labels[..n])
+    }
+
+    /// The model as a `.safetensors` file (the spec in its metadata).
+    pub fn save_weights(&self) -> Promise {
+        self.run(move |mut st| async move {
+            let params = match st.ex.params().await {
+                Ok(p) => p,
+                Err(e) if st.is_gpu_failure(&e) => {
+                    st.fall_back(&e);
+                    st.checkpoint.params.clone()
+                }
+                Err(e) => return Err(e),
+            };
+            let program = st.ex.program();
+            let tensors: Vec<Tensor> = program
+                .param_shapes()
+                .into_iter()
+                .zip(params)
+                .map(|((name, shape), data)| Tensor { name, shape, data })
+                .collect();
+            let bytes = weights::save_weights(&program.spec, &tensors);
+            Ok(Uint8Array::from(&bytes[..]).into())
+        })
+    }
+
+    /// Replaces the model with the one in a `.safetensors` file (its spec and weights), on
+    /// the same backend; resolves to the new spec as JSON. On any error the current model
+    /// is kept untouched.
+    pub fn load_weights(&self, bytes: Vec<u8>) -> Promise {
+        self.run(move |mut st| async move {
+            let (spec, tensors) = weights::load_weights(&bytes)?;
+            let program = Program::build(&spec)?;
+            let values = weights::match_tensors(&program.param_shapes(), tensors)?;
+            st.replace(program, values).await?;
+            Ok(JsValue::from(spec.to_json()))
+        })
+    }
+
+    /// Rebuilds the model from a new spec (fresh weights) on the same backend; resolves to
+    /// the spec as JSON. On error the current model is kept.
+    pub fn reset(&self, spec_json: String) -> Promise {
+        self.run(move |mut st| async move {
+            let spec = ModelSpec::from_json(&spec_json)?;
+            let program = Program::build(&spec)?;
+            let values = program.initial_params();
+            st.replace(program, values).await?;
+            Ok(JsValue::from(spec.to_json()))
+        })
+    }
+
+    /// MNIST-style preprocessing of a drawing (`width × height` ink coverage in [0, 1]):
+    /// 784 values in [0, 1].
+    pub fn preprocess(ink: &[f32], width: usize, height: usize) -> Vec<f32> {
+        preprocess_drawing(ink, width, height)
+    }
+
+    /// Test hook: destroys the WebGPU device, as a driver reset would. The next call that
+    /// touches the GPU notices and the lab continues on the CPU. Does nothing on the CPU.
+    pub fn simulate_device_loss(&self) -> Result<(), JsError> {
+        if let Some(ctx) = &self.lock()?.gpu {
+            ctx.device.destroy();
+        }
+        Ok(())
+    }
+}
+
+impl Lab {
+    /// The state for a synchronous call.
+    fn lock(&self) -> Result<Busy, JsError> {
+        Busy::take(&self.state).ok_or_else(|| JsError::new(BUSY))
+    }
+
+    /// Runs an asynchronous call with the state taken out of its cell.
+    fn run<F, Fut>(&self, f: F) -> Promise
+    where
+        F: FnOnce(Busy) -> Fut + 'static,
+        Fut: Future<Output = Result<JsValue>> + 'static,
+    {
+        let cell = self.state.clone();
+        future_to_promise(async move {
+            let busy = Busy::take(&cell).ok_or_else(|| JsValue::from(JsError::new(BUSY)))?;
+            f(busy).await.map_err(|e| JsValue::from(js_error(e)))
+        })
+    }
+}
+
+/// Opens WebGPU and builds the GPU executor; on any failure, the CPU executor and why.
+async fn open_executor(
+    program: Program,
+    train_images: &[u8],
+) -> (Executor, Option<GpuContext>, String) {
+    let why = match webgpu_context().await {
+        Ok(ctx) => match Executor::gpu(&ctx, program.clone(), train_images).await {
+            Ok(ex) => {
+                let name = describe_adapter(&ctx.adapter_info);
+                return (ex, Some(ctx), name);
+            }
+            Err(e) => format!("WebGPU could not build the model: {e}"),
+        },
+        Err(why) => why,
+    };
+    (Executor::cpu(program, train_images), None, why)
+}
+
+/// The adapter's name for the badge. Browsers may keep the name to themselves (an empty
+/// `description`), so the page adds vendor and architecture from `GPUAdapterInfo`.
+fn describe_adapter(info: &wgpu::AdapterInfo) -> String {
+    let name = if info.name.trim().is_empty() { "WebGPU adapter" } else { info.name.trim() };
+    match info.device_type {
+        wgpu::DeviceType::Cpu => format!("{name} (software)"),
+        _ => name.to_string(),
+    }
+}
+
+/// A WebGPU context, or a sentence saying why there is none.
+async fn webgpu_context() -> Result<GpuContext, String> {
+    // wgpu's WebGPU backend expects `navigator.gpu`; ask first so a browser without it gets
+    // a plain answer.
+    let global = js_sys::global();
+    let gpu = Reflect::get(&global, &"navigator".into())
+        .and_then(|nav| Reflect::get(&nav, &"gpu".into()))
+        .unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("WebGPU is not available in this browser".into());
+    }
+    GpuContext::new().await.map_err(|e| match e {
+        Error::NoAdapter(_) => {
+            "this browser offers no WebGPU adapter (WebGPU may be disabled or blocklisted)"
+                .to_string()
+        }
+        Error::RequestDevice(m) => format!("the WebGPU device could not be opened: {m}"),
+        other => other.to_string(),
+    })
+}
+
+impl State {
+    fn new(ex: Executor, gpu: Option<GpuContext>, adapter: String, data: Rc<Split>) -> State {
+        let params = ex.program().initial_params();
+        State {
+            ex,
+            gpu,
+            adapter,
+            step_base: 0,
+            checkpoint: Checkpoint { params, step: 0, at_ms: now() },
+            held: vec![],
+            diverged: false,
+            data,
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        match self.ex {
+            Executor::Gpu(_) => "webgpu",
+            Executor::Cpu(_) => "cpu",
+        }
+    }
+
+    fn step(&self) -> u32 {
+        self.step_base + self.ex.step()
+    }
+
+    fn is_gpu_failure(&self, e: &Error) -> bool {
+        matches!(self.ex, Executor::Gpu(_)) && matches!(e, Error::DeviceLost(_) | Error::Gpu { .. })
+    }
+
+    /// After a GPU failure: continue on the CPU from the last checkpoint.
+    fn fall_back(&mut self, e: &Error) {
+        let program = self.ex.program().clone();
+        let mut cpu = Executor::cpu(program, &self.data.train.images);
+        // The checkpoint was taken from this very program, so its shapes always fit.
+        if cpu.set_params(&self.checkpoint.params).is_err() {
+            web_sys::console::error_1(&"checkpoint does not fit the model; weights reset".into());
+        }
+        let cause = match e {
+            Error::DeviceLost(reason) => format!("the WebGPU device was lost ({reason})"),
+            other => format!("WebGPU failed ({other})"),
+        };
+        self.adapter = format!("{cause}; continuing on the CPU from step {}", self.checkpoint.step);
+        self.ex = cpu;
+        self.gpu = None;
+        self.step_base = self.checkpoint.step;
+        self.held.clear();
+        self.diverged = false;
+    }
+
+    /// Keeps metrics for the next poll and notes a non-finite loss.
+    fn hold(&mut self, metrics: Vec<Metrics>) {
+        let base = self.step_base;
+        for mut m in metrics {
+            self.diverged |= !m.is_finite();
+            m.first_step += base;
+            self.held.push(m);
+        }
+    }
+
+    fn poll_metrics(&mut self) -> Result<Vec<Metrics>> {
+        match self.ex.poll_metrics() {
+            Ok(m) => self.hold(m),
+            Err(e) if self.is_gpu_failure(&e) => self.fall_back(&e),
+            Err(e) => return Err(e),
+        }
+        Ok(std::mem::take(&mut self.held))
+    }
+
+    async fn train(&mut self, steps: u32) -> Result<()> {
+        match self.ex.train(steps).await {
+            Ok(()) => {}
+            Err(e) if self.is_gpu_failure(&e) => {
+                self.fall_back(&e);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+        if now() - self.checkpoint.at_ms > CHECKPOINT_MS {
+            self.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the queued steps and, unless the loss went non-finite, copies the weights.
+    async fn checkpoint(&mut self) -> Result<()> {
+        let result = async {
+            let done = self.ex.finish().await?;
+            self.hold(done);
+            if self.diverged {
+                return Ok(None);
+            }
+            self.ex.params().await.map(Some)
+        }
+        .await;
+        match result {
+            Ok(Some(params)) => {
+                self.checkpoint = Checkpoint { params, step: self.step(), at_ms: now() };
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) if self.is_gpu_failure(&e) => {
+                self.fall_back(&e);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn rollback(&mut self) -> Result<()> {
+        // Metrics of the abandoned steps are dropped; a failure here only means they are lost.
+        let _ = self.ex.finish().await;
+        match self.ex.set_params(&self.checkpoint.params) {
+            Ok(()) => {}
+            Err(e) if self.is_gpu_failure(&e) => self.fall_back(&e),
+            Err(e) => return Err(e),
+        }
+        self.step_base = self.checkpoint.step;
+        self.held.clear();
+        self.diverged = false;
+        Ok(())
+    }
+
+    /// Runs an inference call; after a GPU failure, runs it again on the CPU.
+    async fn infer<T>(&mut self, mut op: impl AsyncFnMut(&mut Executor) -> Result<T>) -> Result<T> {
+        match op(&mut self.ex).await {
+            Err(e) if self.is_gpu_failure(&e) => {
+                self.fall_back(&e);
+                op(&mut self.ex).await
+            }
+            result => result,
+        }
+    }
+
+    /// Swaps in a new model with `values` as its weights, on the same backend. The current
+    /// model is only replaced once the new one is fully built.
+    async fn replace(&mut self, program: Program, values: Vec<Vec<f32>>) -> Result<()> {
+        let mut ex = match &self.gpu {
+            Some(ctx) => Executor::gpu(ctx, program, &self.data.train.images).await?,
+            None => Executor::cpu(program, &self.data.train.images),
+        };
+        ex.set_params(&values)?;
+        if let Some(ctx) = &self.gpu {
+            ctx.check("loading the weights")?;
+        }
+        self.ex = ex;
+        self.step_base = 0;
+        self.checkpoint = Checkpoint { params: values, step: 0, at_ms: now() };
+        self.held.clear();
+        self.diverged = false;
+        Ok(())
+    }
+}
+
+/// The state, taken out of its cell while a call uses it; put back on drop (also when a
+/// call fails), so the next call finds it.
+struct Busy {
+    cell: Rc<RefCell<Option<State>>>,
+    state: Option<State>,
+}
+
+impl Busy {
+    fn take(cell: &Rc<RefCell<Option<State>>>) -> Option<Busy> {
+        let state = cell.borrow_mut().take()?;
+        Some(Busy { cell: cell.clone(), state: Some(state) })
+    }
+}
+
+impl Deref for Busy {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.state.as_ref().expect("a Busy holds its state until dropped")
+    }
+}
+
+impl DerefMut for Busy {
+    fn deref_mut(&mut self) -> &mut State {
+        self.state.as_mut().expect("a Busy holds its state until dropped")
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        *self.cell.borrow_mut() = self.state.take();
+    }
+}
+
+fn js_error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// `[{first_step, steps, recon, kl}, …]`, non-finite losses as NaN or ±Infinity.
+fn metrics_to_js(metrics: &[Metrics]) -> JsValue {
+    metrics
+        .iter()
+        .map(|m| {
+            let o = Object::new();
+            set(&o, "first_step", &JsValue::from(m.first_step));
+            set(&o, "steps", &JsValue::from(m.steps));
+            set(&o, "recon", &JsValue::from(m.recon));
+            set(&o, "kl", &JsValue::from(m.kl));
+            JsValue::from(o)
+        })
+        .collect::<js_sys::Array>()
+        .into()
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) {
+    // Setting a property on a plain new object cannot fail.
+    let _ = Reflect::set(target, &key.into(), value);
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}

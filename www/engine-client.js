@@ -1,0 +1,68 @@
+// The page's side of the engine worker's protocol (documented in engine-worker.js):
+// `request(type, args)` returns a promise of the reply; worker events are re-dispatched as
+// DOM events ('ready', 'metrics', 'state', 'error') whose `detail` is the message.
+
+export class EngineClient extends EventTarget {
+  #worker;
+  #next = 1;
+  #pending = new Map();
+
+  constructor(workerUrl = new URL('./engine-worker.js', import.meta.url)) {
+    super();
+    this.#worker = new Worker(workerUrl, { type: 'module', name: 'latent-lab-engine' });
+    this.#worker.onmessage = (e) => this.#receive(e.data);
+    // A worker that fails to load (a syntax error, a missing wasm file) fails every request.
+    this.#worker.onerror = (e) => {
+      e.preventDefault?.();
+      this.#failAll(`the engine worker failed: ${e.message || 'it could not be loaded'}`);
+    };
+    this.#worker.onmessageerror = () => this.#failAll('a message from the engine could not be read');
+  }
+
+  /** Sends a request; `transfer` lists buffers handed over to the worker. */
+  request(type, args = {}, transfer = []) {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, type });
+      try {
+        this.#worker.postMessage({ id, type, ...args }, transfer);
+      } catch (e) {
+        this.#pending.delete(id);
+        reject(e);
+      }
+    });
+  }
+
+  terminate() {
+    this.#worker.terminate();
+    this.#failAll('the engine was stopped');
+  }
+
+  #receive(msg) {
+    if (msg && msg.id !== undefined && this.#pending.has(msg.id)) {
+      const { resolve, reject, type } = this.#pending.get(msg.id);
+      this.#pending.delete(msg.id);
+      if (msg.ok) resolve(msg.result);
+      else reject(new EngineError(msg.error, type));
+      return;
+    }
+    if (msg && typeof msg.type === 'string') {
+      this.dispatchEvent(new CustomEvent(msg.type, { detail: msg }));
+    }
+  }
+
+  #failAll(message) {
+    for (const { reject, type } of this.#pending.values()) reject(new EngineError(message, type));
+    this.#pending.clear();
+    this.dispatchEvent(new CustomEvent('error', { detail: { type: 'error', message, fatal: true } }));
+  }
+}
+
+/** An error the engine reported, with the request that failed. */
+export class EngineError extends Error {
+  constructor(message, request) {
+    super(message);
+    this.name = 'EngineError';
+    this.request = request;
+  }
+}

@@ -1,0 +1,398 @@
+// Latent Lab's engine worker: a module Worker that owns the wasm `Lab` (src/web.rs), so the
+// page never waits on the GPU or on CPU training.
+//
+// Protocol (postMessage, structured clone; typed arrays are transferred where possible)
+//
+//   page → worker requests:  {id, type, ...args}
+//   worker → page replies:   {id, ok: true, result}  |  {id, ok: false, error: message}
+//   worker → page events:    {type: 'ready' | 'metrics' | 'state' | 'error', ...} (no id)
+//
+//   request      args                       result
+//   ───────────  ─────────────────────────  ─────────────────────────────────────────────────
+//   init         spec (JSON string),        info (below); also sent as a 'ready' event
+//                preferGpu (bool)
+//   info         —                          info: {backend, adapter, spec, parameters, step,
+//                                           training, trainSize, testSize}
+//   start        steps? (number)            {step}: starts training; without `steps` it runs
+//                                           until 'stop'. Replies at once.
+//   train        steps (number)             {step, reason}: trains `steps` more steps and
+//                                           replies when they are done (or training stopped)
+//   stop         —                          {step}: stops training, waits for queued steps
+//   reset        spec (JSON string)         info: a fresh model (training stops first)
+//   encode       pixels (Float32Array n×784) {mu, logvar|null, rows, latent}
+//   decode       z (Float32Array n×Z)       Float32Array n×784
+//   reconstruct  pixels                     Float32Array n×784
+//   sample       n, seed                    Float32Array n×784
+//   testImages   n                          {images: Float32Array n×784, labels: Uint8Array}
+//   preprocess   ink, width, height         Float32Array 784
+//   save         —                          Uint8Array (a .safetensors file)
+//   load         bytes (Uint8Array)         info; on error the current model is kept
+//   loseDevice   —                          null (test hook: destroys the WebGPU device)
+//
+//   event        fields
+//   ───────────  ─────────────────────────────────────────────────────────────────────────
+//   ready        info
+//   metrics      items: [{first_step, steps, recon, kl}], step, stepsPerSec, samplesPerSec,
+//                chunk (steps per training call)
+//   state        info (training started or stopped, backend switched, model replaced),
+//                reason?: 'start' | 'stop' | 'done' | 'diverged' | 'fallback' | 'model'
+//   error        message, fatal (bool: the engine could not start)
+//
+// Training loop: `lab.train(chunk)` queues (WebGPU) or runs (CPU) a chunk of steps, then
+// `poll_metrics()` collects finished ones; between chunks the loop yields to the event loop,
+// so requests (inference, stop, save) interleave with training. `chunk` adapts so one chunk
+// takes about TARGET_MS, and on WebGPU at most two chunks are queued, which bounds how long
+// an inference request waits behind training. Every call into the Lab goes through one
+// queue (`exclusive`), so calls never overlap.
+
+import init, { Lab } from './pkg/latent_lab.js';
+
+const TARGET_MS = 40;
+const MAX_CHUNK = 500;
+const RATE_WINDOW_MS = 2000;
+
+let lab = null;
+let batchSize = 128;
+let known = { backend: null, adapter: null };
+let browserAdapter = ''; // vendor and architecture from GPUAdapterInfo, when the name is hidden
+
+// ── one call at a time ───────────────────────────────────────────────────────────────────
+let tail = Promise.resolve();
+function exclusive(fn) {
+  const run = tail.then(fn);
+  tail = run.then(
+    () => {},
+    () => {},
+  );
+  return run;
+}
+
+const nextTask = () =>
+  new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => resolve();
+    ch.port2.postMessage(null);
+  });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function post(message, transfer = []) {
+  self.postMessage(message, transfer);
+}
+
+function info() {
+  const spec = lab.spec_json();
+  batchSize = JSON.parse(spec).batch_size;
+  return {
+    backend: lab.backend(),
+    adapter: adapterLabel(lab.backend(), lab.adapter()),
+    spec,
+    parameters: lab.parameter_count(),
+    step: lab.step(),
+    training: training.active,
+    trainSize: lab.train_size(),
+    testSize: lab.test_size(),
+  };
+}
+
+// wgpu only sees the adapter's `description`, which browsers often leave empty.
+function adapterLabel(backend, adapter) {
+  if (backend === 'webgpu' && browserAdapter && adapter.startsWith('WebGPU adapter')) {
+    return adapter.replace('WebGPU adapter', browserAdapter);
+  }
+  return adapter;
+}
+
+async function probeBrowserAdapter() {
+  try {
+    const info = (await navigator.gpu?.requestAdapter())?.info;
+    return [info?.vendor, info?.architecture].filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+function errorMessage(e) {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+// ── training loop ────────────────────────────────────────────────────────────────────────
+const training = {
+  active: false,
+  stopRequested: false,
+  loop: null, // promise of the running loop: resolves to the reason it ended
+  target: Infinity, // step at which to stop
+  chunk: 1,
+  msPerStep: null, // smoothed time of one step on this model, when measured
+  submitted: 0, // step after the last queued chunk
+  reported: 0, // step after the last chunk whose metrics have arrived
+  busySince: null, // WebGPU: when the engine last started work with nothing queued before
+  rates: [], // [{t, steps}] of recent metrics, for steps/s
+};
+
+function startTraining(steps) {
+  const bounded = Number.isFinite(steps);
+  if (training.active) {
+    // A bounded request while training: stop `steps` steps from now.
+    if (bounded) {
+      exclusive(() => lab.step()).then((step) => {
+        training.target = Math.min(training.target, step + steps);
+      });
+    }
+    return training.loop;
+  }
+  training.active = true;
+  training.stopRequested = false;
+  training.rates = [];
+  training.loop = (async () => {
+    const start = await exclusive(() => {
+      const step = lab.step();
+      training.target = bounded ? step + steps : Infinity;
+      training.reported = step;
+      training.submitted = step;
+      training.rates = [{ t: performance.now(), steps: 0 }];
+      training.busySince = null;
+      return { type: 'state', reason: 'start', ...info() };
+    });
+    post(start);
+    const reason = await runLoop();
+    training.active = false;
+    post(await exclusive(() => ({ type: 'state', reason, ...info() })));
+    return reason;
+  })();
+  return training.loop;
+}
+
+async function stopTraining() {
+  if (!training.active) return;
+  training.stopRequested = true;
+  await training.loop;
+}
+
+async function runLoop() {
+  let reason = 'stop';
+  try {
+    while (!training.stopRequested) {
+      const step = await exclusive(() => lab.step());
+      if (step >= training.target) {
+        reason = 'done';
+        break;
+      }
+      const n = Math.max(1, Math.min(training.chunk, training.target - step));
+      const elapsed = await exclusive(async () => {
+        const t0 = performance.now();
+        if (training.submitted <= training.reported) training.busySince = t0;
+        await lab.train(n);
+        training.submitted = lab.step();
+        return performance.now() - t0;
+      });
+      // CPU: `train` ran the steps, so its time measures them.
+      if (known.backend === 'cpu') measured(elapsed / n);
+      if (await backendChanged()) {
+        reason = 'fallback';
+        break;
+      }
+      if (!(await collect())) {
+        reason = 'diverged';
+        break;
+      }
+      // WebGPU: keep at most two chunks queued so requests do not wait long behind training.
+      while (!training.stopRequested && training.submitted - training.reported > 2 * training.chunk) {
+        await sleep(4);
+        if (!(await collect())) return 'diverged';
+      }
+      await nextTask();
+    }
+    // Wait for every queued step and report it.
+    const rest = await exclusive(() => lab.finish());
+    if (!report(rest)) return 'diverged';
+  } catch (e) {
+    post({ type: 'error', message: errorMessage(e), fatal: false });
+    reason = 'stop';
+  }
+  if (await backendChanged()) reason = 'fallback';
+  return reason;
+}
+
+// Polls finished steps' metrics and reports them; false when training diverged (the
+// weights are then rolled back to the last good checkpoint).
+async function collect() {
+  const items = await exclusive(() => lab.poll_metrics());
+  return report(items);
+}
+
+function report(items) {
+  if (!items || items.length === 0) return true;
+  const now = performance.now();
+  let steps = 0;
+  for (const m of items) {
+    training.reported = Math.max(training.reported, m.first_step + m.steps);
+    steps += m.steps;
+  }
+  training.rates.push({ t: now, steps });
+  // WebGPU: `train` only queues; with work queued since `busySince`, the time until these
+  // metrics arrived measures their steps.
+  if (known.backend !== 'cpu' && training.busySince !== null && steps > 0) {
+    measured((now - training.busySince) / steps);
+  }
+  training.busySince = training.submitted > training.reported ? now : null;
+  // The window keeps at least two reports, so slow training (one report every few
+  // seconds) still has a rate.
+  while (training.rates.length > 2 && now - training.rates[0].t > RATE_WINDOW_MS) {
+    training.rates.shift();
+  }
+  const bad = items.find((m) => !Number.isFinite(m.recon) || !Number.isFinite(m.kl));
+  const stepsPerSec = rate(now);
+  post({
+    type: 'metrics',
+    items: items.filter((m) => Number.isFinite(m.recon) && Number.isFinite(m.kl)),
+    step: training.reported,
+    stepsPerSec,
+    samplesPerSec: stepsPerSec * batchSize,
+    chunk: training.chunk,
+  });
+  if (bad) {
+    diverge(bad);
+    return false;
+  }
+  return true;
+}
+
+function rate(now) {
+  const r = training.rates;
+  if (r.length < 2) return 0;
+  const span = now - r[0].t;
+  if (span <= 0) return 0;
+  // The first entry's steps finished before the window started.
+  const steps = r.slice(1).reduce((s, x) => s + x.steps, 0);
+  return (steps * 1000) / span;
+}
+
+function diverge(m) {
+  const value = Number.isNaN(m.recon) || Number.isNaN(m.kl) ? 'NaN' : 'infinite';
+  training.stopRequested = true;
+  exclusive(() => lab.rollback()).then(
+    (step) =>
+      post({
+        type: 'error',
+        fatal: false,
+        message:
+          `Training diverged near step ${m.first_step + m.steps}: the loss became ${value}. ` +
+          `The weights were restored to step ${step}. Lower the learning rate and reset.`,
+      }),
+    (e) => post({ type: 'error', fatal: false, message: errorMessage(e) }),
+  );
+}
+
+// A measured time per step: adapts the chunk so one chunk takes about TARGET_MS, growing
+// at most 1.5× at a time (a single short measurement must not make a huge chunk).
+function measured(msPerStep) {
+  if (!(msPerStep > 0 && Number.isFinite(msPerStep))) return;
+  training.msPerStep = training.msPerStep === null ? msPerStep : 0.7 * training.msPerStep + 0.3 * msPerStep;
+  const ideal = Math.max(1, Math.min(MAX_CHUNK, Math.round(TARGET_MS / training.msPerStep)));
+  training.chunk = Math.max(1, Math.min(ideal, Math.ceil(1.5 * training.chunk)));
+}
+
+// A new model: its speed is unknown.
+function forgetSpeed() {
+  training.chunk = 1;
+  training.msPerStep = null;
+}
+
+// After a GPU failure the Lab continues on the CPU: tell the page.
+async function backendChanged() {
+  const [backend, adapter] = await exclusive(() => [lab.backend(), lab.adapter()]);
+  if (backend === known.backend) return false;
+  known = { backend, adapter };
+  forgetSpeed();
+  post({ type: 'error', fatal: false, message: `WebGPU stopped working: ${adapter}.` });
+  post(await exclusive(() => ({ type: 'state', reason: 'fallback', ...info() })));
+  return true;
+}
+
+// ── requests ─────────────────────────────────────────────────────────────────────────────
+const handlers = {
+  async init({ spec = '{}', preferGpu = true }) {
+    if (lab) return exclusive(info);
+    await init({ module_or_path: new URL('./pkg/latent_lab_bg.wasm', import.meta.url) });
+    const response = await fetch(new URL('./data/mnist-10k.bin', import.meta.url));
+    if (!response.ok) {
+      throw new Error(`could not load the digits (data/mnist-10k.bin): HTTP ${response.status}`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    lab = await Lab.create(spec, bytes, preferGpu);
+    if (lab.backend() === 'webgpu') browserAdapter = await probeBrowserAdapter();
+    known = { backend: lab.backend(), adapter: lab.adapter() };
+    const result = info();
+    post({ type: 'ready', ...result });
+    return result;
+  },
+  info: () => exclusive(info),
+  start({ steps }) {
+    startTraining(steps);
+    return exclusive(() => ({ step: lab.step() }));
+  },
+  async train({ steps }) {
+    if (!(Number.isFinite(steps) && steps >= 1)) {
+      throw new Error('train: steps must be a number ≥ 1');
+    }
+    const reason = await startTraining(Math.floor(steps));
+    return exclusive(() => ({ step: lab.step(), reason }));
+  },
+  async stop() {
+    await stopTraining();
+    return exclusive(() => ({ step: lab.step() }));
+  },
+  async reset({ spec }) {
+    await stopTraining();
+    await exclusive(() => lab.reset(spec));
+    forgetSpeed();
+    const result = await exclusive(info);
+    post({ type: 'state', reason: 'model', ...result });
+    return result;
+  },
+  encode: ({ pixels }) => exclusive(() => lab.encode(pixels)),
+  decode: ({ z }) => exclusive(() => lab.decode(z)),
+  reconstruct: ({ pixels }) => exclusive(() => lab.reconstruct(pixels)),
+  sample: ({ n, seed = 0 }) => exclusive(() => lab.sample(n, seed >>> 0)),
+  testImages: ({ n }) => exclusive(() => ({ images: lab.test_images(n), labels: lab.test_labels(n) })),
+  preprocess: ({ ink, width, height }) => Lab.preprocess(ink, width, height),
+  save: () => exclusive(() => lab.save_weights()),
+  async load({ bytes }) {
+    await stopTraining();
+    await exclusive(() => lab.load_weights(bytes));
+    forgetSpeed();
+    const result = await exclusive(info);
+    post({ type: 'state', reason: 'model', ...result });
+    return result;
+  },
+  loseDevice: () => exclusive(() => lab.simulate_device_loss()).then(() => null),
+};
+
+// Typed arrays inside a result are transferred, not copied.
+function transferables(value) {
+  const out = [];
+  const add = (v) => {
+    if (ArrayBuffer.isView(v) && !out.includes(v.buffer)) out.push(v.buffer);
+  };
+  add(value);
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) Object.values(value).forEach(add);
+  return out;
+}
+
+self.onmessage = async (event) => {
+  const { id, type, ...args } = event.data ?? {};
+  const handler = handlers[type];
+  try {
+    if (!handler) throw new Error(`unknown request type ${JSON.stringify(type)}`);
+    if (!lab && type !== 'init') throw new Error('the engine is not initialised yet');
+    const result = await handler(args);
+    // An inference call may have moved the engine to the CPU (it retries there).
+    if (lab && type !== 'init') await backendChanged();
+    post({ id, ok: true, result }, transferables(result));
+  } catch (e) {
+    const message = errorMessage(e);
+    if (type === 'init') post({ type: 'error', message, fatal: true });
+    post({ id, ok: false, error: message });
+  }
+};

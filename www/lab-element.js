@@ -1,0 +1,383 @@
+// <latent-lab>: the whole Latent Lab in one custom element (registered by latent-lab.js).
+// The engine runs in a Worker (engine-worker.js); this element only draws and sends messages.
+//
+// Attributes
+//   backend   "auto" (default): WebGPU when the browser offers it, else the CPU.
+//             "cpu": always the CPU engine. Read when the element connects.
+//   spec      the initial ModelSpec as JSON (default "{}": VAE 784-400-2). Read when the
+//             element connects.
+//
+// Script API
+//   el.ready                 Promise of the engine's info {backend, adapter, spec, parameters,
+//                            step, trainSize, testSize}; rejects if the engine cannot start
+//   el.backend               'webgpu' | 'cpu' (null before ready)
+//   el.info                  the latest engine info
+//   el.metrics               {step, recon, kl, stepsPerSec, samplesPerSec, history:
+//                            [{step, recon, kl}]} (a copy)
+//   await el.train({steps})  trains `steps` more steps; resolves {step, reason}
+//   el.start() / el.stop()   train until stopped / stop (both return promises)
+//   await el.reset(spec)     a fresh model from a spec object or JSON
+//   await el.reconstruct(pixels)  Float32Array n×784 in [0, 1] → Float32Array n×784
+//   await el.encode(pixels)  → {mu, logvar|null, rows, latent}
+//   await el.decode(z)       Float32Array n×Z → Float32Array n×784
+//   await el.sample(n, seed) → Float32Array n×784 decoded from z ~ N(0, I)
+//   await el.testImages(n)   → {images: Float32Array n×784, labels: Uint8Array}
+//   await el.saveWeights()   → Uint8Array (.safetensors)
+//   await el.loadWeights(bytes)  a model from .safetensors bytes; on error the model is kept
+//   await el.simulateDeviceLoss()  test hook: destroys the WebGPU device; the engine goes on
+//                            on the CPU with the last checkpoint of the weights
+//
+// Events (CustomEvent; `detail` as listed)
+//   ready     engine info
+//   progress  {step, recon, kl, stepsPerSec, samplesPerSec, items} after each metrics batch
+//   state     engine info + {reason} when training starts/stops or the model changes
+//   error     {message} — also shown in the element as a dismissible message
+//
+// Parts (for ::part styling): messages, backend, training, loss-plot, reconstruction.
+
+import { EngineClient } from './engine-client.js';
+import { styles } from './lab-style.js';
+import { h } from './views/canvas.js';
+import { BackendBadge } from './views/backend-badge.js';
+import { MessageBar } from './views/message-bar.js';
+import { TrainingPanel } from './views/training-panel.js';
+import { LossPlot } from './views/loss-plot.js';
+import { DigitGrid } from './views/digit-grid.js';
+import { describeSpec } from './util/spec-form.js';
+
+const RECON_DIGITS = 10; // the first ten test digits: one of each class
+// Live reconstructions while training: at most this often, and at most ~20 % of the
+// engine's time (a reconstruction on a software GPU can take 200 ms).
+const RECON_INTERVAL_MS = 600;
+const RECON_SHARE = 0.2;
+
+export class LatentLabElement extends HTMLElement {
+  #engine = null;
+  #info = null;
+  #ready;
+  #resolveReady;
+  #rejectReady;
+  #views;
+  #metrics = { step: 0, recon: NaN, kl: NaN, stepsPerSec: 0, samplesPerSec: 0 };
+  #history = [];
+  #testImages = null;
+  #recon = { busy: false, again: false, last: 0, took: 0 };
+  #dragDepth = 0;
+  #drop;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(styles);
+    root.adoptedStyleSheets = [sheet];
+    const part = (name, tag = 'section', cls = 'card') =>
+      h(tag, { part: name, class: cls, 'aria-label': name.replace('-', ' ') });
+    const badge = h('div', { part: 'backend' });
+    const messages = h('div', { part: 'messages', class: 'messages' });
+    const training = part('training');
+    const loss = part('loss-plot');
+    const recon = part('reconstruction');
+    this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');
+    root.append(
+      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, loss, recon), this.#drop),
+    );
+    this.#views = {
+      badge: new BackendBadge(badge),
+      messages: new MessageBar(messages),
+      training: new TrainingPanel(training, {
+        start: () => this.start().catch(() => {}),
+        stop: () => this.stop().catch(() => {}),
+        reset: (spec) => this.#resetFromForm(spec),
+        download: () => this.#download(),
+        load: (file) => this.#loadFile(file),
+      }),
+      loss: new LossPlot(loss),
+      recon: new DigitGrid(recon, {
+        title: 'Reconstructions',
+        explanation:
+          'Digits the model has never trained on, and what it rebuilds from their codes. ' +
+          'Blurry blobs at first; watch them sharpen as the loss falls.',
+      }),
+    };
+    this.#newReadyPromise();
+    this.addEventListener('dragenter', this.#onDrag);
+    this.addEventListener('dragover', this.#onDrag);
+    this.addEventListener('dragleave', this.#onDragLeave);
+    this.addEventListener('drop', this.#onDrop);
+  }
+
+  connectedCallback() {
+    if (!this.#engine) this.#startEngine();
+  }
+
+  disconnectedCallback() {
+    // A move within the document disconnects and reconnects at once: keep the engine then.
+    queueMicrotask(() => {
+      if (this.isConnected || !this.#engine) return;
+      this.#engine.terminate();
+      this.#engine = null;
+      this.#info = null;
+      this.#newReadyPromise();
+    });
+  }
+
+  // ── script API ─────────────────────────────────────────────────────────────────────────
+  get ready() {
+    return this.#ready;
+  }
+  get backend() {
+    return this.#info?.backend ?? null;
+  }
+  get info() {
+    return this.#info ? { ...this.#info } : null;
+  }
+  get metrics() {
+    return { ...this.#metrics, history: this.#history.map((p) => ({ ...p })) };
+  }
+
+  async train({ steps } = {}) {
+    return this.#request('train', { steps });
+  }
+  async start() {
+    return this.#request('start', {});
+  }
+  async stop() {
+    return this.#request('stop', {});
+  }
+  async reset(spec = {}) {
+    const json = typeof spec === 'string' ? spec : JSON.stringify(spec);
+    const info = await this.#request('reset', { spec: json });
+    this.#modelChanged(info);
+    return info;
+  }
+  async reconstruct(pixels) {
+    return this.#request('reconstruct', { pixels: toF32(pixels) });
+  }
+  async encode(pixels) {
+    return this.#request('encode', { pixels: toF32(pixels) });
+  }
+  async decode(z) {
+    return this.#request('decode', { z: toF32(z) });
+  }
+  async sample(n, seed = 0) {
+    return this.#request('sample', { n, seed });
+  }
+  async testImages(n) {
+    return this.#request('testImages', { n });
+  }
+  async saveWeights() {
+    return this.#request('save', {});
+  }
+  async loadWeights(bytes) {
+    const data = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes).slice();
+    const info = await this.#request('load', { bytes: data });
+    this.#modelChanged(info);
+    return info;
+  }
+
+  async simulateDeviceLoss() {
+    return this.#request('loseDevice', {});
+  }
+
+  // ── engine ─────────────────────────────────────────────────────────────────────────────
+  #newReadyPromise() {
+    this.#ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // Awaiting `ready` is optional: an engine that fails is also shown in the page.
+    this.#ready.catch(() => {});
+  }
+
+  async #request(type, args) {
+    if (!this.#engine) throw new Error('<latent-lab> is not connected to a document');
+    if (type !== 'init') await this.#ready;
+    // Typed arrays in `args` are the element's own copies: hand them over instead of cloning.
+    const transfer = Object.values(args)
+      .filter((v) => ArrayBuffer.isView(v))
+      .map((v) => v.buffer);
+    return this.#engine.request(type, args, transfer);
+  }
+
+  #startEngine() {
+    const engine = new EngineClient();
+    this.#engine = engine;
+    engine.addEventListener('metrics', (e) => engine === this.#engine && this.#onMetrics(e.detail));
+    engine.addEventListener('state', (e) => engine === this.#engine && this.#onState(e.detail));
+    engine.addEventListener('error', (e) => engine === this.#engine && this.#onEngineError(e.detail));
+    const preferGpu = (this.getAttribute('backend') ?? 'auto').toLowerCase() !== 'cpu';
+    const spec = this.getAttribute('spec') || '{}';
+    engine.request('init', { spec, preferGpu }).then(
+      (info) => {
+        if (engine !== this.#engine) return;
+        this.#info = info;
+        this.#views.badge.set(info.backend, info.adapter);
+        this.#modelChanged(info, { quiet: true });
+        this.#resolveReady(info);
+        this.dispatchEvent(new CustomEvent('ready', { detail: info }));
+        this.#loadTestDigits();
+      },
+      (err) => {
+        if (engine !== this.#engine) return;
+        this.#views.badge.failed('the engine could not start');
+        this.#showError(`The engine could not start: ${err.message}`);
+        this.#rejectReady(err);
+      },
+    );
+  }
+
+  async #loadTestDigits() {
+    try {
+      const { images } = await this.#request('testImages', { n: RECON_DIGITS });
+      this.#testImages = images;
+      this.#views.recon.setOriginals(images, images.length / 784);
+      this.#refreshReconstructions(true);
+    } catch (e) {
+      this.#showError(`Could not load the test digits: ${e.message}`);
+    }
+  }
+
+  // Reconstructs the test digits with the current model; one request at a time.
+  async #refreshReconstructions(force = false) {
+    if (!this.#testImages) return;
+    const now = performance.now();
+    if (this.#recon.busy) {
+      this.#recon.again = true;
+      return;
+    }
+    const interval = Math.max(RECON_INTERVAL_MS, this.#recon.took / RECON_SHARE);
+    if (!force && now - this.#recon.last < interval) return;
+    this.#recon.busy = true;
+    this.#recon.last = now;
+    try {
+      // Send a copy: the buffer is transferred to the worker.
+      const out = await this.#request('reconstruct', { pixels: this.#testImages.slice() });
+      this.#recon.took = performance.now() - now;
+      this.#views.recon.setReconstructions(out);
+    } catch (e) {
+      this.#showError(`Could not reconstruct the test digits: ${e.message}`);
+    } finally {
+      this.#recon.busy = false;
+      if (this.#recon.again) {
+        this.#recon.again = false;
+        this.#refreshReconstructions(true);
+      }
+    }
+  }
+
+  #onMetrics(msg) {
+    const items = msg.items ?? [];
+    for (const m of items) this.#history.push({ step: m.first_step + m.steps, recon: m.recon, kl: m.kl });
+    const last = items[items.length - 1];
+    this.#metrics = {
+      step: msg.step,
+      recon: last ? last.recon : this.#metrics.recon,
+      kl: last ? last.kl : this.#metrics.kl,
+      stepsPerSec: msg.stepsPerSec,
+      samplesPerSec: msg.samplesPerSec,
+    };
+    this.#views.loss.push(items);
+    this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info?.trainSize });
+    this.dispatchEvent(new CustomEvent('progress', { detail: { ...this.#metrics, items } }));
+    this.#refreshReconstructions();
+  }
+
+  #onState(msg) {
+    const { type, reason, ...info } = msg;
+    const backendChanged = this.#info && info.backend !== this.#info.backend;
+    this.#info = { ...this.#info, ...info };
+    this.#views.training.setTraining(info.training);
+    if (backendChanged || reason === 'fallback') this.#views.badge.set(info.backend, info.adapter);
+    if (!info.training) {
+      this.#metrics = { ...this.#metrics, step: info.step };
+      this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info.trainSize });
+      this.#refreshReconstructions(true);
+    }
+    this.dispatchEvent(new CustomEvent('state', { detail: { reason, ...info } }));
+  }
+
+  #onEngineError(msg) {
+    if (msg.fatal && this.#info === null) return; // reported by the init request's failure
+    this.#showError(msg.message);
+  }
+
+  // A new model (reset or loaded): clear the history and show its settings.
+  #modelChanged(info, { quiet = false } = {}) {
+    this.#info = { ...this.#info, ...info };
+    this.#history = [];
+    this.#metrics = { step: info.step, recon: NaN, kl: NaN, stepsPerSec: 0, samplesPerSec: 0 };
+    const spec = JSON.parse(info.spec);
+    this.#views.training.setModel(info);
+    this.#views.training.setTraining(Boolean(info.training));
+    this.#views.training.setMetrics({ ...this.#metrics, trainSize: info.trainSize });
+    this.#views.loss.clear();
+    this.#views.loss.setVariational(spec.kind !== 'ae');
+    if (!quiet) this.#refreshReconstructions(true);
+  }
+
+  #showError(message) {
+    this.#views.messages.show(message, 'error');
+    this.dispatchEvent(new CustomEvent('error', { detail: { message } }));
+  }
+
+  async #resetFromForm(spec) {
+    try {
+      await this.reset(spec);
+      this.#views.messages.clear('error');
+    } catch (e) {
+      if (!this.#views.training.showEngineError(e.message)) this.#showError(e.message);
+    }
+  }
+
+  async #download() {
+    try {
+      const bytes = await this.saveWeights();
+      const spec = JSON.parse(this.#info.spec);
+      const name = `latent-lab-${describeSpec(spec).toLowerCase().replace(/[^a-z0-9]+/g, '-')}-step${this.#metrics.step}.safetensors`;
+      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+      const a = h('a', { href: url, download: name, hidden: true });
+      this.shadowRoot.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      this.#showError(`Could not save the weights: ${e.message}`);
+    }
+  }
+
+  async #loadFile(file) {
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const info = await this.loadWeights(bytes);
+      this.#views.messages.clear('error');
+      this.#views.messages.show(`Loaded ${file.name}: ${describeSpec(JSON.parse(info.spec))}.`, 'info');
+    } catch (e) {
+      this.#showError(`Could not load ${file.name}: ${e.message} The current model is unchanged.`);
+    }
+  }
+
+  // ── drag and drop of weights files ─────────────────────────────────────────────────────
+  #onDrag = (e) => {
+    if (![...(e.dataTransfer?.types ?? [])].includes('Files')) return;
+    e.preventDefault();
+    if (e.type === 'dragenter') this.#dragDepth++;
+    this.#drop.hidden = false;
+  };
+  #onDragLeave = () => {
+    this.#dragDepth = Math.max(0, this.#dragDepth - 1);
+    if (this.#dragDepth === 0) this.#drop.hidden = true;
+  };
+  #onDrop = (e) => {
+    e.preventDefault();
+    this.#dragDepth = 0;
+    this.#drop.hidden = true;
+    const file = e.dataTransfer?.files?.[0];
+    if (file) this.#loadFile(file);
+  };
+}
+
+function toF32(x) {
+  if (x instanceof Float32Array) return x.slice(); // a copy: the buffer is transferred
+  return Float32Array.from(x);
+}

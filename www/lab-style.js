@@ -1,0 +1,159 @@
+// The shadow DOM stylesheet of <latent-lab>. Colours are custom properties, so a page can
+// restyle the element from outside: latent-lab { --ll-accent: teal; }.
+
+export const styles = `
+:host {
+  --ll-bg: #f6f7f9;
+  --ll-card: #ffffff;
+  --ll-text: #1c1f24;
+  --ll-muted: #5b6270;
+  --ll-border: #d9dde3;
+  --ll-grid: #e6e9ee;
+  --ll-accent: #2f5bd3;
+  --ll-accent-text: #ffffff;
+  --ll-recon: #2f5bd3;
+  --ll-kl: #c2336b;
+  --ll-ink: #111418;
+  --ll-paper: #ffffff;
+  --ll-error-bg: #fdecec;
+  --ll-error: #a4161a;
+  --ll-info-bg: #e8f1fd;
+  --ll-ok: #1a7f37;
+  --ll-warn: #9a6700;
+  --ll-radius: 10px;
+  display: block;
+  box-sizing: border-box;
+  color: var(--ll-text);
+  background: var(--ll-bg);
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  container-type: inline-size;
+}
+@media (prefers-color-scheme: dark) {
+  :host {
+    --ll-bg: #111317;
+    --ll-card: #1b1e24;
+    --ll-text: #e7e9ee;
+    --ll-muted: #a0a7b4;
+    --ll-border: #353a44;
+    --ll-grid: #2a2f38;
+    --ll-accent: #7ea2ff;
+    --ll-accent-text: #0b1020;
+    --ll-recon: #7ea2ff;
+    --ll-kl: #f27aa8;
+    --ll-ink: #f4f6fa;
+    --ll-paper: #000000;
+    --ll-error-bg: #3a1d20;
+    --ll-error: #ff9b9b;
+    --ll-info-bg: #1b2a44;
+    --ll-ok: #56d364;
+    --ll-warn: #e3b341;
+  }
+}
+*, *::before, *::after { box-sizing: inherit; }
+[hidden] { display: none !important; }
+.lab { position: relative; padding: 12px; }
+.top { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 12px; }
+
+.badge {
+  display: inline-flex; align-items: baseline; gap: 6px; flex-wrap: wrap;
+  padding: 4px 12px; border-radius: 999px; border: 1px solid var(--ll-border);
+  background: var(--ll-card); font-size: 0.9em; max-width: 100%;
+}
+.badge .dot {
+  width: 9px; height: 9px; border-radius: 50%; background: var(--ll-muted);
+  align-self: center; flex: none;
+}
+.badge[data-backend="webgpu"] .dot { background: var(--ll-ok); }
+.badge[data-backend="cpu"] .dot { background: var(--ll-warn); }
+.badge[data-backend="failed"] .dot { background: var(--ll-error); }
+.badge .detail { color: var(--ll-muted); overflow-wrap: anywhere; }
+
+.messages { display: grid; gap: 8px; margin-bottom: 12px; }
+.messages:empty { display: none; }
+.message {
+  display: flex; gap: 12px; align-items: flex-start; justify-content: space-between;
+  padding: 8px 8px 8px 14px; border-radius: var(--ll-radius);
+  background: var(--ll-error-bg); color: var(--ll-error); border: 1px solid currentColor;
+}
+.message.info { background: var(--ll-info-bg); color: var(--ll-text); border-color: var(--ll-border); }
+.message .text { overflow-wrap: anywhere; padding-top: 2px; }
+.message .close {
+  flex: none; border: none; background: transparent; color: inherit; font-size: 1.3em;
+  line-height: 1; padding: 2px 8px; min-height: 0;
+}
+
+.grid {
+  display: grid; gap: 12px; align-items: start;
+  grid-template-columns: repeat(auto-fill, minmax(min(100%, 21rem), 1fr));
+}
+.card {
+  background: var(--ll-card); border: 1px solid var(--ll-border); border-radius: var(--ll-radius);
+  padding: 14px 16px 16px; min-width: 0;
+}
+.card h2 { margin: 0 0 4px; font-size: 1.1em; }
+.explain { margin: 0 0 12px; color: var(--ll-muted); font-size: 0.92em; }
+
+button {
+  font: inherit; color: var(--ll-text); background: var(--ll-card);
+  border: 1px solid var(--ll-border); border-radius: 8px; padding: 6px 14px; min-height: 36px;
+  cursor: pointer;
+}
+button:hover:not(:disabled) { border-color: var(--ll-accent); }
+button.primary { background: var(--ll-accent); color: var(--ll-accent-text); border-color: var(--ll-accent); min-width: 6.5em; }
+button:disabled { opacity: 0.55; cursor: default; }
+:focus-visible { outline: 2px solid var(--ll-accent); outline-offset: 2px; }
+.buttons { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 10px; }
+.file-buttons { margin: 12px 0 0; }
+.model-summary { margin: 0 0 8px; font-size: 0.9em; color: var(--ll-muted); }
+
+.readouts {
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(8.5rem, 1fr)); gap: 6px 12px;
+  margin: 0 0 12px;
+}
+.readouts div { min-width: 0; }
+.readouts dt { font-size: 0.8em; color: var(--ll-muted); }
+.readouts dd { margin: 0; font-variant-numeric: tabular-nums; font-size: 1.05em; font-weight: 600; }
+
+fieldset { border: 1px solid var(--ll-border); border-radius: 8px; margin: 0; padding: 8px 12px 10px; min-width: 0; }
+legend { padding: 0 4px; font-size: 0.9em; color: var(--ll-muted); }
+.settings fieldset { display: grid; grid-template-columns: repeat(auto-fill, minmax(8rem, 1fr)); gap: 6px 12px; }
+.field { display: flex; flex-direction: column; gap: 2px; min-width: 0; }
+.field label { font-size: 0.85em; }
+.field .hint { color: var(--ll-muted); font-size: 0.78em; }
+.form-hint { grid-column: 1 / -1; margin: 2px 0 0; font-size: 0.82em; color: var(--ll-muted); }
+.form-hint.pending { color: var(--ll-text); font-weight: 600; }
+input, select {
+  font: inherit; color: var(--ll-text); background: var(--ll-bg);
+  border: 1px solid var(--ll-border); border-radius: 6px; padding: 5px 8px; min-height: 34px; width: 100%;
+}
+input:disabled { opacity: 0.5; }
+input[aria-invalid="true"] { border-color: var(--ll-error); }
+.field-error { color: var(--ll-error); font-size: 0.8em; min-height: 0; }
+.field-error:empty { display: none; }
+
+.legend { display: flex; gap: 14px; font-size: 0.85em; margin-bottom: 6px; }
+.key::before {
+  content: ""; display: inline-block; width: 14px; height: 3px; border-radius: 2px;
+  vertical-align: middle; margin-right: 6px; background: var(--ll-recon);
+}
+.key.kl::before { background: var(--ll-kl); }
+.plot-box { position: relative; }
+canvas.plot { display: block; width: 100%; aspect-ratio: 16 / 10; }
+.plot-empty {
+  position: absolute; inset: 0; margin: 0; display: grid; place-items: center;
+  color: var(--ll-muted); font-size: 0.9em; text-align: center; padding: 12px;
+}
+canvas.digits { display: block; width: 100%; height: 120px; }
+.digits-status { margin: 8px 0 0; font-size: 0.85em; color: var(--ll-muted); }
+
+.drop {
+  position: absolute; inset: 0; display: grid; place-items: center; z-index: 2;
+  background: color-mix(in srgb, var(--ll-bg) 80%, transparent);
+  border: 3px dashed var(--ll-accent); border-radius: var(--ll-radius);
+  font-size: 1.2em; font-weight: 600; pointer-events: none;
+}
+@container (max-width: 420px) {
+  .lab { padding: 8px; }
+  .card { padding: 12px; }
+}
+`;

@@ -1,0 +1,108 @@
+// The training form's values ⇄ a ModelSpec (src/model/spec.rs). Pure functions: no DOM.
+// Limits match the engine's; the engine validates again and has the last word.
+
+export const LIMITS = {
+  latent: [2, 32],
+  hiddenLayers: 6,
+  width: [1, 4096],
+  batch: [1, 1024],
+  lr: [0, 1], // exclusive of 0
+  beta: [0, 1000],
+};
+
+/** "512, 256" → {value: [512, 256]} or {error}. An empty text means no hidden layer. */
+export function parseHidden(text) {
+  const trimmed = String(text ?? '').trim();
+  if (trimmed === '') return { value: [] };
+  const parts = trimmed.split(/[\s,]+/).filter(Boolean);
+  if (parts.length > LIMITS.hiddenLayers) {
+    return { error: `at most ${LIMITS.hiddenLayers} layers` };
+  }
+  const value = [];
+  for (const p of parts) {
+    if (!/^\d+$/.test(p)) return { error: `"${p}" is not a whole number; write widths like 512,256` };
+    const w = Number(p);
+    if (w < LIMITS.width[0] || w > LIMITS.width[1]) {
+      return { error: `each width must be from ${LIMITS.width[0]} to ${LIMITS.width[1]}` };
+    }
+    value.push(w);
+  }
+  return { value };
+}
+
+function parseNumber(text) {
+  const s = String(text ?? '').trim();
+  if (s === '') return NaN;
+  return Number(s);
+}
+
+function integerIn(text, [lo, hi], what) {
+  const n = parseNumber(text);
+  if (!Number.isInteger(n) || n < lo || n > hi) {
+    return { error: `${what} must be a whole number from ${lo} to ${hi}` };
+  }
+  return { value: n };
+}
+
+/**
+ * Validates raw form values ({kind, latent, hidden, lr, batch, beta}: strings) against the
+ * spec they edit. Returns {spec, errors}: `errors` maps field names to messages (empty when
+ * valid); `spec` is `base` with the form's fields applied (only meaningful without errors).
+ */
+export function formToSpec(form, base = {}) {
+  const errors = {};
+  const take = (field, result) => {
+    if (result.error) errors[field] = result.error;
+    return result.value;
+  };
+  const kind = form.kind === 'ae' ? 'ae' : 'vae';
+  const latent = take('latent', integerIn(form.latent, LIMITS.latent, 'Latent size'));
+  const hidden = take('hidden', parseHidden(form.hidden));
+  const batch = take('batch', integerIn(form.batch, LIMITS.batch, 'Batch size'));
+  const lr = parseNumber(form.lr);
+  if (!(Number.isFinite(lr) && lr > 0 && lr <= 1)) {
+    errors.lr = 'Learning rate must be a number above 0 and at most 1 (try 0.001)';
+  }
+  let beta = base.beta ?? 1;
+  if (kind === 'vae') {
+    beta = parseNumber(form.beta);
+    if (!(Number.isFinite(beta) && beta >= LIMITS.beta[0] && beta <= LIMITS.beta[1])) {
+      errors.beta = `β must be a number from ${LIMITS.beta[0]} to ${LIMITS.beta[1]}`;
+    }
+  }
+  const spec = {
+    ...base,
+    kind,
+    latent,
+    hidden,
+    // The decoder mirrors the encoder unless a loaded spec said otherwise and the encoder
+    // is unchanged.
+    decoder_hidden: sameList(hidden, base.hidden) ? (base.decoder_hidden ?? null) : null,
+    batch_size: batch,
+    beta,
+    optimizer: { ...(base.optimizer ?? {}), lr },
+  };
+  return { spec, errors };
+}
+
+/** The form's values for a spec. */
+export function specToForm(spec) {
+  return {
+    kind: spec.kind ?? 'vae',
+    latent: String(spec.latent ?? 2),
+    hidden: (spec.hidden ?? [400]).join(','),
+    lr: String(spec.optimizer?.lr ?? 0.001),
+    batch: String(spec.batch_size ?? 128),
+    beta: String(spec.beta ?? 1),
+  };
+}
+
+/** A short name for a model: "VAE 784-400-2". */
+export function describeSpec(spec) {
+  const widths = [784, ...(spec.hidden ?? []), spec.latent];
+  return `${(spec.kind ?? 'vae').toUpperCase()} ${widths.join('-')}`;
+}
+
+function sameList(a, b) {
+  return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]);
+}

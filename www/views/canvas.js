@@ -1,0 +1,69 @@
+// Canvas helpers shared by the views: device-pixel sizing, theme colours, redraw on resize.
+
+/**
+ * Sizes `canvas`'s backing store to its CSS box × devicePixelRatio (crisp on high-DPI
+ * screens) and returns a context that draws in CSS pixels.
+ */
+export function fitCanvas(canvas) {
+  const dpr = globalThis.devicePixelRatio || 1;
+  const rect = canvas.getBoundingClientRect();
+  const width = Math.max(1, rect.width);
+  const height = Math.max(1, rect.height);
+  const w = Math.round(width * dpr);
+  const h = Math.round(height * dpr);
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return { ctx, width, height };
+}
+
+/** A CSS custom property of `el` (e.g. '--ll-text'), or `fallback`. */
+export function cssColor(el, name, fallback) {
+  const v = getComputedStyle(el).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+/**
+ * Calls `draw` at most once per animation frame after `schedule()`, and again when the
+ * element is resized or the colour scheme changes. Returns {schedule, dispose}.
+ */
+export function redrawLoop(el, draw) {
+  let queued = false;
+  const schedule = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      if (el.isConnected) draw();
+    });
+  };
+  const resize = new ResizeObserver(schedule);
+  resize.observe(el);
+  const scheme = matchMedia('(prefers-color-scheme: dark)');
+  scheme.addEventListener('change', schedule);
+  return {
+    schedule,
+    dispose() {
+      resize.disconnect();
+      scheme.removeEventListener('change', schedule);
+    },
+  };
+}
+
+/** Creates an element with attributes and children: h('p', {class: 'x'}, 'text'). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}

@@ -1,0 +1,144 @@
+// The live loss plot: reconstruction loss and KL per image against the training step, on a
+// log y axis (the two differ by orders of magnitude and both fall fast at first).
+
+import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
+import { linearScale, logScale, logDomain, thin } from '../util/scale.js';
+import { formatTick, formatSig } from '../util/format.js';
+
+const MAX_POINTS = 4000; // kept; older points are averaged pairwise beyond this
+const DRAW_POINTS = 600; // drawn
+
+export class LossPlot {
+  #canvas;
+  #points = []; // {step, recon, kl}
+  #variational = true;
+  #loop;
+  #legendKl;
+  #empty;
+
+  /** `root`: the element with part="loss-plot". */
+  constructor(root) {
+    this.root = root;
+    this.#canvas = h('canvas', {
+      class: 'plot',
+      role: 'img',
+      'aria-label': 'Loss per image against training step (no data yet)',
+    });
+    this.#legendKl = h('span', { class: 'key kl' }, 'KL divergence');
+    this.#empty = h('p', { class: 'plot-empty' }, 'Press Start to train: the losses appear here.');
+    root.replaceChildren(
+      h('h2', {}, 'Loss'),
+      h(
+        'p',
+        { class: 'explain' },
+        'How wrong the reconstructions are (reconstruction loss, in nats per image) and, for a VAE, ' +
+          'how far the codes stray from a standard normal (KL). Lower is better; the y axis is logarithmic.',
+      ),
+      h('div', { class: 'legend' }, h('span', { class: 'key recon' }, 'reconstruction'), this.#legendKl),
+      h('div', { class: 'plot-box' }, this.#canvas, this.#empty),
+    );
+    this.#loop = redrawLoop(this.#canvas, () => this.#draw());
+  }
+
+  /** Shows (VAE) or hides (AE) the KL line. */
+  setVariational(variational) {
+    this.#variational = variational;
+    this.#legendKl.hidden = !variational;
+    this.#loop.schedule();
+  }
+
+  /** Adds metrics ({first_step, steps, recon, kl}) in step order. */
+  push(items) {
+    for (const m of items) this.#points.push({ step: m.first_step + m.steps, recon: m.recon, kl: m.kl });
+    if (this.#points.length > MAX_POINTS) this.#points = thin(this.#points, MAX_POINTS / 2);
+    this.#loop.schedule();
+  }
+
+  clear() {
+    this.#points = [];
+    this.#loop.schedule();
+  }
+
+  dispose() {
+    this.#loop.dispose();
+  }
+
+  #draw() {
+    const { ctx, width, height } = fitCanvas(this.#canvas);
+    const text = cssColor(this.root, '--ll-muted', '#666');
+    const grid = cssColor(this.root, '--ll-grid', '#ddd');
+    const colors = {
+      recon: cssColor(this.root, '--ll-recon', '#2563eb'),
+      kl: cssColor(this.root, '--ll-kl', '#db2777'),
+    };
+    ctx.clearRect(0, 0, width, height);
+    const pts = thin(this.#points, DRAW_POINTS);
+    this.#empty.hidden = pts.length > 0;
+    if (pts.length === 0) return;
+
+    const keys = this.#variational ? ['recon', 'kl'] : ['recon'];
+    const values = pts.flatMap((p) => keys.map((k) => p[k]));
+    const yDomain = logDomain(values);
+    const lastStep = Math.max(pts[pts.length - 1].step, 1);
+    ctx.font = '11px system-ui, sans-serif';
+    const labelWidth = Math.max(...logScale(yDomain, [0, 1]).ticks().map((t) => ctx.measureText(formatTick(t)).width), 16);
+    const m = { left: labelWidth + 10, right: 10, top: 8, bottom: 24 };
+    const x = linearScale([0, lastStep], [m.left, width - m.right]);
+    const y = logScale(yDomain, [height - m.bottom, m.top]);
+
+    // Grid and labels.
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = grid;
+    ctx.fillStyle = text;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const t of y.ticks()) {
+      const yy = Math.round(y(t)) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(m.left, yy);
+      ctx.lineTo(width - m.right, yy);
+      ctx.stroke();
+      ctx.fillText(formatTick(t), m.left - 5, yy);
+    }
+    // The x axis's title sits at the right end of the tick row; ticks that would touch it
+    // keep their grid line but lose their label.
+    ctx.textBaseline = 'top';
+    ctx.textAlign = 'right';
+    const title = 'step';
+    ctx.fillText(title, width - m.right, height - m.bottom + 5);
+    const titleLeft = width - m.right - ctx.measureText(title).width - 6;
+    ctx.textAlign = 'center';
+    const xTicks = x.ticks(Math.max(2, Math.floor((width - m.left) / 70)));
+    for (const t of xTicks) {
+      const xx = Math.round(x(t)) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(xx, m.top);
+      ctx.lineTo(xx, height - m.bottom);
+      ctx.stroke();
+      const label = formatTick(t);
+      if (xx + ctx.measureText(label).width / 2 < titleLeft) ctx.fillText(label, xx, height - m.bottom + 5);
+    }
+
+    // Lines.
+    ctx.lineWidth = 2;
+    ctx.lineJoin = 'round';
+    for (const k of keys) {
+      ctx.strokeStyle = colors[k];
+      ctx.beginPath();
+      pts.forEach((p, i) => {
+        const xx = x(p.step);
+        const yy = y(Math.max(p[k], yDomain[0]));
+        if (i === 0) ctx.moveTo(xx, yy);
+        else ctx.lineTo(xx, yy);
+      });
+      if (pts.length === 1) ctx.arc(x(pts[0].step), y(Math.max(pts[0][k], yDomain[0])), 2, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    const last = pts[pts.length - 1];
+    this.#canvas.setAttribute(
+      'aria-label',
+      `Loss per image against training step: at step ${last.step}, reconstruction ${formatSig(last.recon)}` +
+        (this.#variational ? `, KL ${formatSig(last.kl)}` : ''),
+    );
+  }
+}
