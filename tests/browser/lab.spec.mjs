@@ -262,6 +262,46 @@ test('screenshots: desktop and phone, light and dark', async ({}, testInfo) => {
   expect(problems).toEqual([]);
 });
 
+test('a diverging run stops with advice and keeps usable weights', async () => {
+  const errors = [];
+  await page.exposeFunction('recordLabError', (m) => errors.push(m));
+  const result = await page.evaluate(async (spec) => {
+    const el = document.querySelector('latent-lab');
+    el.addEventListener('error', (e) => window.recordLabError(e.detail.message));
+    await el.reset(spec); // learning rate 1: the loss explodes within a few steps
+    return el.train({ steps: 50 });
+  }, { ...FAST_SPEC, optimizer: { lr: 1 } });
+  expect(result.reason).toBe('diverged');
+  await expect(page.locator('latent-lab [part="messages"] .message.error')).toContainText('lower the learning rate', {
+    ignoreCase: true,
+  });
+  expect(errors.some((m) => /diverged/.test(m))).toBe(true);
+  // The weights were rolled back to the last good checkpoint: reconstructions are finite.
+  expect((await reconstructTest(2)).every(Number.isFinite)).toBe(true);
+  await part('training').getByLabel('Learning rate').fill('0.001');
+  await part('training').getByRole('button', { name: 'Reset' }).click();
+  await expect(part('training').locator('.form-hint')).not.toContainText('Settings changed');
+  await page.locator('latent-lab [part="messages"] .message .close').first().click();
+  expect(problems).toEqual([]);
+});
+
+test('backend="cpu" runs the CPU engine even where WebGPU exists', async () => {
+  const info = await page.evaluate(async () => {
+    const el = document.createElement('latent-lab');
+    el.setAttribute('backend', 'cpu');
+    el.id = 'second';
+    document.querySelector('main').append(el);
+    try {
+      return await el.ready;
+    } finally {
+      el.remove(); // ends its worker
+    }
+  });
+  expect(info.backend).toBe('cpu');
+  expect(info.adapter).toContain('not requested');
+  expect(problems).toEqual([]);
+});
+
 test('a lost WebGPU device falls back to the CPU and keeps the weights', async ({}, testInfo) => {
   test.skip(testInfo.project.name !== 'webgpu', 'needs a WebGPU device to lose');
   // Settle: a finished run checkpoints the weights.

@@ -6,7 +6,7 @@ import { formToSpec, specToForm, describeSpec, LIMITS } from '../util/spec-form.
 import { formatInt, formatRate, formatSig, formatEpoch, formatCompact } from '../util/format.js';
 
 let uid = 0;
-const APPLY_HINT = 'Changes apply when you press Reset (which also restarts training).';
+const APPLY_HINT = 'Reset builds a fresh model with these settings.';
 const PENDING_HINT = 'Settings changed: press Reset to build and train this model.';
 
 export class TrainingPanel {
