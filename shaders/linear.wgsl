@@ -1,19 +1,28 @@
-// linear.wgsl — dense layers: y = x·Wᵀ + b and its three gradients, as one tiled matmul.
+// linear.wgsl — dense layers: y = x·Wᵀ + b and its three gradients, as one matmul.
 //
 // C[M, N] = Σ_k A(m, k)·B(k, n) (+ bias[n]), where A(m, k) = a[m·sam + k·sak] and
 // B(k, n) = b[k·sbk + n·sbn]. The strides express each transpose, so the three products
 // share one body (W is stored [outputs, inputs], as in PyTorch):
-//   linear_forward          A = x (B × I),            B(k = i, n = o) = w[o, i],  + bias
-//   linear_backward_input   A = dy (B × O),           B(k = o, n = i) = w[o, i]
+//   linear_forward          A = x (B × I),              B(k = i, n = o) = w[o, i],  + bias
+//   linear_backward_input   A = dy (B × O),             B(k = o, n = i) = w[o, i]
 //   linear_backward_weight  A(m = o, k = b) = dy[b, o], B(k = b, n = i) = x[b, i]
-// Dispatch: (⌈N / 64⌉, ⌈M / 64⌉) workgroups of 16 × 16 invocations; each invocation owns a
-// 4 × 4 block of C. Per K-tile of 16, the workgroup stages a 16 × 64 slice of A and of B in
-// workgroup memory (8 KiB in all), so each value read from storage feeds 64 multiply-adds.
+//
+// Two schedules, chosen per device by the override constant TILED:
+// - TILED = true (GPUs): workgroups of 16 × 16 invocations, each owning a 4 × 4 block of C,
+//   so a workgroup covers 64 × 64. Per K-tile of 16 the workgroup stages a 16 × 64 slice of
+//   A and of B in workgroup memory (8 KiB), so each value read from storage feeds 64
+//   multiply-adds. Grid: (⌈N / 64⌉, ⌈M / 64⌉).
+// - TILED = false (CPU-emulated devices: lavapipe, SwiftShader): no workgroup memory and no
+//   barriers, which such devices emulate slowly; each invocation owns an 8 × 4 block of C
+//   and reads A and B straight from storage, so a 16 × 16 workgroup covers 128 × 64.
+//   Grid: (⌈N / 64⌉, ⌈M / 128⌉). Measured 3–10× faster than TILED on lavapipe.
 //
 // linear_backward_bias: dbias[n] = Σ_m a[m·N + n]; one invocation per column, ⌈N / 64⌉
 // workgroups of 64.
 //
 // Bindings: 0 dims · Input: 1 a, 2 b, 3 bias · Output: 4 c.
+
+override TILED: bool = true;
 
 struct Dims {
     m: u32,
@@ -57,7 +66,7 @@ fn load_b(k: u32, n: u32) -> f32 {
     return 0.0;
 }
 
-fn matmul(wid: vec3<u32>, lid: vec3<u32>) {
+fn matmul_tiled(wid: vec3<u32>, lid: vec3<u32>) {
     let t = lid.y * 16u + lid.x;
     let row0 = wid.y * TILE_M;
     let col0 = wid.x * TILE_N;
@@ -103,22 +112,74 @@ fn matmul(wid: vec3<u32>, lid: vec3<u32>) {
         }
         workgroupBarrier();
     }
-    let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-    for (var i = 0u; i < 4u; i++) {
-        let row = row0 + lid.y * 4u + i;
+    store(row0 + lid.y * 4u, col0 + lid.x * 4u, array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, vec4<f32>(), vec4<f32>(), vec4<f32>(), vec4<f32>()), 4u);
+}
+
+// Each invocation: rows m0 … m0 + 7, columns n0 … n0 + 3, accumulated in registers.
+// Out-of-range rows and columns read a clamped (valid) index and are never stored.
+fn matmul_blocked(wid: vec3<u32>, lid: vec3<u32>) {
+    let m0 = wid.y * 128u + lid.y * 8u;
+    let n0 = wid.x * 64u + lid.x * 4u;
+    if (m0 >= dims.m || n0 >= dims.n) {
+        return;
+    }
+    let last_m = dims.m - 1u;
+    let last_n = dims.n - 1u;
+    let ra = vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u);
+    let rb = ra + vec4<u32>(4u);
+    let oa = min(ra, vec4<u32>(last_m)) * dims.sam;
+    let ob = min(rb, vec4<u32>(last_m)) * dims.sam;
+    let cols = min(vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4<u32>(last_n)) * dims.sbn;
+    var c0 = vec4<f32>(0.0);
+    var c1 = vec4<f32>(0.0);
+    var c2 = vec4<f32>(0.0);
+    var c3 = vec4<f32>(0.0);
+    var c4 = vec4<f32>(0.0);
+    var c5 = vec4<f32>(0.0);
+    var c6 = vec4<f32>(0.0);
+    var c7 = vec4<f32>(0.0);
+    for (var k = 0u; k < dims.k; k++) {
+        let kb = k * dims.sbk;
+        let ka = k * dims.sak;
+        let bv = vec4<f32>(b[kb + cols.x], b[kb + cols.y], b[kb + cols.z], b[kb + cols.w]);
+        c0 += a[oa.x + ka] * bv;
+        c1 += a[oa.y + ka] * bv;
+        c2 += a[oa.z + ka] * bv;
+        c3 += a[oa.w + ka] * bv;
+        c4 += a[ob.x + ka] * bv;
+        c5 += a[ob.y + ka] * bv;
+        c6 += a[ob.z + ka] * bv;
+        c7 += a[ob.w + ka] * bv;
+    }
+    store(m0, n0, array<vec4<f32>, 8>(c0, c1, c2, c3, c4, c5, c6, c7), 8u);
+}
+
+// Writes `rows` × 4 results at (row0, col0), adding the bias if asked, skipping what is out
+// of range.
+fn store(row0: u32, col0: u32, acc: array<vec4<f32>, 8>, rows: u32) {
+    for (var i = 0u; i < rows; i++) {
+        let row = row0 + i;
         if (row >= dims.m) {
             break;
         }
         for (var j = 0u; j < 4u; j++) {
-            let col = col0 + lid.x * 4u + j;
+            let col = col0 + j;
             if (col < dims.n) {
-                var v = accs[i][j];
+                var v = acc[i][j];
                 if (dims.use_bias == 1u) {
                     v += bias[col];
                 }
                 c[row * dims.n + col] = v;
             }
         }
+    }
+}
+
+fn matmul(wid: vec3<u32>, lid: vec3<u32>) {
+    if (TILED) {
+        matmul_tiled(wid, lid);
+    } else {
+        matmul_blocked(wid, lid);
     }
 }
 

@@ -3,7 +3,9 @@
 //   dlogits[b, d] = scale · ∂loss/∂l  (scale = 1/B: the gradient of the batch mean).
 //   kind 0, BCE from logits in the stable form: max(l, 0) − l·t + log(1 + e^−|l|); ∂ = σ(l) − t
 //   kind 1, MSE of the image σ(l): (σ(l) − t)²; ∂ = 2(σ(l) − t)·σ(l)·(1 − σ(l))
-// Dispatch: one workgroup of 64 per row (B workgroups); a tree reduction sums the row.
+// Dispatch: ⌈B / 64⌉ workgroups of 64; one invocation per row walks its pixels. (A
+// workgroup per row with a tree reduction needs barriers, which CPU-emulated devices run
+// slowly; B·D is small enough that one invocation per row costs nothing on a GPU.)
 // Bindings: 0 params · Input: 1 logits, 2 targets · Output: 3 dlogits, 4 row_loss.
 
 struct Params {
@@ -21,13 +23,14 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
 
-var<workgroup> partial: array<f32, 64>;
-
 @compute @workgroup_size(64)
-fn reconstruction_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let row = wid.x;
+fn reconstruction_loss(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row = gid.x;
+    if (row >= params.rows) {
+        return;
+    }
     var sum = 0.0;
-    for (var d = lid; d < params.cols; d += 64u) {
+    for (var d = 0u; d < params.cols; d++) {
         let k = row * params.cols + d;
         let l = logits[k];
         let t = targets[k];
@@ -44,15 +47,5 @@ fn reconstruction_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
         sum += value;
         dlogits[k] = grad * params.scale;
     }
-    partial[lid] = sum;
-    workgroupBarrier();
-    for (var width = 32u; width > 0u; width >>= 1u) {
-        if (lid < width) {
-            partial[lid] += partial[lid + width];
-        }
-        workgroupBarrier();
-    }
-    if (lid == 0u) {
-        row_loss[row] = partial[0];
-    }
+    row_loss[row] = sum;
 }

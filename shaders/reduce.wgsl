@@ -1,6 +1,6 @@
 // reduce.wgsl — metrics accumulated on the GPU, so a step never waits for a readback.
-// accumulate_metric: metrics[slot] += Σ_b values[b]. One workgroup of 256: strided partial
-// sums, then a tree reduction; invocation 0 adds the total (no atomics needed).
+// accumulate_metric: metrics[slot] += Σ_b values[b]. One invocation sums the B row values
+// (B ≤ 1024) in order: no barriers, no atomics.
 // Bindings: 0 params · Input: 1 values · Output: 2 metrics.
 
 struct Params {
@@ -14,23 +14,11 @@ struct Params {
 // Output
 @group(0) @binding(2) var<storage, read_write> metrics: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
-
-@compute @workgroup_size(256)
-fn accumulate_metric(@builtin(local_invocation_index) lid: u32) {
+@compute @workgroup_size(1)
+fn accumulate_metric() {
     var sum = 0.0;
-    for (var i = lid; i < params.rows; i += 256u) {
+    for (var i = 0u; i < params.rows; i++) {
         sum += values[i];
     }
-    partial[lid] = sum;
-    workgroupBarrier();
-    for (var width = 128u; width > 0u; width >>= 1u) {
-        if (lid < width) {
-            partial[lid] += partial[lid + width];
-        }
-        workgroupBarrier();
-    }
-    if (lid == 0u) {
-        metrics[params.slot] += partial[0];
-    }
+    metrics[params.slot] += sum;
 }

@@ -66,9 +66,22 @@ fn run_kernel(
     groups: [u32; 3],
     buffers: &[(u32, BufferInit)],
 ) -> Outputs {
+    run_kernel_with(ctx, shader, entry, None, uniform, groups, buffers)
+}
+
+/// `run_kernel` with the `TILED` override of `linear.wgsl` set.
+fn run_kernel_with(
+    ctx: &GpuContext,
+    shader: Shader,
+    entry: &'static str,
+    tiled: Option<bool>,
+    uniform: Option<[u32; 8]>,
+    groups: [u32; 3],
+    buffers: &[(u32, BufferInit)],
+) -> Outputs {
     let device = &ctx.device;
-    let pipeline =
-        block_on(ctx.pipeline(shader, entry)).unwrap_or_else(|e| panic!("{entry}: pipeline: {e}"));
+    let pipeline = block_on(ctx.pipeline(shader, entry, tiled))
+        .unwrap_or_else(|e| panic!("{entry}: pipeline: {e}"));
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let storage: Vec<(u32, wgpu::Buffer, Option<usize>)> = buffers
         .iter()
@@ -179,19 +192,35 @@ fn unwritten(n: usize) -> Vec<f32> {
 
 // ---- linear.wgsl ----
 
-/// The tiled matmul C[M, N] = A(M × K)·B(K × N) as `plan::matmul` dispatches it.
+/// The matmul C[M, N] = A(M × K)·B(K × N) as `plan::matmul` dispatches it, in both
+/// schedules: workgroup-memory tiles (64 × 64 per workgroup) and register blocks (128 × 64).
 fn matmul(
     ctx: &GpuContext,
     entry: &'static str,
     [m, n, k]: [usize; 3],
     strides: [usize; 4],
     buffers: &[(u32, BufferInit)],
-) -> Outputs {
+) -> Vec<(&'static str, Outputs)> {
     let [sam, sak, sbk, sbn] = strides.map(|s| s as u32);
     let use_bias = (entry == "linear_forward") as u32;
     let uniform = [m as u32, n as u32, k as u32, use_bias, sam, sak, sbk, sbn];
-    let groups = [n.div_ceil(64).max(1) as u32, m.div_ceil(64).max(1) as u32, 1];
-    run_kernel(ctx, Shader::Linear, entry, Some(uniform), groups, buffers)
+    [(true, "tiled", 64), (false, "blocked", 128)]
+        .into_iter()
+        .map(|(tiled, name, rows_per_group)| {
+            let groups =
+                [n.div_ceil(64).max(1) as u32, m.div_ceil(rows_per_group).max(1) as u32, 1];
+            let out = run_kernel_with(
+                ctx,
+                Shader::Linear,
+                entry,
+                Some(tiled),
+                Some(uniform),
+                groups,
+                buffers,
+            );
+            (name, out)
+        })
+        .collect()
 }
 
 /// Matmul tolerance: the GPU sums the K products in order k = 0, 1, … (as the reference's
@@ -204,7 +233,7 @@ fn matmul_abs(k: usize) -> f32 {
 fn check_linear_forward(ctx: &GpuContext, rows: usize, inputs: usize, outputs: usize) {
     let (i, o) = (inputs, outputs);
     let (x, w, b) = (randn(rows * i, 1), randn(o * i, 2), randn(o, 3));
-    let out = matmul(
+    let outs = matmul(
         ctx,
         "linear_forward",
         [rows, o, i],
@@ -214,13 +243,15 @@ fn check_linear_forward(ctx: &GpuContext, rows: usize, inputs: usize, outputs: u
     let mut y = vec![0.0; rows * o];
     reference::linear_forward(&x, &w, &b, &mut y, rows, i, o);
     let what = format!("linear_forward y ({rows} × {i} → {o})");
-    assert_close(&out.f32(4), &y, matmul_abs(i), 1e-5, &what);
+    for (schedule, out) in outs {
+        assert_close(&out.f32(4), &y, matmul_abs(i), 1e-5, &format!("{what} [{schedule}]"));
+    }
 }
 
 fn check_linear_backward_input(ctx: &GpuContext, rows: usize, inputs: usize, outputs: usize) {
     let (i, o) = (inputs, outputs);
     let (dy, w) = (randn(rows * o, 4), randn(o * i, 5));
-    let out = matmul(
+    let outs = matmul(
         ctx,
         "linear_backward_input",
         [rows, i, o],
@@ -230,13 +261,15 @@ fn check_linear_backward_input(ctx: &GpuContext, rows: usize, inputs: usize, out
     let mut dx = vec![0.0; rows * i];
     reference::linear_backward_input(&dy, &w, &mut dx, rows, i, o);
     let what = format!("linear_backward_input dx ({rows} × {i} → {o})");
-    assert_close(&out.f32(4), &dx, matmul_abs(o), 1e-5, &what);
+    for (schedule, out) in outs {
+        assert_close(&out.f32(4), &dx, matmul_abs(o), 1e-5, &format!("{what} [{schedule}]"));
+    }
 }
 
 fn check_linear_backward_weight(ctx: &GpuContext, rows: usize, inputs: usize, outputs: usize) {
     let (i, o) = (inputs, outputs);
     let (x, dy) = (randn(rows * i, 6), randn(rows * o, 7));
-    let out = matmul(
+    let outs = matmul(
         ctx,
         "linear_backward_weight",
         [o, i, rows],
@@ -246,7 +279,9 @@ fn check_linear_backward_weight(ctx: &GpuContext, rows: usize, inputs: usize, ou
     let mut dw = vec![0.0; o * i];
     reference::linear_backward_weight(&x, &dy, &mut dw, rows, i, o);
     let what = format!("linear_backward_weight dw ({rows} × {i} → {o})");
-    assert_close(&out.f32(4), &dw, matmul_abs(rows), 1e-5, &what);
+    for (schedule, out) in outs {
+        assert_close(&out.f32(4), &dw, matmul_abs(rows), 1e-5, &format!("{what} [{schedule}]"));
+    }
 }
 
 fn check_linear_backward_bias(ctx: &GpuContext, rows: usize, outputs: usize) {
@@ -270,7 +305,7 @@ fn check_linear_backward_bias(ctx: &GpuContext, rows: usize, outputs: usize) {
 fn linear_forward_by_hand() {
     let Some(ctx) = common::gpu() else { return };
     // x = [[1, 2]], w = [[1, 0], [2, −1], [0.5, 0.5]], b = [0, 1, −1] → y = [[1, 1, 0.5]]
-    let out = matmul(
+    let outs = matmul(
         ctx,
         "linear_forward",
         [1, 3, 2],
@@ -282,7 +317,10 @@ fn linear_forward_by_hand() {
             (4, read_write(&unwritten(3))),
         ],
     );
-    assert_close(&out.f32(4), &[1.0, 1.0, 0.5], 1e-6, 0.0, "linear_forward by hand");
+    for (schedule, out) in outs {
+        let what = format!("linear_forward by hand [{schedule}]");
+        assert_close(&out.f32(4), &[1.0, 1.0, 0.5], 1e-6, 0.0, &what);
+    }
 }
 
 #[test]
@@ -423,7 +461,7 @@ fn reconstruction_loss_gpu(
         Shader::Loss,
         "reconstruction_loss",
         words(&[rows as u32, cols as u32, loss.code(), scale.to_bits()]),
-        [rows as u32, 1, 1],
+        [rows.div_ceil(64) as u32, 1, 1],
         &[
             (1, read(logits)),
             (2, read(target)),

@@ -14,7 +14,9 @@ pub struct GpuContext {
     pub adapter_info: wgpu::AdapterInfo,
     lost: Arc<Mutex<Option<String>>>,
     errors: Arc<Mutex<Vec<String>>>,
-    pipelines: Arc<Mutex<HashMap<(Shader, &'static str), wgpu::ComputePipeline>>>,
+    pipelines: Arc<Mutex<HashMap<(Shader, &'static str, Option<bool>), wgpu::ComputePipeline>>>,
+    /// Matmul schedule: workgroup-memory tiles on GPUs, register blocks on CPU emulations.
+    pub tiled_matmul: bool,
 }
 
 impl GpuContext {
@@ -65,7 +67,16 @@ impl GpuContext {
                 errors.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
             }));
         }
-        Ok(GpuContext { device, queue, adapter_info, lost, errors, pipelines: Default::default() })
+        let tiled_matmul = prefers_tiles(&adapter_info);
+        Ok(GpuContext {
+            device,
+            queue,
+            adapter_info,
+            lost,
+            errors,
+            pipelines: Default::default(),
+            tiled_matmul,
+        })
     }
 
     /// "adapter name (backend)", for badges and logs.
@@ -89,16 +100,18 @@ impl GpuContext {
 
     /// The compute pipeline of one entry point, compiled once per context. A shader that
     /// fails to compile is reported with its file and entry point.
+    /// `tiled` sets the `TILED` override of `linear.wgsl`'s matmul entry points.
     pub async fn pipeline(
         &self,
         shader: Shader,
         entry: &'static str,
+        tiled: Option<bool>,
     ) -> Result<wgpu::ComputePipeline> {
-        if let Some(p) =
-            self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).get(&(shader, entry))
-        {
+        let key = (shader, entry, tiled);
+        if let Some(p) = self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(p.clone());
         }
+        let constants = [("TILED", if tiled == Some(true) { 1.0 } else { 0.0 })];
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(shader.name()),
@@ -109,7 +122,14 @@ impl GpuContext {
             layout: None,
             module: &module,
             entry_point: Some(entry),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: match tiled {
+                    Some(_) => &constants[..],
+                    None => &[],
+                }
+                .into(),
+                ..Default::default()
+            },
             cache: None,
         });
         if let Some(e) = scope.pop().await {
@@ -118,10 +138,7 @@ impl GpuContext {
                 message: e.to_string(),
             });
         }
-        self.pipelines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((shader, entry), pipeline.clone());
+        self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).insert(key, pipeline.clone());
         Ok(pipeline)
     }
 
@@ -162,6 +179,20 @@ impl GpuContext {
             }
         }
     }
+}
+
+/// Workgroup-memory tiles pay off on real GPUs; CPU emulations of a GPU (lavapipe,
+/// SwiftShader) run barriers slowly and do better with register blocks. The environment
+/// variable `LATENT_LAB_MATMUL=tiled|blocked` overrides the choice (for benchmarks).
+fn prefers_tiles(info: &wgpu::AdapterInfo) -> bool {
+    match std::env::var("LATENT_LAB_MATMUL").as_deref() {
+        Ok("tiled") => return true,
+        Ok("blocked") => return false,
+        _ => {}
+    }
+    let names = format!("{} {} {}", info.name, info.driver, info.driver_info).to_lowercase();
+    let emulated = ["llvmpipe", "lavapipe", "swiftshader", "warp", "software"];
+    info.device_type != wgpu::DeviceType::Cpu && !emulated.iter().any(|e| names.contains(e))
 }
 
 /// Copies the contents of a mapped buffer out as f32 and unmaps it.

@@ -139,8 +139,8 @@ impl GpuExecutor {
         let device = &self.ctx.device;
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
-            let p: Plan = plan(&self.program, op, rows, self.image_count);
-            let pipeline = self.ctx.pipeline(p.shader, p.entry).await?;
+            let p: Plan = plan(&self.program, op, rows, self.image_count, self.ctx.tiled_matmul);
+            let pipeline = self.ctx.pipeline(p.shader, p.entry, p.tiled).await?;
             let uniform = p.uniform.map(|words| {
                 let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(p.entry),
@@ -349,7 +349,7 @@ impl GpuExecutor {
         // Re-plan for `rows`: only the uniform words and grids change.
         let mut grids = Vec::with_capacity(ops.len());
         for (op, d) in ops.iter().zip(dispatches) {
-            let p = plan(&self.program, op, rows, self.image_count);
+            let p = plan(&self.program, op, rows, self.image_count, self.ctx.tiled_matmul);
             if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
                 self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
             }

@@ -29,6 +29,8 @@ pub enum Resource {
 pub struct Plan {
     pub shader: Shader,
     pub entry: &'static str,
+    /// Value of the `TILED` override of `linear.wgsl` (matmul entry points only).
+    pub tiled: Option<bool>,
     /// Words of the uniform at binding 0; `None` for a kernel without one.
     pub uniform: Option<[u32; UNIFORM_WORDS]>,
     pub groups: [u32; 3],
@@ -45,9 +47,10 @@ fn words(values: &[u32]) -> Option<[u32; UNIFORM_WORDS]> {
     Some(out)
 }
 
-/// The tiled matmul of `linear.wgsl`: C[M, N] = A(M × K)·B(K × N) with strides.
+/// The matmul of `linear.wgsl`: C[M, N] = A(M × K)·B(K × N) with strides.
 fn matmul(
     entry: &'static str,
+    tiled: bool,
     m: usize,
     n: usize,
     k: usize,
@@ -59,14 +62,20 @@ fn matmul(
     Plan {
         shader: Shader::Linear,
         entry,
+        tiled: Some(tiled),
         uniform: Some([m as u32, n as u32, k as u32, use_bias, sam, sak, sbk, sbn]),
-        groups: [n.div_ceil(64).max(1) as u32, m.div_ceil(64).max(1) as u32, 1],
+        groups: [
+            n.div_ceil(64).max(1) as u32,
+            m.div_ceil(if tiled { 64 } else { 128 }).max(1) as u32,
+            1,
+        ],
         bindings,
     }
 }
 
-/// The plan of `op` on `rows` rows, with `images` training images resident.
-pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
+/// The plan of `op` on `rows` rows, with `images` training images resident. `tiled` picks
+/// the matmul schedule (see `shaders/linear.wgsl`).
+pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool) -> Plan {
     use Resource::{Tensor as T, *};
     let cols = |t: usize| program.tensors[t].cols;
     let spec = &program.spec;
@@ -74,6 +83,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
         Op::GatherBatch { x } => Plan {
             shader: Shader::Data,
             entry: "gather_batch",
+            tiled: None,
             uniform: words(&[rows as u32, images as u32, spec.seed]),
             groups: groups_1d(rows * INPUT_SIZE / 4, 256),
             bindings: vec![(1, State), (2, Images), (3, T(x))],
@@ -82,6 +92,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
             let (i, o) = (cols(x), cols(y));
             matmul(
                 "linear_forward",
+                tiled,
                 rows,
                 o,
                 i,
@@ -93,6 +104,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
             let (i, o) = (cols(dx), cols(dy));
             matmul(
                 "linear_backward_input",
+                tiled,
                 rows,
                 i,
                 o,
@@ -104,6 +116,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
             let (i, o) = (cols(x), cols(dy));
             matmul(
                 "linear_backward_weight",
+                tiled,
                 o,
                 i,
                 rows,
@@ -114,6 +127,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
         Op::LinearBackwardBias { dy, db } => Plan {
             shader: Shader::Linear,
             entry: "linear_backward_bias",
+            tiled: None,
             uniform: words(&[rows as u32, cols(dy) as u32]),
             groups: [cols(dy).div_ceil(64) as u32, 1, 1],
             bindings: vec![(1, T(dy)), (4, T(db))],
@@ -123,6 +137,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
             Plan {
                 shader: Shader::Activation,
                 entry: "activation_forward",
+                tiled: None,
                 uniform: words(&[len as u32, f.code(), LEAKY_SLOPE.to_bits()]),
                 groups: groups_1d(len, 256),
                 bindings: vec![(1, T(x)), (4, T(y))],
@@ -133,6 +148,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
             Plan {
                 shader: Shader::Activation,
                 entry: "activation_backward",
+                tiled: None,
                 uniform: words(&[len as u32, f.code(), LEAKY_SLOPE.to_bits()]),
                 groups: groups_1d(len, 256),
                 bindings: vec![(2, T(y)), (3, T(dy)), (4, T(dx))],
@@ -141,6 +157,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
         Op::ReparameterizeForward { stats, z } => Plan {
             shader: Shader::Vae,
             entry: "reparameterize_forward",
+            tiled: None,
             uniform: words(&[rows as u32, spec.latent as u32, spec.seed, 0]),
             groups: groups_1d(rows * spec.latent, 256),
             bindings: vec![(1, State), (2, T(stats)), (3, T(z))],
@@ -148,6 +165,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
         Op::ReparameterizeBackward { stats, dz, dstats } => Plan {
             shader: Shader::Vae,
             entry: "reparameterize_backward",
+            tiled: None,
             uniform: words(&[rows as u32, spec.latent as u32, spec.seed, 0]),
             groups: groups_1d(rows * spec.latent, 256),
             bindings: vec![(1, State), (2, T(stats)), (4, T(dz)), (5, T(dstats))],
@@ -155,6 +173,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
         Op::KlDivergence { stats, dstats, row_kl, beta } => Plan {
             shader: Shader::Vae,
             entry: "kl_divergence",
+            tiled: None,
             uniform: words(&[rows as u32, spec.latent as u32, spec.seed, beta.to_bits()]),
             groups: [rows.div_ceil(64) as u32, 1, 1],
             bindings: vec![(2, T(stats)), (5, T(dstats)), (6, T(row_kl))],
@@ -162,18 +181,20 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
         Op::ReconstructionLoss { loss, logits, target, dlogits, row_loss } => Plan {
             shader: Shader::Loss,
             entry: "reconstruction_loss",
+            tiled: None,
             uniform: words(&[
                 rows as u32,
                 cols(logits) as u32,
                 loss.code(),
                 (1.0 / rows as f32).to_bits(),
             ]),
-            groups: [rows as u32, 1, 1],
+            groups: [rows.div_ceil(64) as u32, 1, 1],
             bindings: vec![(1, T(logits)), (2, T(target)), (3, T(dlogits)), (4, T(row_loss))],
         },
         Op::AccumulateMetric { values, slot } => Plan {
             shader: Shader::Reduce,
             entry: "accumulate_metric",
+            tiled: None,
             uniform: words(&[rows as u32, slot as u32]),
             groups: [1, 1, 1],
             bindings: vec![(1, T(values)), (2, Metrics)],
@@ -185,6 +206,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
             Plan {
                 shader: Shader::Optim,
                 entry: "adam_update",
+                tiled: None,
                 uniform: words(&[
                     len as u32,
                     o.lr.to_bits(),
@@ -205,6 +227,7 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize) -> Plan {
         Op::AdvanceStep => Plan {
             shader: Shader::Optim,
             entry: "advance_step",
+            tiled: None,
             uniform: None,
             groups: [1, 1, 1],
             bindings: vec![(6, State)],
