@@ -115,9 +115,12 @@ export class LatentLabElement extends HTMLElement {
     // A move within the document disconnects and reconnects at once: keep the engine then.
     queueMicrotask(() => {
       if (this.isConnected || !this.#engine) return;
-      this.#engine.terminate();
-      this.#engine = null;
+      const engine = this.#engine;
+      this.#engine = null; // first: the engine's "stopped" errors are then ignored
       this.#info = null;
+      engine.terminate();
+      // Anyone still waiting for the old engine hears why it will not come (a no-op if it did).
+      this.#rejectReady(new Error('<latent-lab> was removed from the document'));
       this.#newReadyPromise();
     });
   }
@@ -317,6 +320,7 @@ export class LatentLabElement extends HTMLElement {
   }
 
   #showError(message) {
+    if (!this.#engine) return; // disconnected: nothing to tell
     this.#views.messages.show(message, 'error');
     this.dispatchEvent(new CustomEvent('error', { detail: { message } }));
   }
