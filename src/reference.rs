@@ -230,7 +230,7 @@ pub fn reconstruction_loss(
     cols: usize,
 ) {
     let scale = 1.0 / rows as f32;
-    for b in 0..rows {
+    for (b, row) in row_loss.iter_mut().enumerate().take(rows) {
         let mut sum = 0.0;
         for d in 0..cols {
             let k = b * cols + d;
@@ -238,7 +238,7 @@ pub fn reconstruction_loss(
             sum += value;
             dlogits[k] = grad * scale;
         }
-        row_loss[b] = sum;
+        *row = sum;
     }
 }
 

@@ -55,13 +55,13 @@ pub struct Encoded {
 }
 
 pub enum Executor {
-    Cpu(CpuExecutor),
+    Cpu(Box<CpuExecutor>),
     Gpu(Box<GpuExecutor>),
 }
 
 impl Executor {
     pub fn cpu(program: Program, train_images: &[u8]) -> Self {
-        Executor::Cpu(CpuExecutor::new(program, train_images))
+        Executor::Cpu(Box::new(CpuExecutor::new(program, train_images)))
     }
 
     pub async fn gpu(ctx: &GpuContext, program: Program, train_images: &[u8]) -> Result<Self> {
@@ -224,7 +224,7 @@ pub fn standard_normal(len: usize, seed: u32, stream: u32) -> Vec<f32> {
 }
 
 fn check_rows(len: usize, width: usize, what: &str) -> Result<()> {
-    if len % width != 0 {
+    if !len.is_multiple_of(width) {
         return Err(Error::Input(format!("{what} has {len} values, not a multiple of {width}")));
     }
     Ok(())

@@ -247,6 +247,7 @@ impl Builder {
 
     /// Forward ops of a stack of dense layers; the last layer has no activation.
     /// Returns the output tensor. `weights` are the (w, b) pairs of each layer.
+    #[allow(clippy::too_many_arguments)] // each is a distinct fact about the stack
     fn mlp(
         &mut self,
         ops: &mut Vec<Op>,
@@ -310,12 +311,19 @@ impl Program {
 
         // Every activation except the input images has a gradient tensor.
         let mut grad_of = vec![None; bld.tensors.len()];
-        for t in 0..bld.tensors.len() {
-            if bld.tensors[t].role == Role::Train && t != x {
-                let d = &bld.tensors[t];
-                let (name, rows, cols) = (format!("{}.grad", d.name), d.rows, d.cols);
-                grad_of[t] = Some(bld.tensor(name, rows, cols, Role::Train));
-            }
+        let activations: Vec<(TensorId, String, usize, usize)> = (0..bld.tensors.len())
+            .filter(|&t| bld.tensors[t].role == Role::Train && t != x)
+            .map(|t| {
+                (
+                    t,
+                    format!("{}.grad", bld.tensors[t].name),
+                    bld.tensors[t].rows,
+                    bld.tensors[t].cols,
+                )
+            })
+            .collect();
+        for (t, name, rows, cols) in activations {
+            grad_of[t] = Some(bld.tensor(name, rows, cols, Role::Train));
         }
 
         // ---- losses: they seed the gradients ----

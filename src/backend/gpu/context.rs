@@ -6,6 +6,9 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, Result};
 use crate::shaders::Shader;
 
+/// Compiled pipelines by (kernel family, entry point, `TILED` override).
+type PipelineCache = HashMap<(Shader, &'static str, Option<bool>), wgpu::ComputePipeline>;
+
 /// A device and everything shared by the executors built on it.
 #[derive(Clone)]
 pub struct GpuContext {
@@ -14,7 +17,7 @@ pub struct GpuContext {
     pub adapter_info: wgpu::AdapterInfo,
     lost: Arc<Mutex<Option<String>>>,
     errors: Arc<Mutex<Vec<String>>>,
-    pipelines: Arc<Mutex<HashMap<(Shader, &'static str, Option<bool>), wgpu::ComputePipeline>>>,
+    pipelines: Arc<Mutex<PipelineCache>>,
     /// Matmul schedule: workgroup-memory tiles on GPUs, register blocks on CPU emulations.
     pub tiled_matmul: bool,
 }
@@ -126,8 +129,7 @@ impl GpuContext {
                 constants: match tiled {
                     Some(_) => &constants[..],
                     None => &[],
-                }
-                .into(),
+                },
                 ..Default::default()
             },
             cache: None,

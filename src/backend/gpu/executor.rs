@@ -80,7 +80,7 @@ fn image_bytes(images: &[u8]) -> Vec<u8> {
 
 impl GpuExecutor {
     pub async fn new(ctx: &GpuContext, program: Program, train_images: &[u8]) -> Result<Self> {
-        if train_images.is_empty() || train_images.len() % INPUT_SIZE != 0 {
+        if train_images.is_empty() || !train_images.len().is_multiple_of(INPUT_SIZE) {
             return Err(Error::Input(format!(
                 "training images: {} bytes is not a positive multiple of 784",
                 train_images.len()
@@ -186,7 +186,7 @@ impl GpuExecutor {
 
     /// Replaces the resident training images (same executor, new data).
     pub async fn set_train_images(&mut self, images: &[u8]) -> Result<()> {
-        if images.is_empty() || images.len() % INPUT_SIZE != 0 {
+        if images.is_empty() || !images.len().is_multiple_of(INPUT_SIZE) {
             return Err(Error::Input(format!(
                 "training images: {} bytes is not a positive multiple of 784",
                 images.len()
