@@ -27,7 +27,7 @@ help:
 	@echo "  make serve       setup + data + wasm, then serve the page on http://127.0.0.1:$(PORT)/"
 	@echo "  make test        cargo test (CPU and lavapipe GPU) + browser tests (WebGPU and CPU fallback)"
 	@echo "  make lint        cargo fmt --check and clippy (native and wasm32), warnings are errors"
-	@echo "  make bench       native benchmarks: ae/vae on gpu and cpu (figures, not pass/fail)"
+	@echo "  make bench       benchmarks: ae/vae on gpu and cpu, and the VAE in Chromium (figures, not pass/fail)"
 	@echo "  make models      train the shipped VAE into www/models/"
 	@echo "  make clean       remove build outputs, data, test results and artifacts"
 
@@ -77,6 +77,9 @@ bench: setup
 	$(CARGO) run --release --bin latent-lab -- bench --model vae --backend cpu
 	$(CARGO) run --release --bin latent-lab -- bench --model ae --backend gpu
 	$(CARGO) run --release --bin latent-lab -- bench --model ae --backend cpu
+	LATENT_LAB_MATMUL=tiled $(CARGO) run --release --bin latent-lab -- bench --model vae --backend gpu
+	$(MAKE) data wasm
+	node scripts/bench-browser.mjs --steps 60
 
 models: setup
 	$(CARGO) run --release --bin latent-lab -- train --model vae --seed 1 --steps 3000 --out www/models/vae-2d.safetensors

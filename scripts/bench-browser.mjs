@@ -1,0 +1,87 @@
+// Training speed of a VAE inside headless Chromium, through the page's own engine (the
+// module Worker and the wasm Lab): on WebGPU (SwiftShader here) and on the CPU fallback.
+//
+// usage: node scripts/bench-browser.mjs [--backend webgpu|cpu] [--steps N]
+//                                      [--spec '{"hidden":[400],"latent":20,"batch_size":128}']
+// Prints one JSON line per backend: {backend, adapter, spec, steps, steps_per_s, samples_per_s}.
+// Serves the repository on a free loopback port for the duration of the run. Needs
+// `make data wasm` first. Steady state: a warm-up of a few steps is not timed.
+import { chromium } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import net from 'node:net';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const backends = opt('backend', 'webgpu,cpu').split(',');
+const steps = Number(opt('steps', '60'));
+const spec = opt('spec', '{"kind":"vae","hidden":[400],"latent":20,"batch_size":128}');
+for (const b of backends) {
+  if (!['webgpu', 'cpu'].includes(b)) throw new Error(`--backend: ${b} is not webgpu or cpu`);
+}
+if (!(steps > 0)) throw new Error('--steps must be a positive number');
+
+const port = await new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = srv.address().port;
+    srv.close(() => resolve(p));
+  });
+});
+const server = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', String(port)], {
+  cwd: root,
+  stdio: 'ignore',
+});
+const base = `http://127.0.0.1:${port}`;
+// Wait until the server answers (no fixed sleep).
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${base}/www/latent-lab.js`)).ok) break;
+  } catch {}
+  if (i > 200) throw new Error('the static server did not start');
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+const quiet = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+try {
+  for (const backend of backends) {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: backend === 'webgpu' ? [...quiet, '--enable-unsafe-webgpu'] : quiet,
+    });
+    const page = await browser.newPage();
+    await page.route(`${base}/bench.html`, (route) => route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><script type="module" src="/www/latent-lab.js"></script>
+             <latent-lab backend="${backend === 'cpu' ? 'cpu' : 'auto'}" spec='${spec}'></latent-lab>`,
+    }));
+    await page.goto(`${base}/bench.html`);
+    const result = await page.evaluate(async (steps) => {
+      const el = document.querySelector('latent-lab');
+      const info = await el.ready;
+      await el.train({ steps: 5 }); // warm-up: pipelines compiled, buffers resident
+      const t0 = performance.now();
+      await el.train({ steps });
+      const seconds = (performance.now() - t0) / 1000;
+      return { backend: el.backend, adapter: info.adapter, seconds };
+    }, steps);
+    const batch = JSON.parse(spec).batch_size ?? 128;
+    console.log(JSON.stringify({
+      backend: result.backend,
+      adapter: result.adapter,
+      spec: JSON.parse(spec),
+      steps,
+      steps_per_s: +(steps / result.seconds).toFixed(2),
+      samples_per_s: Math.round((steps * batch) / result.seconds),
+    }));
+    await browser.close();
+  }
+} finally {
+  server.kill();
+}
