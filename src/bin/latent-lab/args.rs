@@ -1,0 +1,272 @@
+//! The command line, as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use latent_lab::model::{Activation, ModelKind, ReconLoss};
+use latent_lab::Backend;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "latent-lab",
+    version,
+    about = "Autoencoders (AE, VAE) on MNIST, trained with WGSL compute shaders through wgpu \
+             or on the CPU",
+    after_help = "Data: the bundled www/data/mnist-10k.bin (build it with `make data`) unless \
+                  --data names a directory of MNIST IDX files or a lab-data file."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train an AE or a VAE and save its weights as .safetensors
+    Train(TrainArgs),
+    /// Evaluate saved weights on the test (or train) split; prints one JSON line
+    Eval(EvalArgs),
+    /// Measure steady-state training throughput; prints one JSON line
+    Bench(BenchArgs),
+    /// Decode draws of z ~ N(0, I) with saved weights into a PNG grid
+    Sample(SampleArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// Plain autoencoder (default loss mse)
+    Ae,
+    /// Variational autoencoder (default loss bce)
+    Vae,
+}
+
+impl From<ModelArg> for ModelKind {
+    fn from(m: ModelArg) -> Self {
+        match m {
+            ModelArg::Ae => ModelKind::Ae,
+            ModelArg::Vae => ModelKind::Vae,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    Relu,
+    #[value(name = "leaky_relu", alias = "leaky-relu")]
+    LeakyRelu,
+    Tanh,
+    Sigmoid,
+}
+
+impl From<ActivationArg> for Activation {
+    fn from(a: ActivationArg) -> Self {
+        match a {
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::LeakyRelu => Activation::LeakyRelu,
+            ActivationArg::Tanh => Activation::Tanh,
+            ActivationArg::Sigmoid => Activation::Sigmoid,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// Binary cross-entropy per image
+    Bce,
+    /// Squared error per image
+    Mse,
+}
+
+impl From<LossArg> for ReconLoss {
+    fn from(l: LossArg) -> Self {
+        match l {
+            LossArg::Bce => ReconLoss::Bce,
+            LossArg::Mse => ReconLoss::Mse,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// WGSL compute shaders through wgpu (Vulkan, Metal, DX12)
+    Gpu,
+    /// The CPU reference kernels
+    Cpu,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Gpu => Backend::Gpu,
+            BackendArg::Cpu => Backend::Cpu,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    Test,
+    Train,
+}
+
+/// Encoder hidden widths, input side first (the decoder mirrors them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Widths(pub Vec<usize>);
+
+/// `512,256` → [512, 256]; `""` or `none` → no hidden layer. Range checks are the spec's.
+fn parse_widths(s: &str) -> Result<Widths, String> {
+    let s = s.trim();
+    if s.is_empty() || s == "none" {
+        return Ok(Widths(vec![]));
+    }
+    s.split(',')
+        .map(|w| {
+            w.trim().parse::<usize>().map_err(|_| {
+                format!("`{}` is not a width: expected comma-separated integers like 512,256", w)
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(Widths)
+}
+
+fn parse_epochs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(e) if e.is_finite() && e > 0.0 && e <= 100_000.0 => Ok(e),
+        Ok(_) => Err("must be a number of epochs above 0 (fractions allowed)".to_string()),
+        Err(_) => Err("not a number".to_string()),
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Model kind; required unless --spec gives it (then --model overrides the spec's kind)
+    #[arg(long, value_enum, required_unless_present = "spec")]
+    pub model: Option<ModelArg>,
+    /// Start from this ModelSpec JSON file instead of the kind's defaults; flags override it
+    #[arg(long, value_name = "FILE.json")]
+    pub spec: Option<PathBuf>,
+    /// Width of the code (AE) or of z (VAE)
+    #[arg(long, value_name = "Z")]
+    pub latent: Option<usize>,
+    /// Encoder hidden widths, comma-separated, input side first (decoder mirrors them)
+    #[arg(long, value_name = "W1,W2,…", value_parser = parse_widths)]
+    pub hidden: Option<Widths>,
+    /// Hidden-layer activation
+    #[arg(long, value_enum)]
+    pub activation: Option<ActivationArg>,
+    /// Reconstruction loss (default: mse for ae, bce for vae)
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// Passes over the training set, may be fractional [default: 10]
+    #[arg(long, value_name = "N", value_parser = parse_epochs, conflicts_with = "steps")]
+    pub epochs: Option<f64>,
+    /// Training steps (minibatches), instead of --epochs
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+    /// Minibatch size
+    #[arg(long, value_name = "B")]
+    pub batch: Option<usize>,
+    /// Adam learning rate
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub lr: Option<f32>,
+    /// Weight of the KL term (VAE): 1 is the plain VAE, other values a β-VAE
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub beta: Option<f32>,
+    /// A directory of MNIST IDX files or a lab-data file [default: www/data/mnist-10k.bin]
+    #[arg(long, value_name = "DIR_OR_FILE")]
+    pub data: Option<PathBuf>,
+    /// Where to train
+    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    pub backend: BackendArg,
+    /// Seed of initial weights, minibatch order and sampling noise
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u32>,
+    /// Print JSON lines (one per metrics chunk, then eval and saved) instead of a progress bar
+    #[arg(long)]
+    pub json: bool,
+    /// Weights file to write
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Weights file saved by `latent-lab train` (or the web page)
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// A directory of MNIST IDX files or a lab-data file [default: www/data/mnist-10k.bin]
+    #[arg(long, value_name = "DIR_OR_FILE")]
+    pub data: Option<PathBuf>,
+    /// Where to run
+    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    pub backend: BackendArg,
+    /// Which split to evaluate
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Model kind; each has the README's quality setup as defaults
+    /// (vae: hidden 400, latent 20, batch 128, bce; ae: hidden 512,256, latent 2, batch 256, mse)
+    #[arg(long, value_enum, default_value_t = ModelArg::Vae)]
+    pub model: ModelArg,
+    /// Encoder hidden widths, comma-separated
+    #[arg(long, value_name = "W1,W2,…", value_parser = parse_widths)]
+    pub hidden: Option<Widths>,
+    /// Width of the code (AE) or of z (VAE)
+    #[arg(long, value_name = "Z")]
+    pub latent: Option<usize>,
+    /// Minibatch size
+    #[arg(long, value_name = "B")]
+    pub batch: Option<usize>,
+    /// Where to run
+    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    pub backend: BackendArg,
+    /// Timed steps (after warm-up); by default as many as fit in about 2 seconds
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// Weights file saved by `latent-lab train` (or the web page)
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// Number of samples
+    #[arg(long, value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub n: u32,
+    /// PNG file to write
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// Seed of the z draws
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u32,
+    /// Upscale the grid by this integer factor
+    #[arg(long, value_name = "K", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: u32,
+    /// Where to run
+    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    pub backend: BackendArg,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn widths_parse() {
+        assert_eq!(parse_widths("512,256").unwrap(), Widths(vec![512, 256]));
+        assert_eq!(parse_widths(" 400 ").unwrap(), Widths(vec![400]));
+        assert_eq!(parse_widths("none").unwrap(), Widths(vec![]));
+        assert!(parse_widths("512,x").unwrap_err().contains("`x`"));
+    }
+}

@@ -1,0 +1,146 @@
+//! `latent-lab bench`: steady-state training throughput.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use latent_lab::model::{ModelKind, ModelSpec, Program, INPUT_SIZE};
+use latent_lab::{Backend, Executor};
+
+use crate::args::BenchArgs;
+use crate::shared::{self, emit, fail, object, round, Result};
+use crate::train::steps_per_submit;
+
+/// Timed run length when `--steps` is not given.
+const MIN_TIME: Duration = Duration::from_secs(2);
+/// Longest submit wanted, for devices too slow for full-size submits.
+const SUBMIT_TIME: Duration = Duration::from_millis(250);
+
+/// The README's quality setups: the defaults of each kind.
+pub fn quality_spec(kind: ModelKind) -> ModelSpec {
+    let mut spec = ModelSpec::of_kind(kind);
+    match kind {
+        ModelKind::Vae => {
+            spec.hidden = vec![400];
+            spec.latent = 20;
+            spec.batch_size = 128;
+            spec.loss = latent_lab::model::ReconLoss::Bce;
+        }
+        ModelKind::Ae => {
+            spec.hidden = vec![512, 256];
+            spec.latent = 2;
+            spec.batch_size = 256;
+            spec.loss = latent_lab::model::ReconLoss::Mse;
+        }
+    }
+    spec
+}
+
+/// The bundled training digits if present, else random bytes: the speed is the same.
+fn images() -> Vec<u8> {
+    if Path::new(shared::DEFAULT_DATA).is_file() {
+        if let Ok((split, _)) = shared::load(None) {
+            return split.train.images;
+        }
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..8192 * INPUT_SIZE)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 56) as u8
+        })
+        .collect()
+}
+
+/// Trains `steps` steps in submits of `chunk`, checking the losses as they arrive.
+async fn train(ex: &mut Executor, steps: u32, chunk: u32) -> Result<()> {
+    let mut done = 0;
+    while done < steps {
+        let k = chunk.min(steps - done);
+        ex.train(k).await?;
+        done += k;
+        check(&ex.poll_metrics()?)?;
+    }
+    Ok(())
+}
+
+fn check(metrics: &[latent_lab::Metrics]) -> Result<()> {
+    if let Some(m) = metrics.iter().find(|m| !m.is_finite()) {
+        fail!("the benchmark diverged at step {}", m.first_step + m.steps);
+    }
+    Ok(())
+}
+
+pub async fn run(a: BenchArgs) -> Result<()> {
+    let mut spec = quality_spec(a.model.into());
+    if let Some(h) = &a.hidden {
+        spec.hidden = h.0.clone();
+    }
+    if let Some(z) = a.latent {
+        spec.latent = z;
+    }
+    if let Some(b) = a.batch {
+        spec.batch_size = b;
+    }
+    spec.validate().map_err(|e| {
+        shared::spec_error(e, |field| match field {
+            "latent" => Some("--latent"),
+            "hidden" => Some("--hidden"),
+            "batch_size" => Some("--batch"),
+            _ => None,
+        })
+    })?;
+    let program = Program::build(&spec)?;
+    let backend: Backend = a.backend.into();
+    let (mut ex, device) = shared::executor(backend, program, &images()).await?;
+    // Warm-up: first dispatches, caches, page faults. Then a few steps timed to size the
+    // submits: at most `steps_per_submit`, and short enough (~0.25 s) that a slow device
+    // (a software rasteriser) still finishes in seconds.
+    train(&mut ex, 1, 1).await?;
+    check(&ex.finish().await?)?;
+    let probe = 2;
+    let t = Instant::now();
+    train(&mut ex, probe, probe).await?;
+    check(&ex.finish().await?)?;
+    let per_step = t.elapsed().as_secs_f64() / f64::from(probe);
+    let fit = (SUBMIT_TIME.as_secs_f64() / per_step.max(1e-9)).floor().min(1e6) as u32;
+    let chunk = fit.clamp(1, steps_per_submit(backend));
+    if backend == Backend::Gpu {
+        // Two submits of the final size: a full queue, as in the timed run.
+        train(&mut ex, 2 * chunk, chunk).await?;
+        check(&ex.finish().await?)?;
+    }
+
+    // Whole submits, the clock stopped only once the GPU has finished them.
+    let start = Instant::now();
+    let mut steps = 0;
+    loop {
+        let k = match a.steps {
+            Some(n) => chunk.min(n - steps),
+            None => chunk,
+        };
+        if k == 0 {
+            break;
+        }
+        train(&mut ex, k, chunk).await?;
+        steps += k;
+        if a.steps.is_none() && start.elapsed() >= MIN_TIME {
+            break;
+        }
+    }
+    check(&ex.finish().await?)?;
+    let seconds = start.elapsed().as_secs_f64().max(1e-9);
+
+    emit(object! {
+        "model": spec.kind.name(),
+        "backend": backend,
+        "adapter": device.name,
+        "hidden": spec.hidden,
+        "latent": spec.latent,
+        "batch": spec.batch_size,
+        "steps": steps,
+        "samples_per_s": round(f64::from(steps) * spec.batch_size as f64 / seconds, 1),
+        "ms_per_step": round(seconds * 1000.0 / f64::from(steps), 3),
+    })
+}

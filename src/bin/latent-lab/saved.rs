@@ -1,0 +1,96 @@
+//! `latent-lab eval` and `latent-lab sample`: what saved weights do.
+
+use std::path::Path;
+
+use latent_lab::data::IMAGE_SIDE;
+use latent_lab::train::evaluate;
+use latent_lab::Backend;
+
+use crate::args::{EvalArgs, SampleArgs, SplitArg};
+use crate::shared::{self, emit, fail, EvalLine, Result};
+
+pub async fn eval(a: EvalArgs) -> Result<()> {
+    let (spec, program, values) = shared::read_weights(&a.weights)?;
+    let (data, _) = shared::load(a.data.as_deref())?;
+    let (set, name) = match a.split {
+        SplitArg::Test => (&data.test, "test"),
+        SplitArg::Train => (&data.train, "train"),
+    };
+    let backend: Backend = a.backend.into();
+    let (mut ex, _) = shared::executor(backend, program, &[]).await?;
+    ex.set_params(&values)?;
+    let evaluation = evaluate(&mut ex, set, name, spec.seed).await?;
+    emit(serde_json::to_string(&EvalLine { event: None, eval: &evaluation, backend })?)
+}
+
+/// Gap between tiles, in pixels before scaling.
+const GAP: usize = 2;
+
+pub async fn sample(a: SampleArgs) -> Result<()> {
+    let (_, program, values) = shared::read_weights(&a.weights)?;
+    shared::check_output(&a.out)?;
+    let (mut ex, _) = shared::executor(a.backend.into(), program, &[]).await?;
+    ex.set_params(&values)?;
+    let n = a.n as usize;
+    let images = ex.sample(n, a.seed).await?;
+    let (width, height, pixels) = grid(&images, n, a.scale as usize);
+    write_png(&a.out, width, height, &pixels)?;
+    emit(format_args!("wrote {} ({n} samples, {width}x{height} pixels)", a.out.display()))
+}
+
+/// Lays `n` 28 × 28 images (values in [0, 1]) out in a grid of ⌈√n⌉ columns with a black
+/// gap, white ink on black as in MNIST, each pixel repeated `scale` × `scale` times.
+/// Returns (width, height, grey bytes).
+fn grid(images: &[f32], n: usize, scale: usize) -> (u32, u32, Vec<u8>) {
+    let cols = (1..=n).find(|c| c * c >= n).unwrap_or(1);
+    let rows = n.div_ceil(cols);
+    let side = |k: usize| k * IMAGE_SIDE + k.saturating_sub(1) * GAP;
+    let (w, h) = (side(cols) * scale, side(rows) * scale);
+    let mut out = vec![0u8; w * h];
+    for (k, image) in images.chunks(IMAGE_SIDE * IMAGE_SIDE).take(n).enumerate() {
+        let (x0, y0) = ((k % cols) * (IMAGE_SIDE + GAP), (k / cols) * (IMAGE_SIDE + GAP));
+        for (i, &v) in image.iter().enumerate() {
+            let grey = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+            let (x, y) = ((x0 + i % IMAGE_SIDE) * scale, (y0 + i / IMAGE_SIDE) * scale);
+            for dy in 0..scale {
+                let row = (y + dy) * w;
+                out[row + x..row + x + scale].fill(grey);
+            }
+        }
+    }
+    (w as u32, h as u32, out)
+}
+
+fn write_png(path: &Path, width: u32, height: u32, pixels: &[u8]) -> Result<()> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let encoded = encoder
+            .write_header()
+            .and_then(|mut w| w.write_image_data(pixels).and_then(|_| w.finish()));
+        if let Err(e) = encoded {
+            fail!("cannot encode the PNG: {e}");
+        }
+    }
+    shared::write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_size_and_placement() {
+        let mut images = vec![0f32; 5 * 784];
+        images[4 * 784] = 1.0; // top-left pixel of the 5th image: column 1, row 1
+        let (w, h, px) = grid(&images, 5, 2);
+        // 3 columns, 2 rows: (3·28 + 2·2)·2 by (2·28 + 2)·2.
+        assert_eq!((w, h), (176, 116));
+        let (x, y) = (30 * 2, 30 * 2);
+        assert_eq!(px[y * 176 + x], 255);
+        assert_eq!(px[(y + 1) * 176 + x + 1], 255);
+        assert_eq!(px.iter().filter(|&&p| p == 255).count(), 4);
+    }
+}

@@ -1,0 +1,231 @@
+//! What the commands share: the error type, data loading, opening an executor, output.
+
+use std::fmt::Display;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use latent_lab::backend::GpuContext;
+use latent_lab::data::{load_data, Split};
+use latent_lab::error::SpecError;
+use latent_lab::model::{ModelSpec, Program, INPUT_SIZE};
+use latent_lab::weights::{load_weights, match_tensors};
+use latent_lab::{Backend, Error, Executor};
+
+/// A failure as the one line printed after `error: `.
+pub struct Failure(pub String);
+
+impl<E: Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+pub type Result<T, E = Failure> = std::result::Result<T, E>;
+
+/// `Err(Failure(format!(…)))`.
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        return Err($crate::shared::Failure(format!($($arg)*)))
+    };
+}
+pub(crate) use fail;
+
+/// Collapses whitespace (newlines included) so a message is one line.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The data read when `--data` is not given, relative to the current directory.
+pub const DEFAULT_DATA: &str = "www/data/mnist-10k.bin";
+
+/// Loads `--data`, or the bundled 10k digits.
+pub fn load(data: Option<&Path>) -> Result<(Split, PathBuf)> {
+    let path = match data {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = PathBuf::from(DEFAULT_DATA);
+            if !p.is_file() {
+                fail!(
+                    "no data: {DEFAULT_DATA} not found (from {}); run `make data` to build it, \
+                     or pass --data DIR_OR_FILE (a directory of MNIST IDX files or a lab-data \
+                     file)",
+                    std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
+                );
+            }
+            p
+        }
+    };
+    if data.is_some() && !path.exists() {
+        fail!("--data {}: no such file or directory", path.display());
+    }
+    let split = load_data(&path)?;
+    Ok((split, path))
+}
+
+/// The GPU, with advice when there is none.
+pub async fn gpu_context() -> Result<GpuContext> {
+    match GpuContext::new().await {
+        Ok(ctx) => Ok(ctx),
+        Err(Error::NoAdapter(reason)) => fail!(
+            "no GPU adapter found ({reason}): pass --backend cpu to run on the CPU, or install \
+             a Vulkan driver (e.g. mesa-vulkan-drivers for lavapipe)"
+        ),
+        Err(Error::RequestDevice(reason)) => {
+            fail!("could not open the GPU device ({reason}): pass --backend cpu to run on the CPU")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An executor of `program` on `backend`, with a description of where it runs
+/// ("cpu" or the adapter's name and API).
+pub async fn executor(
+    backend: Backend,
+    program: Program,
+    train_images: &[u8],
+) -> Result<(Executor, Device)> {
+    match backend {
+        Backend::Cpu => Ok((Executor::cpu(program, train_images), Device::cpu())),
+        Backend::Gpu => {
+            let ctx = gpu_context().await?;
+            // Inference-only executors still need resident training images: one blank image.
+            let blank = [0u8; INPUT_SIZE];
+            let images = if train_images.is_empty() { &blank[..] } else { train_images };
+            let ex = Executor::gpu(&ctx, program, images).await?;
+            Ok((ex, Device { name: ctx.adapter_info.name.clone(), describe: ctx.describe() }))
+        }
+    }
+}
+
+/// Where an executor runs.
+pub struct Device {
+    /// The adapter's name, or "cpu".
+    pub name: String,
+    /// "name (API)", or "cpu".
+    pub describe: String,
+}
+
+impl Device {
+    fn cpu() -> Self {
+        Device { name: "cpu".into(), describe: "cpu".into() }
+    }
+}
+
+/// Reads and checks a weights file; returns its spec and the parameters in model order.
+pub fn read_weights(path: &Path) -> Result<(ModelSpec, Program, Vec<Vec<f32>>)> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => fail!("cannot read weights file {}: {e}", path.display()),
+    };
+    let (spec, tensors) = match load_weights(&bytes) {
+        Ok(x) => x,
+        Err(e) => fail!("{}: {e}", path.display()),
+    };
+    let program = Program::build(&spec)?;
+    let values = match match_tensors(&program.param_shapes(), tensors) {
+        Ok(v) => v,
+        Err(e) => fail!("{}: {e}", path.display()),
+    };
+    Ok((spec, program, values))
+}
+
+/// A spec error, naming the flag that set the field when there is one.
+pub fn spec_error(e: SpecError, flag_of: impl Fn(&str) -> Option<&'static str>) -> Failure {
+    let field = match &e {
+        SpecError::Parse { field, .. } | SpecError::Invalid { field, .. } => field.clone(),
+    };
+    let base = field.split('[').next().unwrap_or_default();
+    match flag_of(base) {
+        Some(flag) => Failure(format!("{e} (set by {flag})")),
+        None => Failure(e.to_string()),
+    }
+}
+
+/// Writes one line to stdout (a closed pipe ends the program quietly).
+pub fn emit(line: impl Display) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => fail!("cannot write to stdout: {e}"),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, so a failure
+/// never leaves a half-written file under the final name.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    if let Err(e) = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        fail!("cannot write {}: {e}", path.display());
+    }
+    Ok(())
+}
+
+/// Fails early (before any work) if `path` cannot be an output file.
+pub fn check_output(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        fail!("--out {} is a directory; give a file name", path.display());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        fail!("cannot write {}: directory {} does not exist", path.display(), parent.display());
+    }
+    Ok(())
+}
+
+/// `x` rounded to `digits` decimals, for JSON that reads well.
+pub fn round(x: f64, digits: i32) -> f64 {
+    let k = 10f64.powi(digits);
+    (x * k).round() / k
+}
+
+/// "1.23 MB"-style sizes.
+pub fn human_bytes(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} kB", n as f64 / (1 << 10) as f64),
+        n => format!("{n} B"),
+    }
+}
+
+/// An f32 as the f64 with the same shortest decimal form (0.1f32 → 0.1, not 0.10000000149).
+pub fn short(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::NAN)
+}
+
+/// A JSON object that keeps its keys in the order given (serde_json's map sorts them).
+pub struct Object(pub Vec<(&'static str, serde_json::Value)>);
+
+impl Display for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("{")?;
+        for (i, (key, value)) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(f, "{sep}{}:{value}", serde_json::Value::from(*key))?;
+        }
+        f.write_str("}")
+    }
+}
+
+/// `Object(vec![("key", json!(value)), …])`.
+macro_rules! object {
+    ($($key:literal: $value:expr),* $(,)?) => {
+        $crate::shared::Object(vec![$(($key, serde_json::json!($value))),*])
+    };
+}
+pub(crate) use object;
+
+/// An [`Evaluation`](latent_lab::train::Evaluation) as one JSON line, fields in order.
+#[derive(serde::Serialize)]
+pub struct EvalLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<&'static str>,
+    #[serde(flatten)]
+    pub eval: &'a latent_lab::train::Evaluation,
+    pub backend: Backend,
+}

@@ -1,0 +1,352 @@
+//! The `latent-lab` binary end to end: train, eval, sample and bench on a small synthetic
+//! lab-data file, and the one-line errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use latent_lab::data::{encode_lab_data, Dataset, Split};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_latent-lab");
+
+/// A scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("latent-lab-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+    fn arg(&self, file: &str) -> String {
+        self.path(file).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A small lab-data file of synthetic digits: 192 train, 48 test.
+fn write_data(dir: &Scratch) -> String {
+    let set = |n: usize, seed: u32| Dataset {
+        images: common::synthetic_digits(n, seed),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    };
+    let split = Split { train: set(192, 11), test: set(48, 12) };
+    std::fs::write(dir.path("data.bin"), encode_lab_data(&split)).unwrap();
+    dir.arg("data.bin")
+}
+
+fn run_in(dir: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let xdg = std::env::temp_dir().join("latent-lab-cli-xdg");
+        let _ = std::fs::create_dir_all(&xdg);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o700));
+        }
+        cmd.env("XDG_RUNTIME_DIR", xdg);
+    }
+    cmd.output().expect("the latent-lab binary runs")
+}
+
+/// Runs the binary, asserts success and returns stdout.
+#[track_caller]
+fn ok(args: &[&str]) -> String {
+    let out = run_in(None, args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{args:?} failed ({}):\n{stderr}\n{stdout}", out.status);
+    stdout
+}
+
+/// Runs the binary, asserts it fails with status 1 and exactly one line `error: …` on
+/// stderr, and returns that line.
+#[track_caller]
+fn error_line(dir: Option<&Path>, args: &[&str]) -> String {
+    let out = run_in(dir, args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: stderr {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?}: expected one line, got:\n{stderr}");
+    assert!(lines[0].starts_with("error: "), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    lines[0].to_string()
+}
+
+/// Runs the binary and asserts clap's usage error: status 2, a first line `error: …`.
+#[track_caller]
+fn usage_error(args: &[&str]) -> String {
+    let out = run_in(None, args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
+    let first = stderr.lines().next().unwrap_or_default().to_string();
+    assert!(first.starts_with("error: "), "{args:?}: {stderr}");
+    assert!(stderr.contains("Usage:") || stderr.contains("--help"), "{args:?}: {stderr}");
+    first
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[track_caller]
+fn has_keys(v: &Value, keys: &[&str]) {
+    for k in keys {
+        assert!(v.get(k).is_some(), "missing `{k}` in {v}");
+    }
+}
+
+fn number(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or_else(|| panic!("`{key}` is not a number in {v}"))
+}
+
+const TINY: [&str; 8] = ["--hidden", "32", "--latent", "3", "--batch", "16", "--seed", "5"];
+
+fn train_args<'a>(data: &'a str, out: &'a str, backend: &'a str, model: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["train", "--model", model, "--backend", backend, "--data", data];
+    args.extend(TINY);
+    args.extend(["--steps", "6", "--json", "--out", out]);
+    args
+}
+
+#[test]
+fn train_eval_and_sample_on_the_cpu() {
+    let dir = Scratch::new("cpu");
+    let data = write_data(&dir);
+    let weights = dir.arg("vae.safetensors");
+
+    let lines = json_lines(&ok(&train_args(&data, &weights, "cpu", "vae")));
+    let steps: Vec<&Value> = lines.iter().filter(|l| l.get("event").is_none()).collect();
+    assert!(!steps.is_empty(), "no metrics lines");
+    for s in &steps {
+        has_keys(s, &["step", "epoch", "recon", "kl", "loss", "samples_per_s"]);
+        assert!(number(s, "recon") > 0.0);
+        let expected = number(s, "recon") + number(s, "kl");
+        assert!((number(s, "loss") - expected).abs() <= 1e-3 * expected, "{s}");
+    }
+    assert_eq!(number(steps.last().unwrap(), "step"), 6.0);
+    // 6 steps × 16 images over 192 training images: half an epoch.
+    assert!((number(steps.last().unwrap(), "epoch") - 0.5).abs() < 1e-9);
+    let eval = lines.iter().find(|l| l["event"] == "eval").expect("an eval line");
+    has_keys(eval, &["model", "split", "samples", "mse_per_pixel", "bce_per_image", "kl", "loss"]);
+    assert_eq!(eval["samples"], 48);
+    let saved = lines.iter().find(|l| l["event"] == "saved").expect("a saved line");
+    assert_eq!(saved["path"], weights.as_str());
+    assert!(dir.path("vae.safetensors").is_file());
+
+    let out = ok(&["eval", "--weights", &weights, "--data", &data, "--backend", "cpu"]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{out}");
+    let e = &lines[0];
+    has_keys(e, &["model", "split", "samples", "mse_per_pixel", "bce_per_image", "kl", "loss"]);
+    assert_eq!(
+        (&e["model"], &e["split"], &e["backend"]),
+        (&"vae".into(), &"test".into(), &"cpu".into())
+    );
+    assert_eq!(e["samples"], 48);
+    // The same weights, data and seed as training's own evaluation.
+    assert_eq!(number(e, "bce_per_image"), number(eval, "bce_per_image"));
+    let out = ok(&[
+        "eval",
+        "--weights",
+        &weights,
+        "--data",
+        &data,
+        "--backend",
+        "cpu",
+        "--split",
+        "train",
+    ]);
+    assert_eq!(json_lines(&out)[0]["samples"], 192);
+
+    // 10 samples: 4 columns × 3 rows of 28 px with 2 px gaps, scaled 2×.
+    let png_path = dir.arg("grid.png");
+    let args = ["sample", "--weights", &weights, "--n", "10", "--scale", "2", "--backend", "cpu"];
+    ok(&[&args[..], &["--out", &png_path]].concat());
+    let decoder =
+        png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    assert_eq!((info.width, info.height), ((4 * 28 + 3 * 2) * 2, (3 * 28 + 2 * 2) * 2));
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut pixels).unwrap();
+    assert!(pixels.iter().any(|&p| p > 0), "an all-black grid");
+}
+
+#[test]
+fn an_autoencoder_from_a_spec_file_has_no_kl() {
+    let dir = Scratch::new("spec");
+    let data = write_data(&dir);
+    let spec = dir.path("ae.json");
+    std::fs::write(&spec, r#"{"kind": "ae", "hidden": [24, 12], "latent": 2, "batch_size": 8}"#)
+        .unwrap();
+    let weights = dir.arg("ae.safetensors");
+    let spec_arg = spec.display().to_string();
+    let args =
+        ["train", "--spec", &spec_arg, "--backend", "cpu", "--data", &data, "--epochs", "0.25"];
+    let lines = json_lines(&ok(&[&args[..], &["--json", "--out", &weights]].concat()));
+    let start = lines.iter().find(|l| l["event"] == "start").expect("a start line");
+    assert_eq!(start["spec"]["hidden"], serde_json::json!([24, 12]));
+    // A quarter of 192 images in batches of 8: 6 steps.
+    assert_eq!(start["steps"], 6);
+    let out = ok(&["eval", "--weights", &weights, "--data", &data, "--backend", "cpu"]);
+    let e = &json_lines(&out)[0];
+    assert_eq!(e["model"], "ae");
+    assert!(e.get("kl").is_none() && e.get("loss").is_none(), "{e}");
+
+    // Flags override the spec file; its errors name the field.
+    std::fs::write(&spec, r#"{"kind": "ae", "latent": 0}"#).unwrap();
+    let line = error_line(None, &["train", "--spec", &spec_arg, "--out", &weights]);
+    assert!(line.contains("latent") && line.contains("ae.json"), "{line}");
+    let line = error_line(None, &["train", "--spec", "/no/such/spec.json", "--out", &weights]);
+    assert!(line.contains("spec.json"), "{line}");
+}
+
+#[test]
+fn gpu_training_and_cpu_gpu_evaluation_agree() {
+    if common::gpu().is_none() {
+        eprintln!("SKIPPED: gpu_training_and_cpu_gpu_evaluation_agree (no GPU adapter)");
+        return;
+    }
+    let dir = Scratch::new("gpu");
+    let data = write_data(&dir);
+    let weights = dir.arg("vae.safetensors");
+    let lines = json_lines(&ok(&train_args(&data, &weights, "gpu", "vae")));
+    let last = lines.iter().rfind(|l| l.get("event").is_none()).expect("metrics");
+    assert_eq!(number(last, "step"), 6.0);
+    assert!(number(last, "recon").is_finite());
+
+    let eval = |backend: &str| {
+        let out = ok(&["eval", "--weights", &weights, "--data", &data, "--backend", backend]);
+        json_lines(&out).remove(0)
+    };
+    let (g, c) = (eval("gpu"), eval("cpu"));
+    assert_eq!(g["backend"], "gpu");
+    for key in ["mse_per_pixel", "bce_per_image", "kl", "loss"] {
+        let (g, c) = (number(&g, key), number(&c, key));
+        assert!((g - c).abs() <= 1e-4 * c.abs() + 1e-6, "{key}: gpu {g}, cpu {c}");
+    }
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let line = usage_error(&["train", "--model", "vae", "--bogus", "--out", "x.safetensors"]);
+    assert!(line.contains("--bogus"), "{line}");
+    let line = usage_error(&["train", "--model", "gan", "--out", "x.safetensors"]);
+    assert!(line.contains("gan") && line.contains("model"), "{line}");
+    let line =
+        usage_error(&["train", "--model", "ae", "--epochs", "2", "--steps", "5", "--out", "x"]);
+    assert!(line.contains("--steps") || line.contains("--epochs"), "{line}");
+    let line = usage_error(&["train", "--model", "ae", "--hidden", "512,x", "--out", "x"]);
+    assert!(line.contains("hidden"), "{line}");
+    let out = run_in(None, &["train", "--model", "ae"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--out"), "{}", text(&out.stderr));
+    usage_error(&["frobnicate"]);
+}
+
+#[test]
+fn failures_print_one_error_line() {
+    let dir = Scratch::new("errors");
+    let out = dir.arg("never.safetensors");
+
+    let line = error_line(None, &["train", "--model", "vae", "--latent", "0", "--out", &out]);
+    assert!(line.contains("latent"), "{line}");
+    let line = error_line(None, &["train", "--model", "vae", "--lr", "-1", "--out", &out]);
+    assert!(line.contains("lr"), "{line}");
+
+    let missing = dir.arg("missing.safetensors");
+    let line = error_line(None, &["eval", "--weights", &missing, "--backend", "cpu"]);
+    assert!(line.contains("weights") && line.contains("missing.safetensors"), "{line}");
+
+    let garbage = dir.path("garbage.safetensors");
+    std::fs::write(
+        &garbage,
+        (0..4000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let garbage = garbage.display().to_string();
+    let line = error_line(None, &["eval", "--weights", &garbage, "--backend", "cpu"]);
+    assert!(line.contains("safetensors") || line.contains("corrupt"), "{line}");
+    let args = ["sample", "--weights", &garbage, "--out", &dir.arg("x.png"), "--backend", "cpu"];
+    let line = error_line(None, &args);
+    assert!(line.contains("garbage.safetensors"), "{line}");
+
+    // Without --data, the bundled file is looked up in the current directory.
+    let line =
+        error_line(Some(&dir.0), &["train", "--model", "ae", "--backend", "cpu", "--out", &out]);
+    assert!(line.contains("make data") && line.contains("--data"), "{line}");
+    let line =
+        error_line(None, &["train", "--model", "ae", "--data", &dir.arg("nope"), "--out", &out]);
+    assert!(line.contains("nope"), "{line}");
+    let line = error_line(None, &["train", "--model", "ae", "--out", &dir.arg("no/dir/w.st")]);
+    assert!(line.contains("does not exist"), "{line}");
+    assert!(!dir.path("never.safetensors").exists());
+}
+
+#[test]
+fn divergence_stops_training_without_writing_weights() {
+    let dir = Scratch::new("diverge");
+    let data = write_data(&dir);
+    let weights = dir.arg("diverged.safetensors");
+    let args = ["train", "--model", "vae", "--backend", "cpu", "--data", &data, "--lr", "1"];
+    let tail =
+        ["--hidden", "64", "--latent", "3", "--batch", "32", "--steps", "60", "--json", "--out"];
+    let line = error_line(None, &[&args[..], &tail, &[&weights]].concat());
+    assert!(line.contains("diverged at step") && line.contains("--lr"), "{line}");
+    assert!(!dir.path("diverged.safetensors").exists());
+}
+
+#[test]
+fn bench_prints_one_json_line() {
+    let out = ok(&["bench", "--backend", "cpu", "--steps", "5"]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{out}");
+    let b = &lines[0];
+    has_keys(
+        b,
+        &[
+            "model",
+            "backend",
+            "adapter",
+            "hidden",
+            "latent",
+            "batch",
+            "steps",
+            "samples_per_s",
+            "ms_per_step",
+        ],
+    );
+    // The README's VAE quality setup.
+    assert_eq!((&b["model"], &b["adapter"]), (&"vae".into(), &"cpu".into()));
+    assert_eq!(
+        (&b["hidden"], &b["latent"], &b["batch"]),
+        (&serde_json::json!([400]), &20.into(), &128.into())
+    );
+    assert_eq!(b["steps"], 5);
+    assert!(number(b, "samples_per_s") > 0.0 && number(b, "ms_per_step") > 0.0);
+}
