@@ -9,10 +9,13 @@
 //
 //   request      args                       result
 //   ───────────  ─────────────────────────  ─────────────────────────────────────────────────
-//   init         spec (JSON string),        info (below); also sent as a 'ready' event
-//                preferGpu (bool)
+//   init         spec (JSON string),        info (below); also sent as a 'ready' event. With
+//                preferGpu (bool),          `weights`, the model is loaded from that file
+//                weights? (URL)             (a failure keeps the fresh model and is reported)
 //   info         —                          info: {backend, adapter, spec, parameters, step,
-//                                           training, trainSize, testSize}
+//                                           training, trainSize, testSize, pretrained}
+//                                           (`pretrained`: the file name while the model is
+//                                           the one loaded at init, else null)
 //   start        steps? (number)            {step}: starts training; without `steps` it runs
 //                                           until 'stop'. Replies at once.
 //   train        steps (number)             {step, reason}: trains `steps` more steps and
@@ -55,6 +58,7 @@ let lab = null;
 let batchSize = 128;
 let known = { backend: null, adapter: null };
 let browserAdapter = ''; // vendor and architecture from GPUAdapterInfo, when the name is hidden
+let pretrained = null; // the weights file loaded at init, until the model is replaced
 
 // ── one call at a time ───────────────────────────────────────────────────────────────────
 let tail = Promise.resolve();
@@ -91,6 +95,7 @@ function info() {
     training: training.active,
     trainSize: lab.train_size(),
     testSize: lab.test_size(),
+    pretrained,
   };
 }
 
@@ -312,7 +317,7 @@ async function backendChanged() {
 
 // ── requests ─────────────────────────────────────────────────────────────────────────────
 const handlers = {
-  async init({ spec = '{}', preferGpu = true }) {
+  async init({ spec = '{}', preferGpu = true, weights = null }) {
     if (lab) return exclusive(info);
     await init({ module_or_path: new URL('./pkg/latent_lab_bg.wasm', import.meta.url) });
     const response = await fetch(new URL('./data/mnist-10k.bin', import.meta.url));
@@ -323,6 +328,7 @@ const handlers = {
     lab = await Lab.create(spec, bytes, preferGpu);
     if (lab.backend() === 'webgpu') browserAdapter = await probeBrowserAdapter();
     known = { backend: lab.backend(), adapter: lab.adapter() };
+    if (weights) await loadPretrained(weights);
     const result = info();
     post({ type: 'ready', ...result });
     return result;
@@ -345,6 +351,7 @@ const handlers = {
   },
   async reset({ spec }) {
     await stopTraining();
+    pretrained = null;
     await exclusive(() => lab.reset(spec));
     forgetSpeed();
     const result = await exclusive(info);
@@ -361,6 +368,7 @@ const handlers = {
   async load({ bytes }) {
     await stopTraining();
     await exclusive(() => lab.load_weights(bytes));
+    pretrained = null;
     forgetSpeed();
     const result = await exclusive(info);
     post({ type: 'state', reason: 'model', ...result });
@@ -368,6 +376,24 @@ const handlers = {
   },
   loseDevice: () => exclusive(() => lab.simulate_device_loss()).then(() => null),
 };
+
+// The shipped weights: the lab starts with a model that already knows digits. Without them
+// (a missing file, an old format) it goes on with the fresh model and says why.
+async function loadPretrained(url) {
+  try {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    await lab.load_weights(bytes);
+    pretrained = new URL(url).pathname.split('/').pop();
+  } catch (e) {
+    post({
+      type: 'error',
+      fatal: false,
+      message: `The pretrained model could not be loaded (${errorMessage(e)}); starting from a fresh one.`,
+    });
+  }
+}
 
 // Typed arrays inside a result are transferred, not copied.
 function transferables(value) {

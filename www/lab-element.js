@@ -4,12 +4,15 @@
 // Attributes
 //   backend   "auto" (default): WebGPU when the browser offers it, else the CPU.
 //             "cpu": always the CPU engine. Read when the element connects.
-//   spec      the initial ModelSpec as JSON (default "{}": VAE 784-400-2). Read when the
-//             element connects.
+//   spec      the initial ModelSpec as JSON. Without it the element starts from the shipped
+//             pretrained VAE 784-400-2 (www/models/vae-2d.safetensors); with it, from a fresh
+//             model of that spec. Read when the element connects.
 //
 // Script API
 //   el.ready                 Promise of the engine's info {backend, adapter, spec, parameters,
-//                            step, trainSize, testSize}; rejects if the engine cannot start
+//                            step, trainSize, testSize, pretrained}; rejects if the engine
+//                            cannot start. `pretrained` names the shipped weights file when
+//                            the model came from it (until Reset or Load).
 //   el.backend               'webgpu' | 'cpu' (null before ready)
 //   el.info                  the latest engine info
 //   el.metrics               {step, recon, kl, stepsPerSec, samplesPerSec, history:
@@ -24,6 +27,10 @@
 //   await el.testImages(n)   → {images: Float32Array n×784, labels: Uint8Array}
 //   await el.saveWeights()   → Uint8Array (.safetensors)
 //   await el.loadWeights(bytes)  a model from .safetensors bytes; on error the model is kept
+//   await el.preprocess(ink, w, h)  ink coverage (w×h in [0, 1]) → the 28×28 network input
+//   el.drawing               the pad's latest result: {strokes, input, reconstruction, error,
+//                            mu, logvar, updates} (arrays are copies; null before a drawing)
+//   el.clearDrawing()        empties the pad
 //   await el.simulateDeviceLoss()  test hook: destroys the WebGPU device; the engine goes on
 //                            on the CPU with the last checkpoint of the weights
 //
@@ -32,8 +39,10 @@
 //   progress  {step, recon, kl, stepsPerSec, samplesPerSec, items} after each metrics batch
 //   state     engine info + {reason} when training starts/stops or the model changes
 //   error     {message} — also shown in the element as a dismissible message
+//   drawing   the drawing's new reconstruction: {error, mu, updates}
 //
-// Parts (for ::part styling): messages, backend, training, loss-plot, reconstruction.
+// Parts (for ::part styling): messages, backend, training, loss-plot, reconstruction, pad,
+// input, drawing-reconstruction, latent-map, sampler.
 
 import { EngineClient } from './engine-client.js';
 import { styles } from './lab-style.js';
@@ -43,6 +52,10 @@ import { MessageBar } from './views/message-bar.js';
 import { TrainingPanel } from './views/training-panel.js';
 import { LossPlot } from './views/loss-plot.js';
 import { DigitGrid } from './views/digit-grid.js';
+import { DrawPad } from './views/draw-pad.js';
+import { LatentMap } from './views/latent-map.js';
+import { Sampler } from './views/sampler.js';
+import { meanSquaredError } from './views/digit-tile.js';
 import { describeSpec } from './util/spec-form.js';
 
 const RECON_DIGITS = 10; // the first ten test digits: one of each class
@@ -50,6 +63,9 @@ const RECON_DIGITS = 10; // the first ten test digits: one of each class
 // engine's time (a reconstruction on a software GPU can take 200 ms).
 const RECON_INTERVAL_MS = 600;
 const RECON_SHARE = 0.2;
+const MAP_DIGITS = 2000; // held-out digits on the latent map
+const MAP_INTERVAL_MS = 2500; // latent map refresh while training, at most this often
+const PRETRAINED = new URL('./models/vae-2d.safetensors', import.meta.url).href;
 
 export class LatentLabElement extends HTMLElement {
   #engine = null;
@@ -62,6 +78,8 @@ export class LatentLabElement extends HTMLElement {
   #history = [];
   #testImages = null;
   #recon = { busy: false, again: false, last: 0, took: 0 };
+  #map = { busy: false, again: false, last: 0, took: 0, images: null, labels: null };
+  #drawing = { busy: false, next: null, last: null, updates: 0, result: null, strokes: 0 };
   #dragDepth = 0;
   #drop;
 
@@ -78,9 +96,12 @@ export class LatentLabElement extends HTMLElement {
     const training = part('training');
     const loss = part('loss-plot');
     const recon = part('reconstruction');
+    const pad = part('pad');
+    const map = part('latent-map');
+    const sampler = part('sampler');
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');
     root.append(
-      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, loss, recon), this.#drop),
+      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, loss, recon, pad, map, sampler), this.#drop),
     );
     this.#views = {
       badge: new BackendBadge(badge),
@@ -99,6 +120,12 @@ export class LatentLabElement extends HTMLElement {
           'Digits the model has never trained on, and what it rebuilds from their codes. ' +
           'Blurry blobs at first; watch them sharpen as the loss falls.',
       }),
+      pad: new DrawPad(pad, { onInk: (ink, w, h) => this.#onInk(ink, w, h) }),
+      map: new LatentMap(map, {
+        probe: (z) => this.decode(z),
+        manifold: (zs) => this.decode(zs),
+      }),
+      sampler: new Sampler(sampler, { decode: (z) => this.decode(z) }),
     };
     this.#newReadyPromise();
     this.addEventListener('dragenter', this.#onDrag);
@@ -179,6 +206,27 @@ export class LatentLabElement extends HTMLElement {
     return info;
   }
 
+  async preprocess(ink, width, height) {
+    return this.#request('preprocess', { ink: toF32(ink), width, height });
+  }
+  get drawing() {
+    const r = this.#drawing.result;
+    if (!r) return null;
+    const copy = (a) => (a ? Array.from(a) : null);
+    return {
+      strokes: this.#drawing.strokes,
+      input: copy(r.input),
+      reconstruction: copy(r.reconstruction),
+      error: r.error,
+      mu: copy(r.mu),
+      logvar: copy(r.logvar),
+      updates: this.#drawing.updates,
+    };
+  }
+  clearDrawing() {
+    this.#views.pad.clear();
+  }
+
   async simulateDeviceLoss() {
     return this.#request('loseDevice', {});
   }
@@ -210,8 +258,9 @@ export class LatentLabElement extends HTMLElement {
     engine.addEventListener('state', (e) => engine === this.#engine && this.#onState(e.detail));
     engine.addEventListener('error', (e) => engine === this.#engine && this.#onEngineError(e.detail));
     const preferGpu = (this.getAttribute('backend') ?? 'auto').toLowerCase() !== 'cpu';
-    const spec = this.getAttribute('spec') || '{}';
-    engine.request('init', { spec, preferGpu }).then(
+    const spec = this.getAttribute('spec');
+    const weights = spec ? null : PRETRAINED;
+    engine.request('init', { spec: spec || '{}', preferGpu, weights }).then(
       (info) => {
         if (engine !== this.#engine) return;
         this.#info = info;
@@ -236,8 +285,83 @@ export class LatentLabElement extends HTMLElement {
       this.#testImages = images;
       this.#views.recon.setOriginals(images, images.length / 784);
       this.#refreshReconstructions(true);
+      const many = await this.#request('testImages', { n: MAP_DIGITS });
+      this.#map.images = many.images;
+      this.#map.labels = many.labels;
+      this.#refreshMap(true);
     } catch (e) {
       this.#showError(`Could not load the test digits: ${e.message}`);
+    }
+  }
+
+  // Encodes the map's test digits with the current model; one request at a time, and while
+  // training at most every MAP_INTERVAL_MS (or 5× as long as one refresh takes).
+  async #refreshMap(force = false) {
+    const m = this.#map;
+    if (!m.images) return;
+    if (m.busy) {
+      if (force) m.again = true;
+      return;
+    }
+    const now = performance.now();
+    if (!force && now - m.last < Math.max(MAP_INTERVAL_MS, m.took * 5)) return;
+    m.busy = true;
+    m.last = now;
+    try {
+      const enc = await this.#request('encode', { pixels: m.images.slice() });
+      m.took = performance.now() - now;
+      this.#views.map.setPoints(enc.mu, m.labels, enc.latent);
+      // The drawing's code moves with the model too.
+      if (this.#drawing.last) this.#onInk(...this.#drawing.last);
+    } catch (e) {
+      this.#showError(`Could not encode the test digits: ${e.message}`);
+    } finally {
+      m.busy = false;
+      if (m.again) {
+        m.again = false;
+        this.#refreshMap(true);
+      }
+    }
+  }
+
+  // ── the drawing pad's pipeline: preprocess → encode → decode, latest drawing wins ──────
+  #onInk(ink, width, height) {
+    this.#drawing.last = ink ? [ink, width, height] : null;
+    this.#drawing.strokes = this.#views.pad.strokeCount;
+    this.#drawing.next = { ink, width, height };
+    this.#pumpDrawing();
+  }
+
+  async #pumpDrawing() {
+    const d = this.#drawing;
+    if (d.busy || !this.#engine) return;
+    d.busy = true;
+    try {
+      while (d.next) {
+        const { ink, width, height } = d.next;
+        d.next = null;
+        if (!ink) {
+          d.result = null;
+          this.#views.pad.setInput(null);
+          this.#views.pad.setReconstruction(null);
+          this.#views.map.setDrawn(null);
+          continue;
+        }
+        const input = await this.#request('preprocess', { ink: ink.slice(), width, height });
+        this.#views.pad.setInput(input);
+        const enc = await this.#request('encode', { pixels: input.slice() });
+        this.#views.map.setDrawn(enc.mu, enc.logvar);
+        const reconstruction = await this.#request('decode', { z: enc.mu.slice() });
+        const error = meanSquaredError(input, reconstruction);
+        this.#views.pad.setReconstruction(reconstruction, error);
+        d.result = { input, reconstruction, error, mu: enc.mu, logvar: enc.logvar };
+        d.updates++;
+        this.dispatchEvent(new CustomEvent('drawing', { detail: { error, mu: Array.from(enc.mu), updates: d.updates } }));
+      }
+    } catch (e) {
+      this.#showError(`Could not reconstruct the drawing: ${e.message}`);
+    } finally {
+      d.busy = false;
     }
   }
 
@@ -284,6 +408,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info?.trainSize });
     this.dispatchEvent(new CustomEvent('progress', { detail: { ...this.#metrics, items } }));
     this.#refreshReconstructions();
+    this.#refreshMap();
   }
 
   #onState(msg) {
@@ -296,6 +421,7 @@ export class LatentLabElement extends HTMLElement {
       this.#metrics = { ...this.#metrics, step: info.step };
       this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info.trainSize });
       this.#refreshReconstructions(true);
+      this.#refreshMap(true);
     }
     this.dispatchEvent(new CustomEvent('state', { detail: { reason, ...info } }));
   }
@@ -316,7 +442,12 @@ export class LatentLabElement extends HTMLElement {
     this.#views.training.setMetrics({ ...this.#metrics, trainSize: info.trainSize });
     this.#views.loss.clear();
     this.#views.loss.setVariational(spec.kind !== 'ae');
-    if (!quiet) this.#refreshReconstructions(true);
+    this.#views.map.reset();
+    this.#views.sampler.setLatent(spec.latent);
+    if (!quiet) {
+      this.#refreshReconstructions(true);
+      this.#refreshMap(true);
+    }
   }
 
   #showError(message) {

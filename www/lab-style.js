@@ -146,6 +146,44 @@ canvas.plot { display: block; width: 100%; aspect-ratio: 16 / 10; }
 canvas.digits { display: block; width: 100%; height: 120px; }
 .digits-status { margin: 8px 0 0; font-size: 0.85em; color: var(--ll-muted); }
 
+.pad-row { display: flex; gap: 12px; align-items: flex-start; }
+.pad-box { position: relative; flex: 1 1 auto; min-width: 0; max-width: 300px; }
+canvas.pad-canvas {
+  display: block; width: 100%; aspect-ratio: 1; touch-action: none; cursor: crosshair;
+  border: 1px solid var(--ll-border); border-radius: 8px; user-select: none; -webkit-user-select: none;
+}
+.pad-hint {
+  position: absolute; inset: 0; margin: 0; display: grid; place-items: center;
+  color: var(--ll-muted); pointer-events: none; font-size: 0.95em;
+}
+.pad-side { flex: 0 0 auto; display: flex; flex-direction: column; gap: 8px; width: 92px; }
+.pad-side figure { margin: 0; }
+.pad-side figcaption { font-size: 0.8em; color: var(--ll-muted); }
+canvas.digit-canvas { display: block; width: 100%; aspect-ratio: 1; image-rendering: pixelated; }
+.pad-readouts { grid-template-columns: 1fr; margin: 0; }
+.pad-buttons { margin: 10px 0 0; }
+
+.map-box { position: relative; }
+canvas.map { display: block; width: 100%; aspect-ratio: 1; touch-action: pan-y pinch-zoom; cursor: crosshair; }
+.map-legend {
+  list-style: none; display: flex; flex-wrap: wrap; gap: 4px 12px; margin: 8px 0 4px; padding: 0;
+  font-size: 0.85em; font-variant-numeric: tabular-nums;
+}
+.map-legend li::before {
+  content: ""; display: inline-block; width: 10px; height: 10px; border-radius: 50%;
+  background: var(--swatch); margin-right: 5px; vertical-align: -1px;
+}
+.map-controls { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
+.map-note { margin: 0; font-size: 0.85em; color: var(--ll-muted); }
+label.check { display: inline-flex; gap: 6px; align-items: center; font-size: 0.9em; cursor: pointer; }
+label.check input { width: auto; min-height: 0; }
+
+canvas.sampler { display: block; width: 100%; height: 300px; }
+.sampler-controls { display: flex; flex-wrap: wrap; gap: 8px 12px; align-items: center; margin-top: 10px; }
+.sampler-controls .speed { display: inline-flex; gap: 6px; align-items: center; font-size: 0.9em; }
+.sampler-controls input[type="range"] { width: 7rem; min-height: 0; padding: 0; background: transparent; border: none; }
+.fps { font-size: 0.85em; color: var(--ll-muted); font-variant-numeric: tabular-nums; }
+
 .drop {
   position: absolute; inset: 0; display: grid; place-items: center; z-index: 2;
   background: color-mix(in srgb, var(--ll-bg) 80%, transparent);

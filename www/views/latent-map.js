@@ -1,0 +1,401 @@
+// The latent map: where the encoder puts held-out test digits (their means μ), coloured by
+// label, with the drawn digit's code and, for a VAE, its 1-σ ellipse. A 2-D latent is drawn
+// as it is (axes z₁, z₂); a wider one through its first two principal components. On a 2-D
+// latent the map is also a window onto the decoder: hover or drag to decode a point, or
+// tile the plane with decodes (the "manifold").
+
+import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
+import { paintDigit, parseColor } from './digit-tile.js';
+import { linearScale } from '../util/scale.js';
+import { formatTick } from '../util/format.js';
+import { pca2, project, projectDiagonal, ellipse } from '../util/pca.js';
+
+// Tableau 10: ten colours told apart by most eyes, in label order 0–9.
+export const LABEL_COLORS = [
+  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
+  '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+];
+const GRID = 15; // manifold tiles per side
+const MARGIN = { left: 40, right: 10, top: 10, bottom: 34 };
+
+export class LatentMap {
+  #canvas;
+  #legend;
+  #axesNote;
+  #manifoldBox;
+  #manifold;
+  #loop;
+  #latent = 2;
+  #xy = null; // Float32Array n×2 of projected points
+  #labels = null;
+  #count = 0;
+  #pca = null;
+  #domain = null; // {x: [a, b], y: [a, b]}
+  #drawn = null; // {x, y, cov|null}
+  #probe = null; // {x, y, image|null}
+  #tiles = null; // {images, domain}
+  #actions;
+
+  /**
+   * `root`: the element with part="latent-map". `actions`: {probe(z) → Promise<image>,
+   * manifold(zs, n) → Promise<images>}.
+   */
+  constructor(root, actions) {
+    this.root = root;
+    this.#actions = actions;
+    this.#canvas = h('canvas', { class: 'map', role: 'img', 'aria-label': 'Latent map (loading)' });
+    this.#legend = h(
+      'ul',
+      { class: 'map-legend', 'aria-label': 'Colours of the digit labels' },
+      LABEL_COLORS.map((c, i) => h('li', { style: `--swatch: ${c}` }, String(i))),
+    );
+    this.#axesNote = h('p', { class: 'map-note' }, '');
+    this.#manifold = h('input', { type: 'checkbox' });
+    this.#manifold.addEventListener('change', () => this.#refreshManifold());
+    this.#manifoldBox = h('label', { class: 'check' }, this.#manifold, ' show decoded grid');
+    root.replaceChildren(
+      h('h2', {}, 'Latent map'),
+      h(
+        'p',
+        { class: 'explain' },
+        'Each dot is a test digit placed at its code; the colour is the true label, which the model never saw. ' +
+          'Digits that look alike land together, so the code has learned something about digits on its own.',
+      ),
+      h('div', { class: 'map-box' }, this.#canvas),
+      this.#legend,
+      h('div', { class: 'map-controls' }, this.#manifoldBox, this.#axesNote),
+    );
+    this.#canvas.addEventListener('pointermove', this.#hover);
+    this.#canvas.addEventListener('pointerdown', this.#hover);
+    this.#canvas.addEventListener('pointerleave', this.#leave);
+    this.#canvas.addEventListener('pointercancel', this.#leave);
+    this.#loop = redrawLoop(this.#canvas, () => this.#draw());
+  }
+
+  get pointCount() {
+    return this.#count;
+  }
+
+  /** Means μ (n×Z) of the test digits and their labels. */
+  setPoints(mu, labels, latent) {
+    const n = labels.length;
+    this.#latent = latent;
+    this.#labels = labels;
+    this.#count = n;
+    this.#pca = latent > 2 ? pca2(mu, n, latent) : null;
+    const xy = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const [x, y] = this.#pca ? project(this.#pca, mu, i, latent) : [mu[i * latent], mu[i * latent + 1]];
+      xy[2 * i] = x;
+      xy[2 * i + 1] = y;
+    }
+    this.#xy = xy;
+    this.#domain = squareDomain(xy, n);
+    const twoD = latent === 2;
+    this.#manifoldBox.hidden = !twoD;
+    this.#axesNote.textContent = twoD
+      ? 'Hover or drag on the map to decode any point.'
+      : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`;
+    this.#canvas.dataset.points = String(n);
+    this.#canvas.dataset.axes = twoD ? 'latent' : 'pca';
+    this.#canvas.setAttribute('aria-label', `Latent map of ${n} test digits, coloured by label`);
+    this.#refreshManifold();
+    this.#loop.schedule();
+  }
+
+  /** The drawn digit's code (μ and log σ², both length Z), or null to hide it. */
+  setDrawn(mu, logvar) {
+    if (!mu) {
+      this.#drawn = null;
+      delete this.#canvas.dataset.marker;
+      this.#loop.schedule();
+      return;
+    }
+    const vars = logvar ? Array.from(logvar, (v) => Math.exp(v)) : null;
+    let x;
+    let y;
+    let cov = null;
+    if (this.#pca) {
+      [x, y] = project(this.#pca, mu, 0, mu.length);
+      if (vars) cov = projectDiagonal(this.#pca, vars);
+    } else {
+      [x, y] = [mu[0], mu[1]];
+      if (vars) cov = [
+        [vars[0], 0],
+        [0, vars[1]],
+      ];
+    }
+    this.#drawn = { x, y, cov };
+    this.#canvas.dataset.marker = JSON.stringify([x, y]);
+    this.#loop.schedule();
+  }
+
+  /** The model changed: forget what the old one drew. */
+  reset() {
+    this.#tiles = null;
+    this.#probe = null;
+    this.#loop.schedule();
+  }
+
+  dispose() {
+    this.#loop.dispose();
+  }
+
+  // ── the decoder under the pointer (2-D latents) ────────────────────────────────────────
+  #probing = { busy: false, next: null };
+
+  #hover = (e) => {
+    if (this.#latent !== 2 || !this.#domain) return;
+    const { sx, sy } = this.#scales();
+    const r = this.#canvas.getBoundingClientRect();
+    const px = e.clientX - r.left;
+    const py = e.clientY - r.top;
+    const x = sx.invert(px);
+    const y = sy.invert(py);
+    if (!inside(x, this.#domain.x) || !inside(y, this.#domain.y)) return this.#leave();
+    this.#probe = { x, y, image: this.#probe?.image ?? null };
+    this.#loop.schedule();
+    this.#probing.next = [x, y];
+    this.#pumpProbe();
+  };
+
+  #leave = () => {
+    this.#probe = null;
+    this.#probing.next = null;
+    delete this.#canvas.dataset.probe;
+    this.#loop.schedule();
+  };
+
+  async #pumpProbe() {
+    if (this.#probing.busy) return;
+    this.#probing.busy = true;
+    try {
+      while (this.#probing.next) {
+        const z = this.#probing.next;
+        this.#probing.next = null;
+        const image = await this.#actions.probe(Float32Array.from(z));
+        if (this.#probe) {
+          this.#probe.image = image;
+          this.#canvas.dataset.probe = JSON.stringify(z);
+          this.#loop.schedule();
+        }
+      }
+    } catch {
+      // The element reports engine errors; a missed probe is harmless.
+    } finally {
+      this.#probing.busy = false;
+    }
+  }
+
+  async #refreshManifold() {
+    if (!this.#manifold.checked || this.#latent !== 2 || !this.#domain) {
+      this.#tiles = null;
+      this.#loop.schedule();
+      return;
+    }
+    const domain = this.#domain;
+    const zs = new Float32Array(GRID * GRID * 2);
+    for (let r = 0; r < GRID; r++) {
+      for (let c = 0; c < GRID; c++) {
+        const i = r * GRID + c;
+        zs[2 * i] = domain.x[0] + ((c + 0.5) / GRID) * (domain.x[1] - domain.x[0]);
+        zs[2 * i + 1] = domain.y[1] - ((r + 0.5) / GRID) * (domain.y[1] - domain.y[0]);
+      }
+    }
+    try {
+      const images = await this.#actions.manifold(zs, GRID * GRID);
+      if (this.#manifold.checked && this.#domain === domain) {
+        this.#tiles = { images, domain };
+        this.#canvas.dataset.manifold = String(GRID * GRID);
+        this.#loop.schedule();
+      }
+    } catch {
+      // Reported by the element.
+    }
+  }
+
+  // ── drawing ────────────────────────────────────────────────────────────────────────────
+  #scales() {
+    const size = this.#canvas.getBoundingClientRect().width;
+    const d = this.#domain ?? { x: [-3, 3], y: [-3, 3] };
+    const sx = linearScale(d.x, [MARGIN.left, size - MARGIN.right]);
+    const sy = linearScale(d.y, [size - MARGIN.bottom, MARGIN.top]);
+    sx.invert = (px) => d.x[0] + ((px - MARGIN.left) / (size - MARGIN.left - MARGIN.right)) * (d.x[1] - d.x[0]);
+    sy.invert = (py) => d.y[0] + ((size - MARGIN.bottom - py) / (size - MARGIN.top - MARGIN.bottom)) * (d.y[1] - d.y[0]);
+    return { sx, sy, size };
+  }
+
+  #draw() {
+    const { ctx, width, height } = fitCanvas(this.#canvas);
+    const text = cssColor(this.root, '--ll-text', '#000');
+    const muted = cssColor(this.root, '--ll-muted', '#666');
+    const grid = cssColor(this.root, '--ll-grid', '#ddd');
+    const paper = cssColor(this.root, '--ll-paper', '#fff');
+    const ink = parseColor(cssColor(this.root, '--ll-ink', '#000'));
+    ctx.clearRect(0, 0, width, height);
+    const { sx, sy } = this.#scales();
+    const [x0, x1] = [MARGIN.left, width - MARGIN.right];
+    const [y0, y1] = [MARGIN.top, height - MARGIN.bottom];
+    ctx.fillStyle = paper;
+    ctx.fillRect(x0, y0, x1 - x0, y1 - y0);
+
+    // Decoded grid behind everything.
+    if (this.#tiles) {
+      const cw = (x1 - x0) / GRID;
+      const ch = (y1 - y0) / GRID;
+      for (let r = 0; r < GRID; r++) {
+        for (let c = 0; c < GRID; c++) {
+          paintDigit(ctx, this.#tiles.images, r * GRID + c, x0 + c * cw, y0 + r * ch, Math.min(cw, ch), ink, 0.55);
+        }
+      }
+    }
+
+    // Axes and ticks.
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = grid;
+    ctx.fillStyle = muted;
+    const d = this.#domain;
+    if (d) {
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'top';
+      for (const t of sx.ticks(5)) {
+        const x = Math.round(sx(t)) + 0.5;
+        if (x < x0 || x > x1) continue;
+        ctx.beginPath();
+        ctx.moveTo(x, y0);
+        ctx.lineTo(x, y1);
+        ctx.stroke();
+        ctx.fillText(formatTick(t), x, y1 + 3);
+      }
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'middle';
+      for (const t of sy.ticks(5)) {
+        const y = Math.round(sy(t)) + 0.5;
+        if (y < y0 || y > y1) continue;
+        ctx.beginPath();
+        ctx.moveTo(x0, y);
+        ctx.lineTo(x1, y);
+        ctx.stroke();
+        ctx.fillText(formatTick(t), x0 - 4, y);
+      }
+      const pca = this.#latent > 2;
+      ctx.fillStyle = text;
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText(pca ? 'PC 1 of the latents' : 'z₁', (x0 + x1) / 2, height - 1);
+      ctx.save();
+      ctx.translate(11, (y0 + y1) / 2);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textBaseline = 'middle';
+      ctx.fillText(pca ? 'PC 2 of the latents' : 'z₂', 0, 0);
+      ctx.restore();
+    }
+
+    // The test digits.
+    if (this.#xy) {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(x0, y0, x1 - x0, y1 - y0);
+      ctx.clip();
+      ctx.globalAlpha = this.#tiles ? 0.9 : 0.75;
+      const r = width < 360 ? 1.4 : 1.8;
+      for (let i = 0; i < this.#count; i++) {
+        ctx.fillStyle = LABEL_COLORS[this.#labels[i] % 10];
+        ctx.beginPath();
+        ctx.arc(sx(this.#xy[2 * i]), sy(this.#xy[2 * i + 1]), r, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+      ctx.globalAlpha = 1;
+
+      // The drawing: its σ ellipse and a ringed cross at μ.
+      if (this.#drawn) {
+        const { x, y, cov } = this.#drawn;
+        const px = sx(x);
+        const py = sy(y);
+        if (cov) {
+          const { rx, ry, angle } = ellipse(cov);
+          const kx = (x1 - x0) / (d.x[1] - d.x[0]);
+          const ky = (y1 - y0) / (d.y[1] - d.y[0]);
+          ctx.beginPath();
+          // The y axis points up on screen: the angle flips.
+          ctx.ellipse(px, py, Math.max(1, rx * kx), Math.max(1, ry * ky), -angle, 0, 2 * Math.PI);
+          ctx.fillStyle = withAlpha(text, 0.12);
+          ctx.fill();
+          ctx.strokeStyle = text;
+          ctx.setLineDash([4, 3]);
+          ctx.lineWidth = 1.5;
+          ctx.stroke();
+          ctx.setLineDash([]);
+        }
+        ctx.lineWidth = 2.5;
+        ctx.strokeStyle = paper;
+        marker(ctx, px, py, 8);
+        ctx.lineWidth = 1.5;
+        ctx.strokeStyle = text;
+        marker(ctx, px, py, 8);
+      }
+      ctx.restore();
+    }
+
+    // The decoded point under the pointer, in an inset in the corner away from it.
+    if (this.#probe) {
+      const px = sx(this.#probe.x);
+      const py = sy(this.#probe.y);
+      ctx.strokeStyle = text;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.arc(px, py, 5, 0, 2 * Math.PI);
+      ctx.stroke();
+      if (this.#probe.image) {
+        const size = Math.min(84, (x1 - x0) / 3);
+        const left = px > (x0 + x1) / 2 ? x0 + 6 : x1 - size - 6;
+        const top = y0 + 6;
+        ctx.fillStyle = paper;
+        ctx.fillRect(left, top, size, size);
+        paintDigit(ctx, this.#probe.image, 0, left, top, size, ink);
+        ctx.strokeStyle = text;
+        ctx.strokeRect(left + 0.5, top + 0.5, size - 1, size - 1);
+        ctx.fillStyle = muted;
+        ctx.textAlign = 'center';
+        ctx.textBaseline = 'top';
+        ctx.fillText(`(${this.#probe.x.toFixed(2)}, ${this.#probe.y.toFixed(2)})`, left + size / 2, top + size + 2);
+      }
+    }
+    ctx.strokeStyle = grid;
+    ctx.strokeRect(x0 + 0.5, y0 + 0.5, x1 - x0 - 1, y1 - y0 - 1);
+  }
+}
+
+/** A square domain (same scale on both axes, so σ ellipses keep their shape) around the points. */
+function squareDomain(xy, n) {
+  if (n === 0) return { x: [-3, 3], y: [-3, 3] };
+  // Robust extent: the 0.5 % and 99.5 % quantiles, so a few stray codes do not shrink the rest.
+  const xs = Float32Array.from({ length: n }, (_, i) => xy[2 * i]).sort();
+  const ys = Float32Array.from({ length: n }, (_, i) => xy[2 * i + 1]).sort();
+  const q = (a, p) => a[Math.min(n - 1, Math.max(0, Math.round(p * (n - 1))))];
+  const [xa, xb, ya, yb] = [q(xs, 0.005), q(xs, 0.995), q(ys, 0.005), q(ys, 0.995)];
+  const half = Math.max(xb - xa, yb - ya, 1e-3) * 0.56;
+  const cx = (xa + xb) / 2;
+  const cy = (ya + yb) / 2;
+  return { x: [cx - half, cx + half], y: [cy - half, cy + half] };
+}
+
+function inside(v, [a, b]) {
+  return v >= a && v <= b;
+}
+
+function marker(ctx, x, y, r) {
+  ctx.beginPath();
+  ctx.arc(x, y, r, 0, 2 * Math.PI);
+  ctx.moveTo(x - r - 4, y);
+  ctx.lineTo(x + r + 4, y);
+  ctx.moveTo(x, y - r - 4);
+  ctx.lineTo(x, y + r + 4);
+  ctx.stroke();
+}
+
+function withAlpha(css, alpha) {
+  const [r, g, b] = parseColor(css);
+  return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+}
