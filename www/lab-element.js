@@ -42,7 +42,7 @@
 //   drawing   the drawing's new reconstruction: {error, mu, updates}
 //
 // Parts (for ::part styling): messages, backend, training, loss-plot, reconstruction, pad,
-// input, drawing-reconstruction, latent-map, sampler.
+// input, drawing-reconstruction, latent-map, sampler, interpolation.
 
 import { EngineClient } from './engine-client.js';
 import { styles } from './lab-style.js';
@@ -55,6 +55,7 @@ import { DigitGrid } from './views/digit-grid.js';
 import { DrawPad } from './views/draw-pad.js';
 import { LatentMap } from './views/latent-map.js';
 import { Sampler } from './views/sampler.js';
+import { Interpolation, STEPS as INTERP_STEPS, DRAWING } from './views/interpolation.js';
 import { meanSquaredError } from './views/digit-tile.js';
 import { describeSpec } from './util/spec-form.js';
 
@@ -79,6 +80,7 @@ export class LatentLabElement extends HTMLElement {
   #testImages = null;
   #recon = { busy: false, again: false, last: 0, took: 0 };
   #map = { busy: false, again: false, last: 0, took: 0, images: null, labels: null };
+  #interp = { busy: false, again: false };
   #drawing = { busy: false, next: null, last: null, updates: 0, result: null, strokes: 0 };
   #dragDepth = 0;
   #drop;
@@ -99,9 +101,10 @@ export class LatentLabElement extends HTMLElement {
     const pad = part('pad');
     const map = part('latent-map');
     const sampler = part('sampler');
+    const interp = part('interpolation', 'section', 'card wide');
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');
     root.append(
-      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, loss, recon, pad, map, sampler), this.#drop),
+      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, loss, recon, pad, map, sampler, interp), this.#drop),
     );
     this.#views = {
       badge: new BackendBadge(badge),
@@ -126,6 +129,7 @@ export class LatentLabElement extends HTMLElement {
         manifold: (zs) => this.decode(zs),
       }),
       sampler: new Sampler(sampler, { decode: (z) => this.decode(z) }),
+      interp: new Interpolation(interp, { onChange: () => this.#refreshInterpolation() }),
     };
     this.#newReadyPromise();
     this.addEventListener('dragenter', this.#onDrag);
@@ -285,6 +289,7 @@ export class LatentLabElement extends HTMLElement {
       this.#testImages = images;
       this.#views.recon.setOriginals(images, images.length / 784);
       this.#refreshReconstructions(true);
+      this.#refreshInterpolation();
       const many = await this.#request('testImages', { n: MAP_DIGITS });
       this.#map.images = many.images;
       this.#map.labels = many.labels;
@@ -313,6 +318,7 @@ export class LatentLabElement extends HTMLElement {
       this.#views.map.setPoints(enc.mu, m.labels, enc.latent);
       // The drawing's code moves with the model too.
       if (this.#drawing.last) this.#onInk(...this.#drawing.last);
+      this.#refreshInterpolation();
     } catch (e) {
       this.#showError(`Could not encode the test digits: ${e.message}`);
     } finally {
@@ -320,6 +326,45 @@ export class LatentLabElement extends HTMLElement {
       if (m.again) {
         m.again = false;
         this.#refreshMap(true);
+      }
+    }
+  }
+
+  // Decodes INTERP_STEPS points on the line between the μ of the two chosen digits.
+  async #refreshInterpolation() {
+    const state = this.#interp;
+    if (!this.#testImages) return;
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
+    state.busy = true;
+    try {
+      const picks = this.#views.interp.ends.map((end) =>
+        end === DRAWING ? this.#drawing.result?.input : this.#testImages.subarray(end * 784, (end + 1) * 784),
+      );
+      if (picks.some((p) => !p)) {
+        this.#views.interp.setStrip(null, null, 'Draw a digit on the pad first: it becomes that end of the line.');
+        return;
+      }
+      const ends = new Float32Array(2 * 784);
+      ends.set(picks[0], 0);
+      ends.set(picks[1], 784);
+      const { mu, latent } = await this.#request('encode', { pixels: ends.slice() });
+      const z = new Float32Array(INTERP_STEPS * latent);
+      for (let i = 0; i < INTERP_STEPS; i++) {
+        const t = i / (INTERP_STEPS - 1);
+        for (let j = 0; j < latent; j++) z[i * latent + j] = (1 - t) * mu[j] + t * mu[latent + j];
+      }
+      const strip = await this.#request('decode', { z });
+      this.#views.interp.setStrip(ends, strip);
+    } catch (e) {
+      this.#showError(`Could not interpolate: ${e.message}`);
+    } finally {
+      state.busy = false;
+      if (state.again) {
+        state.again = false;
+        this.#refreshInterpolation();
       }
     }
   }
@@ -356,6 +401,7 @@ export class LatentLabElement extends HTMLElement {
         this.#views.pad.setReconstruction(reconstruction, error);
         d.result = { input, reconstruction, error, mu: enc.mu, logvar: enc.logvar };
         d.updates++;
+        if (this.#views.interp.ends.includes(DRAWING)) this.#refreshInterpolation();
         this.dispatchEvent(new CustomEvent('drawing', { detail: { error, mu: Array.from(enc.mu), updates: d.updates } }));
       }
     } catch (e) {

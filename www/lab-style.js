@@ -184,6 +184,10 @@ canvas.sampler { display: block; width: 100%; height: 300px; }
 .sampler-controls input[type="range"] { width: 7rem; min-height: 0; padding: 0; background: transparent; border: none; }
 .fps { font-size: 0.85em; color: var(--ll-muted); font-variant-numeric: tabular-nums; }
 
+.card.wide { grid-column: 1 / -1; }
+.ends { display: grid; grid-template-columns: repeat(2, minmax(0, 14rem)); gap: 8px 12px; margin-bottom: 10px; }
+canvas.strip { display: block; width: 100%; height: 60px; }
+
 .drop {
   position: absolute; inset: 0; display: grid; place-items: center; z-index: 2;
   background: color-mix(in srgb, var(--ll-bg) 80%, transparent);

@@ -1,0 +1,112 @@
+// Interpolation: decodes evenly spaced points on the straight line between the codes (μ) of
+// two digits. A smooth morph means the decoder fills the space between the codes with
+// plausible digits; a sudden jump shows where it switches from one kind to another.
+
+import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
+import { paintDigit, parseColor } from './digit-tile.js';
+import { hashBytes } from '../util/random.js';
+
+export const STEPS = 10; // decodes along the line, both ends included
+export const DRAWING = 'drawing';
+
+export class Interpolation {
+  #canvas;
+  #from;
+  #to;
+  #status;
+  #loop;
+  #ends = null; // Float32Array 2×784: the two digits
+  #strip = null; // Float32Array STEPS×784
+  #onChange;
+
+  /** `root`: the element with part="interpolation". `onChange()` when an end is chosen. */
+  constructor(root, { onChange }) {
+    this.root = root;
+    this.#onChange = onChange;
+    const options = (selected) =>
+      [
+        ...Array.from({ length: 10 }, (_, i) => h('option', { value: String(i), selected: i === selected }, `test digit ${i}`)),
+        h('option', { value: DRAWING }, 'your drawing'),
+      ];
+    const uid = Math.random().toString(36).slice(2, 8);
+    this.#from = h('select', { id: `ll-from-${uid}` }, options(1));
+    this.#to = h('select', { id: `ll-to-${uid}` }, options(0));
+    for (const s of [this.#from, this.#to]) s.addEventListener('change', () => this.#onChange());
+    this.#canvas = h('canvas', { class: 'strip', role: 'img', 'aria-label': 'Interpolation between two digits (loading)' });
+    this.#status = h('p', { class: 'digits-status' }, '');
+    root.replaceChildren(
+      h('h2', {}, 'Interpolation'),
+      h(
+        'p',
+        { class: 'explain' },
+        'The codes of two digits joined by a straight line, and what the decoder draws at evenly spaced points on it. ' +
+          'A smooth morph means the space between codes is filled with plausible digits.',
+      ),
+      h(
+        'div',
+        { class: 'ends' },
+        h('div', { class: 'field' }, h('label', { for: this.#from.id }, 'from'), this.#from),
+        h('div', { class: 'field' }, h('label', { for: this.#to.id }, 'to'), this.#to),
+      ),
+      this.#canvas,
+      this.#status,
+    );
+    this.#loop = redrawLoop(this.#canvas, () => this.#draw());
+  }
+
+  /** The chosen ends: a test digit index (0–9) or DRAWING, each. */
+  get ends() {
+    const v = (s) => (s.value === DRAWING ? DRAWING : Number(s.value));
+    return [v(this.#from), v(this.#to)];
+  }
+
+  /** The two end digits (2×784) and the decodes along the line (STEPS×784); null to clear. */
+  setStrip(ends, strip, note = '') {
+    this.#ends = ends;
+    this.#strip = strip;
+    this.#status.textContent = note || 'Outer digits: the two you chose. Between them: decodes along the line joining their codes.';
+    this.#loop.schedule();
+  }
+
+  dispose() {
+    this.#loop.dispose();
+  }
+
+  #draw() {
+    const width = this.#canvas.getBoundingClientRect().width;
+    const gap = 3;
+    const sep = 10; // extra space between an end digit and the strip
+    const cells = STEPS + 2;
+    const cell = Math.min(72, Math.max(8, Math.floor((width - gap * (cells - 1) - 2 * sep) / cells)));
+    if (Math.abs(this.#canvas.getBoundingClientRect().height - (cell + 16)) > 0.5) this.#canvas.style.height = `${cell + 16}px`;
+    const { ctx, width: w, height: hh } = fitCanvas(this.#canvas);
+    ctx.clearRect(0, 0, w, hh);
+    const paper = cssColor(this.root, '--ll-paper', '#fff');
+    const border = cssColor(this.root, '--ll-grid', '#ddd');
+    const muted = cssColor(this.root, '--ll-muted', '#666');
+    const ink = parseColor(cssColor(this.root, '--ll-ink', '#000'));
+    const xs = [];
+    for (let i = 0; i < cells; i++) xs.push(i * (cell + gap) + (i > 0 ? sep : 0) + (i === cells - 1 ? sep : 0));
+    for (let i = 0; i < cells; i++) {
+      ctx.fillStyle = paper;
+      ctx.fillRect(xs[i], 0, cell, cell);
+      const end = i === 0 ? 0 : i === cells - 1 ? 1 : -1;
+      if (end >= 0 && this.#ends) paintDigit(ctx, this.#ends, end, xs[i], 0, cell, ink);
+      if (end < 0 && this.#strip) paintDigit(ctx, this.#strip, i - 1, xs[i], 0, cell, ink);
+      ctx.strokeStyle = end >= 0 ? muted : border;
+      ctx.lineWidth = 1;
+      ctx.strokeRect(xs[i] + 0.5, 0.5, cell - 1, cell - 1);
+    }
+    ctx.fillStyle = muted;
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'top';
+    ctx.textAlign = 'center';
+    ctx.fillText('t = 0', xs[1] + cell / 2, cell + 3);
+    ctx.fillText('t = 1', xs[cells - 2] + cell / 2, cell + 3);
+    if (this.#strip) {
+      this.#canvas.dataset.steps = String(this.#strip.length / 784);
+      this.#canvas.dataset.hash = String(hashBytes(new Uint8Array(this.#strip.buffer, this.#strip.byteOffset, this.#strip.byteLength)));
+      this.#canvas.setAttribute('aria-label', `${STEPS} digits decoded between the codes of two digits`);
+    }
+  }
+}
