@@ -211,7 +211,7 @@ impl GpuExecutor {
         }
         if self.free.is_empty() {
             let oldest = self.in_flight.pop_front().expect("a full ring has a submit in flight");
-            self.complete(oldest, true).await?;
+            self.complete(oldest).await?;
         }
         let slot = self.free.pop().expect("a slot is free");
         let mut encoder = self
@@ -235,14 +235,18 @@ impl GpuExecutor {
         self.ctx.check("train")
     }
 
-    /// Reads one finished (or, with `wait`, unfinished) submit's metrics.
-    async fn complete(&mut self, f: InFlight, wait: bool) -> Result<()> {
-        if wait {
-            self.ctx.wait(f.rx, "metrics readback").await?;
-        }
-        let sums = read_mapped_f32(&self.ring[f.slot], metric::COUNT)?;
-        self.free.push(f.slot);
-        self.done.push(Metrics::from_sums(f.first_step, f.steps, self.program.batch, &sums));
+    /// Waits for one submit and records its metrics.
+    async fn complete(&mut self, f: InFlight) -> Result<()> {
+        let InFlight { slot, first_step, steps, rx } = f;
+        self.ctx.wait(rx, "metrics readback").await?;
+        self.collect(slot, first_step, steps)
+    }
+
+    /// Reads a mapped staging slot's sums into `done` and frees the slot.
+    fn collect(&mut self, slot: usize, first_step: u32, steps: u32) -> Result<()> {
+        let sums = read_mapped_f32(&self.ring[slot], metric::COUNT)?;
+        self.free.push(slot);
+        self.done.push(Metrics::from_sums(first_step, steps, self.program.batch, &sums));
         Ok(())
     }
 
@@ -253,14 +257,7 @@ impl GpuExecutor {
             match front.rx.try_recv() {
                 Ok(Some(true)) => {
                     let f = self.in_flight.pop_front().expect("front exists");
-                    let sums = read_mapped_f32(&self.ring[f.slot], metric::COUNT)?;
-                    self.free.push(f.slot);
-                    self.done.push(Metrics::from_sums(
-                        f.first_step,
-                        f.steps,
-                        self.program.batch,
-                        &sums,
-                    ));
+                    self.collect(f.slot, f.first_step, f.steps)?;
                 }
                 Ok(None) => break,
                 Ok(Some(false)) | Err(_) => {
@@ -279,7 +276,7 @@ impl GpuExecutor {
     /// Waits for every submit in flight.
     pub async fn finish(&mut self) -> Result<Vec<Metrics>> {
         while let Some(f) = self.in_flight.pop_front() {
-            self.complete(f, true).await?;
+            self.complete(f).await?;
         }
         Ok(std::mem::take(&mut self.done))
     }
