@@ -237,6 +237,23 @@ test('the sampler glides through decoded N(0, 1) codes', async ({}, testInfo) =>
   expect(problems).toEqual([]);
 });
 
+test('the latent map follows the model while it trains, every few seconds', async ({}, testInfo) => {
+  const map = part('latent-map').locator('canvas.map');
+  const refreshes = async () => Number(await map.getAttribute('data-refreshes'));
+  await lab(() => document.querySelector('latent-lab').start());
+  const r0 = await refreshes();
+  await expect.poll(refreshes, { timeout: 60_000 }).toBeGreaterThanOrEqual(r0 + 1);
+  const t1 = Date.now();
+  const r1 = await refreshes();
+  await expect.poll(refreshes, { timeout: 60_000 }).toBeGreaterThanOrEqual(r1 + 1);
+  const gap = Date.now() - t1;
+  const step = await lab(() => document.querySelector('latent-lab').stop().then((r) => r.step));
+  testInfo.annotations.push({ type: 'map refresh', description: `${gap} ms between refreshes while training (step ${step})` });
+  expect(gap).toBeGreaterThan(2000); // not per step
+  expect(step).toBeGreaterThan(0);
+  expect(problems).toEqual([]);
+});
+
 test('a fresh model reconstructs far worse than the shipped one', async ({}, testInfo) => {
   const shipped = await testMse(500);
   await lab(() => document.querySelector('latent-lab').reset({}));
@@ -297,7 +314,8 @@ test('screenshots of the new parts: desktop and phone, light and dark', async ({
 });
 
 test('a touch stroke draws too', async ({ browser }) => {
-  const context = await browser.newContext({ hasTouch: true, viewport: { width: 375, height: 800 } });
+  // A phone: touch, and 2 device pixels per CSS pixel (the pad must stay sharp).
+  const context = await browser.newContext({ hasTouch: true, isMobile: true, deviceScaleFactor: 2, viewport: { width: 375, height: 800 } });
   const touchPage = await context.newPage();
   const errors = [];
   touchPage.on('pageerror', (e) => errors.push(e.message));
@@ -322,6 +340,11 @@ test('a touch stroke draws too', async ({ browser }) => {
     }
     await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
     expect(await kinds).toBe('touch');
+    const sharp = await touchPage.evaluate(() => {
+      const c = document.querySelector('latent-lab').shadowRoot.querySelector('canvas.pad-canvas');
+      return c.width / c.getBoundingClientRect().width;
+    });
+    expect(sharp).toBe(2);
     await expect
       .poll(() => touchPage.evaluate(() => document.querySelector('latent-lab').drawing?.strokes ?? 0))
       .toBe(1);

@@ -35,6 +35,7 @@ export class LatentMap {
   #probe = null; // {x, y, image|null}
   #tiles = null; // {images, domain}
   #actions;
+  #refreshes = 0;
 
   /**
    * `root`: the element with part="latent-map". `actions`: {probe(z) → Promise<image>,
@@ -97,6 +98,7 @@ export class LatentMap {
       ? 'Hover or drag on the map to decode any point.'
       : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`;
     this.#canvas.dataset.points = String(n);
+    this.#canvas.dataset.refreshes = String(++this.#refreshes);
     this.#canvas.dataset.axes = twoD ? 'latent' : 'pca';
     this.#canvas.setAttribute('aria-label', `Latent map of ${n} test digits, coloured by label`);
     this.#refreshManifold();

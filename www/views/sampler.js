@@ -180,6 +180,7 @@ export class Sampler {
     const { ctx, width: w, height: hh } = fitCanvas(this.#canvas);
     ctx.clearRect(0, 0, w, hh);
     const paper = cssColor(this.root, '--ll-paper', '#fff');
+    const border = cssColor(this.root, '--ll-grid', '#ddd');
     const ink = parseColor(cssColor(this.root, '--ll-ink', '#000'));
     for (let i = 0; i < CELLS; i++) {
       const x = (i % SIDE) * (cell + gap);
@@ -187,6 +188,9 @@ export class Sampler {
       ctx.fillStyle = paper;
       ctx.fillRect(x, y, cell, cell);
       if (this.#images) paintDigit(ctx, this.#images, i, x, y, cell, ink);
+      ctx.strokeStyle = border;
+      ctx.lineWidth = 1;
+      ctx.strokeRect(x + 0.5, y + 0.5, cell - 1, cell - 1);
     }
     if (this.#images) {
       this.#canvas.dataset.frames = String(this.#frames);

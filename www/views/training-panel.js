@@ -119,7 +119,9 @@ export class TrainingPanel {
     for (const [k, v] of Object.entries(values)) this.#fields[k].value = v;
     this.#syncKind();
     this.#validate();
-    this.#els.summary.textContent = `${describeSpec(this.#spec)} · ${formatCompact(info.parameters)} parameters · ${formatInt(info.trainSize)} training digits`;
+    // The shipped model: say so, since its step counter starts at 0 although it is trained.
+    const origin = info.pretrained ? ' · pretrained: Start trains on, Reset starts fresh' : '';
+    this.#els.summary.textContent = `${describeSpec(this.#spec)} · ${formatCompact(info.parameters)} parameters · ${formatInt(info.trainSize)} training digits${origin}`;
     for (const b of [this.#els.toggle, this.#els.reset, this.#els.download, this.#els.loadButton]) b.disabled = false;
   }
 
