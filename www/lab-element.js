@@ -104,7 +104,7 @@ export class LatentLabElement extends HTMLElement {
     const interp = part('interpolation', 'section', 'card wide');
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');
     root.append(
-      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, loss, recon, pad, map, sampler, interp), this.#drop),
+      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, pad, map, loss, recon, sampler, interp), this.#drop),
     );
     this.#views = {
       badge: new BackendBadge(badge),
@@ -121,7 +121,7 @@ export class LatentLabElement extends HTMLElement {
         title: 'Reconstructions',
         explanation:
           'Digits the model has never trained on, and what it rebuilds from their codes. ' +
-          'Blurry blobs at first; watch them sharpen as the loss falls.',
+          'A fresh model (Reset) gives blurry blobs; watch them sharpen as the loss falls.',
       }),
       pad: new DrawPad(pad, { onInk: (ink, w, h) => this.#onInk(ink, w, h) }),
       map: new LatentMap(map, {
@@ -489,7 +489,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.loss.clear();
     this.#views.loss.setVariational(spec.kind !== 'ae');
     this.#views.map.reset();
-    this.#views.sampler.setLatent(spec.latent);
+    this.#views.sampler.setLatent(spec.latent, spec.kind);
     if (!quiet) {
       this.#refreshReconstructions(true);
       this.#refreshMap(true);

@@ -304,6 +304,7 @@ test('screenshots of the new parts: desktop and phone, light and dark', async ({
         await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
         await part(p).screenshot({ path: `${SHOTS}/${name}-${p}.png` });
       }
+      await page.screenshot({ path: `${SHOTS}/${name}-views-page.png`, fullPage: true });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${name}: horizontal overflow`).toBeLessThanOrEqual(0);
     }

@@ -31,6 +31,7 @@ export class Sampler {
   #frameTimes = [];
   #raf = 0;
   #observer;
+  #note;
 
   /** `root`: the element with part="sampler". `decode(z, n)` → Promise<images n×784>. */
   constructor(root, { decode }) {
@@ -52,6 +53,11 @@ export class Sampler {
         'Digits decoded from random codes drawn from N(0, 1), the distribution a VAE is trained to fill. ' +
           'Each code drifts smoothly to the next, so you see what lies between the digits; a good generative model shows digits all the way.',
       ),
+      (this.#note = h(
+        'p',
+        { class: 'explain', hidden: true },
+        'This is a plain AE: nothing pushed its codes towards N(0, 1), so many of these codes fall where no digit was ever encoded. Compare with a VAE.',
+      )),
       this.#canvas,
       h(
         'div',
@@ -82,8 +88,9 @@ export class Sampler {
   }
 
   /** A new model with `latent` code numbers: fresh codes. */
-  setLatent(latent) {
+  setLatent(latent, kind = 'vae') {
     this.#latent = latent;
+    this.#note.hidden = kind !== 'ae';
     this.reseed(this.#seed);
   }
 
