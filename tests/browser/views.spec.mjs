@@ -150,7 +150,7 @@ test('a mouse stroke on the pad gives the input and a live, close reconstruction
   expect(problems).toEqual([]);
 });
 
-test('the latent map shows 2,000 test digits and follows the drawing', async () => {
+test('the latent map shows 2,000 test digits and follows the drawing', async ({}, testInfo) => {
   const map = part('latent-map').locator('canvas.map');
   await expect.poll(async () => Number(await map.getAttribute('data-points'))).toBeGreaterThanOrEqual(2000);
   await expect(map).toHaveAttribute('data-axes', 'latent');
@@ -165,6 +165,11 @@ test('the latent map shows 2,000 test digits and follows the drawing', async () 
     [0.3, 0.3],
   ]);
   await expect.poll(async () => JSON.parse(await map.getAttribute('data-marker'))).not.toEqual(before);
+  const d = await drawing();
+  testInfo.annotations.push({
+    type: 'drawn code',
+    description: `μ ${d.mu.map((v) => v.toFixed(2))}, σ ${d.logvar.map((v) => Math.exp(v / 2).toFixed(3))}`,
+  });
   expect(problems).toEqual([]);
 });
 
@@ -208,6 +213,34 @@ test('undo removes the last stroke and clear empties the pad', async () => {
   await expect(part('input')).toHaveAttribute('data-state', 'empty');
   await expect(pad.locator('[data-readout="drawing-error"]')).toHaveText('–');
   await expect(part('latent-map').locator('canvas.map')).not.toHaveAttribute('data-marker', /./);
+  expect(problems).toEqual([]);
+});
+
+test('a drawn 1 lands among the test 1s on the map', async ({}, testInfo) => {
+  await mouseStroke([
+    [0.52, 0.15],
+    [0.48, 0.85],
+  ]);
+  await expect.poll(async () => (await drawing())?.strokes).toBe(1);
+  await expect.poll(async () => (await drawing())?.updates ?? 0).toBeGreaterThan(0);
+  // Wait until the finished stroke's reconstruction is in (no request pending).
+  const result = await lab(async () => {
+    const el = document.querySelector('latent-lab');
+    const { images, labels } = await el.testImages(2000);
+    const { mu, latent } = await el.encode(images);
+    const centroids = Array.from({ length: 10 }, () => ({ sum: new Float64Array(latent), n: 0 }));
+    labels.forEach((label, i) => {
+      for (let j = 0; j < latent; j++) centroids[label].sum[j] += mu[i * latent + j];
+      centroids[label].n++;
+    });
+    const drawn = el.drawing.mu;
+    const dist = centroids.map(({ sum, n }) => Math.hypot(...drawn.map((v, j) => v - sum[j] / n)));
+    return { nearest: dist.indexOf(Math.min(...dist)), dist: dist.map((d) => d.toFixed(2)) };
+  });
+  testInfo.annotations.push({ type: 'drawn 1', description: `nearest label centroid ${result.nearest}; distances ${result.dist}` });
+  expect(result.nearest).toBe(1);
+  await part('pad').getByRole('button', { name: 'Clear' }).click();
+  await expect.poll(drawing).toBeNull();
   expect(problems).toEqual([]);
 });
 

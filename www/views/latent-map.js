@@ -94,9 +94,11 @@ export class LatentMap {
     this.#domain = squareDomain(xy, n);
     const twoD = latent === 2;
     this.#manifoldBox.hidden = !twoD;
-    this.#axesNote.textContent = twoD
-      ? 'Hover or drag on the map to decode any point.'
-      : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`;
+    this.#axesNote.textContent =
+      'The crosshair is your drawing; for a VAE, the patch inside it is σ, how unsure the encoder is. ' +
+      (twoD
+        ? 'Hover or drag on the map to decode any point.'
+        : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`);
     this.#canvas.dataset.points = String(n);
     this.#canvas.dataset.refreshes = String(++this.#refreshes);
     this.#canvas.dataset.axes = twoD ? 'latent' : 'pca';
@@ -315,27 +317,30 @@ export class LatentMap {
         const { x, y, cov } = this.#drawn;
         const px = sx(x);
         const py = sy(y);
+        // The crosshair's arms start outside the ellipse, which a trained VAE keeps small.
+        let gap = 4;
         if (cov) {
           const { rx, ry, angle } = ellipse(cov);
           const kx = (x1 - x0) / (d.x[1] - d.x[0]);
           const ky = (y1 - y0) / (d.y[1] - d.y[0]);
+          const ex = Math.max(1.5, rx * kx);
+          const ey = Math.max(1.5, ry * ky);
+          gap = Math.max(gap, ex + 3, ey + 3);
           ctx.beginPath();
           // The y axis points up on screen: the angle flips.
-          ctx.ellipse(px, py, Math.max(1, rx * kx), Math.max(1, ry * ky), -angle, 0, 2 * Math.PI);
-          ctx.fillStyle = withAlpha(text, 0.12);
+          ctx.ellipse(px, py, ex, ey, -angle, 0, 2 * Math.PI);
+          ctx.fillStyle = withAlpha(text, 0.3);
           ctx.fill();
           ctx.strokeStyle = text;
-          ctx.setLineDash([4, 3]);
           ctx.lineWidth = 1.5;
           ctx.stroke();
-          ctx.setLineDash([]);
         }
-        ctx.lineWidth = 2.5;
+        ctx.lineWidth = 4;
         ctx.strokeStyle = paper;
-        marker(ctx, px, py, 8);
-        ctx.lineWidth = 1.5;
+        crosshair(ctx, px, py, gap, 9);
+        ctx.lineWidth = 2;
         ctx.strokeStyle = text;
-        marker(ctx, px, py, 8);
+        crosshair(ctx, px, py, gap, 9);
       }
       ctx.restore();
     }
@@ -387,13 +392,13 @@ function inside(v, [a, b]) {
   return v >= a && v <= b;
 }
 
-function marker(ctx, x, y, r) {
+/** Four arms from `gap` to `gap + arm` pixels around (x, y). */
+function crosshair(ctx, x, y, gap, arm) {
   ctx.beginPath();
-  ctx.arc(x, y, r, 0, 2 * Math.PI);
-  ctx.moveTo(x - r - 4, y);
-  ctx.lineTo(x + r + 4, y);
-  ctx.moveTo(x, y - r - 4);
-  ctx.lineTo(x, y + r + 4);
+  for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+    ctx.moveTo(x + dx * gap, y + dy * gap);
+    ctx.lineTo(x + dx * (gap + arm), y + dy * (gap + arm));
+  }
   ctx.stroke();
 }
 
