@@ -188,7 +188,7 @@ test('the interpolation strip decodes between two digits, or from the drawing', 
   expect(problems).toEqual([]);
 });
 
-test('hovering the 2-D map decodes that point; the grid toggle tiles it with decodes', async () => {
+test('hovering the 2-D map decodes that point; the grid toggle tiles it with decodes', async ({}, testInfo) => {
   const map = part('latent-map').locator('canvas.map');
   await map.scrollIntoViewIfNeeded();
   const box = await map.boundingBox();
@@ -197,6 +197,8 @@ test('hovering the 2-D map decodes that point; the grid toggle tiles it with dec
   const probe = JSON.parse(await map.getAttribute('data-probe'));
   await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.3);
   await expect.poll(async () => JSON.parse(await map.getAttribute('data-probe'))).not.toEqual(probe);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await part('latent-map').screenshot({ path: `${SHOTS}/${testInfo.project.name}-latent-map-probe.png` });
   await part('latent-map').getByLabel('show decoded grid').check();
   await expect(map).toHaveAttribute('data-manifold', '225');
   await page.mouse.move(0, 0);

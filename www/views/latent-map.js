@@ -363,10 +363,13 @@ export class LatentMap {
         paintDigit(ctx, this.#probe.image, 0, left, top, size, ink);
         ctx.strokeStyle = text;
         ctx.strokeRect(left + 0.5, top + 0.5, size - 1, size - 1);
-        ctx.fillStyle = muted;
-        ctx.textAlign = 'center';
+        const label = `z = (${this.#probe.x.toFixed(2)}, ${this.#probe.y.toFixed(2)})`;
+        ctx.fillStyle = paper;
+        ctx.fillRect(left, top + size, Math.max(size, ctx.measureText(label).width + 6), 16);
+        ctx.fillStyle = text;
+        ctx.textAlign = 'left';
         ctx.textBaseline = 'top';
-        ctx.fillText(`(${this.#probe.x.toFixed(2)}, ${this.#probe.y.toFixed(2)})`, left + size / 2, top + size + 2);
+        ctx.fillText(label, left + 3, top + size + 2);
       }
     }
     ctx.strokeStyle = grid;
