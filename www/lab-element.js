@@ -55,8 +55,8 @@ import { DigitGrid } from './views/digit-grid.js';
 import { DrawPad } from './views/draw-pad.js';
 import { LatentMap } from './views/latent-map.js';
 import { Sampler } from './views/sampler.js';
-import { Interpolation, STEPS as INTERP_STEPS, DRAWING } from './views/interpolation.js';
-import { meanSquaredError } from './views/digit-tile.js';
+import { Interpolation } from './views/interpolation.js';
+import { LiveViews, MAP_DIGITS } from './live-views.js';
 import { describeSpec } from './util/spec-form.js';
 
 const RECON_DIGITS = 10; // the first ten test digits: one of each class
@@ -64,8 +64,6 @@ const RECON_DIGITS = 10; // the first ten test digits: one of each class
 // engine's time (a reconstruction on a software GPU can take 200 ms).
 const RECON_INTERVAL_MS = 600;
 const RECON_SHARE = 0.2;
-const MAP_DIGITS = 2000; // held-out digits on the latent map
-const MAP_INTERVAL_MS = 2500; // latent map refresh while training, at most this often
 const PRETRAINED = new URL('./models/vae-2d.safetensors', import.meta.url).href;
 
 export class LatentLabElement extends HTMLElement {
@@ -79,9 +77,7 @@ export class LatentLabElement extends HTMLElement {
   #history = [];
   #testImages = null;
   #recon = { busy: false, again: false, last: 0, took: 0 };
-  #map = { busy: false, again: false, last: 0, took: 0, images: null, labels: null };
-  #interp = { busy: false, again: false };
-  #drawing = { busy: false, next: null, last: null, updates: 0, result: null, strokes: 0 };
+  #live;
   #dragDepth = 0;
   #drop;
 
@@ -123,14 +119,21 @@ export class LatentLabElement extends HTMLElement {
           'Digits the model has never trained on, and what it rebuilds from their codes. ' +
           'A fresh model (Reset) gives blurry blobs; watch them sharpen as the loss falls.',
       }),
-      pad: new DrawPad(pad, { onInk: (ink, w, h) => this.#onInk(ink, w, h) }),
+      pad: new DrawPad(pad, { onInk: (ink, w, h) => this.#live.onInk(ink, w, h) }),
       map: new LatentMap(map, {
         probe: (z) => this.decode(z),
         manifold: (zs) => this.decode(zs),
       }),
       sampler: new Sampler(sampler, { decode: (z) => this.decode(z) }),
-      interp: new Interpolation(interp, { onChange: () => this.#refreshInterpolation() }),
+      interp: new Interpolation(interp, { onChange: () => this.#live.refreshInterpolation() }),
     };
+    this.#live = new LiveViews({
+      request: (type, args) => this.#request(type, args),
+      views: this.#views,
+      showError: (message) => this.#showError(message),
+      emit: (name, detail) => this.dispatchEvent(new CustomEvent(name, { detail })),
+      connected: () => this.#engine !== null,
+    });
     this.#newReadyPromise();
     this.addEventListener('dragenter', this.#onDrag);
     this.addEventListener('dragover', this.#onDrag);
@@ -214,18 +217,7 @@ export class LatentLabElement extends HTMLElement {
     return this.#request('preprocess', { ink: toF32(ink), width, height });
   }
   get drawing() {
-    const r = this.#drawing.result;
-    if (!r) return null;
-    const copy = (a) => (a ? Array.from(a) : null);
-    return {
-      strokes: this.#drawing.strokes,
-      input: copy(r.input),
-      reconstruction: copy(r.reconstruction),
-      error: r.error,
-      mu: copy(r.mu),
-      logvar: copy(r.logvar),
-      updates: this.#drawing.updates,
-    };
+    return this.#live.drawing;
   }
   clearDrawing() {
     this.#views.pad.clear();
@@ -289,125 +281,11 @@ export class LatentLabElement extends HTMLElement {
       this.#testImages = images;
       this.#views.recon.setOriginals(images, images.length / 784);
       this.#refreshReconstructions(true);
-      this.#refreshInterpolation();
+      this.#live.setTestDigits(images);
       const many = await this.#request('testImages', { n: MAP_DIGITS });
-      this.#map.images = many.images;
-      this.#map.labels = many.labels;
-      this.#refreshMap(true);
+      this.#live.setMapDigits(many.images, many.labels);
     } catch (e) {
       this.#showError(`Could not load the test digits: ${e.message}`);
-    }
-  }
-
-  // Encodes the map's test digits with the current model; one request at a time, and while
-  // training at most every MAP_INTERVAL_MS (or 5× as long as one refresh takes).
-  async #refreshMap(force = false) {
-    const m = this.#map;
-    if (!m.images) return;
-    if (m.busy) {
-      if (force) m.again = true;
-      return;
-    }
-    const now = performance.now();
-    if (!force && now - m.last < Math.max(MAP_INTERVAL_MS, m.took * 5)) return;
-    m.busy = true;
-    m.last = now;
-    try {
-      const enc = await this.#request('encode', { pixels: m.images.slice() });
-      m.took = performance.now() - now;
-      this.#views.map.setPoints(enc.mu, m.labels, enc.latent);
-      // The drawing's code moves with the model too.
-      if (this.#drawing.last) this.#onInk(...this.#drawing.last);
-      this.#refreshInterpolation();
-    } catch (e) {
-      this.#showError(`Could not encode the test digits: ${e.message}`);
-    } finally {
-      m.busy = false;
-      if (m.again) {
-        m.again = false;
-        this.#refreshMap(true);
-      }
-    }
-  }
-
-  // Decodes INTERP_STEPS points on the line between the μ of the two chosen digits.
-  async #refreshInterpolation() {
-    const state = this.#interp;
-    if (!this.#testImages) return;
-    if (state.busy) {
-      state.again = true;
-      return;
-    }
-    state.busy = true;
-    try {
-      const picks = this.#views.interp.ends.map((end) =>
-        end === DRAWING ? this.#drawing.result?.input : this.#testImages.subarray(end * 784, (end + 1) * 784),
-      );
-      if (picks.some((p) => !p)) {
-        this.#views.interp.setStrip(null, null, 'Draw a digit on the pad first: it becomes that end of the line.');
-        return;
-      }
-      const ends = new Float32Array(2 * 784);
-      ends.set(picks[0], 0);
-      ends.set(picks[1], 784);
-      const { mu, latent } = await this.#request('encode', { pixels: ends.slice() });
-      const z = new Float32Array(INTERP_STEPS * latent);
-      for (let i = 0; i < INTERP_STEPS; i++) {
-        const t = i / (INTERP_STEPS - 1);
-        for (let j = 0; j < latent; j++) z[i * latent + j] = (1 - t) * mu[j] + t * mu[latent + j];
-      }
-      const strip = await this.#request('decode', { z });
-      this.#views.interp.setStrip(ends, strip);
-    } catch (e) {
-      this.#showError(`Could not interpolate: ${e.message}`);
-    } finally {
-      state.busy = false;
-      if (state.again) {
-        state.again = false;
-        this.#refreshInterpolation();
-      }
-    }
-  }
-
-  // ── the drawing pad's pipeline: preprocess → encode → decode, latest drawing wins ──────
-  #onInk(ink, width, height) {
-    this.#drawing.last = ink ? [ink, width, height] : null;
-    this.#drawing.strokes = this.#views.pad.strokeCount;
-    this.#drawing.next = { ink, width, height };
-    this.#pumpDrawing();
-  }
-
-  async #pumpDrawing() {
-    const d = this.#drawing;
-    if (d.busy || !this.#engine) return;
-    d.busy = true;
-    try {
-      while (d.next) {
-        const { ink, width, height } = d.next;
-        d.next = null;
-        if (!ink) {
-          d.result = null;
-          this.#views.pad.setInput(null);
-          this.#views.pad.setReconstruction(null);
-          this.#views.map.setDrawn(null);
-          continue;
-        }
-        const input = await this.#request('preprocess', { ink: ink.slice(), width, height });
-        this.#views.pad.setInput(input);
-        const enc = await this.#request('encode', { pixels: input.slice() });
-        this.#views.map.setDrawn(enc.mu, enc.logvar);
-        const reconstruction = await this.#request('decode', { z: enc.mu.slice() });
-        const error = meanSquaredError(input, reconstruction);
-        this.#views.pad.setReconstruction(reconstruction, error);
-        d.result = { input, reconstruction, error, mu: enc.mu, logvar: enc.logvar };
-        d.updates++;
-        if (this.#views.interp.ends.includes(DRAWING)) this.#refreshInterpolation();
-        this.dispatchEvent(new CustomEvent('drawing', { detail: { error, mu: Array.from(enc.mu), updates: d.updates } }));
-      }
-    } catch (e) {
-      this.#showError(`Could not reconstruct the drawing: ${e.message}`);
-    } finally {
-      d.busy = false;
     }
   }
 
@@ -454,7 +332,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info?.trainSize });
     this.dispatchEvent(new CustomEvent('progress', { detail: { ...this.#metrics, items } }));
     this.#refreshReconstructions();
-    this.#refreshMap();
+    this.#live.refreshMap();
   }
 
   #onState(msg) {
@@ -467,7 +345,7 @@ export class LatentLabElement extends HTMLElement {
       this.#metrics = { ...this.#metrics, step: info.step };
       this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info.trainSize });
       this.#refreshReconstructions(true);
-      this.#refreshMap(true);
+      this.#live.refreshMap(true);
     }
     this.dispatchEvent(new CustomEvent('state', { detail: { reason, ...info } }));
   }
@@ -492,7 +370,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.sampler.setLatent(spec.latent, spec.kind);
     if (!quiet) {
       this.#refreshReconstructions(true);
-      this.#refreshMap(true);
+      this.#live.refreshMap(true);
     }
   }
 

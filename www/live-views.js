@@ -1,0 +1,175 @@
+// The views that run the model on demand: the drawing pad (preprocess → encode → decode),
+// the latent map (encode 2,000 test digits) and the interpolation strip. They share the
+// engine with training through one queue, so each keeps at most one request chain in flight
+// and, when it returns, runs once more with the latest state.
+
+import { STEPS as INTERP_STEPS, DRAWING } from './views/interpolation.js';
+import { meanSquaredError } from './views/digit-tile.js';
+
+export const MAP_DIGITS = 2000; // held-out digits on the latent map
+const MAP_INTERVAL_MS = 2500; // latent map refresh while training, at most this often
+
+export class LiveViews {
+  #request;
+  #views;
+  #showError;
+  #emit;
+  #connected;
+  #testDigits = null; // the reconstruction card's digits (one per class): interpolation ends
+  #map = { busy: false, again: false, last: 0, took: 0, images: null, labels: null };
+  #interp = { busy: false, again: false };
+  #drawing = { busy: false, next: null, last: null, updates: 0, result: null, strokes: 0 };
+
+  /**
+   * `request(type, args)`: an engine request; `views`: the element's views; `showError(m)`,
+   * `emit(name, detail)`; `connected()`: whether the element still has an engine.
+   */
+  constructor({ request, views, showError, emit, connected }) {
+    this.#request = request;
+    this.#views = views;
+    this.#showError = showError;
+    this.#emit = emit;
+    this.#connected = connected;
+  }
+
+  /** The test digits at the interpolation's ends (n×784, one per class). */
+  setTestDigits(images) {
+    this.#testDigits = images;
+    this.refreshInterpolation();
+  }
+
+  /** The map's digits and labels; encodes them at once. */
+  setMapDigits(images, labels) {
+    this.#map.images = images;
+    this.#map.labels = labels;
+    this.refreshMap(true);
+  }
+
+  /** The pad's latest result: {strokes, input, reconstruction, error, mu, logvar, updates}. */
+  get drawing() {
+    const r = this.#drawing.result;
+    if (!r) return null;
+    const copy = (a) => (a ? Array.from(a) : null);
+    return {
+      strokes: this.#drawing.strokes,
+      input: copy(r.input),
+      reconstruction: copy(r.reconstruction),
+      error: r.error,
+      mu: copy(r.mu),
+      logvar: copy(r.logvar),
+      updates: this.#drawing.updates,
+    };
+  }
+
+  // Encodes the map's test digits with the current model; one request at a time, and while
+  // training at most every MAP_INTERVAL_MS (or 5× as long as one refresh takes).
+  async refreshMap(force = false) {
+    const m = this.#map;
+    if (!m.images) return;
+    if (m.busy) {
+      if (force) m.again = true;
+      return;
+    }
+    const now = performance.now();
+    if (!force && now - m.last < Math.max(MAP_INTERVAL_MS, m.took * 5)) return;
+    m.busy = true;
+    m.last = now;
+    try {
+      const enc = await this.#request('encode', { pixels: m.images.slice() });
+      m.took = performance.now() - now;
+      this.#views.map.setPoints(enc.mu, m.labels, enc.latent);
+      // The drawing's code moves with the model too.
+      if (this.#drawing.last) this.onInk(...this.#drawing.last);
+      this.refreshInterpolation();
+    } catch (e) {
+      this.#showError(`Could not encode the test digits: ${e.message}`);
+    } finally {
+      m.busy = false;
+      if (m.again) {
+        m.again = false;
+        this.refreshMap(true);
+      }
+    }
+  }
+
+  // Decodes INTERP_STEPS points on the line between the μ of the two chosen digits.
+  async refreshInterpolation() {
+    const state = this.#interp;
+    if (!this.#testDigits) return;
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
+    state.busy = true;
+    try {
+      const picks = this.#views.interp.ends.map((end) =>
+        end === DRAWING ? this.#drawing.result?.input : this.#testDigits.subarray(end * 784, (end + 1) * 784),
+      );
+      if (picks.some((p) => !p)) {
+        this.#views.interp.setStrip(null, null, 'Draw a digit on the pad first: it becomes that end of the line.');
+        return;
+      }
+      const ends = new Float32Array(2 * 784);
+      ends.set(picks[0], 0);
+      ends.set(picks[1], 784);
+      const { mu, latent } = await this.#request('encode', { pixels: ends.slice() });
+      const z = new Float32Array(INTERP_STEPS * latent);
+      for (let i = 0; i < INTERP_STEPS; i++) {
+        const t = i / (INTERP_STEPS - 1);
+        for (let j = 0; j < latent; j++) z[i * latent + j] = (1 - t) * mu[j] + t * mu[latent + j];
+      }
+      const strip = await this.#request('decode', { z });
+      this.#views.interp.setStrip(ends, strip);
+    } catch (e) {
+      this.#showError(`Could not interpolate: ${e.message}`);
+    } finally {
+      state.busy = false;
+      if (state.again) {
+        state.again = false;
+        this.refreshInterpolation();
+      }
+    }
+  }
+
+  // ── the drawing pad's pipeline: preprocess → encode → decode, latest drawing wins ──────
+  onInk(ink, width, height) {
+    this.#drawing.last = ink ? [ink, width, height] : null;
+    this.#drawing.strokes = this.#views.pad.strokeCount;
+    this.#drawing.next = { ink, width, height };
+    this.#pumpDrawing();
+  }
+
+  async #pumpDrawing() {
+    const d = this.#drawing;
+    if (d.busy || !this.#connected()) return;
+    d.busy = true;
+    try {
+      while (d.next) {
+        const { ink, width, height } = d.next;
+        d.next = null;
+        if (!ink) {
+          d.result = null;
+          this.#views.pad.setInput(null);
+          this.#views.pad.setReconstruction(null);
+          this.#views.map.setDrawn(null);
+          continue;
+        }
+        const input = await this.#request('preprocess', { ink: ink.slice(), width, height });
+        this.#views.pad.setInput(input);
+        const enc = await this.#request('encode', { pixels: input.slice() });
+        this.#views.map.setDrawn(enc.mu, enc.logvar);
+        const reconstruction = await this.#request('decode', { z: enc.mu.slice() });
+        const error = meanSquaredError(input, reconstruction);
+        this.#views.pad.setReconstruction(reconstruction, error);
+        d.result = { input, reconstruction, error, mu: enc.mu, logvar: enc.logvar };
+        d.updates++;
+        if (this.#views.interp.ends.includes(DRAWING)) this.refreshInterpolation();
+        this.#emit('drawing', { error, mu: Array.from(enc.mu), updates: d.updates });
+      }
+    } catch (e) {
+      this.#showError(`Could not reconstruct the drawing: ${e.message}`);
+    } finally {
+      d.busy = false;
+    }
+  }
+}
