@@ -413,8 +413,9 @@ self.onmessage = async (event) => {
     if (!handler) throw new Error(`unknown request type ${JSON.stringify(type)}`);
     if (!lab && type !== 'init') throw new Error('the engine is not initialised yet');
     const result = await handler(args);
-    // An inference call may have moved the engine to the CPU (it retries there).
-    if (lab && type !== 'init') await backendChanged();
+    // An inference call may have moved the engine to the CPU (it retries there). Not after
+    // `preprocess`: it never touches the model, so it need not wait behind training.
+    if (lab && type !== 'init' && type !== 'preprocess') await backendChanged();
     post({ id, ok: true, result }, transferables(result));
   } catch (e) {
     const message = errorMessage(e);
