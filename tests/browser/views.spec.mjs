@@ -313,11 +313,19 @@ test('a fresh model reconstructs far worse than the shipped one', async ({}, tes
   expect(problems).toEqual([]);
 });
 
-test('a wider latent is mapped through its two principal components', async () => {
-  await lab(() => document.querySelector('latent-lab').reset({ latent: 8 }));
+test('a wider latent is mapped through its two principal components', async ({}, testInfo) => {
+  // A few steps, so the codes have some structure to project.
+  await lab(async () => {
+    const el = document.querySelector('latent-lab');
+    await el.reset({ latent: 8, hidden: [64], batch_size: 64 });
+    await el.train({ steps: 60 });
+  });
   const map = part('latent-map').locator('canvas.map');
   await expect(map).toHaveAttribute('data-axes', 'pca');
   await expect(map).toHaveAttribute('data-points', '2000');
+  await part('latent-map').scrollIntoViewIfNeeded();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await part('latent-map').screenshot({ path: `${SHOTS}/${testInfo.project.name}-latent-map-pca.png` });
   await expect(part('latent-map').getByLabel('show decoded grid')).toBeHidden();
   // Back to the shipped model for the screenshots.
   await lab(async () => {

@@ -50,13 +50,13 @@ export class Sampler {
       h(
         'p',
         { class: 'explain' },
-        'Digits decoded from random codes drawn from N(0, 1), the distribution a VAE is trained to fill. ' +
+        'Digits decoded from random codes drawn from N(0,\u00a01), the distribution a VAE is trained to fill. ' +
           'Each code drifts smoothly to the next, so you see what lies between the digits; a good generative model shows digits all the way.',
       ),
       (this.#note = h(
         'p',
         { class: 'explain', hidden: true },
-        'This is a plain AE: nothing pushed its codes towards N(0, 1), so many of these codes fall where no digit was ever encoded. Compare with a VAE.',
+        'This is a plain AE: nothing pushed its codes towards N(0,\u00a01), so many of these codes fall where no digit was ever encoded. Compare with a VAE.',
       )),
       this.#canvas,
       h(
