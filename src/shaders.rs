@@ -11,18 +11,20 @@ pub enum Shader {
     Vae,
     Optim,
     Data,
+    Conv,
 }
 
 pub const RNG: &str = include_str!("../shaders/rng.wgsl");
 
 impl Shader {
-    pub const ALL: [Shader; 7] = [
+    pub const ALL: [Shader; 8] = [
         Shader::Linear,
         Shader::Activation,
         Shader::Loss,
         Shader::Reduce,
         Shader::Vae,
         Shader::Optim,
+        Shader::Conv,
         Shader::Data,
     ];
 
@@ -35,6 +37,7 @@ impl Shader {
             Shader::Vae => "vae.wgsl",
             Shader::Optim => "optim.wgsl",
             Shader::Data => "data.wgsl",
+            Shader::Conv => "conv.wgsl",
         }
     }
 
@@ -49,6 +52,7 @@ impl Shader {
                 concat!(include_str!("../shaders/rng.wgsl"), include_str!("../shaders/vae.wgsl"))
             }
             Shader::Optim => include_str!("../shaders/optim.wgsl"),
+            Shader::Conv => include_str!("../shaders/conv.wgsl"),
             Shader::Data => {
                 concat!(include_str!("../shaders/rng.wgsl"), include_str!("../shaders/data.wgsl"))
             }

@@ -4,6 +4,8 @@
 //! browser fallback), so they are written to be read first and to be reasonably fast
 //! second: loops are ordered so the innermost one walks contiguous memory.
 
+pub mod conv;
+
 use crate::model::{Activation, ReconLoss, LEAKY_SLOPE};
 use crate::rng;
 

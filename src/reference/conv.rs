@@ -1,0 +1,430 @@
+//! 2-D convolutions, NCHW, batch-major: conv2d (PyTorch's `Conv2d`, weight
+//! C_out × C_in × k × k) and conv_transpose2d (`ConvTranspose2d`, weight C_in × C_out × k × k),
+//! each with its forward and three gradients, named as the entry points of `conv.wgsl`.
+//!
+//! Both ops are written as one list of taps: a tap pairs an element of x, an element of w and
+//! an element of y with y += w·x. The forward and every gradient walk the same taps
+//! (`for_each_tap`), so the index arithmetic lives in one place; the GPU kernels gather the
+//! same sums per output element instead, which makes this an independent check of them.
+
+/// Shape of one convolution, from its forward op's point of view: x is the input
+/// (batch × c_in × in_h × in_w), y the output (batch × c_out × out_h × out_w).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    pub batch: usize,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    /// Square kernel side k.
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl ConvShape {
+    /// conv2d of `[c_in, c_out]` channels on `[h, w]` images: out = (in + 2p − k)/s + 1.
+    pub fn conv2d(
+        batch: usize,
+        [c_in, c_out]: [usize; 2],
+        [in_h, in_w]: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> ConvShape {
+        assert!(stride > 0 && kernel > 0, "conv2d: kernel and stride must be positive");
+        assert!(
+            in_h + 2 * padding >= kernel && in_w + 2 * padding >= kernel,
+            "conv2d: kernel {kernel} is larger than the padded {in_h} × {in_w} input"
+        );
+        let out = |len: usize| (len + 2 * padding - kernel) / stride + 1;
+        ConvShape {
+            batch,
+            c_in,
+            c_out,
+            in_h,
+            in_w,
+            out_h: out(in_h),
+            out_w: out(in_w),
+            kernel,
+            stride,
+            padding,
+        }
+    }
+
+    /// conv_transpose2d: out = (in − 1)·s − 2p + k + output_padding.
+    pub fn conv_transpose2d(
+        batch: usize,
+        [c_in, c_out]: [usize; 2],
+        [in_h, in_w]: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        [padding, output_padding]: [usize; 2],
+    ) -> ConvShape {
+        assert!(stride > 0 && kernel > 0, "conv_transpose2d: kernel and stride must be positive");
+        assert!(output_padding < stride, "conv_transpose2d: output_padding must be < stride");
+        let out = |len: usize| {
+            ((len - 1) * stride + kernel + output_padding)
+                .checked_sub(2 * padding)
+                .filter(|&n| n > 0)
+        };
+        let (Some(out_h), Some(out_w)) = (out(in_h), out(in_w)) else {
+            panic!("conv_transpose2d: padding {padding} leaves no output of {in_h} × {in_w}");
+        };
+        ConvShape { batch, c_in, c_out, in_h, in_w, out_h, out_w, kernel, stride, padding }
+    }
+
+    /// The op that runs this one backwards: the conv_transpose2d shape of a conv2d (and back),
+    /// with the same weight buffer. Its output padding is whatever restores this op's input
+    /// size, per axis — the decoder that mirrors an encoder layer.
+    pub fn transpose(&self) -> ConvShape {
+        ConvShape {
+            c_in: self.c_out,
+            c_out: self.c_in,
+            in_h: self.out_h,
+            in_w: self.out_w,
+            out_h: self.in_h,
+            out_w: self.in_w,
+            ..*self
+        }
+    }
+
+    pub fn x_len(&self) -> usize {
+        self.batch * self.c_in * self.in_h * self.in_w
+    }
+
+    pub fn y_len(&self) -> usize {
+        self.batch * self.c_out * self.out_h * self.out_w
+    }
+
+    /// Weights of either layout: c_out × c_in × k × k or c_in × c_out × k × k.
+    pub fn w_len(&self) -> usize {
+        self.c_out * self.c_in * self.kernel * self.kernel
+    }
+}
+
+/// Index on the strided side reached from position `other` through tap `t`:
+/// other·s − p + t, or `None` where that falls outside `0..len` (zero padding).
+fn strided(other: usize, t: usize, s: &ConvShape, len: usize) -> Option<usize> {
+    (other * s.stride + t).checked_sub(s.padding).filter(|&i| i < len)
+}
+
+/// Calls `f(xi, wi, yi)` for every tap: y[yi] += w[wi]·x[xi].
+/// conv2d reads x at y·s − p + k (w is c_out × c_in × k × k); conv_transpose2d writes y at
+/// x·s − p + k (w is c_in × c_out × k × k). The innermost loop walks a row.
+fn for_each_tap(s: &ConvShape, transposed: bool, mut f: impl FnMut(usize, usize, usize)) {
+    let k = s.kernel;
+    // The side whose positions (py, px) are enumerated, and the strided side (sy, sx).
+    let ((other_h, other_w), (strided_h, strided_w)) = if transposed {
+        ((s.in_h, s.in_w), (s.out_h, s.out_w))
+    } else {
+        ((s.out_h, s.out_w), (s.in_h, s.in_w))
+    };
+    for b in 0..s.batch {
+        for co in 0..s.c_out {
+            for ci in 0..s.c_in {
+                let x_plane = (b * s.c_in + ci) * s.in_h;
+                let y_plane = (b * s.c_out + co) * s.out_h;
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let wi = if transposed {
+                            ((ci * s.c_out + co) * k + ky) * k + kx
+                        } else {
+                            ((co * s.c_in + ci) * k + ky) * k + kx
+                        };
+                        for py in 0..other_h {
+                            let Some(sy) = strided(py, ky, s, strided_h) else { continue };
+                            let (xy, yy) = if transposed { (py, sy) } else { (sy, py) };
+                            for px in 0..other_w {
+                                let Some(sx) = strided(px, kx, s, strided_w) else { continue };
+                                let (xx, yx) = if transposed { (px, sx) } else { (sx, px) };
+                                f((x_plane + xy) * s.in_w + xx, wi, (y_plane + yy) * s.out_w + yx);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// y = bias broadcast over each output plane, then every tap added.
+fn forward(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], s: &ConvShape, transposed: bool) {
+    let plane = s.out_h * s.out_w;
+    for (i, chunk) in y[..s.y_len()].chunks_exact_mut(plane).enumerate() {
+        chunk.fill(bias[i % s.c_out]);
+    }
+    for_each_tap(s, transposed, |xi, wi, yi| y[yi] += w[wi] * x[xi]);
+}
+
+fn backward_input(dy: &[f32], w: &[f32], dx: &mut [f32], s: &ConvShape, transposed: bool) {
+    dx[..s.x_len()].fill(0.0);
+    for_each_tap(s, transposed, |xi, wi, yi| dx[xi] += w[wi] * dy[yi]);
+}
+
+fn backward_weight(x: &[f32], dy: &[f32], dw: &mut [f32], s: &ConvShape, transposed: bool) {
+    dw[..s.w_len()].fill(0.0);
+    for_each_tap(s, transposed, |xi, wi, yi| dw[wi] += dy[yi] * x[xi]);
+}
+
+/// dbias[co] = Σ_{b, oy, ox} dy[b, co, oy, ox]; the same for both ops.
+fn backward_bias(dy: &[f32], dbias: &mut [f32], s: &ConvShape) {
+    let plane = s.out_h * s.out_w;
+    dbias[..s.c_out].fill(0.0);
+    for (i, chunk) in dy[..s.y_len()].chunks_exact(plane).enumerate() {
+        dbias[i % s.c_out] += chunk.iter().sum::<f32>();
+    }
+}
+
+/// y[b, co, oy, ox] = bias[co]
+///     + Σ_{ci, ky, kx} x[b, ci, oy·s − p + ky, ox·s − p + kx]·w[co, ci, ky, kx].
+pub fn conv2d_forward(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], s: &ConvShape) {
+    forward(x, w, bias, y, s, false);
+}
+
+/// dx[b, ci, iy, ix] = Σ over the taps that read x[b, ci, iy, ix] of dy·w.
+pub fn conv2d_backward_input(dy: &[f32], w: &[f32], dx: &mut [f32], s: &ConvShape) {
+    backward_input(dy, w, dx, s, false);
+}
+
+/// dw[co, ci, ky, kx] = Σ_{b, oy, ox} dy[b, co, oy, ox]·x[b, ci, oy·s − p + ky, ox·s − p + kx].
+pub fn conv2d_backward_weight(x: &[f32], dy: &[f32], dw: &mut [f32], s: &ConvShape) {
+    backward_weight(x, dy, dw, s, false);
+}
+
+/// dbias[co] = Σ_{b, oy, ox} dy[b, co, oy, ox].
+pub fn conv2d_backward_bias(dy: &[f32], dbias: &mut [f32], s: &ConvShape) {
+    backward_bias(dy, dbias, s);
+}
+
+/// y[b, co, iy·s − p + ky, ix·s − p + kx] += x[b, ci, iy, ix]·w[ci, co, ky, kx], over a
+/// bias-filled y: every input pixel stamps the kernel, scaled, onto the output.
+pub fn conv_transpose2d_forward(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], s: &ConvShape) {
+    forward(x, w, bias, y, s, true);
+}
+
+/// dx[b, ci, iy, ix] = Σ_{co, ky, kx} dy[b, co, iy·s − p + ky, ix·s − p + kx]·w[ci, co, ky, kx].
+pub fn conv_transpose2d_backward_input(dy: &[f32], w: &[f32], dx: &mut [f32], s: &ConvShape) {
+    backward_input(dy, w, dx, s, true);
+}
+
+/// dw[ci, co, ky, kx] = Σ_{b, iy, ix} x[b, ci, iy, ix]·dy[b, co, iy·s − p + ky, ix·s − p + kx].
+pub fn conv_transpose2d_backward_weight(x: &[f32], dy: &[f32], dw: &mut [f32], s: &ConvShape) {
+    backward_weight(x, dy, dw, s, true);
+}
+
+/// dbias[co] = Σ_{b, oy, ox} dy[b, co, oy, ox].
+pub fn conv_transpose2d_backward_bias(dy: &[f32], dbias: &mut [f32], s: &ConvShape) {
+    backward_bias(dy, dbias, s);
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hand-computed cases, every backward against central finite differences in f64, and
+    //! conv_transpose2d as the adjoint of conv2d.
+    use super::*;
+    use crate::rng;
+
+    // x = 1 2 3    w = 1 2    bias = 1
+    //     4 5 6        3 4
+    //     7 8 9
+    const X3: [f32; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    const W2: [f32; 4] = [1.0, 2.0, 3.0, 4.0];
+
+    fn conv2d(x: &[f32], w: &[f32], bias: &[f32], s: &ConvShape) -> Vec<f32> {
+        let mut y = vec![f32::NAN; s.y_len()];
+        conv2d_forward(x, w, bias, &mut y, s);
+        y
+    }
+
+    fn conv_transpose2d(x: &[f32], w: &[f32], bias: &[f32], s: &ConvShape) -> Vec<f32> {
+        let mut y = vec![f32::NAN; s.y_len()];
+        conv_transpose2d_forward(x, w, bias, &mut y, s);
+        y
+    }
+
+    #[test]
+    fn conv2d_forward_by_hand() {
+        // Stride 1, padding 0: 2 × 2 out, y[oy, ox] = 1 + Σ x[oy + ky, ox + kx]·w[ky, kx].
+        //   y00 = 1 + 1·1 + 2·2 + 4·3 + 5·4 = 38    y01 = 1 + 2 + 6 + 15 + 24 = 48
+        //   y10 = 1 + 4 + 10 + 21 + 32 = 68         y11 = 1 + 5 + 12 + 24 + 36 = 78
+        let s = ConvShape::conv2d(1, [1, 1], [3, 3], 2, 1, 0);
+        assert_eq!(conv2d(&X3, &W2, &[1.0], &s), [38.0, 48.0, 68.0, 78.0]);
+        // Stride 2, padding 1: (3 + 2 − 2)/2 + 1 = 2; y[oy, ox] reads rows 2·oy − 1 + {0, 1}.
+        //   y00: only x00·w11 = 4 → 5            y01: x01·w10 + x02·w11 = 6 + 12 → 19
+        //   y10: x10·w01 + x20·w11 = 8 + 28 → 37  y11: 5 + 12 + 24 + 36 → 78
+        let s = ConvShape::conv2d(1, [1, 1], [3, 3], 2, 2, 1);
+        assert_eq!(conv2d(&X3, &W2, &[1.0], &s), [5.0, 19.0, 37.0, 78.0]);
+    }
+
+    #[test]
+    fn conv_transpose2d_forward_by_hand() {
+        // x = 1 2, w = 1 2: each x[iy, ix] stamps x·w at (iy·s − p, ix·s − p).
+        //     3 4      3 4
+        let x = [1.0, 2.0, 3.0, 4.0];
+        // Stride 2, padding 0: (2 − 1)·2 + 2 = 4, stamps side by side.
+        let s = ConvShape::conv_transpose2d(1, [1, 1], [2, 2], 2, 2, [0, 0]);
+        #[rustfmt::skip]
+        let full = [
+            1.0, 2.0, 2.0, 4.0,
+            3.0, 4.0, 6.0, 8.0,
+            3.0, 6.0, 4.0, 8.0,
+            9.0, 12.0, 12.0, 16.0,
+        ];
+        assert_eq!(conv_transpose2d(&x, &W2, &[0.0], &s), full);
+        // Stride 1: 3 × 3, stamps overlapping; the centre gets all four:
+        //   y11 = x00·w11 + x01·w10 + x10·w01 + x11·w00 = 4 + 6 + 6 + 4 = 20.
+        let s = ConvShape::conv_transpose2d(1, [1, 1], [2, 2], 2, 1, [0, 0]);
+        let y = conv_transpose2d(&x, &W2, &[0.5], &s);
+        assert_eq!(y, [1.0, 4.0, 4.0, 6.0, 20.0, 16.0, 9.0, 24.0, 16.0].map(|v| v + 0.5));
+        // Stride 2, padding 1, output_padding 1: (2 − 1)·2 − 2 + 2 + 1 = 3; padding drops the
+        // first row and column of the stride-2 result above, output_padding keeps its last.
+        let s = ConvShape::conv_transpose2d(1, [1, 1], [2, 2], 2, 2, [1, 1]);
+        let y = conv_transpose2d(&x, &W2, &[0.0], &s);
+        assert_eq!(y, [4.0, 6.0, 8.0, 6.0, 4.0, 8.0, 12.0, 12.0, 16.0]);
+    }
+
+    #[test]
+    fn shapes_follow_the_pytorch_formulas() {
+        // The MNIST encoder, 28 → 14 → 7, and its mirror back.
+        let e1 = ConvShape::conv2d(1, [1, 16], [28, 28], 4, 2, 1);
+        let e2 = ConvShape::conv2d(1, [16, 32], [14, 14], 4, 2, 1);
+        assert_eq!((e1.out_h, e2.out_h), (14, 7));
+        let d = ConvShape::conv_transpose2d(1, [32, 16], [7, 7], 4, 2, [1, 0]);
+        assert_eq!(d, e2.transpose());
+        // Kernel 3 loses a pixel that output_padding gives back: 28 → 14, 14 → 28.
+        let e = ConvShape::conv2d(1, [1, 8], [28, 27], 3, 2, 1);
+        assert_eq!((e.out_h, e.out_w), (14, 14));
+        let d = ConvShape::conv_transpose2d(1, [8, 1], [14, 14], 3, 2, [1, 1]);
+        assert_eq!((d.out_h, d.out_w), (28, 28));
+        assert_eq!((e.transpose().out_h, e.transpose().out_w), (28, 27));
+    }
+
+    // ---- finite differences ----
+
+    fn rand_vec(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32).map(|i| rng::normal(seed, 78, 0, i)).collect()
+    }
+
+    /// Central differences of a scalar function of `v`, in f64. Every loss here is linear in
+    /// each argument, so a large step has no truncation error and keeps f32 rounding small.
+    fn numeric_grad(v: &[f32], f: &dyn Fn(&[f32]) -> f64) -> Vec<f64> {
+        let h = 0.0625f32;
+        (0..v.len())
+            .map(|i| {
+                let (mut vp, mut vm) = (v.to_vec(), v.to_vec());
+                vp[i] += h;
+                vm[i] -= h;
+                (f(&vp) - f(&vm)) / (vp[i] as f64 - vm[i] as f64)
+            })
+            .collect()
+    }
+
+    fn assert_grad(analytic: &[f32], numeric: &[f64], what: &str) {
+        assert_eq!(analytic.len(), numeric.len(), "{what}: lengths differ");
+        for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+            assert!(
+                (a as f64 - n).abs() <= 1e-3 + 1e-3 * n.abs(),
+                "{what}[{i}]: analytic {a}, numeric {n}"
+            );
+        }
+    }
+
+    /// L = Σ c ⊙ y for fixed random c, so dL/dy = c.
+    fn weighted_sum(y: &[f32], c: &[f32]) -> f64 {
+        y.iter().zip(c).map(|(&a, &b)| a as f64 * b as f64).sum()
+    }
+
+    type Forward = fn(&[f32], &[f32], &[f32], &mut [f32], &ConvShape);
+    type Input = fn(&[f32], &[f32], &mut [f32], &ConvShape);
+    type Weight = fn(&[f32], &[f32], &mut [f32], &ConvShape);
+    type Bias = fn(&[f32], &mut [f32], &ConvShape);
+
+    fn check_backward(s: &ConvShape, ops: (Forward, Input, Weight, Bias), what: &str) {
+        let (forward, backward_input, backward_weight, backward_bias) = ops;
+        let (x, w) = (rand_vec(s.x_len(), 1), rand_vec(s.w_len(), 2));
+        let (bias, c) = (rand_vec(s.c_out, 3), rand_vec(s.y_len(), 4));
+        let loss = |x: &[f32], w: &[f32], bias: &[f32]| {
+            let mut y = vec![f32::NAN; s.y_len()];
+            forward(x, w, bias, &mut y, s);
+            weighted_sum(&y, &c)
+        };
+        let mut dx = vec![f32::NAN; s.x_len()];
+        let mut dw = vec![f32::NAN; s.w_len()];
+        let mut db = vec![f32::NAN; s.c_out];
+        backward_input(&c, &w, &mut dx, s);
+        backward_weight(&x, &c, &mut dw, s);
+        backward_bias(&c, &mut db, s);
+        assert_grad(&dx, &numeric_grad(&x, &|x| loss(x, &w, &bias)), &format!("{what} dx"));
+        assert_grad(&dw, &numeric_grad(&w, &|w| loss(&x, w, &bias)), &format!("{what} dw"));
+        assert_grad(&db, &numeric_grad(&bias, &|b| loss(&x, &w, b)), &format!("{what} dbias"));
+    }
+
+    #[test]
+    fn conv2d_backward_matches_finite_differences() {
+        // Odd sizes, more output than input channels, strides that leave pixels unread.
+        for (k, stride, padding) in [(3, 2, 1), (4, 2, 1), (2, 3, 0), (3, 1, 2)] {
+            let s = ConvShape::conv2d(2, [2, 3], [7, 5], k, stride, padding);
+            let ops: (Forward, Input, Weight, Bias) = (
+                conv2d_forward,
+                conv2d_backward_input,
+                conv2d_backward_weight,
+                conv2d_backward_bias,
+            );
+            check_backward(&s, ops, &format!("conv2d k{k} s{stride} p{padding}"));
+        }
+    }
+
+    #[test]
+    fn conv_transpose2d_backward_matches_finite_differences() {
+        for (k, stride, padding, output_padding) in [(3, 2, 1, 1), (4, 2, 1, 0), (2, 3, 1, 2)] {
+            let s = ConvShape::conv_transpose2d(
+                2,
+                [2, 3],
+                [7, 5],
+                k,
+                stride,
+                [padding, output_padding],
+            );
+            let ops: (Forward, Input, Weight, Bias) = (
+                conv_transpose2d_forward,
+                conv_transpose2d_backward_input,
+                conv_transpose2d_backward_weight,
+                conv_transpose2d_backward_bias,
+            );
+            check_backward(
+                &s,
+                ops,
+                &format!("conv_transpose2d k{k} s{stride} p{padding} op{output_padding}"),
+            );
+        }
+    }
+
+    #[test]
+    fn conv_transpose2d_is_the_adjoint_of_conv2d() {
+        // ⟨conv2d(x), u⟩ = ⟨x, conv_transpose2d(u)⟩ with one weight buffer and no bias; 8 × 7
+        // needs a different output padding per axis (1 and 0) to come back to size.
+        for (k, stride, padding) in [(3, 2, 1), (4, 2, 1), (3, 1, 1)] {
+            let s = ConvShape::conv2d(2, [3, 4], [8, 7], k, stride, padding);
+            let t = s.transpose();
+            let (x, w, u) =
+                (rand_vec(s.x_len(), 5), rand_vec(s.w_len(), 6), rand_vec(s.y_len(), 7));
+            let y = conv2d(&x, &w, &vec![0.0; s.c_out], &s);
+            let v = conv_transpose2d(&u, &w, &vec![0.0; t.c_out], &t);
+            assert_eq!(v.len(), x.len());
+            let (lhs, rhs) = (weighted_sum(&y, &u), weighted_sum(&x, &v));
+            assert!(
+                (lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()),
+                "k{k} s{stride} p{padding}: ⟨conv2d(x), u⟩ {lhs}, ⟨x, convᵀ(u)⟩ {rhs}"
+            );
+            // The same identity, kernel by kernel: conv2d's input gradient is the transpose.
+            let mut dx = vec![f32::NAN; s.x_len()];
+            conv2d_backward_input(&u, &w, &mut dx, &s);
+            for (a, b) in dx.iter().zip(&v) {
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+    }
+}
