@@ -2,8 +2,12 @@
 // gather_batch: x[b, :] = images[batch_index(seed, step, b)] / 255. The images are bytes,
 // four to a u32 (little-endian), 196 words per 28 × 28 image; the index comes from the
 // counter-based permutation of rng.wgsl, so every image is drawn once per epoch.
-// Dispatch: up to 4096 workgroups of 256 over B·196 words (strided).
-// Bindings: 0 params · Input: 1 state, 2 images · Output: 3 x.
+// corrupt_input: noisy = x corrupted for the denoising autoencoder, element i drawn at
+// (seed, NOISE, step, i): kind 0 gaussian clip(x + amount·n, 0, 1); 1 mask: 0 with
+// probability amount; 2 salt and pepper: 0 or 1 (equally likely) with probability amount.
+// (params: rows = element count, count = kind, _pad = amount's f32 bits.)
+// Dispatch: up to 4096 workgroups of 256 (strided), over B·196 words or B·784 elements.
+// Bindings: 0 params · Input: 1 state, 2 images, 4 clean · Output: 3 x, 5 noisy.
 // Prepended: rng.wgsl.
 
 struct Params {
@@ -27,8 +31,10 @@ const INV_255: f32 = 1.0 / 255.0;
 // Input
 @group(0) @binding(1) var<storage, read> state: State;
 @group(0) @binding(2) var<storage, read> images: array<u32>;
+@group(0) @binding(4) var<storage, read> clean: array<f32>;
 // Output
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
+@group(0) @binding(5) var<storage, read_write> noisy: array<f32>;
 
 @compute @workgroup_size(256)
 fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -42,5 +48,25 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         x[base + 1u] = f32((word >> 8u) & 255u) * INV_255;
         x[base + 2u] = f32((word >> 16u) & 255u) * INV_255;
         x[base + 3u] = f32(word >> 24u) * INV_255;
+    }
+}
+
+@compute @workgroup_size(256)
+fn corrupt_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let amount = bitcast<f32>(params._pad);
+    for (var i = gid.x; i < params.rows; i += nwg.x * 256u) {
+        let v = clean[i];
+        switch params.count {
+            case 0u: {
+                noisy[i] = clamp(v + amount * random_normal(params.seed, STREAM_NOISE, state.step, i), 0.0, 1.0);
+            }
+            case 1u: {
+                noisy[i] = select(v, 0.0, random_uniform(params.seed, STREAM_NOISE, state.step, i) < amount);
+            }
+            default: {
+                let u = random_uniform(params.seed, STREAM_NOISE, state.step, i);
+                noisy[i] = select(select(v, 1.0, u < amount), 0.0, u < 0.5 * amount);
+            }
+        }
     }
 }

@@ -1,11 +1,13 @@
 // reduce.wgsl — metrics accumulated on the GPU, so a step never waits for a readback.
-// accumulate_metric: metrics[slot] += Σ_b values[b]. One invocation sums the B row values
-// (B ≤ 1024) in order: no barriers, no atomics.
+// accumulate_metric: metrics[slot] += scale·Σᵢ values[i] over `len` values: per-row terms
+// (len B, scale 1) or one row of per-batch terms (len Z, scale B, so that dividing by the
+// images seen gives the mean). One invocation sums in order: no barriers, no atomics.
 // Bindings: 0 params · Input: 1 values · Output: 2 metrics.
 
 struct Params {
-    rows: u32,
+    len: u32,
     slot: u32,
+    scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -17,8 +19,8 @@ struct Params {
 @compute @workgroup_size(1)
 fn accumulate_metric() {
     var sum = 0.0;
-    for (var i = 0u; i < params.rows; i++) {
+    for (var i = 0u; i < params.len; i++) {
         sum += values[i];
     }
-    metrics[params.slot] += sum;
+    metrics[params.slot] += params.scale * sum;
 }

@@ -4,6 +4,7 @@
 
 const STREAM_BATCH: u32 = 1u;
 const STREAM_EPS: u32 = 2u;
+const STREAM_NOISE: u32 = 5u;
 
 fn pcg_hash(v: u32) -> u32 {
     let state = v * 747796405u + 2891336453u;

@@ -18,6 +18,8 @@ pub mod stream {
     pub const SAMPLE: u32 = 3;
     /// ε of evaluation runs.
     pub const EVAL: u32 = 4;
+    /// Input corruption of the denoising autoencoder.
+    pub const NOISE: u32 = 5;
 }
 
 #[inline]

@@ -12,12 +12,13 @@ pub enum Shader {
     Optim,
     Data,
     Conv,
+    Penalty,
 }
 
 pub const RNG: &str = include_str!("../shaders/rng.wgsl");
 
 impl Shader {
-    pub const ALL: [Shader; 8] = [
+    pub const ALL: [Shader; 9] = [
         Shader::Linear,
         Shader::Activation,
         Shader::Loss,
@@ -26,6 +27,7 @@ impl Shader {
         Shader::Optim,
         Shader::Conv,
         Shader::Data,
+        Shader::Penalty,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +40,7 @@ impl Shader {
             Shader::Optim => "optim.wgsl",
             Shader::Data => "data.wgsl",
             Shader::Conv => "conv.wgsl",
+            Shader::Penalty => "penalty.wgsl",
         }
     }
 
@@ -53,6 +56,7 @@ impl Shader {
             }
             Shader::Optim => include_str!("../shaders/optim.wgsl"),
             Shader::Conv => include_str!("../shaders/conv.wgsl"),
+            Shader::Penalty => include_str!("../shaders/penalty.wgsl"),
             Shader::Data => {
                 concat!(include_str!("../shaders/rng.wgsl"), include_str!("../shaders/data.wgsl"))
             }

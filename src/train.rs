@@ -5,6 +5,8 @@ use serde::Serialize;
 use crate::backend::Executor;
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::model::{ModelKind, NoiseSpec};
+use crate::reference;
 use crate::rng;
 
 /// Steps needed to see every training image `epochs` times (the last batch may wrap into
@@ -29,24 +31,57 @@ pub struct Evaluation {
     /// BCE + KL per image: the negative ELBO in nats (VAE only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
+    /// The corruption `denoise_mse` was measured with, e.g. `gaussian 0.5`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<String>,
+    /// MSE per pixel between the reconstruction of a corrupted image and the clean image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denoise_mse: Option<f64>,
+    /// Mean of the sigmoid code over units and images (sparse AE; compare with ρ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_code_activation: Option<f64>,
+    /// Fraction of code units above ½ per image, averaged (sparse AE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_fraction: Option<f64>,
 }
+
+/// First RNG step of evaluation's corruption draws: far from any training step, so test
+/// digits never see the noise of a training minibatch.
+const EVAL_NOISE_STEP: u32 = 0x8000_0000;
 
 /// Reconstructs every image of `data` and measures the error. A VAE decodes a sampled
 /// z = μ + σ·ε (ε from the counter-based RNG at `seed`), as its training loss does; an AE
-/// decodes its code.
+/// decodes its code. With `noise` (a denoising AE's own noise unless given), each image is
+/// also corrupted (the shared RNG at `seed`) and its reconstruction compared with the clean
+/// image: `denoise_mse`.
 pub async fn evaluate(
     ex: &mut Executor,
     data: &Dataset,
     split: &str,
     seed: u32,
+    noise: Option<NoiseSpec>,
 ) -> Result<Evaluation> {
     const CHUNK: usize = 1024;
     let spec = ex.program().spec.clone();
-    let (mut se, mut bce, mut kl) = (0f64, 0f64, 0f64);
-    for start in (0..data.len()).step_by(CHUNK) {
+    let noise = noise.or((spec.kind == ModelKind::Dae).then_some(spec.noise));
+    let sparse = spec.kind == ModelKind::Sparse;
+    let (mut se, mut bce, mut kl, mut dse, mut code_sum, mut active) =
+        (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
+    for (chunk, start) in (0..data.len()).step_by(CHUNK).enumerate() {
         let end = (start + CHUNK).min(data.len());
         let x = data.images_f32(start..end);
+        if let Some(n) = noise {
+            let mut noisy = vec![0.0; x.len()];
+            let step = EVAL_NOISE_STEP + chunk as u32;
+            reference::corrupt_input(n.kind, n.amount, &x, &mut noisy, seed, step);
+            let y = ex.reconstruct(&noisy).await?;
+            dse += y.iter().zip(&x).map(|(&p, &t)| ((p - t) as f64).powi(2)).sum::<f64>();
+        }
         let enc = ex.encode(&x).await?;
+        if sparse {
+            code_sum += enc.mu.iter().map(|&c| c as f64).sum::<f64>();
+            active += enc.mu.iter().filter(|&&c| c > 0.5).count() as f64 / enc.latent as f64;
+        }
         let z = match &enc.logvar {
             None => enc.mu.clone(),
             Some(logvar) => {
@@ -69,14 +104,19 @@ pub async fn evaluate(
         }
     }
     let n = data.len().max(1) as f64;
+    let pixels = n * crate::model::INPUT_SIZE as f64;
     let variational = spec.kind.is_variational();
     Ok(Evaluation {
         model: spec.kind.name().to_string(),
         split: split.to_string(),
         samples: data.len(),
-        mse_per_pixel: se / (n * crate::model::INPUT_SIZE as f64),
+        mse_per_pixel: se / pixels,
         bce_per_image: bce / n,
         kl: variational.then_some(kl / n),
         loss: variational.then_some((bce + kl) / n),
+        noise: noise.map(|n| format!("{} {}", n.kind.name(), n.amount)),
+        denoise_mse: noise.map(|_| dse / pixels),
+        mean_code_activation: sparse.then(|| code_sum / (n * spec.latent as f64)),
+        active_fraction: sparse.then_some(active / n),
     })
 }

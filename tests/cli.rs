@@ -227,6 +227,43 @@ fn an_autoencoder_from_a_spec_file_has_no_kl() {
 }
 
 #[test]
+fn denoising_and_sparse_models_report_their_figures() {
+    let dir = Scratch::new("kinds");
+    let data = write_data(&dir);
+    let dae = dir.arg("dae.safetensors");
+    let mut args = train_args(&data, &dae, "cpu", "dae");
+    args.extend(["--noise", "mask", "--noise-amount", "0.4"]);
+    let lines = json_lines(&ok(&args));
+    let start = lines.iter().find(|l| l["event"] == "start").expect("a start line");
+    assert_eq!(start["spec"]["noise"], serde_json::json!({"kind": "mask", "amount": 0.4}));
+    // A dae is evaluated with its own training noise; any model with the noise given.
+    let e = &json_lines(&ok(&["eval", "--weights", &dae, "--data", &data, "--backend", "cpu"]))[0];
+    assert_eq!((&e["model"], &e["noise"]), (&"dae".into(), &"mask 0.4".into()));
+    let (clean, noisy) = (number(e, "mse_per_pixel"), number(e, "denoise_mse"));
+    assert!(noisy > clean && noisy < 1.0, "{e}");
+    let args = ["eval", "--weights", &dae, "--data", &data, "--backend", "cpu"];
+    let e = &json_lines(&ok(&[&args[..], &["--noise", "gaussian"]].concat()))[0];
+    assert_eq!(e["noise"], "gaussian 0.5");
+    let gaussian = number(e, "denoise_mse");
+    assert!(gaussian > 0.0 && gaussian != noisy && number(e, "mse_per_pixel") == clean, "{e}");
+    assert!(e.get("mean_code_activation").is_none(), "{e}");
+    let line = error_line(None, &[&args[..], &["--noise", "mask", "--noise-amount", "2"]].concat());
+    assert!(line.contains("--noise-amount 2"), "{line}");
+
+    let sparse = dir.arg("sparse.safetensors");
+    let mut args = train_args(&data, &sparse, "cpu", "sparse");
+    args.extend(["--sparsity", "l1", "--sparsity-target", "0.1"]);
+    ok(&args);
+    let e =
+        &json_lines(&ok(&["eval", "--weights", &sparse, "--data", &data, "--backend", "cpu"]))[0];
+    assert_eq!(e["model"], "sparse");
+    let (mean, active) = (number(e, "mean_code_activation"), number(e, "active_fraction"));
+    // A sigmoid code: every unit in (0, 1).
+    assert!(mean > 0.0 && mean < 1.0 && (0.0..=1.0).contains(&active), "{e}");
+    assert!(e.get("denoise_mse").is_none(), "{e}");
+}
+
+#[test]
 fn gpu_training_and_cpu_gpu_evaluation_agree() {
     if common::gpu().is_none() {
         eprintln!("SKIPPED: gpu_training_and_cpu_gpu_evaluation_agree (no GPU adapter)");

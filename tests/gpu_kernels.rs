@@ -10,7 +10,9 @@ mod common;
 use common::{assert_close, randn};
 use latent_lab::backend::gpu::context::read_mapped_f32;
 use latent_lab::backend::GpuContext;
-use latent_lab::model::{Activation, ReconLoss, INPUT_SIZE, LEAKY_SLOPE};
+use latent_lab::model::{
+    Activation, NoiseKind, ReconLoss, SparsityPenalty, INPUT_SIZE, LEAKY_SLOPE,
+};
 use latent_lab::shaders::Shader;
 use latent_lab::{reference, rng};
 use pollster::block_on;
@@ -523,21 +525,95 @@ fn reconstruction_loss_should_match_reference_mse() {
 #[test]
 fn accumulate_metric_should_match_reference_adding_to_existing_slot() {
     let Some(ctx) = common::gpu() else { return };
-    let rows = 300; // more rows than the 256 invocations: some sum two values
-    let values = randn(rows, 15);
-    let mut metrics = vec![1.5, -2.25, 7.0, 0.5];
+    let len = 300;
+    let values = randn(len, 15);
     let slot = 2;
-    let out = run_kernel(
-        ctx,
-        Shader::Reduce,
-        "accumulate_metric",
-        words(&[rows as u32, slot as u32]),
-        [1, 1, 1],
-        &[(1, read(&values)), (2, read_write(&metrics))],
-    );
-    reference::accumulate_metric(&values, &mut metrics, slot);
-    // Tree reduction instead of a left-to-right sum; the other slots are untouched.
-    assert_close(&out.f32(2), &metrics, 1e-5, 1e-6, "accumulate_metric");
+    // Per-row values (scale 1) and one row of per-batch terms (scale B = 128).
+    for scale in [1.0f32, 128.0] {
+        let mut metrics = vec![1.5, -2.25, 7.0, 0.5];
+        let out = run_kernel(
+            ctx,
+            Shader::Reduce,
+            "accumulate_metric",
+            words(&[len as u32, slot as u32, scale.to_bits()]),
+            [1, 1, 1],
+            &[(1, read(&values)), (2, read_write(&metrics))],
+        );
+        reference::accumulate_metric(&values, &mut metrics, slot, scale);
+        // The reference sums with an iterator (which may reassociate); the other slots
+        // must be untouched.
+        assert_close(&out.f32(2), &metrics, 1e-5 * scale, 1e-6, "accumulate_metric");
+    }
+}
+
+// ---- data.wgsl: corrupt_input ----
+
+#[test]
+fn corrupt_input_should_match_reference_every_kind() {
+    let Some(ctx) = common::gpu() else { return };
+    let len = 1_100_000; // more than 4096 × 256: the strided loop runs twice
+    let x: Vec<f32> = (0..len as u32).map(|i| rng::uniform(4, 33, 0, i)).collect();
+    let (seed, step) = (11u32, 6u32);
+    for (kind, amount) in
+        [(NoiseKind::Gaussian, 0.4f32), (NoiseKind::Mask, 0.3), (NoiseKind::SaltPepper, 0.2)]
+    {
+        let out = run_kernel(
+            ctx,
+            Shader::Data,
+            "corrupt_input",
+            words(&[len as u32, kind.code(), seed, amount.to_bits()]),
+            groups_1d(len, 256),
+            &[(1, state(step)), (4, read(&x)), (5, read_write(&unwritten(len)))],
+        );
+        let mut expected = vec![0.0; len];
+        reference::corrupt_input(kind, amount, &x, &mut expected, seed, step);
+        // Mask and salt-and-pepper copy or replace values exactly; Gaussian noise goes
+        // through log/cos (WGSL allows a few ulp, and cos 2⁻¹¹ absolute).
+        let abs = if kind == NoiseKind::Gaussian { 5e-3 } else { 0.0 };
+        assert_close(&out.f32(5), &expected, abs, 0.0, &format!("corrupt_input {kind:?}"));
+    }
+}
+
+// ---- penalty.wgsl ----
+
+#[test]
+fn sparsity_should_match_reference_kl_and_l1() {
+    let Some(ctx) = common::gpu() else { return };
+    let (rows, units) = (130, 70); // two workgroups of units, several of elements
+    let code: Vec<f32> = (0..(rows * units) as u32).map(|i| rng::uniform(5, 34, 0, i)).collect();
+    let prior = randn(rows * units, 16); // dcode already holds the decoder's gradient
+    for (penalty, kind) in [(SparsityPenalty::Kl, 0u32), (SparsityPenalty::L1, 1)] {
+        let (target, weight) = (0.07f32, 2.5f32);
+        let uniform = words(&[rows as u32, units as u32, kind, target.to_bits(), weight.to_bits()]);
+        let fwd = run_kernel(
+            ctx,
+            Shader::Penalty,
+            "sparsity_forward",
+            uniform,
+            [units.div_ceil(64) as u32, 1, 1],
+            &[
+                (1, read(&code)),
+                (2, read_write(&unwritten(units))),
+                (4, read_write(&unwritten(units))),
+            ],
+        );
+        let (mut rho, mut unit) = (vec![0.0; units], vec![0.0; units]);
+        reference::sparsity_forward(penalty, target, &code, &mut rho, &mut unit, rows, units);
+        // Sums of 130 terms in the same order; log differs by a few ulp.
+        assert_close(&fwd.f32(2), &rho, 1e-6, 1e-5, "rho_hat");
+        assert_close(&fwd.f32(4), &unit, 1e-5, 1e-4, "unit_penalty");
+        let bwd = run_kernel(
+            ctx,
+            Shader::Penalty,
+            "sparsity_backward",
+            uniform,
+            groups_1d(rows * units, 256),
+            &[(1, read(&code)), (3, read(&rho)), (5, read_write(&prior))],
+        );
+        let mut d = prior.clone();
+        reference::sparsity_backward(penalty, target, weight, &code, &rho, &mut d, rows, units);
+        assert_close(&bwd.f32(5), &d, 1e-6, 1e-5, &format!("dcode {penalty:?}"));
+    }
 }
 
 // ---- vae.wgsl ----

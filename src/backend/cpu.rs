@@ -169,7 +169,8 @@ impl CpuExecutor {
                 );
                 t[dstats] = out;
             }
-            Op::KlDivergence { stats, dstats, row_kl, beta } => {
+            Op::KlDivergence { stats, dstats, row_kl } => {
+                let beta = spec.beta;
                 let mut d = std::mem::take(&mut t[dstats]);
                 let mut k = std::mem::take(&mut t[row_kl]);
                 r::kl_divergence(&t[stats], &mut d, &mut k, rows, spec.latent, beta);
@@ -191,8 +192,56 @@ impl CpuExecutor {
                 t[dlogits] = d;
                 t[row_loss] = l;
             }
-            Op::AccumulateMetric { values, slot } => {
-                r::accumulate_metric(&t[values][..rows], sums, slot);
+            Op::AccumulateMetric { values, slot, per_batch } => {
+                if per_batch {
+                    r::accumulate_metric(&t[values], sums, slot, rows as f32);
+                } else {
+                    r::accumulate_metric(&t[values][..rows], sums, slot, 1.0);
+                }
+            }
+            Op::CorruptInput { x, noisy } => {
+                let n = rows * INPUT_SIZE;
+                let mut out = std::mem::take(&mut t[noisy]);
+                let noise = spec.noise;
+                r::corrupt_input(
+                    noise.kind,
+                    noise.amount,
+                    &t[x][..n],
+                    &mut out[..n],
+                    seed,
+                    self.step,
+                );
+                t[noisy] = out;
+            }
+            Op::SparsityForward { code, rho_hat, unit_penalty } => {
+                let sp = spec.sparsity;
+                let (mut rho, mut unit) =
+                    (std::mem::take(&mut t[rho_hat]), std::mem::take(&mut t[unit_penalty]));
+                r::sparsity_forward(
+                    sp.penalty,
+                    sp.target,
+                    &t[code],
+                    &mut rho,
+                    &mut unit,
+                    rows,
+                    cols(code),
+                );
+                (t[rho_hat], t[unit_penalty]) = (rho, unit);
+            }
+            Op::SparsityBackward { code, rho_hat, dcode } => {
+                let sp = spec.sparsity;
+                let mut d = std::mem::take(&mut t[dcode]);
+                r::sparsity_backward(
+                    sp.penalty,
+                    sp.target,
+                    sp.weight,
+                    &t[code],
+                    &t[rho_hat],
+                    &mut d,
+                    rows,
+                    cols(code),
+                );
+                t[dcode] = d;
             }
             Op::AdamUpdate { param } => {
                 let p = &self.program.params[param];

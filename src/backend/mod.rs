@@ -23,15 +23,23 @@ pub struct Metrics {
     pub recon: f32,
     /// KL divergence per image (0 for a plain AE).
     pub kl: f32,
+    /// The kind's own penalty per image, unweighted (the sparse AE's sparsity; else 0).
+    pub penalty: f32,
 }
 
 impl Metrics {
     pub fn from_sums(first_step: u32, steps: u32, batch: usize, sums: &[f32]) -> Self {
         let n = (steps as usize * batch).max(1) as f32;
-        Metrics { first_step, steps, recon: sums[metric::RECON] / n, kl: sums[metric::KL] / n }
+        Metrics {
+            first_step,
+            steps,
+            recon: sums[metric::RECON] / n,
+            kl: sums[metric::KL] / n,
+            penalty: sums[metric::PENALTY] / n,
+        }
     }
     pub fn is_finite(&self) -> bool {
-        self.recon.is_finite() && self.kl.is_finite()
+        self.recon.is_finite() && self.kl.is_finite() && self.penalty.is_finite()
     }
 }
 

@@ -79,7 +79,9 @@ pub mod metric {
     pub const RECON: usize = 0;
     /// KL divergence summed over latent units, summed over rows.
     pub const KL: usize = 1;
-    pub const COUNT: usize = 2;
+    /// The kind's own penalty (unweighted), summed over rows: the code's sparsity penalty.
+    pub const PENALTY: usize = 2;
+    pub const COUNT: usize = 3;
 }
 
 /// The ops. Each names the entry point of the same name in `shaders/` and the function
@@ -88,6 +90,8 @@ pub mod metric {
 pub enum Op {
     /// x[b, :] = dataset image `batch_index(seed, step, b)` / 255.
     GatherBatch { x: TensorId },
+    /// noisy = x corrupted as `spec.noise` says, from the RNG at (seed, NOISE, step).
+    CorruptInput { x: TensorId, noisy: TensorId },
     /// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o].
     LinearForward { x: TensorId, w: TensorId, b: TensorId, y: TensorId },
     /// dx[b, i] = Σₒ dy[b, o]·w[o, i].
@@ -105,8 +109,14 @@ pub enum Op {
     ReparameterizeForward { stats: TensorId, z: TensorId },
     /// dstats += [dz | dz·ε·½·exp(½·log σ²)] (adds: the KL term wrote dstats first).
     ReparameterizeBackward { stats: TensorId, dz: TensorId, dstats: TensorId },
-    /// row_kl[b] = −½·Σⱼ(1 + log σ² − μ² − σ²), and dstats = β/B·[μ | ½(σ² − 1)].
-    KlDivergence { stats: TensorId, dstats: TensorId, row_kl: TensorId, beta: f32 },
+    /// row_kl[b] = −½·Σⱼ(1 + log σ² − μ² − σ²), and dstats = β/B·[μ | ½(σ² − 1)], with
+    /// β = `spec.beta` (live: changing it needs no rebuild).
+    KlDivergence { stats: TensorId, dstats: TensorId, row_kl: TensorId },
+    /// Per code unit j: ρ̂ⱼ = mean_b code[b, j] and its penalty (KL(ρ ‖ ρ̂ⱼ) or mean_b |code|),
+    /// so Σⱼ unit_penalty[j] is the batch's penalty per image.
+    SparsityForward { code: TensorId, rho_hat: TensorId, unit_penalty: TensorId },
+    /// dcode += weight/B·∂penalty/∂code (adds: the decoder's backward wrote dcode first).
+    SparsityBackward { code: TensorId, rho_hat: TensorId, dcode: TensorId },
     /// row_loss[b] = Σ_d loss(logits[b, d], target[b, d]), dlogits = ∂(mean_b row_loss)/∂logits.
     ReconstructionLoss {
         loss: ReconLoss,
@@ -115,8 +125,9 @@ pub enum Op {
         dlogits: TensorId,
         row_loss: TensorId,
     },
-    /// metrics[slot] += Σ_b values[b].
-    AccumulateMetric { values: TensorId, slot: usize },
+    /// metrics[slot] += Σ_b values[b]; with `per_batch`, values is one row of per-batch
+    /// terms and metrics[slot] += B·Σ values (so that dividing by the images gives the mean).
+    AccumulateMetric { values: TensorId, slot: usize, per_batch: bool },
     /// One Adam step on a parameter; t = step + 1.
     AdamUpdate { param: usize },
     /// step += 1.
@@ -157,6 +168,11 @@ impl Op {
                     dstats: grad(stats).expect("stats have a gradient"),
                 }]
             }
+            Op::SparsityForward { code, rho_hat, .. } => vec![Op::SparsityBackward {
+                code,
+                rho_hat,
+                dcode: grad(code).expect("the code has a gradient"),
+            }],
             _ => vec![],
         }
     }
@@ -298,12 +314,31 @@ impl Program {
         // ---- training step: forward ----
         let mut fwd = vec![];
         let x = bld.tensor("x", bsz, INPUT_SIZE, Role::Train);
-        let gather = Op::GatherBatch { x };
-        let stats = bld.mlp(&mut fwd, "encoder", x, &enc_w, spec.activation, bsz, Role::Train);
+        let mut prologue = vec![Op::GatherBatch { x }];
+        let encoder_input = if spec.kind == ModelKind::Dae {
+            let noisy = bld.tensor("x_noisy", bsz, INPUT_SIZE, Role::Train);
+            prologue.push(Op::CorruptInput { x, noisy });
+            noisy
+        } else {
+            x
+        };
+        let stats =
+            bld.mlp(&mut fwd, "encoder", encoder_input, &enc_w, spec.activation, bsz, Role::Train);
+        let mut penalties = vec![];
         let z = if variational {
             let z = bld.tensor("z", bsz, z_dim, Role::Train);
             fwd.push(Op::ReparameterizeForward { stats, z });
             z
+        } else if spec.kind.sigmoid_code() {
+            let code = bld.tensor("code", bsz, z_dim, Role::Train);
+            fwd.push(Op::ActivationForward { f: Activation::Sigmoid, x: stats, y: code });
+            if spec.kind == ModelKind::Sparse {
+                let rho_hat = bld.tensor("rho_hat", 1, z_dim, Role::Train);
+                let unit_penalty = bld.tensor("unit_penalty", 1, z_dim, Role::Train);
+                fwd.push(Op::SparsityForward { code, rho_hat, unit_penalty });
+                penalties.push(unit_penalty);
+            }
+            code
         } else {
             stats
         };
@@ -311,8 +346,9 @@ impl Program {
 
         // Every activation except the input images has a gradient tensor.
         let mut grad_of = vec![None; bld.tensors.len()];
+        let no_grad = |t: TensorId| t == x || t == encoder_input || bld.tensors[t].rows == 1;
         let activations: Vec<(TensorId, String, usize, usize)> = (0..bld.tensors.len())
-            .filter(|&t| bld.tensors[t].role == Role::Train && t != x)
+            .filter(|&t| bld.tensors[t].role == Role::Train && !no_grad(t))
             .map(|t| {
                 (
                     t,
@@ -327,7 +363,7 @@ impl Program {
         }
 
         // ---- losses: they seed the gradients ----
-        let mut train = vec![gather];
+        let mut train = prologue;
         train.extend(fwd.iter().cloned());
         let row_loss = bld.tensor("row_recon", bsz, 1, Role::Train);
         train.push(Op::ReconstructionLoss {
@@ -337,16 +373,22 @@ impl Program {
             dlogits: grad_of[logits].expect("logits have a gradient"),
             row_loss,
         });
-        train.push(Op::AccumulateMetric { values: row_loss, slot: metric::RECON });
+        train.push(Op::AccumulateMetric {
+            values: row_loss,
+            slot: metric::RECON,
+            per_batch: false,
+        });
+        for &values in &penalties {
+            train.push(Op::AccumulateMetric { values, slot: metric::PENALTY, per_batch: true });
+        }
         if variational {
             let row_kl = bld.tensor("row_kl", bsz, 1, Role::Train);
             train.push(Op::KlDivergence {
                 stats,
                 dstats: grad_of[stats].expect("stats have a gradient"),
                 row_kl,
-                beta: spec.beta,
             });
-            train.push(Op::AccumulateMetric { values: row_kl, slot: metric::KL });
+            train.push(Op::AccumulateMetric { values: row_kl, slot: metric::KL, per_batch: false });
         }
 
         // ---- backward: the tape in reverse ----
@@ -365,7 +407,7 @@ impl Program {
         let rows = INFER_ROWS;
         let mut encode = vec![];
         let infer_x = bld.tensor("infer.x", rows, INPUT_SIZE, Role::Infer);
-        let infer_stats = bld.mlp(
+        let infer_logits_code = bld.mlp(
             &mut encode,
             "infer.encoder",
             infer_x,
@@ -374,6 +416,17 @@ impl Program {
             rows,
             Role::Infer,
         );
+        let infer_stats = if spec.kind.sigmoid_code() {
+            let code = bld.tensor("infer.code", rows, z_dim, Role::Infer);
+            encode.push(Op::ActivationForward {
+                f: Activation::Sigmoid,
+                x: infer_logits_code,
+                y: code,
+            });
+            code
+        } else {
+            infer_logits_code
+        };
         let mut decode = vec![];
         let infer_z = bld.tensor("infer.z", rows, z_dim, Role::Infer);
         let infer_logits = bld.mlp(

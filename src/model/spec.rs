@@ -29,6 +29,11 @@ pub enum ModelKind {
     Ae,
     /// Variational autoencoder: encoder → (μ, log σ²) → z = μ + σ·ε → decoder.
     Vae,
+    /// Denoising autoencoder: the encoder sees a corrupted image (see [`NoiseSpec`]), the
+    /// loss compares the output with the clean one.
+    Dae,
+    /// Sparse autoencoder: sigmoid code units with a sparsity penalty (see [`SparsitySpec`]).
+    Sparse,
 }
 
 impl ModelKind {
@@ -36,10 +41,16 @@ impl ModelKind {
         match self {
             ModelKind::Ae => "ae",
             ModelKind::Vae => "vae",
+            ModelKind::Dae => "dae",
+            ModelKind::Sparse => "sparse",
         }
     }
     pub fn is_variational(self) -> bool {
         matches!(self, ModelKind::Vae)
+    }
+    /// Whether the code passes through a sigmoid (units in (0, 1), as penalties assume).
+    pub fn sigmoid_code(self) -> bool {
+        matches!(self, ModelKind::Sparse)
     }
 }
 
@@ -101,6 +112,77 @@ impl ReconLoss {
     }
 }
 
+/// How a denoising autoencoder corrupts its input. Drawn from the shared counter-based RNG,
+/// so both executors corrupt identically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseKind {
+    /// x + σ·n, n ~ N(0, 1), clipped to [0, 1]; `amount` is σ.
+    Gaussian,
+    /// Each pixel set to 0 with probability `amount`.
+    Mask,
+    /// Each pixel set to 0 or 1 (equally likely) with probability `amount`.
+    SaltPepper,
+}
+
+impl NoiseKind {
+    /// The name used in specs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoiseKind::Gaussian => "gaussian",
+            NoiseKind::Mask => "mask",
+            NoiseKind::SaltPepper => "salt_pepper",
+        }
+    }
+
+    pub fn code(self) -> u32 {
+        match self {
+            NoiseKind::Gaussian => 0,
+            NoiseKind::Mask => 1,
+            NoiseKind::SaltPepper => 2,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoiseSpec {
+    pub kind: NoiseKind,
+    pub amount: f32,
+}
+
+impl Default for NoiseSpec {
+    fn default() -> Self {
+        NoiseSpec { kind: NoiseKind::Gaussian, amount: 0.5 }
+    }
+}
+
+/// The sparsity penalty on the code of a sparse autoencoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SparsityPenalty {
+    /// Σⱼ KL(ρ ‖ ρ̂ⱼ), ρ̂ⱼ the batch mean of code unit j (Ng's sparse autoencoder).
+    Kl,
+    /// Σⱼ |hⱼ| per image: the L1 norm of the code.
+    L1,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SparsitySpec {
+    pub penalty: SparsityPenalty,
+    /// ρ, the target mean activation of each code unit (KL penalty).
+    pub target: f32,
+    /// Weight of the penalty in the loss.
+    pub weight: f32,
+}
+
+impl Default for SparsitySpec {
+    fn default() -> Self {
+        SparsitySpec { penalty: SparsityPenalty::Kl, target: 0.05, weight: 3.0 }
+    }
+}
+
 /// Adam (Kingma & Ba, 2015) with bias correction.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -132,6 +214,10 @@ pub struct ModelSpec {
     pub loss: ReconLoss,
     /// Weight of the KL term (VAE only); 1 is the plain VAE, other values a β-VAE.
     pub beta: f32,
+    /// Input corruption (`dae` only).
+    pub noise: NoiseSpec,
+    /// Code sparsity penalty (`sparse` only).
+    pub sparsity: SparsitySpec,
     pub optimizer: AdamSpec,
     pub batch_size: usize,
     /// Seed of the counter-based RNG: initial weights, minibatches, ε.
@@ -148,6 +234,8 @@ impl Default for ModelSpec {
             latent: 2,
             loss: ReconLoss::Bce,
             beta: 1.0,
+            noise: NoiseSpec::default(),
+            sparsity: SparsitySpec::default(),
             optimizer: AdamSpec::default(),
             batch_size: 128,
             seed: 1,
@@ -159,8 +247,13 @@ impl ModelSpec {
     /// The default spec of a kind.
     pub fn of_kind(kind: ModelKind) -> Self {
         let mut spec = ModelSpec { kind, ..ModelSpec::default() };
-        if kind == ModelKind::Ae {
-            spec.loss = ReconLoss::Mse;
+        match kind {
+            ModelKind::Ae | ModelKind::Dae => spec.loss = ReconLoss::Mse,
+            ModelKind::Sparse => {
+                spec.loss = ReconLoss::Mse;
+                spec.latent = 64;
+            }
+            ModelKind::Vae => {}
         }
         spec
     }
@@ -227,6 +320,19 @@ impl ModelSpec {
         if !(self.beta.is_finite() && self.beta >= 0.0 && self.beta <= 1000.0) {
             return Err(bad("beta", self.beta, "a number from 0 to 1000"));
         }
+        let n = &self.noise;
+        let noise_max = if n.kind == NoiseKind::Gaussian { 10.0 } else { 1.0 };
+        if !(n.amount.is_finite() && n.amount >= 0.0 && n.amount <= noise_max) {
+            let allowed = format!("a number from 0 to {noise_max} for {:?} noise", n.kind);
+            return Err(bad("noise.amount", n.amount, &allowed));
+        }
+        let sp = &self.sparsity;
+        if !(sp.target.is_finite() && sp.target > 0.0 && sp.target < 1.0) {
+            return Err(bad("sparsity.target", sp.target, "a number in (0, 1)"));
+        }
+        if !(sp.weight.is_finite() && sp.weight >= 0.0 && sp.weight <= 1000.0) {
+            return Err(bad("sparsity.weight", sp.weight, "a number from 0 to 1000"));
+        }
         let o = &self.optimizer;
         if !(o.lr.is_finite() && o.lr > 0.0 && o.lr <= 1.0) {
             return Err(bad("optimizer.lr", o.lr, "a number in (0, 1]"));
@@ -277,6 +383,8 @@ mod tests {
             latent: 7,
             loss: ReconLoss::Mse,
             beta: 0.5,
+            noise: NoiseSpec { kind: NoiseKind::SaltPepper, amount: 0.2 },
+            sparsity: SparsitySpec { penalty: SparsityPenalty::L1, target: 0.1, weight: 0.5 },
             optimizer: AdamSpec { lr: 3e-4, beta1: 0.8, beta2: 0.99, eps: 1e-6 },
             batch_size: 64,
             seed: 99,
@@ -309,6 +417,14 @@ mod tests {
 
         let e = ModelSpec::from_json(r#"{"latnet": 3}"#).unwrap_err().to_string();
         assert!(e.contains("latnet") && e.contains("latent"), "{e}");
+
+        let e = ModelSpec::from_json(r#"{"noise": {"kind": "mask", "amount": 1.5}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("noise.amount") && e.contains("1.5"), "{e}");
+
+        let e = ModelSpec::from_json(r#"{"sparsity": {"target": 0}}"#).unwrap_err().to_string();
+        assert!(e.contains("sparsity.target"), "{e}");
 
         let e = ModelSpec::from_json(r#"{"batch_size": 5000}"#).unwrap_err().to_string();
         assert!(e.contains("batch_size") && e.contains("5000"), "{e}");

@@ -6,7 +6,7 @@
 
 pub mod conv;
 
-use crate::model::{Activation, ReconLoss, LEAKY_SLOPE};
+use crate::model::{Activation, NoiseKind, ReconLoss, SparsityPenalty, LEAKY_SLOPE};
 use crate::rng;
 
 /// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o]. x: B × I, w: O × I, y: B × O.
@@ -244,9 +244,101 @@ pub fn reconstruction_loss(
     }
 }
 
-/// metrics[slot] += Σ values.
-pub fn accumulate_metric(values: &[f32], metrics: &mut [f32], slot: usize) {
-    metrics[slot] += values.iter().sum::<f32>();
+/// metrics[slot] += scale·Σ values (scale 1 for per-row values, B for per-batch terms).
+pub fn accumulate_metric(values: &[f32], metrics: &mut [f32], slot: usize, scale: f32) {
+    metrics[slot] += scale * values.iter().sum::<f32>();
+}
+
+/// The denoising autoencoder's corruption of x, element i drawn at (seed, NOISE, step, i).
+pub fn corrupt_input(
+    kind: NoiseKind,
+    amount: f32,
+    x: &[f32],
+    noisy: &mut [f32],
+    seed: u32,
+    step: u32,
+) {
+    for (i, (n, &v)) in noisy.iter_mut().zip(x).enumerate() {
+        let i = i as u32;
+        *n = match kind {
+            NoiseKind::Gaussian => {
+                (v + amount * rng::normal(seed, rng::stream::NOISE, step, i)).clamp(0.0, 1.0)
+            }
+            NoiseKind::Mask => {
+                if rng::uniform(seed, rng::stream::NOISE, step, i) < amount {
+                    0.0
+                } else {
+                    v
+                }
+            }
+            NoiseKind::SaltPepper => {
+                let u = rng::uniform(seed, rng::stream::NOISE, step, i);
+                if u < 0.5 * amount {
+                    0.0
+                } else if u < amount {
+                    1.0
+                } else {
+                    v
+                }
+            }
+        };
+    }
+}
+
+/// Keeps ρ̂ away from 0 and 1, where KL(ρ ‖ ρ̂) and its gradient are infinite.
+const RHO_CLAMP: f32 = 1e-6;
+
+/// Per code unit j: rho_hat[j] = mean_b |code[b, j]| and its penalty: KL(ρ ‖ ρ̂ⱼ) =
+/// ρ·ln(ρ/ρ̂) + (1 − ρ)·ln((1 − ρ)/(1 − ρ̂)), or for L1 the mean |code| itself.
+pub fn sparsity_forward(
+    penalty: SparsityPenalty,
+    target: f32,
+    code: &[f32],
+    rho_hat: &mut [f32],
+    unit_penalty: &mut [f32],
+    rows: usize,
+    units: usize,
+) {
+    for j in 0..units {
+        let mean = (0..rows).map(|b| code[b * units + j].abs()).sum::<f32>() / rows as f32;
+        rho_hat[j] = mean;
+        unit_penalty[j] = match penalty {
+            SparsityPenalty::Kl => {
+                let r = mean.clamp(RHO_CLAMP, 1.0 - RHO_CLAMP);
+                target * (target / r).ln() + (1.0 - target) * ((1.0 - target) / (1.0 - r)).ln()
+            }
+            SparsityPenalty::L1 => mean,
+        };
+    }
+}
+
+/// dcode += weight/B·∂(Σⱼ penalty)/∂code (adds to the decoder's gradient).
+#[allow(clippy::too_many_arguments)]
+pub fn sparsity_backward(
+    penalty: SparsityPenalty,
+    target: f32,
+    weight: f32,
+    code: &[f32],
+    rho_hat: &[f32],
+    dcode: &mut [f32],
+    rows: usize,
+    units: usize,
+) {
+    let scale = weight / rows as f32;
+    for (drow, crow) in dcode.chunks_exact_mut(units).take(rows).zip(code.chunks_exact(units)) {
+        for ((d, &c), &r) in drow.iter_mut().zip(crow).zip(rho_hat) {
+            *d += scale
+                * match penalty {
+                    SparsityPenalty::Kl => {
+                        let r = r.clamp(RHO_CLAMP, 1.0 - RHO_CLAMP);
+                        -target / r + (1.0 - target) / (1.0 - r)
+                    }
+                    // WGSL's sign: 0 at 0 (f32::signum gives 1 there).
+                    SparsityPenalty::L1 if c == 0.0 => 0.0,
+                    SparsityPenalty::L1 => c.signum(),
+                };
+        }
+    }
 }
 
 /// One Adam step with bias correction, t = step + 1.
@@ -497,5 +589,65 @@ mod tests {
         kl_divergence(&stats, &mut d, &mut kl, rows, latent, beta);
         reparameterize_backward(&stats, &c, &mut d, rows, latent, 4, 2);
         assert_grad(&d, &numeric_grad(&stats, &total), "dstats");
+    }
+
+    #[test]
+    fn sparsity_backward_matches_finite_differences() {
+        // L = weight·Σⱼ penalty(ρ̂ⱼ(code)) + Σ c ⊙ code … here only the penalty part.
+        let (rows, units, target, weight) = (4, 3, 0.1, 2.0);
+        let code: Vec<f32> = (0..12u32).map(|i| 0.05 + 0.9 * rng::uniform(3, 8, 0, i)).collect();
+        for penalty in [SparsityPenalty::Kl, SparsityPenalty::L1] {
+            let total = |c: &[f32]| {
+                let (mut rho, mut unit) = (vec![0.0; units], vec![0.0; units]);
+                sparsity_forward(penalty, target, c, &mut rho, &mut unit, rows, units);
+                weight as f64 * unit.iter().map(|&v| v as f64).sum::<f64>()
+            };
+            let (mut rho, mut unit) = (vec![0.0; units], vec![0.0; units]);
+            sparsity_forward(penalty, target, &code, &mut rho, &mut unit, rows, units);
+            let mut d = vec![0.0; 12];
+            sparsity_backward(penalty, target, weight, &code, &rho, &mut d, rows, units);
+            assert_grad(&d, &numeric_grad(&code, &total), &format!("{penalty:?}"));
+        }
+    }
+
+    #[test]
+    fn kl_sparsity_is_zero_at_the_target_and_positive_elsewhere() {
+        let (mut rho, mut unit) = ([0.0; 2], [0.0; 2]);
+        // Unit 0 averages exactly ρ = 0.25; unit 1 averages 0.75.
+        sparsity_forward(
+            SparsityPenalty::Kl,
+            0.25,
+            &[0.0, 1.0, 0.5, 0.5],
+            &mut rho,
+            &mut unit,
+            2,
+            2,
+        );
+        assert_eq!(rho, [0.25, 0.75]);
+        assert!(unit[0].abs() < 1e-6 && unit[1] > 0.5, "{unit:?}");
+    }
+
+    #[test]
+    fn corruption_follows_its_kind_and_amount() {
+        let n = 20_000;
+        let x = vec![0.5f32; n];
+        let mut y = vec![0.0; n];
+        corrupt_input(NoiseKind::Mask, 0.3, &x, &mut y, 1, 0);
+        let zeros = y.iter().filter(|&&v| v == 0.0).count() as f32 / n as f32;
+        assert!((zeros - 0.3).abs() < 0.02, "masked fraction {zeros}");
+        assert!(y.iter().all(|&v| v == 0.0 || v == 0.5));
+        corrupt_input(NoiseKind::SaltPepper, 0.2, &x, &mut y, 1, 0);
+        let ones = y.iter().filter(|&&v| v == 1.0).count() as f32 / n as f32;
+        let zeros = y.iter().filter(|&&v| v == 0.0).count() as f32 / n as f32;
+        assert!((ones - 0.1).abs() < 0.01 && (zeros - 0.1).abs() < 0.01, "{ones} {zeros}");
+        corrupt_input(NoiseKind::Gaussian, 0.2, &x, &mut y, 1, 0);
+        let mean = y.iter().sum::<f32>() / n as f32;
+        let var = y.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n as f32;
+        assert!((mean - 0.5).abs() < 0.01 && (var.sqrt() - 0.2).abs() < 0.01, "{mean} {var}");
+        assert!(y.iter().all(|v| (0.0..=1.0).contains(v)));
+        // Another step, other noise: the same image is corrupted afresh every step.
+        let mut z = vec![0.0; n];
+        corrupt_input(NoiseKind::Gaussian, 0.2, &x, &mut z, 1, 1);
+        assert_ne!(y, z);
     }
 }

@@ -24,9 +24,17 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Opens the first adapter wgpu offers (a software adapter such as lavapipe or
-    /// SwiftShader included) with WebGPU's default limits.
+    /// SwiftShader included) with WebGPU's default limits. Natively only the primary
+    /// backends (Vulkan, Metal, DX12) are asked — OpenGL lacks compute features the kernels
+    /// rely on — unless `WGPU_BACKEND` names others.
     pub async fn new() -> Result<GpuContext> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        #[allow(unused_mut)]
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
+        }
+        let instance = wgpu::Instance::new(desc);
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,

@@ -170,11 +170,11 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
             groups: groups_1d(rows * spec.latent, 256),
             bindings: vec![(1, State), (2, T(stats)), (4, T(dz)), (5, T(dstats))],
         },
-        Op::KlDivergence { stats, dstats, row_kl, beta } => Plan {
+        Op::KlDivergence { stats, dstats, row_kl } => Plan {
             shader: Shader::Vae,
             entry: "kl_divergence",
             tiled: None,
-            uniform: words(&[rows as u32, spec.latent as u32, spec.seed, beta.to_bits()]),
+            uniform: words(&[rows as u32, spec.latent as u32, spec.seed, spec.beta.to_bits()]),
             groups: [rows.div_ceil(64) as u32, 1, 1],
             bindings: vec![(2, T(stats)), (5, T(dstats)), (6, T(row_kl))],
         },
@@ -191,11 +191,15 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
             groups: [rows.div_ceil(64) as u32, 1, 1],
             bindings: vec![(1, T(logits)), (2, T(target)), (3, T(dlogits)), (4, T(row_loss))],
         },
-        Op::AccumulateMetric { values, slot } => Plan {
+        Op::AccumulateMetric { values, slot, per_batch } => Plan {
             shader: Shader::Reduce,
             entry: "accumulate_metric",
             tiled: None,
-            uniform: words(&[rows as u32, slot as u32]),
+            uniform: if per_batch {
+                words(&[cols(values) as u32, slot as u32, (rows as f32).to_bits()])
+            } else {
+                words(&[rows as u32, slot as u32, 1f32.to_bits()])
+            },
             groups: [1, 1, 1],
             bindings: vec![(1, T(values)), (2, Metrics)],
         },
@@ -224,6 +228,37 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
                 ],
             }
         }
+        Op::CorruptInput { x, noisy } => {
+            let len = rows * INPUT_SIZE;
+            let n = spec.noise;
+            Plan {
+                shader: Shader::Data,
+                entry: "corrupt_input",
+                tiled: None,
+                uniform: words(&[len as u32, n.kind.code(), spec.seed, n.amount.to_bits()]),
+                groups: groups_1d(len, 256),
+                bindings: vec![(1, State), (4, T(x)), (5, T(noisy))],
+            }
+        }
+        Op::SparsityForward { code, rho_hat, unit_penalty } => {
+            let sp = spec.sparsity;
+            Plan {
+                shader: Shader::Penalty,
+                entry: "sparsity_forward",
+                tiled: None,
+                uniform: words(&sparsity_words(rows, cols(code), sp)),
+                groups: [cols(code).div_ceil(64) as u32, 1, 1],
+                bindings: vec![(1, T(code)), (2, T(rho_hat)), (4, T(unit_penalty))],
+            }
+        }
+        Op::SparsityBackward { code, rho_hat, dcode } => Plan {
+            shader: Shader::Penalty,
+            entry: "sparsity_backward",
+            tiled: None,
+            uniform: words(&sparsity_words(rows, cols(code), spec.sparsity)),
+            groups: groups_1d(rows * cols(code), 256),
+            bindings: vec![(1, T(code)), (3, T(rho_hat)), (5, T(dcode))],
+        },
         Op::AdvanceStep => Plan {
             shader: Shader::Optim,
             entry: "advance_step",
@@ -233,4 +268,13 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
             bindings: vec![(6, State)],
         },
     }
+}
+
+/// Uniform words of `penalty.wgsl`: rows, units, kind, ρ, weight.
+fn sparsity_words(rows: usize, units: usize, sp: crate::model::SparsitySpec) -> [u32; 5] {
+    let kind = match sp.penalty {
+        crate::model::SparsityPenalty::Kl => 0,
+        crate::model::SparsityPenalty::L1 => 1,
+    };
+    [rows as u32, units as u32, kind, sp.target.to_bits(), sp.weight.to_bits()]
 }

@@ -38,6 +38,10 @@ pub enum ModelArg {
     Ae,
     /// Variational autoencoder (default loss bce)
     Vae,
+    /// Denoising autoencoder: corrupted input, clean target (see --noise)
+    Dae,
+    /// Sparse autoencoder: sigmoid code with a sparsity penalty (see --sparsity)
+    Sparse,
 }
 
 impl From<ModelArg> for ModelKind {
@@ -45,6 +49,41 @@ impl From<ModelArg> for ModelKind {
         match m {
             ModelArg::Ae => ModelKind::Ae,
             ModelArg::Vae => ModelKind::Vae,
+            ModelArg::Dae => ModelKind::Dae,
+            ModelArg::Sparse => ModelKind::Sparse,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NoiseArg {
+    Gaussian,
+    Mask,
+    #[value(name = "salt_pepper", alias = "salt-pepper")]
+    SaltPepper,
+}
+
+impl From<NoiseArg> for latent_lab::model::NoiseKind {
+    fn from(n: NoiseArg) -> Self {
+        match n {
+            NoiseArg::Gaussian => Self::Gaussian,
+            NoiseArg::Mask => Self::Mask,
+            NoiseArg::SaltPepper => Self::SaltPepper,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SparsityArg {
+    Kl,
+    L1,
+}
+
+impl From<SparsityArg> for latent_lab::model::SparsityPenalty {
+    fn from(s: SparsityArg) -> Self {
+        match s {
+            SparsityArg::Kl => Self::Kl,
+            SparsityArg::L1 => Self::L1,
         }
     }
 }
@@ -172,6 +211,21 @@ pub struct TrainArgs {
     /// Weight of the KL term (VAE): 1 is the plain VAE, other values a β-VAE
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub beta: Option<f32>,
+    /// Input corruption of a dae: gaussian (σ), mask or salt_pepper (fraction)
+    #[arg(long, value_enum)]
+    pub noise: Option<NoiseArg>,
+    /// The noise's σ (gaussian) or fraction of pixels (mask, salt_pepper)
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub noise_amount: Option<f32>,
+    /// Sparsity penalty of a sparse AE: kl (KL(ρ ‖ ρ̂) per code unit) or l1 (|code|)
+    #[arg(long, value_enum)]
+    pub sparsity: Option<SparsityArg>,
+    /// ρ, the target mean activation of each code unit (kl penalty)
+    #[arg(long, value_name = "RHO", allow_negative_numbers = true)]
+    pub sparsity_target: Option<f32>,
+    /// Weight of the sparsity penalty in the loss
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub sparsity_weight: Option<f32>,
     /// A directory of MNIST IDX files or a lab-data file [default: www/data/mnist-10k.bin]
     #[arg(long, value_name = "DIR_OR_FILE")]
     pub data: Option<PathBuf>,
@@ -203,6 +257,13 @@ pub struct EvalArgs {
     /// Which split to evaluate
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
+    /// Also reconstruct corrupted digits and report denoise_mse against the clean ones
+    /// (a dae uses its training noise unless this is given)
+    #[arg(long, value_enum)]
+    pub noise: Option<NoiseArg>,
+    /// The noise's σ (gaussian) or fraction of pixels (mask, salt_pepper)
+    #[arg(long, value_name = "X", requires = "noise")]
+    pub noise_amount: Option<f32>,
 }
 
 #[derive(Args, Debug)]

@@ -25,9 +25,9 @@ pub fn quality_spec(kind: ModelKind) -> ModelSpec {
             spec.batch_size = 128;
             spec.loss = latent_lab::model::ReconLoss::Bce;
         }
-        ModelKind::Ae => {
+        ModelKind::Ae | ModelKind::Dae | ModelKind::Sparse => {
             spec.hidden = vec![512, 256];
-            spec.latent = 2;
+            spec.latent = if kind == ModelKind::Sparse { 64 } else { 2 };
             spec.batch_size = 256;
             spec.loss = latent_lab::model::ReconLoss::Mse;
         }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use latent_lab::data::IMAGE_SIDE;
+use latent_lab::model::{NoiseKind, NoiseSpec};
 use latent_lab::train::evaluate;
 use latent_lab::Backend;
 
@@ -19,7 +20,22 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
     let backend: Backend = a.backend.into();
     let (mut ex, _) = shared::executor(backend, program, &[]).await?;
     ex.set_params(&values)?;
-    let evaluation = evaluate(&mut ex, set, name, spec.seed).await?;
+    let noise = match a.noise {
+        None => None,
+        Some(kind) => {
+            let kind: NoiseKind = kind.into();
+            let amount = a.noise_amount.unwrap_or(NoiseSpec::default().amount);
+            let max = if kind == NoiseKind::Gaussian { 10.0 } else { 1.0 };
+            if !(amount.is_finite() && amount >= 0.0 && amount <= max) {
+                fail!(
+                    "--noise-amount {amount}: expected a number from 0 to {max} for {} noise",
+                    kind.name()
+                );
+            }
+            Some(NoiseSpec { kind, amount })
+        }
+    };
+    let evaluation = evaluate(&mut ex, set, name, spec.seed, noise).await?;
     emit(serde_json::to_string(&EvalLine { event: None, eval: &evaluation, backend })?)
 }
 

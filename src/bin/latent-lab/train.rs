@@ -70,6 +70,21 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
     if let Some(beta) = a.beta {
         spec.beta = beta;
     }
+    if let Some(n) = a.noise {
+        spec.noise.kind = n.into();
+    }
+    if let Some(x) = a.noise_amount {
+        spec.noise.amount = x;
+    }
+    if let Some(p) = a.sparsity {
+        spec.sparsity.penalty = p.into();
+    }
+    if let Some(x) = a.sparsity_target {
+        spec.sparsity.target = x;
+    }
+    if let Some(x) = a.sparsity_weight {
+        spec.sparsity.weight = x;
+    }
     if let Some(seed) = a.seed {
         spec.seed = seed;
     }
@@ -80,6 +95,9 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
             "batch_size" if a.batch.is_some() => Some("--batch"),
             "optimizer.lr" if a.lr.is_some() => Some("--lr"),
             "beta" if a.beta.is_some() => Some("--beta"),
+            "noise.amount" if a.noise_amount.is_some() => Some("--noise-amount"),
+            "sparsity.target" if a.sparsity_target.is_some() => Some("--sparsity-target"),
+            "sparsity.weight" if a.sparsity_weight.is_some() => Some("--sparsity-weight"),
             _ => None,
         })
     })?;
@@ -301,7 +319,7 @@ pub async fn run(a: TrainArgs) -> Result<()> {
     }
 
     if !data.test.is_empty() {
-        let eval = evaluate(&mut ex, &data.test, "test", spec.seed).await?;
+        let eval = evaluate(&mut ex, &data.test, "test", spec.seed, None).await?;
         report_eval(&eval, backend, a.json)?;
     }
 

@@ -1,0 +1,66 @@
+// penalty.wgsl — the sparse autoencoder's penalty on its sigmoid code (B × Z).
+// sparsity_forward: per unit j, rho_hat[j] = mean_b |code[b, j]| and unit_penalty[j] =
+//   kind 0 (KL): ρ·ln(ρ/ρ̂) + (1 − ρ)·ln((1 − ρ)/(1 − ρ̂)), ρ̂ clamped to [1e-6, 1 − 1e-6];
+//   kind 1 (L1): ρ̂ itself (the mean |code|).
+// sparsity_backward: dcode[b, j] += weight/B · (KL: −ρ/ρ̂ + (1 − ρ)/(1 − ρ̂); L1: sign(code))
+//   (adds: the decoder's backward wrote dcode first).
+// Dispatch: sparsity_forward ⌈Z / 64⌉ workgroups of 64, one invocation per unit looping over
+// rows; sparsity_backward up to 4096 workgroups of 256 over B·Z (strided).
+// Bindings: 0 params · Input: 1 code, 3 rho_hat · Output: 2 rho_hat_out, 4 unit_penalty,
+// 5 dcode.
+
+struct Params {
+    rows: u32,
+    units: u32,
+    kind: u32,
+    rho: f32,
+    weight: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+// Input
+@group(0) @binding(1) var<storage, read> code: array<f32>;
+@group(0) @binding(3) var<storage, read> rho_hat: array<f32>;
+// Output
+@group(0) @binding(2) var<storage, read_write> rho_hat_out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> unit_penalty: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dcode: array<f32>;
+
+const RHO_CLAMP: f32 = 1e-6;
+
+@compute @workgroup_size(64)
+fn sparsity_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let j = gid.x;
+    if (j >= params.units) {
+        return;
+    }
+    var sum = 0.0;
+    for (var b = 0u; b < params.rows; b++) {
+        sum += abs(code[b * params.units + j]);
+    }
+    let mean = sum / f32(params.rows);
+    rho_hat_out[j] = mean;
+    if (params.kind == 0u) {
+        let r = clamp(mean, RHO_CLAMP, 1.0 - RHO_CLAMP);
+        let t = params.rho;
+        unit_penalty[j] = t * log(t / r) + (1.0 - t) * log((1.0 - t) / (1.0 - r));
+    } else {
+        unit_penalty[j] = mean;
+    }
+}
+
+@compute @workgroup_size(256)
+fn sparsity_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let scale = params.weight / f32(params.rows);
+    for (var k = gid.x; k < params.rows * params.units; k += nwg.x * 256u) {
+        let j = k % params.units;
+        var g: f32;
+        if (params.kind == 0u) {
+            let r = clamp(rho_hat[j], RHO_CLAMP, 1.0 - RHO_CLAMP);
+            g = -params.rho / r + (1.0 - params.rho) / (1.0 - r);
+        } else {
+            g = sign(code[k]);
+        }
+        dcode[k] += scale * g;
+    }
+}
