@@ -23,7 +23,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::backend::{Executor, GpuContext, Metrics};
 use crate::data::{decode_lab_data, preprocess_drawing, Split};
 use crate::error::{Error, Result};
-use crate::model::{ModelSpec, Program};
+use crate::model::{ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program};
 use crate::weights::{self, Tensor};
 
 /// How often training stops to copy the weights to the CPU (for rollback and GPU loss).
@@ -257,6 +257,17 @@ impl Lab {
         })
     }
 
+    /// Changes β, the optimizer, the noise or the sparsity settings of the running model
+    /// (weights and progress kept); resolves to the spec as JSON. Any other change is
+    /// refused with an error and the model is kept.
+    pub fn set_spec(&self, spec_json: String) -> Promise {
+        self.run(move |mut st| async move {
+            let spec = ModelSpec::from_json(&spec_json)?;
+            st.ex.set_spec(spec.clone())?;
+            Ok(JsValue::from(spec.to_json()))
+        })
+    }
+
     /// Rebuilds the model from a new spec (fresh weights) on the same backend; resolves to
     /// the spec as JSON. On error the current model is kept.
     pub fn reset(&self, spec_json: String) -> Promise {
@@ -267,6 +278,27 @@ impl Lab {
             st.replace(program, values).await?;
             Ok(JsValue::from(spec.to_json()))
         })
+    }
+
+    /// Corrupts images (n × 784 values in [0, 1]) exactly as a denoising autoencoder's
+    /// training does: `kind` is `gaussian` (σ = `amount`), `mask` or `salt_pepper` (fraction
+    /// = `amount`); the noise is the shared counter-based RNG's at (`seed`, `step`).
+    pub fn corrupt(
+        pixels: &[f32],
+        kind: &str,
+        amount: f32,
+        seed: u32,
+        step: u32,
+    ) -> Result<Vec<f32>, JsError> {
+        let kind: NoiseKind = serde_json::from_value(kind.into()).map_err(|_| {
+            JsError::new(&format!("noise kind `{kind}`: expected gaussian, mask or salt_pepper"))
+        })?;
+        let noise = NoiseSpec { kind, amount };
+        let spec = ModelSpec { kind: ModelKind::Dae, noise, ..ModelSpec::default() };
+        spec.validate().map_err(|e| JsError::new(&e.to_string()))?;
+        let mut noisy = vec![0.0; pixels.len()];
+        crate::reference::corrupt_input(kind, amount, pixels, &mut noisy, seed, step);
+        Ok(noisy)
     }
 
     /// MNIST-style preprocessing of a drawing (`width × height` ink coverage in [0, 1]):

@@ -4,7 +4,7 @@ mod common;
 
 use common::{assert_close, gpu, synthetic_digits};
 use latent_lab::model::{
-    ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program, SparsityPenalty, SparsitySpec,
+    AdamSpec, ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program, SparsityPenalty, SparsitySpec,
 };
 use latent_lab::Executor;
 use pollster::block_on;
@@ -107,6 +107,43 @@ fn gpu_matches_cpu(ctx: &latent_lab::backend::GpuContext, spec: ModelSpec) {
     }
     assert_eq!(cpu.step(), 20);
     assert_eq!(gpu.step(), 20);
+}
+
+#[test]
+fn live_beta_and_learning_rate_change_training_the_same_way_on_both_executors() {
+    let Some(ctx) = gpu() else { return };
+    let images = synthetic_digits(300, 4);
+    let spec = small_vae();
+    let program = Program::build(&spec).unwrap();
+    let mut cpu = Executor::cpu(program.clone(), &images);
+    let mut gpu = block_on(Executor::gpu(ctx, program.clone(), &images)).unwrap();
+    let mut unchanged = Executor::cpu(program, &images);
+    let live = ModelSpec { beta: 4.0, optimizer: AdamSpec { lr: 3e-3, ..spec.optimizer }, ..spec };
+    for ex in [&mut cpu, &mut gpu, &mut unchanged] {
+        block_on(ex.train(5)).unwrap();
+        block_on(ex.finish()).unwrap();
+    }
+    cpu.set_spec(live.clone()).unwrap();
+    gpu.set_spec(live.clone()).unwrap();
+    unchanged.set_spec(ModelSpec { beta: 1.0, ..live.clone() }).unwrap();
+    let (cr, ck, _, cp) = run(&mut cpu, 10);
+    let (gr, gk, _, gp) = run(&mut gpu, 10);
+    let (_, uk, _, _) = run(&mut unchanged, 10);
+    assert_eq!((cpu.step(), gpu.step()), (15, 15), "the step count goes on");
+    assert_close(&gr, &cr, 1e-2, 1e-3, "reconstruction loss after the change");
+    assert_close(&gk, &ck, 1e-3, 1e-2, "KL after the change");
+    for (k, (g, c)) in gp.iter().zip(&cp).enumerate() {
+        assert_params_close(g, c, &live, 15, &format!("parameter {k} after the change"));
+    }
+    // β = 4 pulls the posterior to the prior: the KL falls below the β = 1 run's.
+    assert!(ck[9] < 0.8 * uk[9], "KL with β = 4: {}, with β = 1: {}", ck[9], uk[9]);
+
+    // Anything but the live fields needs a reset; the model is kept.
+    let wider = ModelSpec { latent: 6, ..live.clone() };
+    let err = gpu.set_spec(wider).unwrap_err().to_string();
+    assert!(err.contains("reset"), "{err}");
+    assert!(cpu.set_spec(ModelSpec { beta: -1.0, ..live.clone() }).is_err());
+    assert_eq!(gpu.program().spec, live);
 }
 
 fn loss_falls(ex: &mut Executor, steps: u32) -> (f32, f32) {

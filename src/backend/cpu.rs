@@ -2,7 +2,7 @@
 //! It is the oracle of the GPU executor and the engine of the browser's no-WebGPU fallback.
 
 use crate::backend::Metrics;
-use crate::model::{metric, Op, Program, INPUT_SIZE};
+use crate::model::{metric, ModelSpec, Op, Program, INPUT_SIZE};
 use crate::reference as r;
 
 pub struct CpuExecutor {
@@ -34,6 +34,11 @@ impl CpuExecutor {
 
     pub fn step(&self) -> u32 {
         self.step
+    }
+
+    /// Swaps in a spec with the same architecture (checked by the caller).
+    pub fn set_spec(&mut self, spec: ModelSpec) {
+        self.program.spec = spec;
     }
 
     pub fn set_train_images(&mut self, images: &[u8]) {

@@ -7,7 +7,7 @@ pub mod cpu;
 pub mod gpu;
 
 use crate::error::{Error, Result};
-use crate::model::{metric, Program, INPUT_SIZE};
+use crate::model::{metric, ModelSpec, Program, INPUT_SIZE};
 use crate::rng;
 
 pub use cpu::CpuExecutor;
@@ -88,6 +88,25 @@ impl Executor {
             Executor::Cpu(e) => e.program(),
             Executor::Gpu(e) => e.program(),
         }
+    }
+
+    /// Changes the live fields of the spec (β, the optimizer, the noise, the sparsity
+    /// settings) between steps, keeping weights, Adam moments and the step count. A spec
+    /// with another architecture is refused and nothing changes.
+    pub fn set_spec(&mut self, spec: ModelSpec) -> Result<()> {
+        spec.validate()?;
+        if !self.program().spec.same_architecture(&spec) {
+            return Err(Error::Input(
+                "only beta, optimizer, noise and sparsity can change while a model trains; \
+                 reset to change the architecture"
+                    .into(),
+            ));
+        }
+        match self {
+            Executor::Cpu(e) => e.set_spec(spec),
+            Executor::Gpu(e) => e.set_spec(spec),
+        }
+        Ok(())
     }
 
     /// Steps trained so far (as recorded; the GPU may still be running them).

@@ -258,6 +258,20 @@ impl ModelSpec {
         spec
     }
 
+    /// Whether `other` builds the same Program as `self` up to the live fields — β, the
+    /// optimizer, the noise and the sparsity settings — which only enter kernels' uniform
+    /// words, so a running model can change them between steps.
+    pub fn same_architecture(&self, other: &ModelSpec) -> bool {
+        let fixed = |s: &ModelSpec| ModelSpec {
+            beta: 1.0,
+            optimizer: AdamSpec::default(),
+            noise: NoiseSpec::default(),
+            sparsity: SparsitySpec::default(),
+            ..s.clone()
+        };
+        fixed(self) == fixed(other)
+    }
+
     /// Parses and validates a JSON spec. Errors name the offending field.
     pub fn from_json(text: &str) -> Result<Self, SpecError> {
         let de = &mut serde_json::Deserializer::from_str(text);

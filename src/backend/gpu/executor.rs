@@ -12,7 +12,7 @@ use super::context::{read_mapped_f32, GpuContext};
 use super::plan::{plan, Plan, Resource, UNIFORM_WORDS};
 use crate::backend::Metrics;
 use crate::error::{Error, Result};
-use crate::model::{metric, Op, Program, INPUT_SIZE};
+use crate::model::{metric, ModelSpec, Op, Program, INPUT_SIZE};
 
 /// Staging buffers for metrics in flight: how many submits may run ahead of the readback.
 const RING: usize = 4;
@@ -174,6 +174,19 @@ impl GpuExecutor {
 
     pub fn program(&self) -> &Program {
         &self.program
+    }
+
+    /// Swaps in a spec with the same architecture (checked by the caller): rewrites the
+    /// uniform words of the training step, which take effect from the next submit on.
+    pub fn set_spec(&mut self, spec: ModelSpec) {
+        self.program.spec = spec;
+        let rows = self.program.batch;
+        for (op, d) in self.program.train.iter().zip(&self.train) {
+            let p = plan(&self.program, op, rows, self.image_count, self.ctx.tiled_matmul);
+            if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
+                self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
+            }
+        }
     }
 
     pub fn step(&self) -> u32 {

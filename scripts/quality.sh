@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Trains every README quality model on the full MNIST and evaluates it on the 10,000 test
+# digits. One `eval` JSON line per model goes to stdout (and to $OUT/results.jsonl); the
+# weights stay in $OUT. Usage:
+#   scripts/quality.sh [MNIST_DIR] [OUT_DIR] [MODEL…]
+# MODEL names a row below (vae ae beta0.5 beta1 beta4 ae32 dae32 sparse); all by default.
+# Training runs on the CPU executor, the fastest path on a machine without a GPU.
+set -euo pipefail
+
+MNIST=${1:-../shared/data/mnist}
+OUT=${2:-quality}
+shift $(($# < 2 ? $# : 2))
+mkdir -p "$OUT"
+cargo build --release --quiet --bin latent-lab
+BIN=target/release/latent-lab
+
+# name | train flags | extra eval flags
+ROWS=(
+  "vae|--model vae --hidden 400 --latent 20 --batch 128 --lr 0.001|"
+  "ae|--model ae --hidden 512,256 --latent 2 --batch 256 --lr 0.001|"
+  "beta0.5|--model vae --hidden 400 --latent 20 --batch 128 --beta 0.5|"
+  "beta1|--model vae --hidden 400 --latent 20 --batch 128 --beta 1|"
+  "beta4|--model vae --hidden 400 --latent 20 --batch 128 --beta 4|"
+  "ae32|--model ae --hidden 400 --latent 32 --batch 128 --loss mse|--noise gaussian --noise-amount 0.5"
+  "dae32|--model dae --hidden 400 --latent 32 --batch 128 --loss mse --noise gaussian --noise-amount 0.5|"
+  "sparse|--model sparse --hidden 400 --latent 64 --batch 128 --sparsity kl --sparsity-target 0.05 --sparsity-weight 3|"
+)
+
+want=" $* "
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r name train eval <<<"$row"
+  if [[ $# -gt 0 && $want != *" $name "* ]]; then continue; fi
+  # shellcheck disable=SC2086  # the flag strings split on purpose
+  "$BIN" train $train --epochs 10 --seed 1 --backend cpu --data "$MNIST" --json \
+    --out "$OUT/$name.safetensors" >"$OUT/$name.train.jsonl"
+  # shellcheck disable=SC2086
+  line=$("$BIN" eval --weights "$OUT/$name.safetensors" --data "$MNIST" --backend cpu $eval)
+  echo "{\"row\":\"$name\",${line#\{}" | tee -a "$OUT/results.jsonl"
+done
