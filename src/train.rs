@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::backend::Executor;
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::model::{ModelKind, NoiseSpec};
+use crate::model::{ModelKind, ModelSpec, NoiseSpec, INPUT_SIZE};
 use crate::reference;
 use crate::rng;
 
@@ -43,6 +43,9 @@ pub struct Evaluation {
     /// Fraction of code units above ½ per image, averaged (sparse AE).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_fraction: Option<f64>,
+    /// Mean over images of ‖∂code/∂x‖_F, the whole encoder's Jacobian (μ for a VAE): how
+    /// much the code moves when the input is nudged.
+    pub jacobian_fro: f64,
 }
 
 /// First RNG step of evaluation's corruption draws: far from any training step, so test
@@ -67,6 +70,8 @@ pub async fn evaluate(
     let sparse = spec.kind == ModelKind::Sparse;
     let (mut se, mut bce, mut kl, mut dse, mut code_sum, mut active) =
         (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
+    let params = ex.params().await?;
+    let mut jacobian = 0f64;
     for (chunk, start) in (0..data.len()).step_by(CHUNK).enumerate() {
         let end = (start + CHUNK).min(data.len());
         let x = data.images_f32(start..end);
@@ -76,6 +81,9 @@ pub async fn evaluate(
             reference::corrupt_input(n.kind, n.amount, &x, &mut noisy, seed, step);
             let y = ex.reconstruct(&noisy).await?;
             dse += y.iter().zip(&x).map(|(&p, &t)| ((p - t) as f64).powi(2)).sum::<f64>();
+        }
+        for image in x.chunks_exact(INPUT_SIZE) {
+            jacobian += encoder_jacobian_sq(&spec, &params, image).sqrt();
         }
         let enc = ex.encode(&x).await?;
         if sparse {
@@ -104,7 +112,7 @@ pub async fn evaluate(
         }
     }
     let n = data.len().max(1) as f64;
-    let pixels = n * crate::model::INPUT_SIZE as f64;
+    let pixels = n * INPUT_SIZE as f64;
     let variational = spec.kind.is_variational();
     Ok(Evaluation {
         model: spec.kind.name().to_string(),
@@ -118,5 +126,70 @@ pub async fn evaluate(
         denoise_mse: noise.map(|_| dse / pixels),
         mean_code_activation: sparse.then(|| code_sum / (n * spec.latent as f64)),
         active_fraction: sparse.then_some(active / n),
+        jacobian_fro: jacobian / n,
     })
+}
+
+/// ‖∂code/∂x‖²_F of one image for a dense encoder with `params` in [`Program`] order
+/// (encoder layers first): the code is the sigmoid code of a sparse or contractive AE, μ of a
+/// VAE, the linear code otherwise. Computed exactly by the chain rule, J = D_L·W_L·…·D_1·W_1
+/// with D the activations' derivatives, accumulated from the code side.
+///
+/// [`Program`]: crate::model::Program
+pub fn encoder_jacobian_sq(spec: &ModelSpec, params: &[Vec<f32>], x: &[f32]) -> f64 {
+    let layers = spec.hidden.len() + 1;
+    let z = spec.latent;
+    // Forward, keeping each hidden layer's activation derivative.
+    let mut a = x.to_vec();
+    let mut derivs = Vec::with_capacity(layers);
+    for l in 0..layers {
+        let (w, b) = (&params[2 * l], &params[2 * l + 1]);
+        let (inputs, outputs) = (a.len(), b.len());
+        let mut y = vec![0.0; outputs];
+        reference::linear_forward(&a, w, b, &mut y, 1, inputs, outputs);
+        if l + 1 < layers {
+            y.iter_mut().for_each(|v| *v = reference::activate(spec.activation, *v));
+            derivs.push(
+                y.iter().map(|&v| reference::activation_derivative(spec.activation, v)).collect(),
+            );
+        } else {
+            let code_deriv: Vec<f32> = if spec.kind.sigmoid_code() {
+                y[..z]
+                    .iter()
+                    .map(|&v| reference::sigmoid(v) * (1.0 - reference::sigmoid(v)))
+                    .collect()
+            } else {
+                vec![1.0; z]
+            };
+            derivs.push(code_deriv);
+        }
+        a = y;
+    }
+    // Backward: R = D_code·W_L (Z × H), then R ← (R·D_l)·W_l down to the input.
+    let w_last = &params[2 * (layers - 1)];
+    let width = w_last.len() / params[2 * (layers - 1) + 1].len();
+    let mut r: Vec<f32> = (0..z)
+        .flat_map(|j| w_last[j * width..(j + 1) * width].iter().map(move |&v| (j, v)))
+        .map(|(j, v)| derivs[layers - 1][j] * v)
+        .collect();
+    let mut cols = width;
+    for l in (0..layers - 1).rev() {
+        let w = &params[2 * l];
+        let inputs = w.len() / cols;
+        let mut next = vec![0.0f32; z * inputs];
+        for j in 0..z {
+            let out = &mut next[j * inputs..(j + 1) * inputs];
+            for k in 0..cols {
+                let coef = r[j * cols + k] * derivs[l][k];
+                if coef != 0.0 {
+                    for (o, &wv) in out.iter_mut().zip(&w[k * inputs..(k + 1) * inputs]) {
+                        *o += coef * wv;
+                    }
+                }
+            }
+        }
+        r = next;
+        cols = inputs;
+    }
+    r.iter().map(|&v| (v as f64) * (v as f64)).sum()
 }

@@ -138,7 +138,8 @@ impl Lab {
     }
 
     /// Metrics of finished steps, without waiting: an array of
-    /// `{first_step, steps, recon, kl}` (mean losses per image over those steps).
+    /// `{first_step, steps, recon, kl, penalty}` (mean losses per image over those steps;
+    /// `penalty` is the kind's own unweighted penalty, e.g. the sparse AE's sparsity).
     pub fn poll_metrics(&self) -> Result<JsValue, JsError> {
         let mut st = self.lock()?;
         let metrics = st.poll_metrics().map_err(js_error)?;
@@ -577,7 +578,7 @@ fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
-/// `[{first_step, steps, recon, kl}, …]`, non-finite losses as NaN or ±Infinity.
+/// `[{first_step, steps, recon, kl, penalty}, …]`, non-finite losses as NaN or ±Infinity.
 fn metrics_to_js(metrics: &[Metrics]) -> JsValue {
     metrics
         .iter()
@@ -587,6 +588,7 @@ fn metrics_to_js(metrics: &[Metrics]) -> JsValue {
             set(&o, "steps", &JsValue::from(m.steps));
             set(&o, "recon", &JsValue::from(m.recon));
             set(&o, "kl", &JsValue::from(m.kl));
+            set(&o, "penalty", &JsValue::from(m.penalty));
             JsValue::from(o)
         })
         .collect::<js_sys::Array>()

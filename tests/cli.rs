@@ -261,6 +261,28 @@ fn denoising_and_sparse_models_report_their_figures() {
     // A sigmoid code: every unit in (0, 1).
     assert!(mean > 0.0 && mean < 1.0 && (0.0..=1.0).contains(&active), "{e}");
     assert!(e.get("denoise_mse").is_none(), "{e}");
+
+    // The contraction is reported per step; a heavy weight shrinks it.
+    let contraction = |weight: &str| {
+        let path = dir.arg(&format!("contractive-{weight}.safetensors"));
+        let mut args = vec!["train", "--model", "contractive", "--backend", "cpu", "--data", &data];
+        args.extend(TINY);
+        args.extend(["--steps", "30", "--json", "--out", &path, "--contraction", weight]);
+        let lines = json_lines(&ok(&args));
+        let start = lines.iter().find(|l| l["event"] == "start").expect("a start line");
+        assert_eq!(start["spec"]["contractive"]["weight"], weight.parse::<f64>().unwrap());
+        let last = lines.iter().rfind(|l| l.get("event").is_none()).expect("metrics");
+        let expected =
+            number(last, "recon") + weight.parse::<f64>().unwrap() * number(last, "penalty");
+        assert!((number(last, "loss") - expected).abs() <= 1e-3 * expected, "{last}");
+        let e =
+            &json_lines(&ok(&["eval", "--weights", &path, "--data", &data, "--backend", "cpu"]))[0];
+        assert_eq!(e["model"], "contractive");
+        assert!(number(e, "jacobian_fro") > 0.0, "{e}");
+        number(last, "penalty")
+    };
+    let (free, contracted) = (contraction("0"), contraction("100"));
+    assert!(contracted < 0.5 * free, "‖J‖² with λ = 100: {contracted}, with λ = 0: {free}");
 }
 
 #[test]

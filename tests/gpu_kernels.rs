@@ -616,6 +616,69 @@ fn sparsity_should_match_reference_kl_and_l1() {
     }
 }
 
+#[test]
+fn contractive_should_match_reference() {
+    let Some(ctx) = common::gpu() else { return };
+    // Units over two workgroups of 64, rows over three, weights over several strided grids.
+    let (rows, units, inputs, weight) = (150, 70, 33, 0.8f32);
+    let code: Vec<f32> = (0..(rows * units) as u32).map(|i| rng::uniform(6, 35, 0, i)).collect();
+    let w = randn(units * inputs, 17);
+    let uniform = words(&[rows as u32, units as u32, 0, 0, weight.to_bits(), inputs as u32]);
+    let stats = run_kernel(
+        ctx,
+        Shader::Penalty,
+        "contractive_unit_stats",
+        uniform,
+        [units.div_ceil(64) as u32, 1, 1],
+        &[
+            (1, read(&code)),
+            (6, read(&w)),
+            (7, read_write(&unwritten(units))),
+            (8, read_write(&unwritten(units))),
+        ],
+    );
+    let (mut wnorm, mut s2) = (vec![0.0; units], vec![0.0; units]);
+    reference::contractive_unit_stats(&code, &w, &mut wnorm, &mut s2, rows, units, inputs);
+    assert_close(&stats.f32(7), &wnorm, 1e-5, 1e-5, "wnorm");
+    assert_close(&stats.f32(8), &s2, 1e-7, 1e-5, "mean_s2");
+    let pen = run_kernel(
+        ctx,
+        Shader::Penalty,
+        "contractive_penalty",
+        uniform,
+        [rows.div_ceil(64) as u32, 1, 1],
+        &[(1, read(&code)), (7, read(&wnorm)), (9, read_write(&unwritten(rows)))],
+    );
+    let mut row_penalty = vec![0.0; rows];
+    reference::contractive_penalty(&code, &wnorm, &mut row_penalty, rows, units);
+    assert_close(&pen.f32(9), &row_penalty, 1e-5, 1e-5, "row_penalty");
+    // Both backward kernels add to a gradient that already holds the earlier terms.
+    let prior = randn(rows * units, 18);
+    let bwd = run_kernel(
+        ctx,
+        Shader::Penalty,
+        "contractive_backward_code",
+        uniform,
+        groups_1d(rows * units, 256),
+        &[(1, read(&code)), (5, read_write(&prior)), (7, read(&wnorm))],
+    );
+    let mut dcode = prior.clone();
+    reference::contractive_backward_code(weight, &code, &wnorm, &mut dcode, rows, units);
+    assert_close(&bwd.f32(5), &dcode, 1e-6, 1e-5, "dcode");
+    let prior = randn(units * inputs, 19);
+    let bwd = run_kernel(
+        ctx,
+        Shader::Penalty,
+        "contractive_backward_weight",
+        uniform,
+        groups_1d(units * inputs, 256),
+        &[(6, read(&w)), (8, read(&s2)), (10, read_write(&prior))],
+    );
+    let mut dw = prior.clone();
+    reference::contractive_backward_weight(weight, &w, &s2, &mut dw, units, inputs);
+    assert_close(&bwd.f32(10), &dw, 1e-6, 1e-5, "dw");
+}
+
 // ---- vae.wgsl ----
 
 const VAE_ROWS: usize = 37;

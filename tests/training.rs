@@ -4,7 +4,8 @@ mod common;
 
 use common::{assert_close, gpu, synthetic_digits};
 use latent_lab::model::{
-    AdamSpec, ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program, SparsityPenalty, SparsitySpec,
+    AdamSpec, ContractiveSpec, ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program,
+    SparsityPenalty, SparsitySpec,
 };
 use latent_lab::Executor;
 use pollster::block_on;
@@ -110,6 +111,57 @@ fn gpu_matches_cpu(ctx: &latent_lab::backend::GpuContext, spec: ModelSpec) {
 }
 
 #[test]
+fn twenty_contractive_steps_on_the_gpu_match_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    // With and without a hidden layer: the penalty sits on the code layer either way.
+    for hidden in [vec![100], vec![]] {
+        let contractive = ContractiveSpec { weight: 0.5 };
+        let spec = ModelSpec { kind: ModelKind::Contractive, hidden, contractive, ..small_vae() };
+        gpu_matches_cpu(ctx, spec);
+    }
+}
+
+#[test]
+fn the_encoder_jacobian_matches_finite_differences() {
+    let images = synthetic_digits(10, 5);
+    let x: Vec<f32> = images[..784].iter().map(|&p| p as f32 / 255.0).collect();
+    for (kind, hidden) in [
+        (ModelKind::Ae, vec![30, 20]),
+        (ModelKind::Vae, vec![25]),
+        (ModelKind::Contractive, vec![]),
+        (ModelKind::Sparse, vec![16]),
+    ] {
+        let spec = ModelSpec { kind, hidden, latent: 3, ..ModelSpec::default() };
+        let mut ex = Executor::cpu(Program::build(&spec).unwrap(), &images);
+        let params = block_on(ex.params()).unwrap();
+        let exact = latent_lab::train::encoder_jacobian_sq(&spec, &params, &x);
+        // Central differences of the code (μ for the VAE), one pixel at a time.
+        let h = 1e-2f32;
+        let mut batch = vec![];
+        for i in 0..784 {
+            for sign in [1.0, -1.0] {
+                let mut xi = x.clone();
+                xi[i] += sign * h;
+                batch.extend(xi);
+            }
+        }
+        let code = block_on(ex.encode(&batch)).unwrap().mu;
+        let numeric: f64 = (0..784)
+            .flat_map(|i| (0..3).map(move |j| (i, j)))
+            .map(|(i, j)| {
+                let d =
+                    (code[(2 * i) * 3 + j] - code[(2 * i + 1) * 3 + j]) as f64 / (2.0 * h as f64);
+                d * d
+            })
+            .sum();
+        assert!(
+            (exact - numeric).abs() <= 1e-2 * numeric,
+            "{kind:?}: ‖J‖² exact {exact}, by differences {numeric}"
+        );
+    }
+}
+
+#[test]
 fn live_beta_and_learning_rate_change_training_the_same_way_on_both_executors() {
     let Some(ctx) = gpu() else { return };
     let images = synthetic_digits(300, 4);
@@ -158,7 +210,7 @@ fn loss_falls(ex: &mut Executor, steps: u32) -> (f32, f32) {
 #[test]
 fn a_short_run_lowers_the_loss_on_the_cpu() {
     let images = synthetic_digits(400, 2);
-    for kind in [ModelKind::Ae, ModelKind::Vae, ModelKind::Dae, ModelKind::Sparse] {
+    for kind in ModelKind::ALL {
         let spec = ModelSpec {
             kind,
             hidden: vec![128],
@@ -176,7 +228,7 @@ fn a_short_run_lowers_the_loss_on_the_cpu() {
 fn a_short_run_lowers_the_loss_on_the_gpu() {
     let Some(ctx) = gpu() else { return };
     let images = synthetic_digits(400, 2);
-    for kind in [ModelKind::Ae, ModelKind::Vae, ModelKind::Dae, ModelKind::Sparse] {
+    for kind in ModelKind::ALL {
         let spec = ModelSpec {
             kind,
             hidden: vec![128],

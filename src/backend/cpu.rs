@@ -248,6 +248,38 @@ impl CpuExecutor {
                 );
                 t[dcode] = d;
             }
+            Op::ContractiveUnitStats { code, w, wnorm, mean_s2 } => {
+                let (mut n, mut s2) =
+                    (std::mem::take(&mut t[wnorm]), std::mem::take(&mut t[mean_s2]));
+                r::contractive_unit_stats(
+                    &t[code],
+                    &t[w],
+                    &mut n,
+                    &mut s2,
+                    rows,
+                    cols(code),
+                    cols(w),
+                );
+                (t[wnorm], t[mean_s2]) = (n, s2);
+            }
+            Op::ContractivePenalty { code, wnorm, row_penalty } => {
+                let mut out = std::mem::take(&mut t[row_penalty]);
+                r::contractive_penalty(&t[code], &t[wnorm], &mut out, rows, cols(code));
+                t[row_penalty] = out;
+            }
+            Op::ContractiveBackwardCode { code, wnorm, dcode } => {
+                let weight = spec.contractive.weight;
+                let mut d = std::mem::take(&mut t[dcode]);
+                r::contractive_backward_code(weight, &t[code], &t[wnorm], &mut d, rows, cols(code));
+                t[dcode] = d;
+            }
+            Op::ContractiveBackwardWeight { w, mean_s2, dw } => {
+                let weight = spec.contractive.weight;
+                let (units, inputs) = (self.program.tensors[w].rows, cols(w));
+                let mut d = std::mem::take(&mut t[dw]);
+                r::contractive_backward_weight(weight, &t[w], &t[mean_s2], &mut d, units, inputs);
+                t[dw] = d;
+            }
             Op::AdamUpdate { param } => {
                 let p = &self.program.params[param];
                 let o = &spec.optimizer;

@@ -23,7 +23,8 @@ pub struct Metrics {
     pub recon: f32,
     /// KL divergence per image (0 for a plain AE).
     pub kl: f32,
-    /// The kind's own penalty per image, unweighted (the sparse AE's sparsity; else 0).
+    /// The kind's own penalty per image, unweighted: the sparse AE's sparsity, the
+    /// contractive AE's ‖∂code/∂h‖²; else 0.
     pub penalty: f32,
 }
 

@@ -79,7 +79,8 @@ pub mod metric {
     pub const RECON: usize = 0;
     /// KL divergence summed over latent units, summed over rows.
     pub const KL: usize = 1;
-    /// The kind's own penalty (unweighted), summed over rows: the code's sparsity penalty.
+    /// The kind's own penalty (unweighted), summed over rows: the code's sparsity penalty, or
+    /// the code layer's squared Jacobian norm.
     pub const PENALTY: usize = 2;
     pub const COUNT: usize = 3;
 }
@@ -117,6 +118,15 @@ pub enum Op {
     SparsityForward { code: TensorId, rho_hat: TensorId, unit_penalty: TensorId },
     /// dcode += weight/B·∂penalty/∂code (adds: the decoder's backward wrote dcode first).
     SparsityBackward { code: TensorId, rho_hat: TensorId, dcode: TensorId },
+    /// Per code unit j of c = σ(W·h + b): wnorm[j] = Σᵢ W[j, i]², mean_s2[j] =
+    /// mean_b (c(1 − c))² (the contractive penalty's statistics).
+    ContractiveUnitStats { code: TensorId, w: TensorId, wnorm: TensorId, mean_s2: TensorId },
+    /// row_penalty[b] = ‖∂c_b/∂h_b‖² = Σⱼ (c(1 − c))²·wnorm[j].
+    ContractivePenalty { code: TensorId, wnorm: TensorId, row_penalty: TensorId },
+    /// dcode += λ/B·∂Σ_b row_penalty/∂code (adds after the decoder's backward).
+    ContractiveBackwardCode { code: TensorId, wnorm: TensorId, dcode: TensorId },
+    /// dw += 2λ·mean_s2[j]·W[j, i]: the direct term (adds after the layer's weight gradient).
+    ContractiveBackwardWeight { w: TensorId, mean_s2: TensorId, dw: TensorId },
     /// row_loss[b] = Σ_d loss(logits[b, d], target[b, d]), dlogits = ∂(mean_b row_loss)/∂logits.
     ReconstructionLoss {
         loss: ReconLoss,
@@ -171,6 +181,11 @@ impl Op {
             Op::SparsityForward { code, rho_hat, .. } => vec![Op::SparsityBackward {
                 code,
                 rho_hat,
+                dcode: grad(code).expect("the code has a gradient"),
+            }],
+            Op::ContractivePenalty { code, wnorm, .. } => vec![Op::ContractiveBackwardCode {
+                code,
+                wnorm,
                 dcode: grad(code).expect("the code has a gradient"),
             }],
             _ => vec![],
@@ -325,6 +340,8 @@ impl Program {
         let stats =
             bld.mlp(&mut fwd, "encoder", encoder_input, &enc_w, spec.activation, bsz, Role::Train);
         let mut penalties = vec![];
+        // Gradient terms added after the tape's backward has written the gradient.
+        let mut late_grads = vec![];
         let z = if variational {
             let z = bld.tensor("z", bsz, z_dim, Role::Train);
             fwd.push(Op::ReparameterizeForward { stats, z });
@@ -336,7 +353,18 @@ impl Program {
                 let rho_hat = bld.tensor("rho_hat", 1, z_dim, Role::Train);
                 let unit_penalty = bld.tensor("unit_penalty", 1, z_dim, Role::Train);
                 fwd.push(Op::SparsityForward { code, rho_hat, unit_penalty });
-                penalties.push(unit_penalty);
+                penalties.push((unit_penalty, true));
+            }
+            if spec.kind == ModelKind::Contractive {
+                let w = enc_w.last().expect("an encoder has a code layer").0;
+                let wnorm = bld.tensor("contractive.wnorm", 1, z_dim, Role::Train);
+                let mean_s2 = bld.tensor("contractive.mean_s2", 1, z_dim, Role::Train);
+                let row_penalty = bld.tensor("row_contractive", bsz, 1, Role::Train);
+                fwd.push(Op::ContractiveUnitStats { code, w, wnorm, mean_s2 });
+                fwd.push(Op::ContractivePenalty { code, wnorm, row_penalty });
+                penalties.push((row_penalty, false));
+                let dw = bld.params.iter().find(|p| p.value == w).expect("a Param").grad;
+                late_grads.push(Op::ContractiveBackwardWeight { w, mean_s2, dw });
             }
             code
         } else {
@@ -346,7 +374,12 @@ impl Program {
 
         // Every activation except the input images has a gradient tensor.
         let mut grad_of = vec![None; bld.tensors.len()];
-        let no_grad = |t: TensorId| t == x || t == encoder_input || bld.tensors[t].rows == 1;
+        let no_grad = |t: TensorId| {
+            t == x
+                || t == encoder_input
+                || bld.tensors[t].rows == 1
+                || penalties.iter().any(|&(p, _)| p == t)
+        };
         let activations: Vec<(TensorId, String, usize, usize)> = (0..bld.tensors.len())
             .filter(|&t| bld.tensors[t].role == Role::Train && !no_grad(t))
             .map(|t| {
@@ -378,8 +411,8 @@ impl Program {
             slot: metric::RECON,
             per_batch: false,
         });
-        for &values in &penalties {
-            train.push(Op::AccumulateMetric { values, slot: metric::PENALTY, per_batch: true });
+        for &(values, per_batch) in &penalties {
+            train.push(Op::AccumulateMetric { values, slot: metric::PENALTY, per_batch });
         }
         if variational {
             let row_kl = bld.tensor("row_kl", bsz, 1, Role::Train);
@@ -396,6 +429,7 @@ impl Program {
         for op in fwd.iter().rev() {
             train.extend(op.gradient_ops(&grad, &bld.params));
         }
+        train.extend(late_grads);
 
         // ---- optimizer ----
         for p in 0..bld.params.len() {

@@ -34,15 +34,22 @@ pub enum ModelKind {
     Dae,
     /// Sparse autoencoder: sigmoid code units with a sparsity penalty (see [`SparsitySpec`]).
     Sparse,
+    /// Contractive autoencoder: sigmoid code units, and a penalty on the squared Frobenius
+    /// norm of the code layer's Jacobian (see [`ContractiveSpec`]).
+    Contractive,
 }
 
 impl ModelKind {
+    pub const ALL: [ModelKind; 5] =
+        [ModelKind::Ae, ModelKind::Vae, ModelKind::Dae, ModelKind::Sparse, ModelKind::Contractive];
+
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Ae => "ae",
             ModelKind::Vae => "vae",
             ModelKind::Dae => "dae",
             ModelKind::Sparse => "sparse",
+            ModelKind::Contractive => "contractive",
         }
     }
     pub fn is_variational(self) -> bool {
@@ -50,7 +57,7 @@ impl ModelKind {
     }
     /// Whether the code passes through a sigmoid (units in (0, 1), as penalties assume).
     pub fn sigmoid_code(self) -> bool {
-        matches!(self, ModelKind::Sparse)
+        matches!(self, ModelKind::Sparse | ModelKind::Contractive)
     }
 }
 
@@ -183,6 +190,23 @@ impl Default for SparsitySpec {
     }
 }
 
+/// The contractive autoencoder's penalty (Rifai et al., 2011): `weight`·‖∂c/∂h‖²_F, mean over
+/// images, where c = σ(W·h + b) is the code and h the code layer's input — the image itself
+/// for an encoder without hidden layers, where the penalty is exactly the paper's; with
+/// hidden layers, the last hidden layer's activations (the layers below are not penalised).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContractiveSpec {
+    /// Weight λ of the penalty in the loss.
+    pub weight: f32,
+}
+
+impl Default for ContractiveSpec {
+    fn default() -> Self {
+        ContractiveSpec { weight: 1.0 }
+    }
+}
+
 /// Adam (Kingma & Ba, 2015) with bias correction.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -218,6 +242,8 @@ pub struct ModelSpec {
     pub noise: NoiseSpec,
     /// Code sparsity penalty (`sparse` only).
     pub sparsity: SparsitySpec,
+    /// Jacobian penalty (`contractive` only).
+    pub contractive: ContractiveSpec,
     pub optimizer: AdamSpec,
     pub batch_size: usize,
     /// Seed of the counter-based RNG: initial weights, minibatches, ε.
@@ -236,6 +262,7 @@ impl Default for ModelSpec {
             beta: 1.0,
             noise: NoiseSpec::default(),
             sparsity: SparsitySpec::default(),
+            contractive: ContractiveSpec::default(),
             optimizer: AdamSpec::default(),
             batch_size: 128,
             seed: 1,
@@ -253,13 +280,17 @@ impl ModelSpec {
                 spec.loss = ReconLoss::Mse;
                 spec.latent = 64;
             }
+            ModelKind::Contractive => {
+                spec.loss = ReconLoss::Mse;
+                spec.latent = 32;
+            }
             ModelKind::Vae => {}
         }
         spec
     }
 
     /// Whether `other` builds the same Program as `self` up to the live fields — β, the
-    /// optimizer, the noise and the sparsity settings — which only enter kernels' uniform
+    /// optimizer, the noise, the sparsity and contractive settings — which only enter uniform
     /// words, so a running model can change them between steps.
     pub fn same_architecture(&self, other: &ModelSpec) -> bool {
         let fixed = |s: &ModelSpec| ModelSpec {
@@ -267,9 +298,19 @@ impl ModelSpec {
             optimizer: AdamSpec::default(),
             noise: NoiseSpec::default(),
             sparsity: SparsitySpec::default(),
+            contractive: ContractiveSpec::default(),
             ..s.clone()
         };
         fixed(self) == fixed(other)
+    }
+
+    /// Weight of the kind's own penalty in the loss (sparsity or contraction; 0 for others).
+    pub fn penalty_weight(&self) -> f32 {
+        match self.kind {
+            ModelKind::Sparse => self.sparsity.weight,
+            ModelKind::Contractive => self.contractive.weight,
+            _ => 0.0,
+        }
     }
 
     /// Parses and validates a JSON spec. Errors name the offending field.
@@ -344,6 +385,10 @@ impl ModelSpec {
         if !(sp.target.is_finite() && sp.target > 0.0 && sp.target < 1.0) {
             return Err(bad("sparsity.target", sp.target, "a number in (0, 1)"));
         }
+        let cw = self.contractive.weight;
+        if !(cw.is_finite() && (0.0..=1000.0).contains(&cw)) {
+            return Err(bad("contractive.weight", cw, "a number from 0 to 1000"));
+        }
         if !(sp.weight.is_finite() && sp.weight >= 0.0 && sp.weight <= 1000.0) {
             return Err(bad("sparsity.weight", sp.weight, "a number from 0 to 1000"));
         }
@@ -399,6 +444,7 @@ mod tests {
             beta: 0.5,
             noise: NoiseSpec { kind: NoiseKind::SaltPepper, amount: 0.2 },
             sparsity: SparsitySpec { penalty: SparsityPenalty::L1, target: 0.1, weight: 0.5 },
+            contractive: ContractiveSpec { weight: 0.25 },
             optimizer: AdamSpec { lr: 3e-4, beta1: 0.8, beta2: 0.99, eps: 1e-6 },
             batch_size: 64,
             seed: 99,
@@ -437,6 +483,8 @@ mod tests {
             .to_string();
         assert!(e.contains("noise.amount") && e.contains("1.5"), "{e}");
 
+        let e = ModelSpec::from_json(r#"{"contractive": {"weight": -1}}"#).unwrap_err().to_string();
+        assert!(e.contains("contractive.weight") && e.contains("-1"), "{e}");
         let e = ModelSpec::from_json(r#"{"sparsity": {"target": 0}}"#).unwrap_err().to_string();
         assert!(e.contains("sparsity.target"), "{e}");
 

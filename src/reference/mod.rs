@@ -341,6 +341,85 @@ pub fn sparsity_backward(
     }
 }
 
+// ---- contractive autoencoder (Rifai et al., 2011) ----
+// For a sigmoid code layer c = σ(W·h + b) (W: Z × H), ∂cⱼ/∂hᵢ = sⱼ·W[j, i] with
+// sⱼ = cⱼ(1 − cⱼ), so the squared Frobenius norm of its Jacobian is, per row,
+// ‖J‖² = Σⱼ sⱼ²·nⱼ with nⱼ = Σᵢ W[j, i]². The loss adds weight·mean_b ‖J_b‖².
+
+/// Per code unit j: wnorm[j] = Σᵢ W[j, i]² and mean_s2[j] = mean_b (c[b, j](1 − c[b, j]))².
+pub fn contractive_unit_stats(
+    code: &[f32],
+    w: &[f32],
+    wnorm: &mut [f32],
+    mean_s2: &mut [f32],
+    rows: usize,
+    units: usize,
+    inputs: usize,
+) {
+    for j in 0..units {
+        wnorm[j] = w[j * inputs..(j + 1) * inputs].iter().map(|&v| v * v).sum();
+        let sum: f32 = (0..rows)
+            .map(|b| {
+                let c = code[b * units + j];
+                (c * (1.0 - c)).powi(2)
+            })
+            .sum();
+        mean_s2[j] = sum / rows as f32;
+    }
+}
+
+/// row_penalty[b] = Σⱼ (c[b, j](1 − c[b, j]))²·wnorm[j]: the code layer's ‖J‖² for row b.
+pub fn contractive_penalty(
+    code: &[f32],
+    wnorm: &[f32],
+    row_penalty: &mut [f32],
+    rows: usize,
+    units: usize,
+) {
+    for (b, out) in row_penalty.iter_mut().enumerate().take(rows) {
+        *out = code[b * units..(b + 1) * units]
+            .iter()
+            .zip(wnorm)
+            .map(|(&c, &n)| (c * (1.0 - c)).powi(2) * n)
+            .sum();
+    }
+}
+
+/// dcode[b, j] += weight/B·2·sⱼ·(1 − 2cⱼ)·wnorm[j] (adds: the decoder's backward wrote
+/// dcode first). The path through the code; [`contractive_backward_weight`] adds the rest.
+pub fn contractive_backward_code(
+    weight: f32,
+    code: &[f32],
+    wnorm: &[f32],
+    dcode: &mut [f32],
+    rows: usize,
+    units: usize,
+) {
+    let scale = 2.0 * weight / rows as f32;
+    for (drow, crow) in dcode.chunks_exact_mut(units).take(rows).zip(code.chunks_exact(units)) {
+        for ((d, &c), &n) in drow.iter_mut().zip(crow).zip(wnorm) {
+            *d += scale * c * (1.0 - c) * (1.0 - 2.0 * c) * n;
+        }
+    }
+}
+
+/// dw[j, i] += 2·weight·mean_s2[j]·W[j, i]: the penalty's direct dependence on W (adds: the
+/// code layer's weight gradient is written first).
+pub fn contractive_backward_weight(
+    weight: f32,
+    w: &[f32],
+    mean_s2: &[f32],
+    dw: &mut [f32],
+    units: usize,
+    inputs: usize,
+) {
+    let rows = dw.chunks_exact_mut(inputs).zip(w.chunks_exact(inputs)).zip(mean_s2).take(units);
+    for ((drow, wrow), &s2) in rows {
+        let k = 2.0 * weight * s2;
+        drow.iter_mut().zip(wrow).for_each(|(d, &v)| *d += k * v);
+    }
+}
+
 /// One Adam step with bias correction, t = step + 1.
 #[allow(clippy::too_many_arguments)]
 pub fn adam_update(
@@ -608,6 +687,62 @@ mod tests {
             sparsity_backward(penalty, target, weight, &code, &rho, &mut d, rows, units);
             assert_grad(&d, &numeric_grad(&code, &total), &format!("{penalty:?}"));
         }
+    }
+
+    /// The contractive penalty of a sigmoid layer c = σ(W·h + b): weight·mean_b ‖∂c/∂h‖².
+    fn contractive_total(h: &[f32], w: &[f32], bias: &[f32], dims: [usize; 3], weight: f32) -> f64 {
+        let [rows, inputs, units] = dims;
+        let mut a = vec![0.0; rows * units];
+        linear_forward(h, w, bias, &mut a, rows, inputs, units);
+        let code: Vec<f32> = a.iter().map(|&v| sigmoid(v)).collect();
+        let (mut wnorm, mut s2, mut pen) = (vec![0.0; units], vec![0.0; units], vec![0.0; rows]);
+        contractive_unit_stats(&code, w, &mut wnorm, &mut s2, rows, units, inputs);
+        contractive_penalty(&code, &wnorm, &mut pen, rows, units);
+        weight as f64 * pen.iter().map(|&p| p as f64).sum::<f64>() / rows as f64
+    }
+
+    #[test]
+    fn contractive_penalty_is_the_squared_jacobian_norm() {
+        // One row: compare Σⱼ sⱼ²·nⱼ with ‖∂c/∂h‖² by central differences.
+        let (inputs, units) = (5, 3);
+        let (h, w, bias) = (rand_vec(inputs, 1), rand_vec(units * inputs, 2), rand_vec(units, 3));
+        let code_of = |h: &[f32]| {
+            let mut a = vec![0.0; units];
+            linear_forward(h, &w, &bias, &mut a, 1, inputs, units);
+            a.iter().map(|&v| sigmoid(v) as f64).collect::<Vec<_>>()
+        };
+        let mut fro = 0.0;
+        for j in 0..units {
+            fro += numeric_grad(&h, &|h| code_of(h)[j]).iter().map(|g| g * g).sum::<f64>();
+        }
+        let p = contractive_total(&h, &w, &bias, [1, inputs, units], 1.0);
+        assert!((p - fro).abs() <= 1e-3 * fro, "penalty {p}, ‖J‖² by differences {fro}");
+    }
+
+    #[test]
+    fn contractive_backward_matches_finite_differences() {
+        let (rows, inputs, units, weight) = (3, 5, 4, 0.7);
+        let (h, w, bias) =
+            (rand_vec(rows * inputs, 4), rand_vec(units * inputs, 5), rand_vec(units, 6));
+        let dims = [rows, inputs, units];
+        // Analytic: the code path (dcode → sigmoid → linear) plus the direct W term.
+        let mut a = vec![0.0; rows * units];
+        linear_forward(&h, &w, &bias, &mut a, rows, inputs, units);
+        let code: Vec<f32> = a.iter().map(|&v| sigmoid(v)).collect();
+        let (mut wnorm, mut s2) = (vec![0.0; units], vec![0.0; units]);
+        contractive_unit_stats(&code, &w, &mut wnorm, &mut s2, rows, units, inputs);
+        let mut dcode = vec![0.0; rows * units];
+        contractive_backward_code(weight, &code, &wnorm, &mut dcode, rows, units);
+        let mut da = vec![0.0; rows * units];
+        activation_backward(Activation::Sigmoid, &code, &dcode, &mut da);
+        let (mut dw, mut dh) = (vec![0.0; units * inputs], vec![0.0; rows * inputs]);
+        linear_backward_weight(&h, &da, &mut dw, rows, inputs, units);
+        contractive_backward_weight(weight, &w, &s2, &mut dw, units, inputs);
+        linear_backward_input(&da, &w, &mut dh, rows, inputs, units);
+        let dw_num = numeric_grad(&w, &|w| contractive_total(&h, w, &bias, dims, weight));
+        assert_grad(&dw, &dw_num, "dW");
+        let dh_num = numeric_grad(&h, &|h| contractive_total(h, &w, &bias, dims, weight));
+        assert_grad(&dh, &dh_num, "dh");
     }
 
     #[test]

@@ -182,8 +182,8 @@ test('invalid settings give an inline message and change nothing', async () => {
   await expect(part('training').locator('.field-hidden .field-error')).toContainText('not a whole number');
   await part('training').getByRole('button', { name: 'Reset' }).click();
   await expect(hidden).toBeFocused();
-  await part('training').getByLabel('Latent size').fill('99');
-  await expect(part('training').locator('.field-latent .field-error')).toContainText('2 to 32');
+  await part('training').getByLabel('Latent size').fill('999');
+  await expect(part('training').locator('.field-latent .field-error')).toContainText('2 to 256');
   expect(await page.evaluate(() => document.querySelector('latent-lab').info.spec)).toBe(spec);
   await expect(part('training').locator('.form-hint')).toContainText('Settings changed');
   // Putting the model's values back clears the messages.

@@ -259,6 +259,41 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
             groups: groups_1d(rows * cols(code), 256),
             bindings: vec![(1, T(code)), (3, T(rho_hat)), (5, T(dcode))],
         },
+        Op::ContractiveUnitStats { code, w, wnorm, mean_s2 } => Plan {
+            shader: Shader::Penalty,
+            entry: "contractive_unit_stats",
+            tiled: None,
+            uniform: words(&contractive_words(rows, cols(code), cols(w), spec)),
+            groups: [cols(code).div_ceil(64) as u32, 1, 1],
+            bindings: vec![(1, T(code)), (6, T(w)), (7, T(wnorm)), (8, T(mean_s2))],
+        },
+        Op::ContractivePenalty { code, wnorm, row_penalty } => Plan {
+            shader: Shader::Penalty,
+            entry: "contractive_penalty",
+            tiled: None,
+            uniform: words(&contractive_words(rows, cols(code), 0, spec)),
+            groups: [rows.div_ceil(64) as u32, 1, 1],
+            bindings: vec![(1, T(code)), (7, T(wnorm)), (9, T(row_penalty))],
+        },
+        Op::ContractiveBackwardCode { code, wnorm, dcode } => Plan {
+            shader: Shader::Penalty,
+            entry: "contractive_backward_code",
+            tiled: None,
+            uniform: words(&contractive_words(rows, cols(code), 0, spec)),
+            groups: groups_1d(rows * cols(code), 256),
+            bindings: vec![(1, T(code)), (5, T(dcode)), (7, T(wnorm))],
+        },
+        Op::ContractiveBackwardWeight { w, mean_s2, dw } => {
+            let (units, inputs) = (program.tensors[w].rows, cols(w));
+            Plan {
+                shader: Shader::Penalty,
+                entry: "contractive_backward_weight",
+                tiled: None,
+                uniform: words(&contractive_words(rows, units, inputs, spec)),
+                groups: groups_1d(units * inputs, 256),
+                bindings: vec![(6, T(w)), (8, T(mean_s2)), (10, T(dw))],
+            }
+        }
         Op::AdvanceStep => Plan {
             shader: Shader::Optim,
             entry: "advance_step",
@@ -271,6 +306,17 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
 }
 
 /// Uniform words of `penalty.wgsl`: rows, units, kind, ρ, weight.
+/// Uniform words of the contractive entry points (the layout of penalty.wgsl's `Params`).
+fn contractive_words(
+    rows: usize,
+    units: usize,
+    inputs: usize,
+    spec: &crate::model::ModelSpec,
+) -> [u32; 6] {
+    let weight = spec.contractive.weight.to_bits();
+    [rows as u32, units as u32, 0, 0, weight, inputs as u32]
+}
+
 fn sparsity_words(rows: usize, units: usize, sp: crate::model::SparsitySpec) -> [u32; 5] {
     let kind = match sp.penalty {
         crate::model::SparsityPenalty::Kl => 0,

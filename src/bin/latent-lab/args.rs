@@ -42,6 +42,8 @@ pub enum ModelArg {
     Dae,
     /// Sparse autoencoder: sigmoid code with a sparsity penalty (see --sparsity)
     Sparse,
+    /// Contractive autoencoder: sigmoid code, penalised Jacobian (see --contraction)
+    Contractive,
 }
 
 impl From<ModelArg> for ModelKind {
@@ -51,6 +53,7 @@ impl From<ModelArg> for ModelKind {
             ModelArg::Vae => ModelKind::Vae,
             ModelArg::Dae => ModelKind::Dae,
             ModelArg::Sparse => ModelKind::Sparse,
+            ModelArg::Contractive => ModelKind::Contractive,
         }
     }
 }
@@ -226,6 +229,9 @@ pub struct TrainArgs {
     /// Weight of the sparsity penalty in the loss
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub sparsity_weight: Option<f32>,
+    /// Weight λ of a contractive AE's penalty λ·‖∂code/∂h‖² (h: the code layer's input)
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub contraction: Option<f32>,
     /// A directory of MNIST IDX files or a lab-data file [default: www/data/mnist-10k.bin]
     #[arg(long, value_name = "DIR_OR_FILE")]
     pub data: Option<PathBuf>,

@@ -25,9 +25,13 @@ pub fn quality_spec(kind: ModelKind) -> ModelSpec {
             spec.batch_size = 128;
             spec.loss = latent_lab::model::ReconLoss::Bce;
         }
-        ModelKind::Ae | ModelKind::Dae | ModelKind::Sparse => {
+        ModelKind::Ae | ModelKind::Dae | ModelKind::Sparse | ModelKind::Contractive => {
             spec.hidden = vec![512, 256];
-            spec.latent = if kind == ModelKind::Sparse { 64 } else { 2 };
+            spec.latent = match kind {
+                ModelKind::Sparse => 64,
+                ModelKind::Contractive => 32,
+                _ => 2,
+            };
             spec.batch_size = 256;
             spec.loss = latent_lab::model::ReconLoss::Mse;
         }

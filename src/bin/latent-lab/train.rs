@@ -85,6 +85,9 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
     if let Some(x) = a.sparsity_weight {
         spec.sparsity.weight = x;
     }
+    if let Some(x) = a.contraction {
+        spec.contractive.weight = x;
+    }
     if let Some(seed) = a.seed {
         spec.seed = seed;
     }
@@ -98,6 +101,7 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
             "noise.amount" if a.noise_amount.is_some() => Some("--noise-amount"),
             "sparsity.target" if a.sparsity_target.is_some() => Some("--sparsity-target"),
             "sparsity.weight" if a.sparsity_weight.is_some() => Some("--sparsity-weight"),
+            "contractive.weight" if a.contraction.is_some() => Some("--contraction"),
             _ => None,
         })
     })?;
@@ -127,6 +131,7 @@ struct Progress {
     batch: usize,
     images: usize,
     beta: f32,
+    penalty_weight: f32,
     variational: bool,
     /// Step and time of the last report, for the throughput.
     last: (u32, Instant),
@@ -156,6 +161,7 @@ impl Progress {
             batch: spec.batch_size,
             images,
             beta: spec.beta,
+            penalty_weight: spec.penalty_weight(),
             variational: spec.kind.is_variational(),
             last: (0, now),
             next_plain: 0,
@@ -184,13 +190,14 @@ impl Progress {
                 );
             }
             let step = m.first_step + m.steps;
-            let loss = m.recon + self.beta * m.kl;
+            let loss = m.recon + self.beta * m.kl + self.penalty_weight * m.penalty;
             if self.json {
                 emit(object! {
                     "step": step,
                     "epoch": round(self.epoch(step), 4),
                     "recon": shared::short(m.recon),
                     "kl": shared::short(m.kl),
+                    "penalty": shared::short(m.penalty),
                     "loss": shared::short(loss),
                     "samples_per_s": round(rate, 1),
                 })?;
