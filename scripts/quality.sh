@@ -3,8 +3,8 @@
 # digits. One `eval` JSON line per model goes to stdout (and to $OUT/results.jsonl); the
 # weights stay in $OUT. Usage:
 #   scripts/quality.sh [MNIST_DIR] [OUT_DIR] [MODEL…]
-# MODEL names a row below (vae ae beta0.5 beta1 beta4 ae32 dae32 sparse contractive); all
-# by default.
+# MODEL names a row below (vae ae beta0.5 beta1 beta4 ae32 dae32 sparse contractive cvae);
+# all by default.
 # Training runs on the CPU executor, the fastest path on a machine without a GPU.
 set -euo pipefail
 
@@ -13,7 +13,7 @@ OUT=${2:-quality}
 shift $(($# < 2 ? $# : 2))
 mkdir -p "$OUT"
 cargo build --release --quiet --bin latent-lab
-BIN=target/release/latent-lab
+BIN=${BIN:-target/release/latent-lab}
 
 # name | train flags | extra eval flags
 ROWS=(
@@ -26,6 +26,7 @@ ROWS=(
   "dae32|--model dae --hidden 400 --latent 32 --batch 128 --loss mse --noise gaussian --noise-amount 0.5|"
   "sparse|--model sparse --hidden 400 --latent 64 --batch 128 --sparsity kl --sparsity-target 0.05 --sparsity-weight 3|"
   "contractive|--model contractive --hidden 400 --latent 32 --batch 128 --loss mse --contraction 1|"
+  "cvae|--model cvae --hidden 400 --latent 20 --batch 128|"
 )
 
 want=" $* "

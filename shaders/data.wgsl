@@ -6,8 +6,15 @@
 // (seed, NOISE, step, i): kind 0 gaussian clip(x + amount·n, 0, 1); 1 mask: 0 with
 // probability amount; 2 salt and pepper: 0 or 1 (equally likely) with probability amount.
 // (params: rows = element count, count = kind, _pad = amount's f32 bits.)
-// Dispatch: up to 4096 workgroups of 256 (strided), over B·196 words or B·784 elements.
-// Bindings: 0 params · Input: 1 state, 2 images, 4 clean · Output: 3 x, 5 noisy.
+// gather_labels: cond[b, :] = one-hot(labels[batch_index(seed, step, b)]) over 10 classes,
+// the labels of the images gather_batch picks (labels: one u32 per image).
+// concat_columns: y[b, :] = [a[b, :] | c[b, :]] (params: rows, count = cols(a),
+// _pad = cols(c)); split_columns_backward: da[b, :] = dy[b, ..cols(a)] (count = cols(a),
+// _pad = cols(dy)).
+// Dispatch: up to 4096 workgroups of 256 (strided), over B·196 words, B·784 elements,
+// B·10 one-hot entries or the output's elements.
+// Bindings: 0 params · Input: 1 state, 2 images, 4 clean, 6 labels, 8 a, 9 c, 11 dy ·
+// Output: 3 x, 5 noisy, 7 cond, 10 y, 12 da.
 // Prepended: rng.wgsl.
 
 struct Params {
@@ -35,6 +42,15 @@ const INV_255: f32 = 1.0 / 255.0;
 // Output
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 @group(0) @binding(5) var<storage, read_write> noisy: array<f32>;
+@group(0) @binding(6) var<storage, read> labels: array<u32>;
+@group(0) @binding(7) var<storage, read_write> cond: array<f32>;
+@group(0) @binding(8) var<storage, read> a: array<f32>;
+@group(0) @binding(9) var<storage, read> c: array<f32>;
+@group(0) @binding(10) var<storage, read_write> y: array<f32>;
+@group(0) @binding(11) var<storage, read> dy: array<f32>;
+@group(0) @binding(12) var<storage, read_write> da: array<f32>;
+
+const CLASSES: u32 = 10u;
 
 @compute @workgroup_size(256)
 fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -68,5 +84,39 @@ fn corrupt_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 noisy[i] = select(select(v, 1.0, u < amount), 0.0, u < 0.5 * amount);
             }
         }
+    }
+}
+
+@compute @workgroup_size(256)
+fn gather_labels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    for (var i = gid.x; i < params.rows * CLASSES; i += nwg.x * 256u) {
+        let b = i / CLASSES;
+        let index = batch_index(params.seed, state.step, b, params.rows, params.count);
+        cond[i] = select(0.0, 1.0, labels[index] % CLASSES == i % CLASSES);
+    }
+}
+
+@compute @workgroup_size(256)
+fn concat_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ca = params.count;
+    let cc = params._pad;
+    let width = ca + cc;
+    for (var i = gid.x; i < params.rows * width; i += nwg.x * 256u) {
+        let b = i / width;
+        let j = i % width;
+        if (j < ca) {
+            y[i] = a[b * ca + j];
+        } else {
+            y[i] = c[b * cc + j - ca];
+        }
+    }
+}
+
+@compute @workgroup_size(256)
+fn split_columns_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ca = params.count;
+    let cy = params._pad;
+    for (var i = gid.x; i < params.rows * ca; i += nwg.x * 256u) {
+        da[i] = dy[(i / ca) * cy + i % ca];
     }
 }

@@ -43,6 +43,10 @@ pub struct Evaluation {
     /// Fraction of code units above ½ per image, averaged (sparse AE).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_fraction: Option<f64>,
+    /// Conditional models: the fraction of samples drawn with label k that a 1-nearest-
+    /// neighbour classifier over the evaluated digits recognises as k.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cond_accuracy: Option<f64>,
     /// Mean over images of ‖∂code/∂x‖_F, the whole encoder's Jacobian (μ for a VAE): how
     /// much the code moves when the input is nudged.
     pub jacobian_fro: f64,
@@ -75,17 +79,18 @@ pub async fn evaluate(
     for (chunk, start) in (0..data.len()).step_by(CHUNK).enumerate() {
         let end = (start + CHUNK).min(data.len());
         let x = data.images_f32(start..end);
+        let labels = Some(&data.labels[start..end]);
         if let Some(n) = noise {
             let mut noisy = vec![0.0; x.len()];
             let step = EVAL_NOISE_STEP + chunk as u32;
             reference::corrupt_input(n.kind, n.amount, &x, &mut noisy, seed, step);
-            let y = ex.reconstruct(&noisy).await?;
+            let y = ex.reconstruct_labeled(&noisy, labels).await?;
             dse += y.iter().zip(&x).map(|(&p, &t)| ((p - t) as f64).powi(2)).sum::<f64>();
         }
-        for image in x.chunks_exact(INPUT_SIZE) {
-            jacobian += encoder_jacobian_sq(&spec, &params, image).sqrt();
+        for (image, &label) in x.chunks_exact(INPUT_SIZE).zip(&data.labels[start..end]) {
+            jacobian += encoder_jacobian_sq(&spec, &params, image, label).sqrt();
         }
-        let enc = ex.encode(&x).await?;
+        let enc = ex.encode_labeled(&x, labels).await?;
         if sparse {
             code_sum += enc.mu.iter().map(|&c| c as f64).sum::<f64>();
             active += enc.mu.iter().filter(|&&c| c > 0.5).count() as f64 / enc.latent as f64;
@@ -103,7 +108,7 @@ pub async fn evaluate(
                 z
             }
         };
-        let y = ex.decode(&z).await?;
+        let y = ex.decode_labeled(&z, labels).await?;
         for (&p, &t) in y.iter().zip(&x) {
             let (p, t) = (p as f64, t as f64);
             se += (p - t) * (p - t);
@@ -111,6 +116,10 @@ pub async fn evaluate(
             bce -= t * p.ln().max(-100.0) + (1.0 - t) * (1.0 - p).ln().max(-100.0);
         }
     }
+    let cond_accuracy = match spec.kind.is_conditional() {
+        true => Some(conditional_accuracy(ex, data, seed).await?),
+        false => None,
+    };
     let n = data.len().max(1) as f64;
     let pixels = n * INPUT_SIZE as f64;
     let variational = spec.kind.is_variational();
@@ -127,20 +136,56 @@ pub async fn evaluate(
         mean_code_activation: sparse.then(|| code_sum / (n * spec.latent as f64)),
         active_fraction: sparse.then_some(active / n),
         jacobian_fro: jacobian / n,
+        cond_accuracy,
     })
+}
+
+/// Samples per digit for `cond_accuracy`.
+const SAMPLES_PER_CLASS: usize = 100;
+
+/// The fraction of digits decoded from z ~ N(0, I) with label k that a 1-nearest-neighbour
+/// classifier (Euclidean, over `data`'s labelled digits) calls k, over 100 draws per digit.
+async fn conditional_accuracy(ex: &mut Executor, data: &Dataset, seed: u32) -> Result<f64> {
+    let n = SAMPLES_PER_CLASS * crate::model::CLASSES;
+    let labels: Vec<u8> = (0..n).map(|i| (i / SAMPLES_PER_CLASS) as u8).collect();
+    let samples = ex.sample_labeled(n, seed, Some(&labels)).await?;
+    let reference = data.images_f32(0..data.len());
+    let norms: Vec<f32> =
+        reference.chunks_exact(INPUT_SIZE).map(|r| r.iter().map(|v| v * v).sum()).collect();
+    let mut correct = 0;
+    for (sample, &label) in samples.chunks_exact(INPUT_SIZE).zip(&labels) {
+        // ‖s − r‖² = ‖s‖² − 2 s·r + ‖r‖²; ‖s‖² is the same for every r.
+        let nearest = reference
+            .chunks_exact(INPUT_SIZE)
+            .zip(&norms)
+            .map(|(r, &rn)| rn - 2.0 * r.iter().zip(sample).map(|(a, b)| a * b).sum::<f32>())
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i);
+        if nearest.is_some_and(|i| data.labels[i] == label) {
+            correct += 1;
+        }
+    }
+    Ok(correct as f64 / n as f64)
 }
 
 /// ‖∂code/∂x‖²_F of one image for a dense encoder with `params` in [`Program`] order
 /// (encoder layers first): the code is the sigmoid code of a sparse or contractive AE, μ of a
-/// VAE, the linear code otherwise. Computed exactly by the chain rule, J = D_L·W_L·…·D_1·W_1
+/// VAE, the linear code otherwise. A conditional encoder also sees `label` (one-hot; the
+/// Jacobian is with respect to the pixels only); other encoders ignore it. Computed exactly by the chain rule, J = D_L·W_L·…·D_1·W_1
 /// with D the activations' derivatives, accumulated from the code side.
 ///
 /// [`Program`]: crate::model::Program
-pub fn encoder_jacobian_sq(spec: &ModelSpec, params: &[Vec<f32>], x: &[f32]) -> f64 {
+pub fn encoder_jacobian_sq(spec: &ModelSpec, params: &[Vec<f32>], x: &[f32], label: u8) -> f64 {
     let layers = spec.hidden.len() + 1;
     let z = spec.latent;
     // Forward, keeping each hidden layer's activation derivative.
     let mut a = x.to_vec();
+    if spec.kind.is_conditional() {
+        let mut one_hot = [0.0; crate::model::CLASSES];
+        one_hot[label as usize % crate::model::CLASSES] = 1.0;
+        a.extend(one_hot);
+    }
     let mut derivs = Vec::with_capacity(layers);
     for l in 0..layers {
         let (w, b) = (&params[2 * l], &params[2 * l + 1]);
@@ -191,5 +236,6 @@ pub fn encoder_jacobian_sq(spec: &ModelSpec, params: &[Vec<f32>], x: &[f32]) -> 
         r = next;
         cols = inputs;
     }
-    r.iter().map(|&v| (v as f64) * (v as f64)).sum()
+    // Columns past the pixels are the label's.
+    r.chunks_exact(cols).flat_map(|row| &row[..INPUT_SIZE]).map(|&v| (v as f64) * (v as f64)).sum()
 }

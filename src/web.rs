@@ -83,12 +83,13 @@ impl Lab {
         if data.train.is_empty() {
             return Err(JsError::new("the lab data holds no training images"));
         }
-        let (ex, gpu, adapter) = if prefer_gpu {
+        let (mut ex, gpu, adapter) = if prefer_gpu {
             open_executor(program, &data.train.images).await
         } else {
             let ex = Executor::cpu(program, &data.train.images);
             (ex, None, "WebGPU was not requested".to_string())
         };
+        ex.set_train_labels(&data.train.labels).map_err(js_error)?;
         let state = State::new(ex, gpu, adapter, data.clone());
         Ok(Lab { state: Rc::new(RefCell::new(Some(state))), data })
     }
@@ -165,10 +166,13 @@ impl Lab {
     }
 
     /// Encodes n images (n × 784 values in [0, 1]): `{mu, logvar}` (n × Z each; `logvar`
-    /// is null for an AE).
-    pub fn encode(&self, pixels: Vec<f32>) -> Promise {
+    /// is null for an AE). A conditional model (cvae) needs each image's label (0–9).
+    pub fn encode(&self, pixels: Vec<f32>, labels: Option<Vec<u8>>) -> Promise {
         self.run(move |mut st| async move {
-            let enc = st.infer(async |ex: &mut Executor| ex.encode(&pixels).await).await?;
+            let labels = labels.as_deref();
+            let enc = st
+                .infer(async |ex: &mut Executor| ex.encode_labeled(&pixels, labels).await)
+                .await?;
             let out = Object::new();
             set(&out, "mu", &Float32Array::from(&enc.mu[..]));
             let logvar = match &enc.logvar {
@@ -182,29 +186,39 @@ impl Lab {
         })
     }
 
-    /// Decodes latent vectors (n × Z) to images (n × 784, in [0, 1]).
-    pub fn decode(&self, z: Vec<f32>) -> Promise {
+    /// Decodes latent vectors (n × Z) to images (n × 784, in [0, 1]); a cvae with a label
+    /// per row.
+    pub fn decode(&self, z: Vec<f32>, labels: Option<Vec<u8>>) -> Promise {
         self.run(move |mut st| async move {
-            let images = st.infer(async |ex: &mut Executor| ex.decode(&z).await).await?;
+            let labels = labels.as_deref();
+            let images =
+                st.infer(async |ex: &mut Executor| ex.decode_labeled(&z, labels).await).await?;
             Ok(Float32Array::from(&images[..]).into())
         })
     }
 
-    /// Decodes the code (AE) or μ (VAE) of each image: a deterministic reconstruction.
-    pub fn reconstruct(&self, pixels: Vec<f32>) -> Promise {
+    /// Decodes the code (AE) or μ (VAE) of each image: a deterministic reconstruction; a
+    /// cvae with a label per image.
+    pub fn reconstruct(&self, pixels: Vec<f32>, labels: Option<Vec<u8>>) -> Promise {
         self.run(move |mut st| async move {
-            let images = st.infer(async |ex: &mut Executor| ex.reconstruct(&pixels).await).await?;
+            let labels = labels.as_deref();
+            let images = st
+                .infer(async |ex: &mut Executor| ex.reconstruct_labeled(&pixels, labels).await)
+                .await?;
             Ok(Float32Array::from(&images[..]).into())
         })
     }
 
-    /// `n` images decoded from z ~ N(0, I) drawn at `seed`.
-    pub fn sample(&self, n: usize, seed: u32) -> Promise {
+    /// `n` images decoded from z ~ N(0, I) drawn at `seed`; a cvae with a label per sample.
+    pub fn sample(&self, n: usize, seed: u32, labels: Option<Vec<u8>>) -> Promise {
         self.run(move |mut st| async move {
             if n > MAX_SAMPLES {
                 return Err(Error::Input(format!("at most {MAX_SAMPLES} samples, asked {n}")));
             }
-            let images = st.infer(async |ex: &mut Executor| ex.sample(n, seed).await).await?;
+            let labels = labels.as_deref();
+            let images = st
+                .infer(async |ex: &mut Executor| ex.sample_labeled(n, seed, labels).await)
+                .await?;
             Ok(Float32Array::from(&images[..]).into())
         })
     }
@@ -421,6 +435,7 @@ impl State {
     fn fall_back(&mut self, e: &Error) {
         let program = self.ex.program().clone();
         let mut cpu = Executor::cpu(program, &self.data.train.images);
+        cpu.set_train_labels(&self.data.train.labels).expect("one label per training image");
         // The checkpoint was taken from this very program, so its shapes always fit.
         if cpu.set_params(&self.checkpoint.params).is_err() {
             web_sys::console::error_1(&"checkpoint does not fit the model; weights reset".into());
@@ -528,6 +543,7 @@ impl State {
             Some(ctx) => Executor::gpu(ctx, program, &self.data.train.images).await?,
             None => Executor::cpu(program, &self.data.train.images),
         };
+        ex.set_train_labels(&self.data.train.labels)?;
         ex.set_params(&values)?;
         if let Some(ctx) = &self.gpu {
             ctx.check("loading the weights")?;

@@ -282,6 +282,19 @@ fn denoising_and_sparse_models_report_their_figures() {
         number(last, "penalty")
     };
     let (free, contracted) = (contraction("0"), contraction("100"));
+
+    // A conditional VAE: labels in training, cond_accuracy in eval, a chosen digit in sample.
+    let cvae = dir.arg("cvae.safetensors");
+    ok(&train_args(&data, &cvae, "cpu", "cvae"));
+    let e = &json_lines(&ok(&["eval", "--weights", &cvae, "--data", &data, "--backend", "cpu"]))[0];
+    assert_eq!(e["model"], "cvae");
+    assert!((0.0..=1.0).contains(&number(e, "cond_accuracy")), "{e}");
+    let png = dir.arg("sevens.png");
+    let args = ["sample", "--weights", &cvae, "--n", "4", "--label", "7", "--backend", "cpu"];
+    ok(&[&args[..], &["--out", &png]].concat());
+    assert!(dir.path("sevens.png").is_file());
+    let line = usage_error(&[&args[..5], &["--label", "10", "--out", &png]].concat());
+    assert!(line.contains("10"), "{line}");
     assert!(contracted < 0.5 * free, "‖J‖² with λ = 100: {contracted}, with λ = 0: {free}");
 }
 

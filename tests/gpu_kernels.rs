@@ -574,6 +574,58 @@ fn corrupt_input_should_match_reference_every_kind() {
     }
 }
 
+#[test]
+fn gather_labels_should_match_reference() {
+    let Some(ctx) = common::gpu() else { return };
+    let (n, rows, seed, step) = (1_000usize, 300usize, 9u32, 4u32); // rows·10 over 12 groups
+    let labels: Vec<u8> = (0..n as u32).map(|i| (rng::uniform(7, 36, 0, i) * 10.0) as u8).collect();
+    let out = run_kernel(
+        ctx,
+        Shader::Data,
+        "gather_labels",
+        words(&[rows as u32, n as u32, seed]),
+        groups_1d(rows * 10, 256),
+        &[
+            (1, state(step)),
+            (6, BufferInit::Read(labels.iter().map(|&l| u32::from(l)).collect())),
+            (7, read_write(&unwritten(rows * 10))),
+        ],
+    );
+    let mut expected = vec![0.0; rows * 10];
+    reference::gather_labels(&labels, &mut expected, rows, seed, step);
+    assert_close(&out.f32(7), &expected, 0.0, 0.0, "one-hot labels");
+}
+
+#[test]
+fn concat_and_split_columns_should_match_reference() {
+    let Some(ctx) = common::gpu() else { return };
+    let (rows, ca, cc) = (300, 21, 10); // 9,300 outputs: 37 groups of 256
+    let (a, c) = (randn(rows * ca, 20), randn(rows * cc, 21));
+    let out = run_kernel(
+        ctx,
+        Shader::Data,
+        "concat_columns",
+        words(&[rows as u32, ca as u32, 0, cc as u32]),
+        groups_1d(rows * (ca + cc), 256),
+        &[(8, read(&a)), (9, read(&c)), (10, read_write(&unwritten(rows * (ca + cc))))],
+    );
+    let mut y = vec![0.0; rows * (ca + cc)];
+    reference::concat_columns(&a, &c, &mut y, rows, ca, cc);
+    assert_close(&out.f32(10), &y, 0.0, 0.0, "concat_columns");
+    let dy = randn(rows * (ca + cc), 22);
+    let out = run_kernel(
+        ctx,
+        Shader::Data,
+        "split_columns_backward",
+        words(&[rows as u32, ca as u32, 0, (ca + cc) as u32]),
+        groups_1d(rows * ca, 256),
+        &[(11, read(&dy)), (12, read_write(&unwritten(rows * ca)))],
+    );
+    let mut da = vec![0.0; rows * ca];
+    reference::split_columns_backward(&dy, &mut da, rows, ca, ca + cc);
+    assert_close(&out.f32(12), &da, 0.0, 0.0, "split_columns_backward");
+}
+
 // ---- penalty.wgsl ----
 
 #[test]

@@ -89,11 +89,19 @@ fn twenty_sparse_steps_on_the_gpu_match_the_cpu() {
     }
 }
 
+/// A label per image (synthetic: the index mod 10).
+fn labels(images: &[u8]) -> Vec<u8> {
+    (0..images.len() / 784).map(|i| (i % 10) as u8).collect()
+}
+
 fn gpu_matches_cpu(ctx: &latent_lab::backend::GpuContext, spec: ModelSpec) {
     let images = synthetic_digits(300, 1);
     let program = Program::build(&spec).unwrap();
     let mut cpu = Executor::cpu(program.clone(), &images);
     let mut gpu = block_on(Executor::gpu(ctx, program, &images)).unwrap();
+    for ex in [&mut cpu, &mut gpu] {
+        ex.set_train_labels(&labels(&images)).unwrap();
+    }
     let (cr, ck, cpen, cp) = run(&mut cpu, 20);
     let (gr, gk, gpen, gp) = run(&mut gpu, 20);
     let kind = spec.kind.name();
@@ -122,6 +130,32 @@ fn twenty_contractive_steps_on_the_gpu_match_the_cpu() {
 }
 
 #[test]
+fn twenty_conditional_vae_steps_on_the_gpu_match_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    gpu_matches_cpu(ctx, ModelSpec { kind: ModelKind::Cvae, ..small_vae() });
+}
+
+#[test]
+fn a_conditional_model_needs_labels() {
+    let images = synthetic_digits(40, 6);
+    let spec = ModelSpec { kind: ModelKind::Cvae, hidden: vec![16], batch_size: 8, ..small_vae() };
+    let mut ex = Executor::cpu(Program::build(&spec).unwrap(), &images);
+    let err = block_on(ex.train(1)).unwrap_err().to_string();
+    assert!(err.contains("labels"), "{err}");
+    assert!(ex.set_train_labels(&[1, 2, 3]).unwrap_err().to_string().contains("3 training labels"));
+    assert!(ex.set_train_labels(&vec![10; 40]).unwrap_err().to_string().contains("label 10"));
+    ex.set_train_labels(&labels(&images)).unwrap();
+    block_on(ex.train(1)).unwrap();
+    let z = vec![0.0; 2 * spec.latent];
+    assert!(block_on(ex.decode(&z)).unwrap_err().to_string().contains("label"));
+    // The label steers the decoder: the same z gives different digits.
+    let y = block_on(ex.decode_labeled(&z, Some(&[3, 7]))).unwrap();
+    assert_ne!(y[..784], y[784..]);
+    let same = block_on(ex.decode_labeled(&z, Some(&[3, 3]))).unwrap();
+    assert_eq!(same[..784], same[784..]);
+}
+
+#[test]
 fn the_encoder_jacobian_matches_finite_differences() {
     let images = synthetic_digits(10, 5);
     let x: Vec<f32> = images[..784].iter().map(|&p| p as f32 / 255.0).collect();
@@ -134,7 +168,7 @@ fn the_encoder_jacobian_matches_finite_differences() {
         let spec = ModelSpec { kind, hidden, latent: 3, ..ModelSpec::default() };
         let mut ex = Executor::cpu(Program::build(&spec).unwrap(), &images);
         let params = block_on(ex.params()).unwrap();
-        let exact = latent_lab::train::encoder_jacobian_sq(&spec, &params, &x);
+        let exact = latent_lab::train::encoder_jacobian_sq(&spec, &params, &x, 0);
         // Central differences of the code (μ for the VAE), one pixel at a time.
         let h = 1e-2f32;
         let mut batch = vec![];
@@ -219,6 +253,7 @@ fn a_short_run_lowers_the_loss_on_the_cpu() {
             ..ModelSpec::default()
         };
         let mut ex = Executor::cpu(Program::build(&spec).unwrap(), &images);
+        ex.set_train_labels(&labels(&images)).unwrap();
         let (first, last) = loss_falls(&mut ex, 150);
         assert!(last < 0.6 * first, "{kind:?}: loss {first} → {last}");
     }
@@ -237,6 +272,7 @@ fn a_short_run_lowers_the_loss_on_the_gpu() {
             ..ModelSpec::default()
         };
         let mut ex = block_on(Executor::gpu(ctx, Program::build(&spec).unwrap(), &images)).unwrap();
+        ex.set_train_labels(&labels(&images)).unwrap();
         let (first, last) = loss_falls(&mut ex, 150);
         assert!(last < 0.6 * first, "{kind:?}: loss {first} → {last}");
     }

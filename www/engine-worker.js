@@ -22,6 +22,14 @@
 //                                           replies when they are done (or training stopped)
 //   stop         —                          {step}: stops training, waits for queued steps
 //   reset        spec (JSON string)         info: a fresh model (training stops first)
+//   setSpec      spec (JSON string)         info: β, optimizer, noise or sparsity of the
+//                                           running model changed (weights, step and
+//                                           training kept); any other change is refused
+//   loadUrl      url                        info: the model of a .safetensors file fetched
+//                                           from `url` (a kind's pretrained weights);
+//                                           `pretrained` names it. On error the model is kept
+//   corrupt      pixels, kind, amount,      Float32Array n×784: the images corrupted exactly
+//                seed, step                 as a dae's training does (never waits on training)
 //   encode       pixels (Float32Array n×784) {mu, logvar|null, rows, latent}
 //   decode       z (Float32Array n×Z)       Float32Array n×784
 //   reconstruct  pixels                     Float32Array n×784
@@ -35,10 +43,12 @@
 //   event        fields
 //   ───────────  ─────────────────────────────────────────────────────────────────────────
 //   ready        info
-//   metrics      items: [{first_step, steps, recon, kl}], step, stepsPerSec, samplesPerSec,
-//                chunk (steps per training call)
+//   metrics      items: [{first_step, steps, recon, kl, penalty, beta}], step, stepsPerSec,
+//                samplesPerSec, chunk (steps per training call). `beta`: the β those steps
+//                trained with (it changes with setSpec)
 //   state        info (training started or stopped, backend switched, model replaced),
-//                reason?: 'start' | 'stop' | 'done' | 'diverged' | 'fallback' | 'model'
+//                reason?: 'start' | 'stop' | 'done' | 'diverged' | 'fallback' | 'model' |
+//                'spec' (a live change by setSpec)
 //   error        message, fatal (bool: the engine could not start)
 //
 // Training loop: `lab.train(chunk)` queues (WebGPU) or runs (CPU) a chunk of steps, then
@@ -59,6 +69,9 @@ let batchSize = 128;
 let known = { backend: null, adapter: null };
 let browserAdapter = ''; // vendor and architecture from GPUAdapterInfo, when the name is hidden
 let pretrained = null; // the weights file loaded at init, until the model is replaced
+// β in force from each step on ([{step, beta}], oldest first), so every metrics item can say
+// which β it trained with; restarted whenever the model is replaced.
+let betaLog = [];
 
 // ── one call at a time ───────────────────────────────────────────────────────────────────
 let tail = Promise.resolve();
@@ -85,6 +98,7 @@ function post(message, transfer = []) {
 
 function info() {
   const spec = lab.spec_json();
+  if (betaLog.length === 0) logBeta(true);
   batchSize = JSON.parse(spec).batch_size;
   return {
     backend: lab.backend(),
@@ -250,7 +264,7 @@ function report(items) {
   const stepsPerSec = rate(now);
   post({
     type: 'metrics',
-    items: items.filter((m) => Number.isFinite(m.recon) && Number.isFinite(m.kl)),
+    items: items.filter((m) => Number.isFinite(m.recon) && Number.isFinite(m.kl)).map((m) => ({ ...m, beta: betaAt(m.first_step) })),
     step: training.reported,
     stepsPerSec,
     samplesPerSec: stepsPerSec * batchSize,
@@ -261,6 +275,22 @@ function report(items) {
     return false;
   }
   return true;
+}
+
+// The β of the model as it trained the step after `step`.
+function betaAt(step) {
+  let beta = betaLog[0]?.beta ?? 1;
+  for (const entry of betaLog) if (entry.step <= step) beta = entry.beta;
+  return beta;
+}
+
+// A new model (or one whose β changed at its current step): log its β from now on.
+function logBeta(replaced) {
+  const step = lab.step();
+  const beta = JSON.parse(lab.spec_json()).beta;
+  if (replaced) betaLog = [];
+  betaLog = betaLog.filter((e) => e.step < step);
+  betaLog.push({ step, beta });
 }
 
 function rate(now) {
@@ -329,6 +359,7 @@ const handlers = {
     if (lab.backend() === 'webgpu') browserAdapter = await probeBrowserAdapter();
     known = { backend: lab.backend(), adapter: lab.adapter() };
     if (weights) await loadPretrained(weights);
+    betaLog = [];
     const result = info();
     post({ type: 'ready', ...result });
     return result;
@@ -352,7 +383,8 @@ const handlers = {
   async reset({ spec }) {
     await stopTraining();
     pretrained = null;
-    await exclusive(() => lab.reset(spec));
+    // The next info() logs the new model's β.
+    await exclusive(() => lab.reset(spec).then(() => (betaLog = [])));
     forgetSpeed();
     const result = await exclusive(info);
     post({ type: 'state', reason: 'model', ...result });
@@ -367,7 +399,7 @@ const handlers = {
   save: () => exclusive(() => lab.save_weights()),
   async load({ bytes }) {
     await stopTraining();
-    await exclusive(() => lab.load_weights(bytes));
+    await exclusive(() => lab.load_weights(bytes).then(() => (betaLog = [])));
     pretrained = null;
     forgetSpeed();
     const result = await exclusive(info);
@@ -375,6 +407,32 @@ const handlers = {
     return result;
   },
   loseDevice: () => exclusive(() => lab.simulate_device_loss()).then(() => null),
+  async setSpec({ spec }) {
+    // Between two training calls: the steps queued after this one train with the new spec.
+    const result = await exclusive(async () => {
+      await lab.set_spec(spec);
+      logBeta(false);
+      return info();
+    });
+    post({ type: 'state', reason: 'spec', ...result });
+    return result;
+  },
+  async loadUrl({ url }) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${new URL(url).pathname.split('/').pop()}: HTTP ${response.status}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    await stopTraining();
+    await exclusive(async () => {
+      await lab.load_weights(bytes);
+      betaLog = [];
+    });
+    pretrained = new URL(url).pathname.split('/').pop();
+    forgetSpeed();
+    const result = await exclusive(info);
+    post({ type: 'state', reason: 'model', ...result });
+    return result;
+  },
+  corrupt: ({ pixels, kind, amount, seed = 1, step = 0 }) => Lab.corrupt(pixels, kind, amount, seed >>> 0, step >>> 0),
 };
 
 // The shipped weights: the lab starts with a model that already knows digits. Without them
@@ -415,7 +473,7 @@ self.onmessage = async (event) => {
     const result = await handler(args);
     // An inference call may have moved the engine to the CPU (it retries there). Not after
     // `preprocess`: it never touches the model, so it need not wait behind training.
-    if (lab && type !== 'init' && type !== 'preprocess') await backendChanged();
+    if (lab && type !== 'init' && type !== 'preprocess' && type !== 'corrupt') await backendChanged();
     post({ id, ok: true, result }, transferables(result));
   } catch (e) {
     const message = errorMessage(e);

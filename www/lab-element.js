@@ -20,6 +20,15 @@
 //   await el.train({steps})  trains `steps` more steps; resolves {step, reason}
 //   el.start() / el.stop()   train until stopped / stop (both return promises)
 //   await el.reset(spec)     a fresh model from a spec object or JSON
+//   await el.switchKind(kind)  the model switcher: a model of another kind ('ae', 'vae',
+//                            'dae', 'sparse'; www/util/kinds.js), from its pretrained file in
+//                            www/models/ if it has one, else fresh; resolves to the info
+//   await el.setSpec(changes)  changes β, noise, sparsity or the optimizer of the running
+//                            model without a reset (weights and step kept): `changes` is
+//                            merged into the spec ({beta: 4}, {noise: {amount: 0.3}}); any
+//                            other change is refused with the engine's message
+//   await el.corrupt(pixels, {kind, amount, seed, step})  → Float32Array n×784: the images
+//                            with a dae's training noise (the same RNG, seed and step)
 //   await el.reconstruct(pixels)  Float32Array n×784 in [0, 1] → Float32Array n×784
 //   await el.encode(pixels)  → {mu, logvar|null, rows, latent}
 //   await el.decode(z)       Float32Array n×Z → Float32Array n×784
@@ -38,11 +47,13 @@
 //   ready     engine info
 //   progress  {step, recon, kl, stepsPerSec, samplesPerSec, items} after each metrics batch
 //   state     engine info + {reason} when training starts/stops or the model changes
+//             (reason 'spec': a live change by setSpec)
 //   error     {message} — also shown in the element as a dismissible message
 //   drawing   the drawing's new reconstruction: {error, mu, updates}
 //
 // Parts (for ::part styling): messages, backend, training, loss-plot, reconstruction, pad,
-// input, drawing-reconstruction, latent-map, sampler, interpolation.
+// input, drawing-reconstruction, latent-map, sampler, interpolation, and each kind's own
+// view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse).
 
 import { EngineClient } from './engine-client.js';
 import { styles } from './lab-style.js';
@@ -58,6 +69,11 @@ import { Sampler } from './views/sampler.js';
 import { Interpolation } from './views/interpolation.js';
 import { LiveViews, MAP_DIGITS } from './live-views.js';
 import { describeSpec } from './util/spec-form.js';
+import { BetaPlot } from './views/beta-plot.js';
+import { DenoiseView } from './views/denoise-view.js';
+import { SparsityView } from './views/sparsity-view.js';
+import { KindViews } from './kind-views.js';
+import { kindOf } from './util/kinds.js';
 
 const RECON_DIGITS = 10; // the first ten test digits: one of each class
 // Live reconstructions while training: at most this often, and at most ~20 % of the
@@ -65,6 +81,7 @@ const RECON_DIGITS = 10; // the first ten test digits: one of each class
 const RECON_INTERVAL_MS = 600;
 const RECON_SHARE = 0.2;
 const PRETRAINED = new URL('./models/vae-2d.safetensors', import.meta.url).href;
+const modelUrl = (file) => new URL(`./models/${file}`, import.meta.url).href;
 
 export class LatentLabElement extends HTMLElement {
   #engine = null;
@@ -78,6 +95,8 @@ export class LatentLabElement extends HTMLElement {
   #testImages = null;
   #recon = { busy: false, again: false, last: 0, took: 0 };
   #live;
+  #kinds;
+  #noiseSend = { busy: false, next: null };
   #dragDepth = 0;
   #drop;
 
@@ -98,9 +117,15 @@ export class LatentLabElement extends HTMLElement {
     const map = part('latent-map');
     const sampler = part('sampler');
     const interp = part('interpolation', 'section', 'card wide');
+    const kindParts = {
+      'beta-plot': part('beta-plot'),
+      denoise: part('denoise'),
+      sparsity: part('sparsity'),
+    };
+    for (const el of Object.values(kindParts)) el.hidden = true;
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');
     root.append(
-      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, pad, map, loss, recon, sampler, interp), this.#drop),
+      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), loss, recon, sampler, interp), this.#drop),
     );
     this.#views = {
       badge: new BackendBadge(badge),
@@ -111,6 +136,9 @@ export class LatentLabElement extends HTMLElement {
         reset: (spec) => this.#resetFromForm(spec),
         download: () => this.#download(),
         load: (file) => this.#loadFile(file),
+        switchKind: (kind) => this.#switchFromPanel(kind),
+        // The panel shows the engine's refusal next to the field itself.
+        setLive: (spec) => this.setSpec(spec),
       }),
       loss: new LossPlot(loss),
       recon: new DigitGrid(recon, {
@@ -126,13 +154,24 @@ export class LatentLabElement extends HTMLElement {
       }),
       sampler: new Sampler(sampler, { decode: (z) => this.decode(z) }),
       interp: new Interpolation(interp, { onChange: () => this.#live.refreshInterpolation() }),
+      beta: new BetaPlot(kindParts['beta-plot'], { setBeta: (beta) => this.#setLive({ beta }) }),
+      denoise: new DenoiseView(kindParts.denoise, { onChange: (noise) => this.#noiseChanged(noise) }),
+      sparsity: new SparsityView(kindParts.sparsity),
     };
+    this.#kinds = new KindViews({
+      request: (type, args) => this.#request(type, args),
+      views: this.#views,
+      parts: kindParts,
+      showError: (message) => this.#showError(message),
+    });
     this.#live = new LiveViews({
       request: (type, args) => this.#request(type, args),
       views: this.#views,
       showError: (message) => this.#showError(message),
       emit: (name, detail) => this.dispatchEvent(new CustomEvent(name, { detail })),
       connected: () => this.#engine !== null,
+      codes: (mu, latent) => this.#kinds.setCodes(mu, latent),
+      drawing: (result) => this.#kinds.setDrawing(result),
     });
     this.#newReadyPromise();
     this.addEventListener('dragenter', this.#onDrag);
@@ -187,6 +226,31 @@ export class LatentLabElement extends HTMLElement {
     const info = await this.#request('reset', { spec: json });
     this.#modelChanged(info);
     return info;
+  }
+  async switchKind(kind) {
+    const entry = kindOf(kind);
+    if (!entry) throw new Error(`unknown model kind ${JSON.stringify(kind)}`);
+    if (entry.pretrained) {
+      try {
+        const info = await this.#request('loadUrl', { url: modelUrl(entry.pretrained) });
+        this.#modelChanged(info);
+        return info;
+      } catch (e) {
+        this.#views.messages.show(`The pretrained ${entry.short} could not be loaded (${e.message}); starting from a fresh one.`, 'info');
+      }
+    }
+    return this.reset(entry.defaults);
+  }
+  async setSpec(changes) {
+    await this.#ready;
+    const current = JSON.parse(this.#info.spec);
+    const spec = mergeSpec(current, typeof changes === 'string' ? JSON.parse(changes) : changes);
+    const info = await this.#request('setSpec', { spec: JSON.stringify(spec) });
+    this.#specChanged(info);
+    return info;
+  }
+  async corrupt(pixels, { kind = 'gaussian', amount = 0.5, seed = 1, step = 0 } = {}) {
+    return this.#request('corrupt', { pixels: toF32(pixels), kind, amount, seed, step });
   }
   async reconstruct(pixels) {
     return this.#request('reconstruct', { pixels: toF32(pixels) });
@@ -282,6 +346,7 @@ export class LatentLabElement extends HTMLElement {
       this.#views.recon.setOriginals(images, images.length / 784);
       this.#refreshReconstructions(true);
       this.#live.setTestDigits(images);
+      this.#kinds.setTestDigits(images);
       const many = await this.#request('testImages', { n: MAP_DIGITS });
       this.#live.setMapDigits(many.images, many.labels);
     } catch (e) {
@@ -319,20 +384,25 @@ export class LatentLabElement extends HTMLElement {
 
   #onMetrics(msg) {
     const items = msg.items ?? [];
-    for (const m of items) this.#history.push({ step: m.first_step + m.steps, recon: m.recon, kl: m.kl });
+    for (const m of items) {
+      this.#history.push({ step: m.first_step + m.steps, recon: m.recon, kl: m.kl, penalty: m.penalty, beta: m.beta });
+    }
     const last = items[items.length - 1];
     this.#metrics = {
       step: msg.step,
       recon: last ? last.recon : this.#metrics.recon,
       kl: last ? last.kl : this.#metrics.kl,
+      penalty: last ? last.penalty : this.#metrics.penalty,
       stepsPerSec: msg.stepsPerSec,
       samplesPerSec: msg.samplesPerSec,
     };
     this.#views.loss.push(items);
+    if (this.#kinds.kind === 'vae') this.#views.beta.push(items);
     this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info?.trainSize });
     this.dispatchEvent(new CustomEvent('progress', { detail: { ...this.#metrics, items } }));
     this.#refreshReconstructions();
     this.#live.refreshMap();
+    this.#kinds.refreshDenoise();
   }
 
   #onState(msg) {
@@ -340,11 +410,13 @@ export class LatentLabElement extends HTMLElement {
     const backendChanged = this.#info && info.backend !== this.#info.backend;
     this.#info = { ...this.#info, ...info };
     this.#views.training.setTraining(info.training);
+    if (reason === 'spec') this.#specChanged(info);
     if (backendChanged || reason === 'fallback') this.#views.badge.set(info.backend, info.adapter);
     if (!info.training) {
       this.#metrics = { ...this.#metrics, step: info.step };
       this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info.trainSize });
       this.#refreshReconstructions(true);
+      this.#kinds.refreshDenoise(true);
       this.#live.refreshMap(true);
     }
     this.dispatchEvent(new CustomEvent('state', { detail: { reason, ...info } }));
@@ -359,18 +431,65 @@ export class LatentLabElement extends HTMLElement {
   #modelChanged(info, { quiet = false } = {}) {
     this.#info = { ...this.#info, ...info };
     this.#history = [];
-    this.#metrics = { step: info.step, recon: NaN, kl: NaN, stepsPerSec: 0, samplesPerSec: 0 };
+    this.#metrics = { step: info.step, recon: NaN, kl: NaN, penalty: NaN, stepsPerSec: 0, samplesPerSec: 0 };
     const spec = JSON.parse(info.spec);
     this.#views.training.setModel(info);
     this.#views.training.setTraining(Boolean(info.training));
     this.#views.training.setMetrics({ ...this.#metrics, trainSize: info.trainSize });
     this.#views.loss.clear();
-    this.#views.loss.setVariational(spec.kind !== 'ae');
+    this.#views.loss.setSeries(kindOf(spec.kind)?.metrics ?? ['recon']);
+    this.#kinds.setSpec(spec, { replaced: true });
     this.#views.map.reset();
     this.#views.sampler.setLatent(spec.latent, spec.kind);
     if (!quiet) {
       this.#refreshReconstructions(true);
       this.#live.refreshMap(true);
+    }
+  }
+
+  // A live change of the running model's spec (β, noise, sparsity): same weights, same step.
+  #specChanged(info) {
+    if (!info?.spec) return;
+    this.#info = { ...this.#info, ...info };
+    const spec = JSON.parse(info.spec);
+    this.#views.training.setLiveSpec(info.spec);
+    this.#kinds.setSpec(spec);
+  }
+
+  // The switcher: errors go back to it (it shows them next to the select).
+  async #switchFromPanel(kind) {
+    await this.switchKind(kind);
+    this.#views.messages.clear('error');
+  }
+
+  // A live setting from the switcher or a view: the engine's refusal is shown in the element.
+  async #setLive(spec) {
+    try {
+      return await this.setSpec(spec);
+    } catch (e) {
+      this.#showError(`Could not change the setting: ${e.message}`);
+      throw e;
+    }
+  }
+
+  // The denoising view's noise: shown at once; the model trains with it from its next step
+  // (one change in flight, the latest wins).
+  async #noiseChanged(noise) {
+    this.#kinds.refreshDenoise(true);
+    const send = this.#noiseSend;
+    send.next = noise;
+    if (send.busy) return;
+    send.busy = true;
+    try {
+      while (send.next) {
+        const next = send.next;
+        send.next = null;
+        const current = JSON.parse(this.#info.spec).noise;
+        if (current.kind === next.kind && current.amount === next.amount) continue;
+        await this.#setLive({ noise: next }).catch(() => this.#kinds.noiseRefused());
+      }
+    } finally {
+      send.busy = false;
     }
   }
 
@@ -393,7 +512,8 @@ export class LatentLabElement extends HTMLElement {
     try {
       const bytes = await this.saveWeights();
       const spec = JSON.parse(this.#info.spec);
-      const name = `latent-lab-${describeSpec(spec).toLowerCase().replace(/[^a-z0-9]+/g, '-')}-step${this.#metrics.step}.safetensors`;
+      const widths = [784, ...(spec.hidden ?? []), spec.latent].join('-');
+      const name = `latent-lab-${spec.kind}-${widths}-step${this.#metrics.step}.safetensors`;
       const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
       const a = h('a', { href: url, download: name, hidden: true });
       this.shadowRoot.append(a);
@@ -434,6 +554,16 @@ export class LatentLabElement extends HTMLElement {
     const file = e.dataTransfer?.files?.[0];
     if (file) this.#loadFile(file);
   };
+}
+
+// `changes` merged into `spec`, one level deep for the nested settings (noise, sparsity,
+// optimizer), so {noise: {amount: 0.3}} keeps the noise kind.
+function mergeSpec(spec, changes) {
+  const out = { ...spec };
+  for (const [k, v] of Object.entries(changes)) {
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && spec[k] && typeof spec[k] === 'object' ? { ...spec[k], ...v } : v;
+  }
+  return out;
 }
 
 function toF32(x) {

@@ -136,7 +136,9 @@ input[aria-invalid="true"] { border-color: var(--ll-error); }
   content: ""; display: inline-block; width: 14px; height: 3px; border-radius: 2px;
   vertical-align: middle; margin-right: 6px; background: var(--ll-recon);
 }
-.key.kl::before { background: var(--ll-kl); }
+.key.kl::before, .key.penalty::before { background: var(--ll-kl); }
+.key.bars::before { height: 10px; width: 10px; border-radius: 1px; }
+.key.drawn::before { width: 3px; height: 10px; background: var(--ll-ok); }
 .plot-box { position: relative; }
 canvas.plot { display: block; width: 100%; aspect-ratio: 16 / 10; }
 .plot-empty {
@@ -194,6 +196,52 @@ canvas.strip { display: block; width: 100%; height: 60px; }
   border: 3px dashed var(--ll-accent); border-radius: var(--ll-radius);
   font-size: 1.2em; font-weight: 600; pointer-events: none;
 }
+/* The model switcher (training card). */
+.switcher { margin: 0 0 12px; display: grid; gap: 4px 12px; }
+.switcher .field-kind select { max-width: 20rem; }
+.kind-sentence { margin: 2px 0 4px; font-size: 0.9em; }
+.live-settings { display: grid; grid-template-columns: repeat(auto-fill, minmax(8rem, 1fr)); gap: 6px 12px; }
+.live-settings:not(:has(.field:not([hidden]))) { display: none; }
+.live-hint { margin: 0; font-size: 0.82em; color: var(--ll-muted); }
+
+.beta-slider input[type="range"], .slider-row input[type="range"] {
+  min-height: 0; padding: 0; background: transparent; border: none; accent-color: var(--ll-accent);
+}
+.beta-value, .noise-value { font-variant-numeric: tabular-nums; font-weight: 600; white-space: nowrap; }
+
+/* β-VAE view. */
+.beta-control { display: flex; gap: 10px; align-items: flex-start; margin-bottom: 10px; }
+.beta-control > label { font-weight: 600; padding-top: 2px; }
+.beta-slider { flex: 1 1 auto; min-width: 0; }
+.beta-slider input { display: block; width: 100%; margin: 4px 0 2px; }
+.beta-scale { display: flex; justify-content: space-between; font-size: 0.75em; color: var(--ll-muted); font-variant-numeric: tabular-nums; }
+.beta-scale span { width: 0; display: flex; flex-direction: column; align-items: center; white-space: nowrap; }
+.beta-scale span::before {
+  content: ""; display: block; width: 8px; height: 8px; border-radius: 50%;
+  background: var(--swatch); margin: 1px 0 1px; flex: none;
+}
+.beta-slider .beta-scale { padding: 0 8px; }
+.beta-value { min-width: 4.5em; padding-top: 2px; }
+.beta-value::before {
+  content: ""; display: inline-block; width: 10px; height: 10px; border-radius: 50%;
+  background: var(--swatch, var(--ll-accent)); margin-right: 5px; vertical-align: -1px;
+}
+canvas.beta-canvas { aspect-ratio: 4 / 3; }
+
+/* Denoising view. */
+.noise-controls { display: flex; flex-wrap: wrap; gap: 8px 12px; align-items: flex-end; margin-bottom: 10px; }
+.noise-controls > .field:first-child { flex: 0 1 10rem; }
+.noise-controls .noise-amount { flex: 1 1 12rem; }
+.slider-row { display: flex; gap: 8px; align-items: center; min-height: 34px; }
+.slider-row input { flex: 1 1 auto; min-width: 4rem; }
+.noise-value { min-width: 6.5em; font-size: 0.9em; }
+canvas.denoise-canvas { display: block; width: 100%; height: 160px; }
+.denoise-readouts, .sparsity-readouts { margin: 10px 0 0; }
+.sparsity-readouts { grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); }
+
+/* Sparse-code view. */
+canvas.sparsity-canvas { aspect-ratio: 4 / 3; }
+
 @container (max-width: 420px) {
   .lab { padding: 8px; }
   .card { padding: 12px; }

@@ -15,6 +15,8 @@ export class LiveViews {
   #showError;
   #emit;
   #connected;
+  #onCodes;
+  #onDrawing;
   #testDigits = null; // the reconstruction card's digits (one per class): interpolation ends
   #map = { busy: false, again: false, last: 0, took: 0, images: null, labels: null };
   #interp = { busy: false, again: false };
@@ -23,13 +25,17 @@ export class LiveViews {
   /**
    * `request(type, args)`: an engine request; `views`: the element's views; `showError(m)`,
    * `emit(name, detail)`; `connected()`: whether the element still has an engine.
+   * Optional: `codes(mu, latent)` after the map's digits are encoded, `drawing(result)` after
+   * each new result of the pad (null when cleared), for the kinds' own views.
    */
-  constructor({ request, views, showError, emit, connected }) {
+  constructor({ request, views, showError, emit, connected, codes = () => {}, drawing = () => {} }) {
     this.#request = request;
     this.#views = views;
     this.#showError = showError;
     this.#emit = emit;
     this.#connected = connected;
+    this.#onCodes = codes;
+    this.#onDrawing = drawing;
   }
 
   /** The test digits at the interpolation's ends (n×784, one per class). */
@@ -78,6 +84,7 @@ export class LiveViews {
       const enc = await this.#request('encode', { pixels: m.images.slice() });
       m.took = performance.now() - now;
       this.#views.map.setPoints(enc.mu, m.labels, enc.latent);
+      this.#onCodes(enc.mu, enc.latent);
       // The drawing's code moves with the model too.
       if (this.#drawing.last) this.onInk(...this.#drawing.last);
       this.refreshInterpolation();
@@ -152,6 +159,7 @@ export class LiveViews {
           this.#views.pad.setInput(null);
           this.#views.pad.setReconstruction(null);
           this.#views.map.setDrawn(null);
+          this.#onDrawing(null);
           continue;
         }
         const input = await this.#request('preprocess', { ink: ink.slice(), width, height });
@@ -163,6 +171,7 @@ export class LiveViews {
         this.#views.pad.setReconstruction(reconstruction, error);
         d.result = { input, reconstruction, error, mu: enc.mu, logvar: enc.logvar };
         d.updates++;
+        this.#onDrawing(d.result);
         if (this.#views.interp.ends.includes(DRAWING)) this.refreshInterpolation();
         this.#emit('drawing', { error, mu: Array.from(enc.mu), updates: d.updates });
       }

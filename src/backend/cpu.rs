@@ -9,6 +9,8 @@ pub struct CpuExecutor {
     program: Program,
     tensors: Vec<Vec<f32>>,
     images: Vec<u8>,
+    /// One label per training image (conditional models).
+    labels: Option<Vec<u8>>,
     step: u32,
     pending: Vec<Metrics>,
 }
@@ -20,6 +22,7 @@ impl CpuExecutor {
             program,
             tensors,
             images: train_images.to_vec(),
+            labels: None,
             step: 0,
             pending: vec![],
         };
@@ -41,8 +44,23 @@ impl CpuExecutor {
         self.program.spec = spec;
     }
 
+    /// New training images; their labels must be set again.
     pub fn set_train_images(&mut self, images: &[u8]) {
         self.images = images.to_vec();
+        self.labels = None;
+    }
+
+    /// Labels of the training images, one per image (checked by the caller).
+    pub fn set_train_labels(&mut self, labels: &[u8]) {
+        self.labels = Some(labels.to_vec());
+    }
+
+    pub fn has_labels(&self) -> bool {
+        self.labels.is_some()
+    }
+
+    pub fn train_image_count(&self) -> usize {
+        self.images.len() / INPUT_SIZE
     }
 
     /// Replaces the parameters and restarts the optimizer (moments zero, step 0).
@@ -78,20 +96,28 @@ impl CpuExecutor {
     }
 
     /// Encoder outputs of up to `infer_rows` images.
-    pub fn encode_chunk(&mut self, pixels: &[f32]) -> Vec<f32> {
+    pub fn encode_chunk(&mut self, pixels: &[f32], cond: Option<&[f32]>) -> Vec<f32> {
         let rows = pixels.len() / INPUT_SIZE;
         self.tensors[self.program.infer_x][..pixels.len()].copy_from_slice(pixels);
+        self.write_cond(cond);
         self.run_list(ListKind::Encode, rows);
         let width = self.program.stats_width();
         self.tensors[self.program.infer_stats][..rows * width].to_vec()
     }
 
     /// Images decoded from up to `infer_rows` latent vectors.
-    pub fn decode_chunk(&mut self, z: &[f32]) -> Vec<f32> {
+    pub fn decode_chunk(&mut self, z: &[f32], cond: Option<&[f32]>) -> Vec<f32> {
         let rows = z.len() / self.program.spec.latent;
         self.tensors[self.program.infer_z][..z.len()].copy_from_slice(z);
+        self.write_cond(cond);
         self.run_list(ListKind::Decode, rows);
         self.tensors[self.program.infer_image][..rows * INPUT_SIZE].to_vec()
+    }
+
+    fn write_cond(&mut self, cond: Option<&[f32]>) {
+        if let (Some(t), Some(c)) = (self.program.infer_cond, cond) {
+            self.tensors[t][..c.len()].copy_from_slice(c);
+        }
     }
 
     fn run_list(&mut self, kind: ListKind, rows: usize) {
@@ -247,6 +273,20 @@ impl CpuExecutor {
                     cols(code),
                 );
                 t[dcode] = d;
+            }
+            Op::GatherLabels { cond } => {
+                let labels = self.labels.as_deref().expect("checked before training");
+                r::gather_labels(labels, &mut t[cond], rows, seed, self.step);
+            }
+            Op::ConcatColumns { a, c, y } => {
+                let mut out = std::mem::take(&mut t[y]);
+                r::concat_columns(&t[a], &t[c], &mut out, rows, cols(a), cols(c));
+                t[y] = out;
+            }
+            Op::SplitColumnsBackward { dy, da } => {
+                let mut out = std::mem::take(&mut t[da]);
+                r::split_columns_backward(&t[dy], &mut out, rows, cols(da), cols(dy));
+                t[da] = out;
             }
             Op::ContractiveUnitStats { code, w, wnorm, mean_s2 } => {
                 let (mut n, mut s2) =

@@ -7,7 +7,7 @@ pub mod cpu;
 pub mod gpu;
 
 use crate::error::{Error, Result};
-use crate::model::{metric, ModelSpec, Program, INPUT_SIZE};
+use crate::model::{metric, ModelSpec, Program, CLASSES, INPUT_SIZE};
 use crate::rng;
 
 pub use cpu::CpuExecutor;
@@ -121,6 +121,12 @@ impl Executor {
     /// Runs (CPU) or submits (GPU) `steps` training steps. On the GPU this returns as soon
     /// as the work is queued, unless the metrics ring is full.
     pub async fn train(&mut self, steps: u32) -> Result<()> {
+        if self.program().spec.kind.is_conditional() && !self.has_labels() {
+            return Err(Error::Input(
+                "a conditional model trains on labelled digits: set the training labels first"
+                    .into(),
+            ));
+        }
         match self {
             Executor::Cpu(e) => {
                 e.train(steps);
@@ -154,6 +160,54 @@ impl Executor {
             }
             Executor::Gpu(e) => e.set_train_images(images).await,
         }
+    }
+
+    /// The label (0–9) of each training image, for conditional models; every other model
+    /// ignores them.
+    pub fn set_train_labels(&mut self, labels: &[u8]) -> Result<()> {
+        let images = match self {
+            Executor::Cpu(e) => e.train_image_count(),
+            Executor::Gpu(e) => e.train_image_count(),
+        };
+        if labels.len() != images {
+            return Err(Error::Input(format!(
+                "{} training labels for {images} training images",
+                labels.len()
+            )));
+        }
+        check_labels(labels)?;
+        match self {
+            Executor::Cpu(e) => e.set_train_labels(labels),
+            Executor::Gpu(e) => e.set_train_labels(labels),
+        }
+        Ok(())
+    }
+
+    fn has_labels(&self) -> bool {
+        match self {
+            Executor::Cpu(e) => e.has_labels(),
+            Executor::Gpu(e) => e.has_labels(),
+        }
+    }
+
+    /// One-hot rows for an inference call of `rows` rows: `None` for an unconditional model,
+    /// an error if a conditional one gets no labels or the wrong number.
+    fn condition(&self, labels: Option<&[u8]>, rows: usize) -> Result<Option<Vec<f32>>> {
+        if !self.program().spec.kind.is_conditional() {
+            return Ok(None);
+        }
+        let labels = labels.ok_or_else(|| {
+            Error::Input("a conditional model needs a label (0–9) for each row".into())
+        })?;
+        if labels.len() != rows {
+            return Err(Error::Input(format!("{} labels for {rows} rows", labels.len())));
+        }
+        check_labels(labels)?;
+        let mut cond = vec![0.0; rows * CLASSES];
+        for (row, &l) in cond.chunks_exact_mut(CLASSES).zip(labels) {
+            row[l as usize] = 1.0;
+        }
+        Ok(Some(cond))
     }
 
     /// Current parameter values, in [`Program::params`] order.
@@ -195,14 +249,25 @@ impl Executor {
 
     /// Encodes `pixels` (n × 784, values in [0, 1]).
     pub async fn encode(&mut self, pixels: &[f32]) -> Result<Encoded> {
+        self.encode_labeled(pixels, None).await
+    }
+
+    /// Encodes `pixels` with their labels (required by a conditional model).
+    pub async fn encode_labeled(
+        &mut self,
+        pixels: &[f32],
+        labels: Option<&[u8]>,
+    ) -> Result<Encoded> {
         check_rows(pixels.len(), INPUT_SIZE, "pixels")?;
+        let cond = self.condition(labels, pixels.len() / INPUT_SIZE)?;
         let (width, latent) = (self.program().stats_width(), self.program().spec.latent);
         let cap = self.program().infer_rows;
         let mut stats = Vec::with_capacity(pixels.len() / INPUT_SIZE * width);
-        for chunk in pixels.chunks(cap * INPUT_SIZE) {
+        for (k, chunk) in pixels.chunks(cap * INPUT_SIZE).enumerate() {
+            let c = cond.as_deref().map(|c| chunk_of(c, k, cap * CLASSES));
             stats.extend(match self {
-                Executor::Cpu(e) => e.encode_chunk(chunk),
-                Executor::Gpu(e) => e.encode_chunk(chunk).await?,
+                Executor::Cpu(e) => e.encode_chunk(chunk, c),
+                Executor::Gpu(e) => e.encode_chunk(chunk, c).await?,
             });
         }
         let rows = stats.len() / width;
@@ -220,14 +285,21 @@ impl Executor {
 
     /// Decodes latent vectors (n × Z) to images (n × 784, in [0, 1]).
     pub async fn decode(&mut self, z: &[f32]) -> Result<Vec<f32>> {
+        self.decode_labeled(z, None).await
+    }
+
+    /// Decodes latent vectors with labels (required by a conditional model).
+    pub async fn decode_labeled(&mut self, z: &[f32], labels: Option<&[u8]>) -> Result<Vec<f32>> {
         let latent = self.program().spec.latent;
         check_rows(z.len(), latent, "z")?;
+        let cond = self.condition(labels, z.len() / latent)?;
         let cap = self.program().infer_rows;
         let mut out = Vec::with_capacity(z.len() / latent * INPUT_SIZE);
-        for chunk in z.chunks(cap * latent) {
+        for (k, chunk) in z.chunks(cap * latent).enumerate() {
+            let c = cond.as_deref().map(|c| chunk_of(c, k, cap * CLASSES));
             out.extend(match self {
-                Executor::Cpu(e) => e.decode_chunk(chunk),
-                Executor::Gpu(e) => e.decode_chunk(chunk).await?,
+                Executor::Cpu(e) => e.decode_chunk(chunk, c),
+                Executor::Gpu(e) => e.decode_chunk(chunk, c).await?,
             });
         }
         Ok(out)
@@ -235,14 +307,45 @@ impl Executor {
 
     /// Decodes the code (AE) or the mean μ (VAE) of each image: deterministic.
     pub async fn reconstruct(&mut self, pixels: &[f32]) -> Result<Vec<f32>> {
-        let enc = self.encode(pixels).await?;
-        self.decode(&enc.mu).await
+        self.reconstruct_labeled(pixels, None).await
+    }
+
+    /// [`Executor::reconstruct`] with labels (required by a conditional model).
+    pub async fn reconstruct_labeled(
+        &mut self,
+        pixels: &[f32],
+        labels: Option<&[u8]>,
+    ) -> Result<Vec<f32>> {
+        let enc = self.encode_labeled(pixels, labels).await?;
+        self.decode_labeled(&enc.mu, labels).await
     }
 
     /// `n` images decoded from z ~ N(0, 1), drawn from the counter-based RNG at `seed`.
     pub async fn sample(&mut self, n: usize, seed: u32) -> Result<Vec<f32>> {
+        self.sample_labeled(n, seed, None).await
+    }
+
+    /// [`Executor::sample`] with a label per sample (required by a conditional model).
+    pub async fn sample_labeled(
+        &mut self,
+        n: usize,
+        seed: u32,
+        labels: Option<&[u8]>,
+    ) -> Result<Vec<f32>> {
         let z = standard_normal(n * self.program().spec.latent, seed, rng::stream::SAMPLE);
-        self.decode(&z).await
+        self.decode_labeled(&z, labels).await
+    }
+}
+
+/// The `k`-th chunk of `len` values of `v` (the last may be shorter).
+fn chunk_of(v: &[f32], k: usize, len: usize) -> &[f32] {
+    &v[k * len..((k + 1) * len).min(v.len())]
+}
+
+fn check_labels(labels: &[u8]) -> Result<()> {
+    match labels.iter().find(|&&l| l as usize >= CLASSES) {
+        Some(l) => Err(Error::Input(format!("label {l}: expected a digit from 0 to 9"))),
+        None => Ok(()),
     }
 }
 

@@ -91,6 +91,12 @@ pub mod metric {
 pub enum Op {
     /// x[b, :] = dataset image `batch_index(seed, step, b)` / 255.
     GatherBatch { x: TensorId },
+    /// cond[b, :] = one-hot of the label of the image `GatherBatch` picks for row b.
+    GatherLabels { cond: TensorId },
+    /// y[b, :] = [a[b, :] | c[b, :]] (side by side).
+    ConcatColumns { a: TensorId, c: TensorId, y: TensorId },
+    /// da[b, :] = dy[b, ..cols(a)]: the gradient of `ConcatColumns` for its left part.
+    SplitColumnsBackward { dy: TensorId, da: TensorId },
     /// noisy = x corrupted as `spec.noise` says, from the RNG at (seed, NOISE, step).
     CorruptInput { x: TensorId, noisy: TensorId },
     /// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o].
@@ -183,6 +189,10 @@ impl Op {
                 rho_hat,
                 dcode: grad(code).expect("the code has a gradient"),
             }],
+            Op::ConcatColumns { a, y, .. } => match (grad(a), grad(y)) {
+                (Some(da), Some(dy)) => vec![Op::SplitColumnsBackward { dy, da }],
+                _ => vec![],
+            },
             Op::ContractivePenalty { code, wnorm, .. } => vec![Op::ContractiveBackwardCode {
                 code,
                 wnorm,
@@ -205,6 +215,9 @@ pub struct Program {
     pub encode: Vec<Op>,
     /// `infer_z` (n × Z) → `infer_image` (n × D, in [0, 1]).
     pub decode: Vec<Op>,
+    /// A conditional model's one-hot labels of an inference call (n × 10), read by both
+    /// `encode` and `decode`; written by the executor.
+    pub infer_cond: Option<TensorId>,
     /// Rows of the training step (B).
     pub batch: usize,
     /// Capacity in rows of one inference call.
@@ -222,14 +235,15 @@ pub const INFER_ROWS: usize = 256;
 /// Encoder and decoder layer shapes, in order.
 pub fn layer_shapes(spec: &ModelSpec) -> Vec<LayerShape> {
     let code = if spec.kind.is_variational() { 2 * spec.latent } else { spec.latent };
+    let extra = if spec.kind.is_conditional() { CLASSES } else { 0 };
     let mut shapes = vec![];
-    let mut width = INPUT_SIZE;
+    let mut width = INPUT_SIZE + extra;
     for &h in &spec.hidden {
         shapes.push(LayerShape { inputs: width, outputs: h });
         width = h;
     }
     shapes.push(LayerShape { inputs: width, outputs: code });
-    width = spec.latent;
+    width = spec.latent + extra;
     for h in spec.decoder_widths() {
         shapes.push(LayerShape { inputs: width, outputs: h });
         width = h;
@@ -330,13 +344,23 @@ impl Program {
         let mut fwd = vec![];
         let x = bld.tensor("x", bsz, INPUT_SIZE, Role::Train);
         let mut prologue = vec![Op::GatherBatch { x }];
-        let encoder_input = if spec.kind == ModelKind::Dae {
+        let mut encoder_input = if spec.kind == ModelKind::Dae {
             let noisy = bld.tensor("x_noisy", bsz, INPUT_SIZE, Role::Train);
             prologue.push(Op::CorruptInput { x, noisy });
             noisy
         } else {
             x
         };
+        let clean_or_noisy = encoder_input;
+        let conditional = spec.kind.is_conditional();
+        let cond = conditional.then(|| {
+            let cond = bld.tensor("cond", bsz, CLASSES, Role::Train);
+            prologue.push(Op::GatherLabels { cond });
+            let joined = bld.tensor("x_cond", bsz, INPUT_SIZE + CLASSES, Role::Train);
+            prologue.push(Op::ConcatColumns { a: encoder_input, c: cond, y: joined });
+            encoder_input = joined;
+            cond
+        });
         let stats =
             bld.mlp(&mut fwd, "encoder", encoder_input, &enc_w, spec.activation, bsz, Role::Train);
         let mut penalties = vec![];
@@ -370,13 +394,25 @@ impl Program {
         } else {
             stats
         };
-        let logits = bld.mlp(&mut fwd, "decoder", z, &dec_w, spec.activation, bsz, Role::Train);
+        let decoder_input = match cond {
+            Some(c) => {
+                let joined = bld.tensor("z_cond", bsz, z_dim + CLASSES, Role::Train);
+                fwd.push(Op::ConcatColumns { a: z, c, y: joined });
+                joined
+            }
+            None => z,
+        };
+        let logits =
+            bld.mlp(&mut fwd, "decoder", decoder_input, &dec_w, spec.activation, bsz, Role::Train);
 
         // Every activation except the input images has a gradient tensor.
         let mut grad_of = vec![None; bld.tensors.len()];
         let no_grad = |t: TensorId| {
+            // The inputs: images (clean, corrupted, with the label) and labels.
             t == x
+                || t == clean_or_noisy
                 || t == encoder_input
+                || Some(t) == cond
                 || bld.tensors[t].rows == 1
                 || penalties.iter().any(|&(p, _)| p == t)
         };
@@ -441,10 +477,19 @@ impl Program {
         let rows = INFER_ROWS;
         let mut encode = vec![];
         let infer_x = bld.tensor("infer.x", rows, INPUT_SIZE, Role::Infer);
+        let infer_cond = conditional.then(|| bld.tensor("infer.cond", rows, CLASSES, Role::Infer));
+        let encoder_input = match infer_cond {
+            Some(c) => {
+                let joined = bld.tensor("infer.x_cond", rows, INPUT_SIZE + CLASSES, Role::Infer);
+                encode.push(Op::ConcatColumns { a: infer_x, c, y: joined });
+                joined
+            }
+            None => infer_x,
+        };
         let infer_logits_code = bld.mlp(
             &mut encode,
             "infer.encoder",
-            infer_x,
+            encoder_input,
             &enc_w,
             spec.activation,
             rows,
@@ -463,10 +508,18 @@ impl Program {
         };
         let mut decode = vec![];
         let infer_z = bld.tensor("infer.z", rows, z_dim, Role::Infer);
+        let decoder_input = match infer_cond {
+            Some(c) => {
+                let joined = bld.tensor("infer.z_cond", rows, z_dim + CLASSES, Role::Infer);
+                decode.push(Op::ConcatColumns { a: infer_z, c, y: joined });
+                joined
+            }
+            None => infer_z,
+        };
         let infer_logits = bld.mlp(
             &mut decode,
             "infer.decoder",
-            infer_z,
+            decoder_input,
             &dec_w,
             spec.activation,
             rows,
@@ -486,6 +539,7 @@ impl Program {
             train,
             encode,
             decode,
+            infer_cond,
             batch: bsz,
             infer_rows: rows,
             train_x: x,

@@ -17,6 +17,8 @@ pub const NUM_CLASSES: usize = 10;
 pub const MAX_WIDTH: usize = 4096;
 /// Largest latent size accepted.
 pub const MAX_LATENT: usize = 256;
+/// Classes of a conditional model's one-hot label (the ten digits).
+pub const CLASSES: usize = 10;
 /// Largest batch accepted.
 pub const MAX_BATCH: usize = 1024;
 /// Deepest encoder accepted.
@@ -37,6 +39,9 @@ pub enum ModelKind {
     /// Contractive autoencoder: sigmoid code units, and a penalty on the squared Frobenius
     /// norm of the code layer's Jacobian (see [`ContractiveSpec`]).
     Contractive,
+    /// Conditional VAE: the one-hot label c joins the encoder's input, q(z | x, c), and the
+    /// decoder's, p(x | z, c); sampling picks the digit.
+    Cvae,
 }
 
 impl ModelKind {
@@ -50,10 +55,15 @@ impl ModelKind {
             ModelKind::Dae => "dae",
             ModelKind::Sparse => "sparse",
             ModelKind::Contractive => "contractive",
+            ModelKind::Cvae => "cvae",
         }
     }
     pub fn is_variational(self) -> bool {
-        matches!(self, ModelKind::Vae)
+        matches!(self, ModelKind::Vae | ModelKind::Cvae)
+    }
+    /// Whether encoder and decoder also see the one-hot label ([`CLASSES`] wide).
+    pub fn is_conditional(self) -> bool {
+        matches!(self, ModelKind::Cvae)
     }
     /// Whether the code passes through a sigmoid (units in (0, 1), as penalties assume).
     pub fn sigmoid_code(self) -> bool {
@@ -284,7 +294,7 @@ impl ModelSpec {
                 spec.loss = ReconLoss::Mse;
                 spec.latent = 32;
             }
-            ModelKind::Vae => {}
+            ModelKind::Vae | ModelKind::Cvae => {}
         }
         spec
     }

@@ -456,6 +456,34 @@ pub fn gather_batch(images: &[u8], x: &mut [f32], rows: usize, n: usize, seed: u
     }
 }
 
+/// cond[b, :] = one-hot of labels[batch_index(seed, step, b)]: the labels of the images
+/// [`gather_batch`] picks.
+pub fn gather_labels(labels: &[u8], cond: &mut [f32], rows: usize, seed: u32, step: u32) {
+    let classes = crate::model::CLASSES;
+    let n = labels.len() as u32;
+    for (b, row) in cond.chunks_exact_mut(classes).take(rows).enumerate() {
+        let idx = rng::batch_index(seed, step, b as u32, rows as u32, n) as usize;
+        row.fill(0.0);
+        row[labels[idx] as usize % classes] = 1.0;
+    }
+}
+
+/// y[b, :] = [a[b, :] | c[b, :]]. a: B × A, c: B × C, y: B × (A + C).
+pub fn concat_columns(a: &[f32], c: &[f32], y: &mut [f32], rows: usize, ca: usize, cc: usize) {
+    for b in 0..rows {
+        let row = &mut y[b * (ca + cc)..(b + 1) * (ca + cc)];
+        row[..ca].copy_from_slice(&a[b * ca..(b + 1) * ca]);
+        row[ca..].copy_from_slice(&c[b * cc..(b + 1) * cc]);
+    }
+}
+
+/// da[b, :] = dy[b, ..A]: the part of a concatenation's gradient that flows to its left input.
+pub fn split_columns_backward(dy: &[f32], da: &mut [f32], rows: usize, ca: usize, cy: usize) {
+    for b in 0..rows {
+        da[b * ca..(b + 1) * ca].copy_from_slice(&dy[b * cy..b * cy + ca]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Hand-computed cases, and every backward against central finite differences in f64.
@@ -463,6 +491,35 @@ mod tests {
 
     fn close(a: f32, b: f32, tol: f32) -> bool {
         (a - b).abs() <= tol * (1.0 + b.abs())
+    }
+
+    #[test]
+    fn concatenation_by_hand() {
+        let mut y = [0.0; 10];
+        concat_columns(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[7.0, 8.0, 9.0, 10.0], &mut y, 2, 3, 2);
+        assert_eq!(y, [1.0, 2.0, 3.0, 7.0, 8.0, 4.0, 5.0, 6.0, 9.0, 10.0]);
+        let mut da = [0.0; 6];
+        split_columns_backward(&y, &mut da, 2, 3, 5);
+        assert_eq!(da, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn gathered_labels_are_the_gathered_images_labels() {
+        // Image i is filled with the byte i; its label is i % 10.
+        let n = 37;
+        let images: Vec<u8> = (0..n).flat_map(|i| vec![i as u8; 784]).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let (rows, seed, step) = (8, 3, 5);
+        let mut x = vec![0.0; rows * 784];
+        let mut cond = vec![-1.0; rows * 10];
+        gather_batch(&images, &mut x, rows, n, seed, step);
+        gather_labels(&labels, &mut cond, rows, seed, step);
+        for b in 0..rows {
+            let image = (x[b * 784] * 255.0).round() as usize;
+            let row = &cond[b * 10..(b + 1) * 10];
+            assert_eq!(row.iter().sum::<f32>(), 1.0);
+            assert_eq!(row[image % 10], 1.0, "row {b}: image {image}, one-hot {row:?}");
+        }
     }
 
     #[test]

@@ -247,28 +247,68 @@ test('a drawn 1 lands among the test 1s on the map', async ({}, testInfo) => {
 });
 
 test('the sampler glides through decoded N(0, 1) codes', async ({}, testInfo) => {
-  const canvas = part('sampler').locator('canvas');
+  const card = part('sampler');
+  const canvas = card.locator('canvas');
   await canvas.scrollIntoViewIfNeeded();
   const read = async () => ({
     frames: Number((await canvas.getAttribute('data-frames')) ?? 0),
+    frame: await canvas.getAttribute('data-frame'),
     hash: await canvas.getAttribute('data-hash'),
-    t: Date.now(),
   });
+  /** Waits for `n` animation frames of the page. */
+  const animationFrames = (n) =>
+    lab((n) => new Promise((resolve) => {
+      let left = n;
+      const step = () => (--left <= 0 ? resolve() : requestAnimationFrame(step));
+      requestAnimationFrame(step);
+    }), n);
   await expect.poll(async () => (await read()).frames).toBeGreaterThan(0);
-  const a = await read();
-  await expect.poll(async () => (await read()).frames).toBeGreaterThanOrEqual(a.frames + 10);
-  const b = await read();
-  expect(b.hash).not.toBe(a.hash);
-  const fps = ((b.frames - a.frames) * 1000) / (b.t - a.t);
-  testInfo.annotations.push({ type: 'sampler', description: `${fps.toFixed(1)} frames/s (6×6 decodes per frame)` });
-  // Pause stops the frames; play resumes them.
-  await part('sampler').getByRole('button', { name: 'Pause' }).click();
+  // Every frame as it is counted, logged in the page: `data-frames` goes up by one per drawn
+  // frame, and each counted frame must be a new point on the path (a new frame index, so new
+  // codes) with a new picture.
+  await lab(() => {
+    const c = document.querySelector('latent-lab').shadowRoot.querySelector('canvas.sampler');
+    const log = (window.samplerLog = []);
+    new MutationObserver(() => {
+      const frames = Number(c.dataset.frames);
+      if (log.length === 0 || log[log.length - 1].frames !== frames) {
+        log.push({ frames, frame: Number(c.dataset.frame), hash: c.dataset.hash, t: performance.now() });
+      }
+    }).observe(c, { attributeFilter: ['data-frames'] });
+  });
+  const COUNTED = 40;
+  await expect.poll(() => lab(() => window.samplerLog.length), { timeout: 60_000 }).toBeGreaterThanOrEqual(COUNTED);
+  const log = await lab(() => window.samplerLog.slice());
+  for (let i = 1; i < log.length; i++) {
+    expect(log[i].frames, 'one drawn frame per count').toBe(log[i - 1].frames + 1);
+    expect(log[i].frame, 'a new point on the path').toBeGreaterThan(log[i - 1].frame);
+    expect(log[i].hash, 'a new picture').not.toBe(log[i - 1].hash);
+  }
+  const first = log[0];
+  const last = log[log.length - 1];
+  const fps = ((last.frames - first.frames) * 1000) / (last.t - first.t);
+  const batch = await canvas.getAttribute('data-batch');
+  testInfo.annotations.push({
+    type: 'sampler',
+    description: `${fps.toFixed(1)} distinct frames/s over ${last.frames - first.frames} frames (6×6 digits each; ${batch} frames per decode request at the end)`,
+  });
+  // Pause stops the frames: the one on screen stays.
+  await card.getByRole('button', { name: 'Pause' }).click();
   const paused = await read();
-  await page.evaluate(() => new Promise((r) => setTimeout(r, 0))); // let an in-flight frame land
-  const settled = (await read()).frames;
-  expect(settled - paused.frames).toBeLessThanOrEqual(1);
-  await part('sampler').getByRole('button', { name: 'Play' }).click();
-  await expect.poll(async () => (await read()).frames).toBeGreaterThan(settled + 2);
+  await animationFrames(20);
+  expect(await read()).toEqual(paused);
+  // Paused, the frame on screen follows the model: new weights decode it again (the same
+  // point on the path, so it does not count as a new frame).
+  await lab(() => document.querySelector('latent-lab').train({ steps: 3 }));
+  await expect(canvas).not.toHaveAttribute('data-hash', paused.hash);
+  expect(await read()).toMatchObject({ frames: paused.frames, frame: paused.frame });
+  // Play resumes them; new codes start a new path.
+  await card.getByRole('button', { name: 'Play' }).click();
+  await expect.poll(async () => (await read()).frames).toBeGreaterThan(paused.frames + 2);
+  await card.getByRole('button', { name: 'New codes' }).click();
+  await expect(canvas).toHaveAttribute('data-seed', '2');
+  const reseeded = await read();
+  await expect.poll(async () => (await read()).frames).toBeGreaterThan(reseeded.frames + 2);
   expect(problems).toEqual([]);
 });
 

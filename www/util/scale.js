@@ -77,8 +77,12 @@ export function thin(points, max) {
   const out = [];
   for (let i = 0; i < points.length - 1; i += group) {
     const chunk = points.slice(i, Math.min(i + group, points.length - 1));
-    const avg = (k) => chunk.reduce((s, p) => s + p[k], 0) / chunk.length;
-    out.push({ step: chunk[chunk.length - 1].step, recon: avg('recon'), kl: avg('kl') });
+    // Every numeric field but the step is averaged (recon, kl, penalty, …).
+    const point = { step: chunk[chunk.length - 1].step };
+    for (const k of Object.keys(chunk[0])) {
+      if (k !== 'step' && typeof chunk[0][k] === 'number') point[k] = chunk.reduce((s, p) => s + p[k], 0) / chunk.length;
+    }
+    out.push(point);
   }
   out.push(points[points.length - 1]);
   return out;

@@ -1,13 +1,14 @@
 // The training form's values ⇄ a ModelSpec (src/model/spec.rs). Pure functions: no DOM.
 // Limits match the engine's; the engine validates again and has the last word.
 
+import { kindOf } from './kinds.js';
+
 export const LIMITS = {
-  latent: [2, 32],
+  latent: [2, 256], // the engine allows 1, but the latent map needs two numbers
   hiddenLayers: 6,
   width: [1, 4096],
   batch: [1, 1024],
   lr: [0, 1], // exclusive of 0
-  beta: [0, 1000],
 };
 
 /** "512, 256" → {value: [512, 256]} or {error}. An empty text means no hidden layer. */
@@ -45,9 +46,11 @@ function integerIn(text, [lo, hi], what) {
 }
 
 /**
- * Validates raw form values ({kind, latent, hidden, lr, batch, beta}: strings) against the
- * spec they edit. Returns {spec, errors}: `errors` maps field names to messages (empty when
- * valid); `spec` is `base` with the form's fields applied (only meaningful without errors).
+ * Validates raw form values ({latent, hidden, lr, batch}: strings; `kind` optional) against
+ * the spec they edit. Returns {spec, errors}: `errors` maps field names to messages (empty
+ * when valid); `spec` is `base` with the form's fields applied (only meaningful without
+ * errors). The kind's own settings (β, noise, sparsity) are not in this form: they change
+ * the running model directly (see kinds.js), so `base` carries them.
  */
 export function formToSpec(form, base = {}) {
   const errors = {};
@@ -55,20 +58,13 @@ export function formToSpec(form, base = {}) {
     if (result.error) errors[field] = result.error;
     return result.value;
   };
-  const kind = form.kind === 'ae' ? 'ae' : 'vae';
+  const kind = form.kind && kindOf(form.kind) ? form.kind : (base.kind ?? 'vae');
   const latent = take('latent', integerIn(form.latent, LIMITS.latent, 'Latent size'));
   const hidden = take('hidden', parseHidden(form.hidden));
   const batch = take('batch', integerIn(form.batch, LIMITS.batch, 'Batch size'));
   const lr = parseNumber(form.lr);
   if (!(Number.isFinite(lr) && lr > 0 && lr <= 1)) {
     errors.lr = 'Learning rate must be a number above 0 and at most 1 (try 0.001)';
-  }
-  let beta = base.beta ?? 1;
-  if (kind === 'vae') {
-    beta = parseNumber(form.beta);
-    if (!(Number.isFinite(beta) && beta >= LIMITS.beta[0] && beta <= LIMITS.beta[1])) {
-      errors.beta = `β must be a number from ${LIMITS.beta[0]} to ${LIMITS.beta[1]}`;
-    }
   }
   const spec = {
     ...base,
@@ -79,7 +75,6 @@ export function formToSpec(form, base = {}) {
     // is unchanged.
     decoder_hidden: sameList(hidden, base.hidden) ? (base.decoder_hidden ?? null) : null,
     batch_size: batch,
-    beta,
     optimizer: { ...(base.optimizer ?? {}), lr },
   };
   return { spec, errors };
@@ -88,19 +83,20 @@ export function formToSpec(form, base = {}) {
 /** The form's values for a spec. */
 export function specToForm(spec) {
   return {
-    kind: spec.kind ?? 'vae',
     latent: String(spec.latent ?? 2),
     hidden: (spec.hidden ?? [400]).join(','),
     lr: String(spec.optimizer?.lr ?? 0.001),
     batch: String(spec.batch_size ?? 128),
-    beta: String(spec.beta ?? 1),
   };
 }
 
-/** A short name for a model: "VAE 784-400-2". */
+/** A short name for a model: "VAE 784-400-2", "β-VAE 784-400-2 (β = 4)", "DAE 784-256-32". */
 export function describeSpec(spec) {
   const widths = [784, ...(spec.hidden ?? []), spec.latent];
-  return `${(spec.kind ?? 'vae').toUpperCase()} ${widths.join('-')}`;
+  const kind = spec.kind ?? 'vae';
+  const beta = spec.beta ?? 1;
+  if (kind === 'vae' && beta !== 1) return `β-VAE ${widths.join('-')} (β = ${beta})`;
+  return `${kindOf(kind)?.short ?? kind.toUpperCase()} ${widths.join('-')}`;
 }
 
 function sameList(a, b) {

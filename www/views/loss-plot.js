@@ -1,19 +1,21 @@
-// The live loss plot: reconstruction loss and KL per image against the training step, on a
-// log y axis (the two differ by orders of magnitude and both fall fast at first).
+// The live loss plot: reconstruction loss and the kind's other term (a VAE's KL, a sparse
+// AE's sparsity penalty) per image against the training step, on a log y axis (they differ
+// by orders of magnitude and fall fast at first).
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
 import { linearScale, logScale, logDomain, thin } from '../util/scale.js';
 import { formatTick, formatSig } from '../util/format.js';
+import { METRICS } from '../util/kinds.js';
 
 const MAX_POINTS = 4000; // kept; older points are averaged pairwise beyond this
 const DRAW_POINTS = 600; // drawn
 
 export class LossPlot {
   #canvas;
-  #points = []; // {step, recon, kl}
-  #variational = true;
+  #points = []; // {step, recon, kl, penalty}
+  #keys = ['recon', 'kl'];
   #loop;
-  #legendKl;
+  #legend;
   #empty;
 
   /** `root`: the element with part="loss-plot". */
@@ -24,32 +26,38 @@ export class LossPlot {
       role: 'img',
       'aria-label': 'Loss per image against training step (no data yet)',
     });
-    this.#legendKl = h('span', { class: 'key kl' }, 'KL divergence');
+    this.#legend = h('div', { class: 'legend' });
     this.#empty = h('p', { class: 'plot-empty' }, 'Press Start to train: the losses appear here.');
     root.replaceChildren(
       h('h2', {}, 'Loss'),
       h(
         'p',
         { class: 'explain' },
-        'How wrong the reconstructions are (reconstruction loss, in nats per image) and, for a VAE, ' +
-          'how far the codes stray from a standard normal (KL). Lower is better; the y axis is logarithmic.',
+        'How wrong the reconstructions are (reconstruction loss, summed over the pixels of an image) and, for a VAE, ' +
+          'how far the codes stray from a standard normal (KL); for a sparse AE, its sparsity penalty. Lower is better; the y axis is logarithmic.',
       ),
-      h('div', { class: 'legend' }, h('span', { class: 'key recon' }, 'reconstruction'), this.#legendKl),
+      this.#legend,
       h('div', { class: 'plot-box' }, this.#canvas, this.#empty),
     );
     this.#loop = redrawLoop(this.#canvas, () => this.#draw());
+    this.setSeries(this.#keys);
+  }
+
+  /** The metrics drawn, by key of kinds.js's METRICS: ['recon', 'kl'] for a VAE. */
+  setSeries(keys) {
+    this.#keys = keys;
+    this.#legend.replaceChildren(...keys.map((k) => h('span', { class: `key ${k}` }, METRICS[k].label)));
+    this.#loop.schedule();
   }
 
   /** Shows (VAE) or hides (AE) the KL line. */
   setVariational(variational) {
-    this.#variational = variational;
-    this.#legendKl.hidden = !variational;
-    this.#loop.schedule();
+    this.setSeries(variational ? ['recon', 'kl'] : ['recon']);
   }
 
-  /** Adds metrics ({first_step, steps, recon, kl}) in step order. */
+  /** Adds metrics ({first_step, steps, recon, kl, penalty}) in step order. */
   push(items) {
-    for (const m of items) this.#points.push({ step: m.first_step + m.steps, recon: m.recon, kl: m.kl });
+    for (const m of items) this.#points.push({ step: m.first_step + m.steps, recon: m.recon, kl: m.kl, penalty: m.penalty ?? 0 });
     if (this.#points.length > MAX_POINTS) this.#points = thin(this.#points, MAX_POINTS / 2);
     this.#loop.schedule();
   }
@@ -70,13 +78,14 @@ export class LossPlot {
     const colors = {
       recon: cssColor(this.root, '--ll-recon', '#2563eb'),
       kl: cssColor(this.root, '--ll-kl', '#db2777'),
+      penalty: cssColor(this.root, '--ll-kl', '#db2777'),
     };
     ctx.clearRect(0, 0, width, height);
     const pts = thin(this.#points, DRAW_POINTS);
     this.#empty.hidden = pts.length > 0;
     if (pts.length === 0) return;
 
-    const keys = this.#variational ? ['recon', 'kl'] : ['recon'];
+    const keys = this.#keys;
     const values = pts.flatMap((p) => keys.map((k) => p[k]));
     const yDomain = logDomain(values);
     const lastStep = Math.max(pts[pts.length - 1].step, 1);
@@ -137,8 +146,8 @@ export class LossPlot {
     const last = pts[pts.length - 1];
     this.#canvas.setAttribute(
       'aria-label',
-      `Loss per image against training step: at step ${last.step}, reconstruction ${formatSig(last.recon)}` +
-        (this.#variational ? `, KL ${formatSig(last.kl)}` : ''),
+      `Loss per image against training step: at step ${last.step}, ` +
+        keys.map((k) => `${METRICS[k].label} ${formatSig(last[k])}`).join(', '),
     );
   }
 }

@@ -1,8 +1,10 @@
-// The training card: start/pause/reset, the model and training settings (validated inline),
+// The training card: the model switcher (kind, one sentence about it, and its live
+// settings), start/pause/reset, the architecture and training settings (validated inline),
 // live readouts, and the model file (download / load).
 
 import { h } from './canvas.js';
 import { formToSpec, specToForm, describeSpec, LIMITS } from '../util/spec-form.js';
+import { KINDS, SETTINGS, METRICS, kindOf, parseSetting } from '../util/kinds.js';
 import { formatInt, formatRate, formatSig, formatEpoch, formatCompact } from '../util/format.js';
 
 let uid = 0;
@@ -16,10 +18,13 @@ export class TrainingPanel {
   #spec = {};
   #training = false;
   #ready = false;
+  #live = {}; // the kind's live settings: key → {input, error, wrap}
+  #switching = false;
 
   /**
    * `root`: the element with part="training". `actions`: {start(), stop(), reset(spec),
-   * download(), load(file)}; each may return a promise.
+   * download(), load(file), switchKind(id), setLive(spec)}; each may return a promise.
+   * `setLive` rejects with the engine's message when it refuses a setting.
    */
   constructor(root, actions) {
     this.root = root;
@@ -49,11 +54,37 @@ export class TrainingPanel {
       e[key] = h('dd', { 'data-readout': key }, '–');
       return h('div', {}, h('dt', {}, label), e[key]);
     };
-    const kind = h(
-      'select',
-      {},
-      h('option', { value: 'vae' }, 'VAE'),
-      h('option', { value: 'ae' }, 'AE'),
+    e.kind = h('select', { id: `${id}-kind`, disabled: true }, KINDS.map((k) => h('option', { value: k.id }, k.label)));
+    e.kindSentence = h('p', { class: 'kind-sentence', id: `${id}-kind-sentence`, 'aria-live': 'polite' }, '');
+    e.kind.setAttribute('aria-describedby', e.kindSentence.id);
+    e.kindStatus = h('small', { class: 'field-error', 'aria-live': 'polite' });
+    e.liveBox = h('div', { class: 'live-settings' });
+    for (const [key, setting] of Object.entries(SETTINGS)) {
+      const input =
+        setting.type === 'select'
+          ? h('select', {}, setting.options.map(([v, label]) => h('option', { value: v }, label)))
+          : h('input', { type: 'text', inputmode: 'decimal', autocomplete: 'off', spellcheck: 'false' });
+      input.id = `${id}-live-${key}`;
+      const error = h('small', { class: 'field-error', id: `${input.id}-error`, 'aria-live': 'polite' });
+      const hint = setting.hint ? h('small', { class: 'hint', id: `${input.id}-hint` }, setting.hint) : null;
+      input.setAttribute('aria-describedby', [hint?.id, error.id].filter(Boolean).join(' '));
+      const wrap = h('div', { class: `field field-${key}`, hidden: true }, h('label', { for: input.id }, setting.label), input, hint, error);
+      input.addEventListener('change', () => this.#applyLive(key));
+      if (setting.type !== 'select') {
+        input.addEventListener('keydown', (ev) => ev.key === 'Enter' && this.#applyLive(key));
+      }
+      this.#live[key] = { input, error, wrap };
+      e.liveBox.append(wrap);
+    }
+    e.liveHint = h('p', { class: 'live-hint' }, 'These act on the model at once, even while it trains.');
+    e.switcher = h(
+      'fieldset',
+      { class: 'switcher' },
+      h('legend', {}, 'Model'),
+      h('div', { class: 'field field-kind' }, h('label', { for: e.kind.id }, 'Model kind'), e.kind, e.kindStatus),
+      e.kindSentence,
+      e.liveBox,
+      e.liveHint,
     );
     const text = (attrs = {}) => h('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', ...attrs });
     e.form = h(
@@ -62,13 +93,11 @@ export class TrainingPanel {
       h(
         'fieldset',
         {},
-        h('legend', {}, 'Model and training'),
-        field('kind', 'Model', kind, 'variational or plain'),
+        h('legend', {}, 'Architecture and training'),
         field('latent', 'Latent size', text({ inputmode: 'numeric' }), `${LIMITS.latent[0]} to ${LIMITS.latent[1]}`),
         field('hidden', 'Hidden layers', text({ placeholder: '512,256' }), 'widths, e.g. 512,256'),
         field('lr', 'Learning rate', text({ inputmode: 'decimal' }), 'Adam, e.g. 0.001'),
         field('batch', 'Batch size', text({ inputmode: 'numeric' }), `1 to ${LIMITS.batch[1]}`),
-        field('beta', 'β (KL weight)', text({ inputmode: 'decimal' }), 'VAE only; 1 = plain VAE'),
         (e.formHint = h('p', { class: 'form-hint', 'aria-live': 'polite' }, APPLY_HINT)),
       ),
     );
@@ -80,6 +109,7 @@ export class TrainingPanel {
         'The autoencoder squeezes each 28×28 digit through a small code (the latent vector) and ' +
           'learns to rebuild the digit from it. Each step shows it a batch of digits and nudges its weights to lower the loss.',
       ),
+      e.switcher,
       h('div', { class: 'buttons' }, e.toggle, e.reset),
       e.summary,
       h(
@@ -90,7 +120,7 @@ export class TrainingPanel {
         readout('sps', 'Steps/s'),
         readout('ips', 'Images/s'),
         readout('recon', 'Reconstruction loss'),
-        readout('kl', 'KL'),
+        (e.extraReadout = readout('kl', 'KL')),
       ),
       e.form,
       h('div', { class: 'buttons file-buttons' }, e.download, e.loadButton, e.file),
@@ -108,7 +138,7 @@ export class TrainingPanel {
       e.file.value = '';
       if (file) actions.load(file);
     });
-    kind.addEventListener('change', () => this.#syncKind());
+    e.kind.addEventListener('change', () => this.#switchKind());
   }
 
   /** Engine info ({spec, parameters, trainSize, …}): fills the form with the model's spec. */
@@ -117,12 +147,21 @@ export class TrainingPanel {
     this.#spec = JSON.parse(info.spec);
     const values = specToForm(this.#spec);
     for (const [k, v] of Object.entries(values)) this.#fields[k].value = v;
-    this.#syncKind();
+    this.#showKind();
     this.#validate();
     // The shipped model: say so, since its step counter starts at 0 although it is trained.
     const origin = info.pretrained ? ' · pretrained: Start trains on, Reset starts fresh' : '';
     this.#els.summary.textContent = `${describeSpec(this.#spec)} · ${formatCompact(info.parameters)} parameters · ${formatInt(info.trainSize)} training digits${origin}`;
-    for (const b of [this.#els.toggle, this.#els.reset, this.#els.download, this.#els.loadButton]) b.disabled = false;
+    for (const b of [this.#els.toggle, this.#els.reset, this.#els.download, this.#els.loadButton, this.#els.kind]) b.disabled = false;
+  }
+
+  /** The running model's spec after a live change (β, noise, sparsity): same model, same step. */
+  setLiveSpec(specJson) {
+    this.#spec = JSON.parse(specJson);
+    this.#showKind();
+    const summary = this.#els.summary.textContent.split(' · ');
+    summary[0] = describeSpec(this.#spec);
+    this.#els.summary.textContent = summary.join(' · ');
   }
 
   setTraining(training) {
@@ -139,12 +178,19 @@ export class TrainingPanel {
     e.sps.textContent = formatRate(m.stepsPerSec);
     e.ips.textContent = formatRate(m.samplesPerSec);
     e.recon.textContent = formatSig(m.recon);
-    e.kl.textContent = this.#spec.kind === 'ae' ? 'n/a (AE)' : formatSig(m.kl);
+    // The kind's second metric (KL, sparsity penalty), if it has one.
+    const extra = (kindOf(this.#spec.kind)?.metrics ?? []).find((k) => k !== 'recon');
+    e.extraReadout.hidden = !extra;
+    if (extra) {
+      e.extraReadout.firstChild.textContent = METRICS[extra].readout;
+      e.kl.dataset.metric = extra;
+      e.kl.textContent = formatSig(m[extra]);
+    }
   }
 
   /** Shows an error from the engine next to the field it names, or returns false. */
   showEngineError(message) {
-    const map = { latent: 'latent', hidden: 'hidden', 'optimizer.lr': 'lr', batch_size: 'batch', beta: 'beta' };
+    const map = { latent: 'latent', hidden: 'hidden', 'optimizer.lr': 'lr', batch_size: 'batch' };
     for (const [needle, name] of Object.entries(map)) {
       if (message.includes(`\`${needle}`)) {
         this.#setError(name, message);
@@ -152,12 +198,73 @@ export class TrainingPanel {
         return true;
       }
     }
+    for (const [key, setting] of Object.entries(SETTINGS)) {
+      if (message.includes(`\`${setting.field}`) && !this.#live[key].wrap.hidden) {
+        this.#live[key].error.textContent = message;
+        this.#live[key].input.setAttribute('aria-invalid', 'true');
+        this.#live[key].input.focus();
+        return true;
+      }
+    }
     return false;
   }
 
-  #syncKind() {
-    const vae = this.#fields.kind.value === 'vae';
-    this.#fields.beta.disabled = !vae;
+  // The switcher shows the model's kind, its sentence and its live settings' values.
+  #showKind() {
+    const kind = kindOf(this.#spec.kind);
+    const e = this.#els;
+    // While a switch is under way the select and the sentence show the kind asked for.
+    if (!this.#switching) {
+      e.kind.value = kind ? kind.id : '';
+      e.kindSentence.textContent = kind?.sentence ?? '';
+    }
+    const shown = new Set(kind?.settings ?? []);
+    for (const [key, { input, error, wrap }] of Object.entries(this.#live)) {
+      wrap.hidden = !shown.has(key);
+      // A field being edited keeps its text until it is applied.
+      if (this.root.getRootNode().activeElement !== input || input.tagName === 'SELECT') {
+        input.value = String(SETTINGS[key].get(this.#spec));
+        error.textContent = '';
+        input.removeAttribute('aria-invalid');
+      }
+    }
+    e.liveHint.hidden = shown.size === 0;
+  }
+
+  async #switchKind() {
+    const e = this.#els;
+    const id = e.kind.value;
+    if (!this.#ready || id === this.#spec.kind) return;
+    e.kindSentence.textContent = kindOf(id)?.sentence ?? '';
+    e.kindStatus.textContent = '';
+    this.#switching = true;
+    e.kind.disabled = true;
+    try {
+      await this.actions.switchKind(id);
+    } catch (err) {
+      e.kindStatus.textContent = err.message;
+    } finally {
+      this.#switching = false;
+      e.kind.disabled = false;
+      this.#showKind();
+      e.kind.focus();
+    }
+  }
+
+  async #applyLive(key) {
+    if (!this.#ready) return;
+    const { input, error } = this.#live[key];
+    const result = parseSetting(key, input.value, this.#spec);
+    error.textContent = result.error ?? '';
+    input.toggleAttribute('aria-invalid', Boolean(result.error));
+    if (result.error) return;
+    if (String(SETTINGS[key].get(this.#spec)) === String(result.value)) return;
+    try {
+      await this.actions.setLive(SETTINGS[key].set(this.#spec, result.value));
+    } catch (err) {
+      error.textContent = err.message;
+      input.setAttribute('aria-invalid', 'true');
+    }
   }
 
   #form() {

@@ -37,6 +37,9 @@ pub struct GpuExecutor {
     buffers: Vec<wgpu::Buffer>,
     images: wgpu::Buffer,
     image_count: usize,
+    /// One u32 label per training image (conditional models); zeros until set.
+    labels: wgpu::Buffer,
+    has_labels: bool,
     state: wgpu::Buffer,
     metrics: wgpu::Buffer,
     train: Vec<Dispatch>,
@@ -91,6 +94,8 @@ impl GpuExecutor {
             program.tensors.iter().map(|t| storage(device, &t.name, t.len() as u64 * 4)).collect();
         let images = storage(device, "train images", image_bytes(train_images).len() as u64);
         ctx.queue.write_buffer(&images, 0, &image_bytes(train_images));
+        let image_count = train_images.len() / INPUT_SIZE;
+        let labels = storage(device, "train labels", image_count as u64 * 4);
         let state = storage(device, "step counter", 16);
         let metrics = storage(device, "metric sums", (metric::COUNT * 4) as u64);
         let ring = (0..RING)
@@ -102,7 +107,9 @@ impl GpuExecutor {
             ctx: ctx.clone(),
             buffers,
             images,
-            image_count: train_images.len() / INPUT_SIZE,
+            image_count,
+            labels,
+            has_labels: false,
             state,
             metrics,
             train: vec![],
@@ -129,6 +136,7 @@ impl GpuExecutor {
         match r {
             Resource::Tensor(t) => &self.buffers[t],
             Resource::Images => &self.images,
+            Resource::Labels => &self.labels,
             Resource::State => &self.state,
             Resource::Metrics => &self.metrics,
         }
@@ -209,10 +217,27 @@ impl GpuExecutor {
         self.images = storage(&self.ctx.device, "train images", bytes.len() as u64);
         self.ctx.queue.write_buffer(&self.images, 0, &bytes);
         self.image_count = images.len() / INPUT_SIZE;
-        // Only the gather's bind group names the images, but rebuilding the list is cheap.
+        self.labels = storage(&self.ctx.device, "train labels", self.image_count as u64 * 4);
+        self.has_labels = false;
+        // Only the gathers' bind groups name the data, but rebuilding the list is cheap.
         let ops = self.program.train.clone();
         self.train = self.dispatches(&ops, self.program.batch).await?;
         Ok(())
+    }
+
+    /// Labels of the training images, one per image (checked by the caller).
+    pub fn set_train_labels(&mut self, labels: &[u8]) {
+        let words: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
+        self.ctx.queue.write_buffer(&self.labels, 0, bytemuck::cast_slice(&words));
+        self.has_labels = true;
+    }
+
+    pub fn has_labels(&self) -> bool {
+        self.has_labels
+    }
+
+    pub fn train_image_count(&self) -> usize {
+        self.image_count
     }
 
     /// Records `steps` training steps — one compute pass each — into one submit, then
@@ -347,7 +372,13 @@ impl GpuExecutor {
     }
 
     /// Runs the encode or decode list on `rows` rows of `input` and reads `output` back.
-    async fn infer(&mut self, decode: bool, input: &[f32], rows: usize) -> Result<Vec<f32>> {
+    async fn infer(
+        &mut self,
+        decode: bool,
+        input: &[f32],
+        cond: Option<&[f32]>,
+        rows: usize,
+    ) -> Result<Vec<f32>> {
         let (ops, in_t, out_t) = if decode {
             (&self.program.decode, self.program.infer_z, self.program.infer_image)
         } else {
@@ -355,6 +386,9 @@ impl GpuExecutor {
         };
         let out_len = rows * self.program.tensors[out_t].cols;
         self.ctx.queue.write_buffer(&self.buffers[in_t], 0, bytemuck::cast_slice(input));
+        if let (Some(t), Some(c)) = (self.program.infer_cond, cond) {
+            self.ctx.queue.write_buffer(&self.buffers[t], 0, bytemuck::cast_slice(c));
+        }
         let dispatches = if decode { &self.decode } else { &self.encode };
         // Re-plan for `rows`: only the uniform words and grids change.
         let mut grids = Vec::with_capacity(ops.len());
@@ -393,13 +427,13 @@ impl GpuExecutor {
         read_mapped_f32(&self.readback, out_len)
     }
 
-    pub async fn encode_chunk(&mut self, pixels: &[f32]) -> Result<Vec<f32>> {
-        self.infer(false, pixels, pixels.len() / INPUT_SIZE).await
+    pub async fn encode_chunk(&mut self, pixels: &[f32], cond: Option<&[f32]>) -> Result<Vec<f32>> {
+        self.infer(false, pixels, cond, pixels.len() / INPUT_SIZE).await
     }
 
-    pub async fn decode_chunk(&mut self, z: &[f32]) -> Result<Vec<f32>> {
+    pub async fn decode_chunk(&mut self, z: &[f32], cond: Option<&[f32]>) -> Result<Vec<f32>> {
         let rows = z.len() / self.program.spec.latent;
-        self.infer(true, z, rows).await
+        self.infer(true, z, cond, rows).await
     }
 }
 

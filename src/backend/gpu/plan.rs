@@ -4,7 +4,7 @@
 //! serves the training step (B rows, planned once) and inference calls (any n ≤ capacity,
 //! re-planned per call by rewriting a few uniform words).
 
-use crate::model::{Op, Program, INPUT_SIZE, LEAKY_SLOPE};
+use crate::model::{Op, Program, CLASSES, INPUT_SIZE, LEAKY_SLOPE};
 use crate::shaders::Shader;
 
 /// Uniform block of every kernel: eight 32-bit words (u32, or f32 bits).
@@ -19,6 +19,8 @@ pub enum Resource {
     Tensor(usize),
     /// The training images, bytes packed four to a u32.
     Images,
+    /// The training labels, one u32 per image.
+    Labels,
     /// The step counter.
     State,
     /// The metric accumulators.
@@ -87,6 +89,30 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
             uniform: words(&[rows as u32, images as u32, spec.seed]),
             groups: groups_1d(rows * INPUT_SIZE / 4, 256),
             bindings: vec![(1, State), (2, Images), (3, T(x))],
+        },
+        Op::GatherLabels { cond } => Plan {
+            shader: Shader::Data,
+            entry: "gather_labels",
+            tiled: None,
+            uniform: words(&[rows as u32, images as u32, spec.seed]),
+            groups: groups_1d(rows * CLASSES, 256),
+            bindings: vec![(1, State), (6, Labels), (7, T(cond))],
+        },
+        Op::ConcatColumns { a, c, y } => Plan {
+            shader: Shader::Data,
+            entry: "concat_columns",
+            tiled: None,
+            uniform: words(&[rows as u32, cols(a) as u32, 0, cols(c) as u32]),
+            groups: groups_1d(rows * cols(y), 256),
+            bindings: vec![(8, T(a)), (9, T(c)), (10, T(y))],
+        },
+        Op::SplitColumnsBackward { dy, da } => Plan {
+            shader: Shader::Data,
+            entry: "split_columns_backward",
+            tiled: None,
+            uniform: words(&[rows as u32, cols(da) as u32, 0, cols(dy) as u32]),
+            groups: groups_1d(rows * cols(da), 256),
+            bindings: vec![(11, T(dy)), (12, T(da))],
         },
         Op::LinearForward { x, w, b, y } => {
             let (i, o) = (cols(x), cols(y));

@@ -44,6 +44,8 @@ pub enum ModelArg {
     Sparse,
     /// Contractive autoencoder: sigmoid code, penalised Jacobian (see --contraction)
     Contractive,
+    /// Conditional VAE: encoder and decoder also see the digit's label (default loss bce)
+    Cvae,
 }
 
 impl From<ModelArg> for ModelKind {
@@ -54,6 +56,7 @@ impl From<ModelArg> for ModelKind {
             ModelArg::Dae => ModelKind::Dae,
             ModelArg::Sparse => ModelKind::Sparse,
             ModelArg::Contractive => ModelKind::Contractive,
+            ModelArg::Cvae => ModelKind::Cvae,
         }
     }
 }
@@ -310,6 +313,9 @@ pub struct SampleArgs {
     /// Seed of the z draws
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u32,
+    /// The digit a conditional model (cvae) draws [default: 0, 1, …, 9 in turn]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub label: Option<u8>,
     /// Upscale the grid by this integer factor
     #[arg(long, value_name = "K", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=16))]

@@ -19,7 +19,7 @@ const SUBMIT_TIME: Duration = Duration::from_millis(250);
 pub fn quality_spec(kind: ModelKind) -> ModelSpec {
     let mut spec = ModelSpec::of_kind(kind);
     match kind {
-        ModelKind::Vae => {
+        ModelKind::Vae | ModelKind::Cvae => {
             spec.hidden = vec![400];
             spec.latent = 20;
             spec.batch_size = 128;
@@ -97,7 +97,10 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     })?;
     let program = Program::build(&spec)?;
     let backend: Backend = a.backend.into();
-    let (mut ex, device) = shared::executor(backend, program, &images()).await?;
+    let images = images();
+    let (mut ex, device) = shared::executor(backend, program, &images).await?;
+    let labels: Vec<u8> = (0..images.len() / INPUT_SIZE).map(|i| (i % 10) as u8).collect();
+    ex.set_train_labels(&labels)?;
     // Warm-up: first dispatches, caches, page faults. Then a few steps timed to size the
     // submits: at most `steps_per_submit`, and short enough (~0.25 s) that a slow device
     // (a software rasteriser) still finishes in seconds.

@@ -48,7 +48,9 @@ pub async fn sample(a: SampleArgs) -> Result<()> {
     let (mut ex, _) = shared::executor(a.backend.into(), program, &[]).await?;
     ex.set_params(&values)?;
     let n = a.n as usize;
-    let images = ex.sample(n, a.seed).await?;
+    // A conditional model draws the digit `--label`, or 0–9 in turn.
+    let labels: Vec<u8> = (0..n).map(|i| a.label.unwrap_or((i % 10) as u8)).collect();
+    let images = ex.sample_labeled(n, a.seed, Some(&labels)).await?;
     let (width, height, pixels) = grid(&images, n, a.scale as usize);
     write_png(&a.out, width, height, &pixels)?;
     emit(format_args!("wrote {} ({n} samples, {width}x{height} pixels)", a.out.display()))

@@ -255,6 +255,7 @@ pub async fn run(a: TrainArgs) -> Result<()> {
     };
     let backend: Backend = a.backend.into();
     let (mut ex, device) = shared::executor(backend, program, &data.train.images).await?;
+    ex.set_train_labels(&data.train.labels)?;
     let epochs = f64::from(total) * spec.batch_size as f64 / images as f64;
 
     if a.json {

@@ -1,0 +1,186 @@
+// The model kinds the page offers, as one table: the switcher, the settings form, the loss
+// plot, the readouts and the kind's own view all read it. Pure data and functions: no DOM.
+//
+// Adding a kind (contractive, cvae, conv_ae, conv_vae, …) is one entry in KINDS: its
+// ModelSpec `kind`, a label and one plain sentence for a learner, the spec of a fresh model
+// (`defaults`; the engine fills in every field left out), the pretrained file in www/models/
+// if there is one, the live settings it shows (keys of SETTINGS, or new entries there), the
+// metrics it plots and the part name of its own view (null: none yet).
+
+/** Settings the engine changes on a running model (Lab.set_spec): β, noise, sparsity. */
+export const SETTINGS = {
+  beta: {
+    label: 'β (KL weight)',
+    hint: '1 = plain VAE',
+    type: 'number',
+    get: (spec) => spec.beta ?? 1,
+    set: (spec, v) => ({ ...spec, beta: v }),
+    range: () => [0, 1000],
+    field: 'beta', // the engine's name for it, as in its error messages
+  },
+  noiseKind: {
+    label: 'Noise',
+    type: 'select',
+    options: [
+      ['gaussian', 'Gaussian'],
+      ['mask', 'Masking'],
+      ['salt_pepper', 'Salt and pepper'],
+    ],
+    get: (spec) => spec.noise?.kind ?? 'gaussian',
+    // The amount means something else for each kind: keep it inside the new kind's range.
+    set: (spec, v) => {
+      const amount = Math.min(spec.noise?.amount ?? 0.5, noiseMax(v));
+      return { ...spec, noise: { ...spec.noise, kind: v, amount } };
+    },
+    field: 'noise.kind',
+  },
+  noiseAmount: {
+    label: 'Noise amount',
+    hint: 'σ (Gaussian) or fraction of pixels',
+    type: 'number',
+    get: (spec) => spec.noise?.amount ?? 0.5,
+    set: (spec, v) => ({ ...spec, noise: { ...spec.noise, amount: v } }),
+    range: (spec) => [0, noiseMax(spec.noise?.kind ?? 'gaussian')],
+    field: 'noise.amount',
+  },
+  penalty: {
+    label: 'Penalty',
+    type: 'select',
+    options: [
+      ['kl', 'KL(ρ ‖ ρ̂)'],
+      ['l1', 'L1'],
+    ],
+    get: (spec) => spec.sparsity?.penalty ?? 'kl',
+    set: (spec, v) => ({ ...spec, sparsity: { ...spec.sparsity, penalty: v } }),
+    field: 'sparsity.penalty',
+  },
+  target: {
+    label: 'Target ρ',
+    hint: 'mean activation, 0 to 1',
+    type: 'number',
+    get: (spec) => spec.sparsity?.target ?? 0.05,
+    set: (spec, v) => ({ ...spec, sparsity: { ...spec.sparsity, target: v } }),
+    range: () => [0, 1],
+    open: true, // 0 and 1 themselves are refused
+    field: 'sparsity.target',
+  },
+  weight: {
+    label: 'Penalty weight',
+    hint: '0 to 1000',
+    type: 'number',
+    get: (spec) => spec.sparsity?.weight ?? 3,
+    set: (spec, v) => ({ ...spec, sparsity: { ...spec.sparsity, weight: v } }),
+    range: () => [0, 1000],
+    field: 'sparsity.weight',
+  },
+};
+
+/** The largest noise amount the engine accepts for a noise kind. */
+export function noiseMax(kind) {
+  return kind === 'gaussian' ? 10 : 1;
+}
+
+/** Metrics the loss plot and readouts can show, by key of the engine's metrics. */
+export const METRICS = {
+  recon: { label: 'reconstruction', readout: 'Reconstruction loss' },
+  kl: { label: 'KL divergence', readout: 'KL' },
+  penalty: { label: 'sparsity penalty', readout: 'Sparsity penalty' },
+};
+
+export const KINDS = [
+  {
+    id: 'vae',
+    label: 'Variational (VAE, β-VAE)',
+    short: 'VAE',
+    sentence:
+      'Encodes each digit as a small cloud of codes and is pulled towards a standard normal by the KL term, ' +
+      'so every code decodes to a digit; β sets how hard it is pulled (β = 1 is the plain VAE).',
+    defaults: { kind: 'vae', hidden: [400], latent: 2, loss: 'bce', beta: 1 },
+    pretrained: 'vae-2d.safetensors',
+    settings: ['beta'],
+    metrics: ['recon', 'kl'],
+    view: 'beta-plot',
+  },
+  {
+    id: 'ae',
+    label: 'Plain autoencoder (AE)',
+    short: 'AE',
+    sentence:
+      'Squeezes each digit into a small code and learns to draw it back from that code; nothing else shapes the code.',
+    defaults: { kind: 'ae', hidden: [400], latent: 2, loss: 'mse' },
+    pretrained: null,
+    settings: [],
+    metrics: ['recon'],
+    view: null,
+  },
+  {
+    id: 'dae',
+    label: 'Denoising (DAE)',
+    short: 'DAE',
+    sentence:
+      'Sees every digit with noise added but must draw the clean digit, so it learns what digits look like instead of copying pixels.',
+    defaults: { kind: 'dae', hidden: [256], latent: 32, loss: 'mse', noise: { kind: 'gaussian', amount: 0.5 } },
+    pretrained: 'dae.safetensors',
+    settings: ['noiseKind', 'noiseAmount'],
+    metrics: ['recon'],
+    view: 'denoise',
+  },
+  {
+    id: 'sparse',
+    label: 'Sparse',
+    short: 'Sparse AE',
+    sentence:
+      'Has many code units but pays a penalty unless each unit’s average activation stays near a small target ρ, ' +
+      'so for any one digit most units stay near 0 and only a few respond.',
+    defaults: {
+      kind: 'sparse',
+      hidden: [256],
+      latent: 64,
+      loss: 'mse',
+      sparsity: { penalty: 'kl', target: 0.05, weight: 3 },
+    },
+    pretrained: 'sparse.safetensors',
+    settings: ['penalty', 'target', 'weight'],
+    metrics: ['recon', 'penalty'],
+    view: 'sparsity',
+  },
+];
+
+/** The table entry of a kind id, or undefined. */
+export function kindOf(id) {
+  return KINDS.find((k) => k.id === id);
+}
+
+/**
+ * Validates the text of a numeric setting against `spec` (whose other settings give the
+ * range): {value} or {error}.
+ */
+export function parseSetting(key, text, spec) {
+  const s = SETTINGS[key];
+  if (s.type === 'select') {
+    const ok = s.options.some(([v]) => v === text);
+    return ok ? { value: text } : { error: `${s.label}: choose one of the listed options` };
+  }
+  const trimmed = String(text ?? '').trim();
+  const v = trimmed === '' ? NaN : Number(trimmed);
+  const [lo, hi] = s.range(spec);
+  const inside = s.open ? v > lo && v < hi : v >= lo && v <= hi;
+  if (!(Number.isFinite(v) && inside)) {
+    const span = s.open ? `above ${lo} and below ${hi}` : `from ${lo} to ${hi}`;
+    return { error: `${s.label} must be a number ${span}` };
+  }
+  return { value: v };
+}
+
+/** β values the β-VAE view's slider steps through. */
+export const BETA_STEPS = [0.1, 0.25, 0.5, 1, 2, 4, 8];
+
+/** The index in `steps` of the value nearest `x` on a log scale. */
+export function nearestStep(steps, x) {
+  let best = 0;
+  const lx = Math.log(Math.max(x, 1e-6));
+  steps.forEach((s, i) => {
+    if (Math.abs(Math.log(s) - lx) < Math.abs(Math.log(steps[best]) - lx)) best = i;
+  });
+  return best;
+}
