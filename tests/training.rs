@@ -143,7 +143,7 @@ fn a_conditional_model_needs_labels() {
     let err = block_on(ex.train(1)).unwrap_err().to_string();
     assert!(err.contains("labels"), "{err}");
     assert!(ex.set_train_labels(&[1, 2, 3]).unwrap_err().to_string().contains("3 training labels"));
-    assert!(ex.set_train_labels(&vec![10; 40]).unwrap_err().to_string().contains("label 10"));
+    assert!(ex.set_train_labels(&[10; 40]).unwrap_err().to_string().contains("label 10"));
     ex.set_train_labels(&labels(&images)).unwrap();
     block_on(ex.train(1)).unwrap();
     let z = vec![0.0; 2 * spec.latent];
