@@ -26,7 +26,7 @@ ROWS=(
   "dae32|--model dae --hidden 400 --latent 32 --batch 128 --loss mse --noise gaussian --noise-amount 0.5|"
   "sparse|--model sparse --hidden 400 --latent 64 --batch 128 --sparsity kl --sparsity-target 0.05 --sparsity-weight 3|"
   "contractive|--model contractive --hidden 400 --latent 32 --batch 128 --loss mse --contraction 1|"
-  "cvae|--model cvae --hidden 400 --latent 20 --batch 128|"
+  "cvae|--model cvae --hidden 400 --latent 2 --batch 128|"
 )
 
 want=" $* "
