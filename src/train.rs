@@ -48,8 +48,9 @@ pub struct Evaluation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cond_accuracy: Option<f64>,
     /// Mean over images of ‖∂code/∂x‖_F, the whole encoder's Jacobian (μ for a VAE): how
-    /// much the code moves when the input is nudged.
-    pub jacobian_fro: f64,
+    /// much the code moves when the input is nudged (dense encoders).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jacobian_fro: Option<f64>,
 }
 
 /// First RNG step of evaluation's corruption draws: far from any training step, so test
@@ -75,6 +76,7 @@ pub async fn evaluate(
     let (mut se, mut bce, mut kl, mut dse, mut code_sum, mut active) =
         (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
     let params = ex.params().await?;
+    let dense = !spec.kind.is_convolutional();
     let mut jacobian = 0f64;
     for (chunk, start) in (0..data.len()).step_by(CHUNK).enumerate() {
         let end = (start + CHUNK).min(data.len());
@@ -87,8 +89,10 @@ pub async fn evaluate(
             let y = ex.reconstruct_labeled(&noisy, labels).await?;
             dse += y.iter().zip(&x).map(|(&p, &t)| ((p - t) as f64).powi(2)).sum::<f64>();
         }
-        for (image, &label) in x.chunks_exact(INPUT_SIZE).zip(&data.labels[start..end]) {
-            jacobian += encoder_jacobian_sq(&spec, &params, image, label).sqrt();
+        if dense {
+            for (image, &label) in x.chunks_exact(INPUT_SIZE).zip(&data.labels[start..end]) {
+                jacobian += encoder_jacobian_sq(&spec, &params, image, label).sqrt();
+            }
         }
         let enc = ex.encode_labeled(&x, labels).await?;
         if sparse {
@@ -135,7 +139,7 @@ pub async fn evaluate(
         denoise_mse: noise.map(|_| dse / pixels),
         mean_code_activation: sparse.then(|| code_sum / (n * spec.latent as f64)),
         active_fraction: sparse.then_some(active / n),
-        jacobian_fro: jacobian / n,
+        jacobian_fro: dense.then_some(jacobian / n),
         cond_accuracy,
     })
 }

@@ -295,6 +295,21 @@ fn denoising_and_sparse_models_report_their_figures() {
     assert!(dir.path("sevens.png").is_file());
     let line = usage_error(&[&args[..5], &["--label", "10", "--out", &png]].concat());
     assert!(line.contains("10"), "{line}");
+
+    // Convolutional kinds: channels from the command line, no dense Jacobian in eval.
+    let conv = dir.arg("conv.safetensors");
+    let mut args = train_args(&data, &conv, "cpu", "conv_vae");
+    args.extend(["--channels", "4,6"]);
+    let lines = json_lines(&ok(&args));
+    let start = lines.iter().find(|l| l["event"] == "start").expect("a start line");
+    assert_eq!(start["spec"]["channels"], serde_json::json!([4, 6]));
+    let e = &json_lines(&ok(&["eval", "--weights", &conv, "--data", &data, "--backend", "cpu"]))[0];
+    assert_eq!(e["model"], "conv_vae");
+    assert!(number(e, "loss") > 0.0 && e.get("jacobian_fro").is_none(), "{e}");
+    let mut args = train_args(&data, &conv, "cpu", "conv_ae");
+    args.extend(["--channels", "4,6,8"]);
+    let line = error_line(None, &args);
+    assert!(line.contains("channels") && line.contains("--channels"), "{line}");
     assert!(contracted < 0.5 * free, "‖J‖² with λ = 100: {contracted}, with λ = 0: {free}");
 }
 

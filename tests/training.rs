@@ -136,6 +136,15 @@ fn twenty_conditional_vae_steps_on_the_gpu_match_the_cpu() {
 }
 
 #[test]
+fn twenty_convolutional_steps_on_the_gpu_match_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    for (kind, channels) in [(ModelKind::ConvAe, vec![3, 5]), (ModelKind::ConvVae, vec![4])] {
+        let spec = ModelSpec { kind, channels, hidden: vec![], batch_size: 20, ..small_vae() };
+        gpu_matches_cpu(ctx, spec);
+    }
+}
+
+#[test]
 fn a_conditional_model_needs_labels() {
     let images = synthetic_digits(40, 6);
     let spec = ModelSpec { kind: ModelKind::Cvae, hidden: vec![16], batch_size: 8, ..small_vae() };
@@ -250,6 +259,7 @@ fn a_short_run_lowers_the_loss_on_the_cpu() {
             hidden: vec![128],
             latent: 8,
             batch_size: 32,
+            channels: vec![4, 8],
             ..ModelSpec::default()
         };
         let mut ex = Executor::cpu(Program::build(&spec).unwrap(), &images);
@@ -269,6 +279,7 @@ fn a_short_run_lowers_the_loss_on_the_gpu() {
             hidden: vec![128],
             latent: 8,
             batch_size: 32,
+            channels: vec![4, 8],
             ..ModelSpec::default()
         };
         let mut ex = block_on(Executor::gpu(ctx, Program::build(&spec).unwrap(), &images)).unwrap();

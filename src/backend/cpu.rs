@@ -2,8 +2,10 @@
 //! It is the oracle of the GPU executor and the engine of the browser's no-WebGPU fallback.
 
 use crate::backend::Metrics;
+use crate::model::ConvShape;
 use crate::model::{metric, ModelSpec, Op, Program, INPUT_SIZE};
 use crate::reference as r;
+use crate::reference::conv as rc;
 
 pub struct CpuExecutor {
     program: Program,
@@ -273,6 +275,46 @@ impl CpuExecutor {
                     cols(code),
                 );
                 t[dcode] = d;
+            }
+            Op::ConvForward { transpose, x, w, b, y, shape } => {
+                let shape = ConvShape { batch: rows, ..shape };
+                let mut out = std::mem::take(&mut t[y]);
+                let f = if transpose { rc::conv_transpose2d_forward } else { rc::conv2d_forward };
+                f(&t[x][..shape.x_len()], &t[w], &t[b], &mut out[..shape.y_len()], &shape);
+                t[y] = out;
+            }
+            Op::ConvBackwardInput { transpose, dy, w, dx, shape } => {
+                let shape = ConvShape { batch: rows, ..shape };
+                let mut out = std::mem::take(&mut t[dx]);
+                let f = if transpose {
+                    rc::conv_transpose2d_backward_input
+                } else {
+                    rc::conv2d_backward_input
+                };
+                f(&t[dy][..shape.y_len()], &t[w], &mut out[..shape.x_len()], &shape);
+                t[dx] = out;
+            }
+            Op::ConvBackwardWeight { transpose, x, dy, dw, shape } => {
+                let shape = ConvShape { batch: rows, ..shape };
+                let mut out = std::mem::take(&mut t[dw]);
+                let f = if transpose {
+                    rc::conv_transpose2d_backward_weight
+                } else {
+                    rc::conv2d_backward_weight
+                };
+                f(&t[x][..shape.x_len()], &t[dy][..shape.y_len()], &mut out, &shape);
+                t[dw] = out;
+            }
+            Op::ConvBackwardBias { transpose, dy, db, shape } => {
+                let shape = ConvShape { batch: rows, ..shape };
+                let mut out = std::mem::take(&mut t[db]);
+                let f = if transpose {
+                    rc::conv_transpose2d_backward_bias
+                } else {
+                    rc::conv2d_backward_bias
+                };
+                f(&t[dy][..shape.y_len()], &mut out, &shape);
+                t[db] = out;
             }
             Op::GatherLabels { cond } => {
                 let labels = self.labels.as_deref().expect("checked before training");

@@ -12,6 +12,8 @@ mod spec;
 
 pub use spec::*;
 
+use crate::data::IMAGE_SIDE;
+pub use crate::reference::conv::ConvShape;
 use crate::rng;
 
 /// Index of a tensor in [`Program::tensors`].
@@ -107,6 +109,28 @@ pub enum Op {
     LinearBackwardWeight { x: TensorId, dy: TensorId, dw: TensorId },
     /// dbias[o] = Σ_b dy[b, o].
     LinearBackwardBias { dy: TensorId, db: TensorId },
+    /// y = conv2d(x, w) + bias (or conv_transpose2d with `transpose`), NCHW rows; the
+    /// shape's batch is the number of rows the op runs on.
+    ConvForward {
+        transpose: bool,
+        x: TensorId,
+        w: TensorId,
+        b: TensorId,
+        y: TensorId,
+        shape: ConvShape,
+    },
+    /// dx from dy through the convolution's weights.
+    ConvBackwardInput { transpose: bool, dy: TensorId, w: TensorId, dx: TensorId, shape: ConvShape },
+    /// dw = Σ over the batch and positions of dy·x.
+    ConvBackwardWeight {
+        transpose: bool,
+        x: TensorId,
+        dy: TensorId,
+        dw: TensorId,
+        shape: ConvShape,
+    },
+    /// dbias[c] = Σ of dy over the batch and the plane of channel c.
+    ConvBackwardBias { transpose: bool, dy: TensorId, db: TensorId, shape: ConvShape },
     /// y = f(x), elementwise.
     ActivationForward { f: Activation, x: TensorId, y: TensorId },
     /// dx = f′(x)·dy, with f′ written in terms of y = f(x).
@@ -173,6 +197,17 @@ impl Op {
                 }
                 ops
             }
+            Op::ConvForward { transpose, x, w, b, y, shape } => {
+                let dy = grad(y).expect("a convolution's output always has a gradient");
+                let mut ops = vec![
+                    Op::ConvBackwardWeight { transpose, x, dy, dw: param_grad(w), shape },
+                    Op::ConvBackwardBias { transpose, dy, db: param_grad(b), shape },
+                ];
+                if let Some(dx) = grad(x) {
+                    ops.push(Op::ConvBackwardInput { transpose, dy, w, dx, shape });
+                }
+                ops
+            }
             Op::ActivationForward { f, x, y } => match (grad(x), grad(y)) {
                 (Some(dx), Some(dy)) => vec![Op::ActivationBackward { f, y, dy, dx }],
                 _ => vec![],
@@ -232,12 +267,38 @@ pub struct Program {
 /// Rows of one inference call: enough for a sampler grid or a latent-map chunk.
 pub const INFER_ROWS: usize = 256;
 
-/// Encoder and decoder layer shapes, in order.
+/// The encoder's convolutions of a convolutional kind (batch 1; the executors set the
+/// batch): 4 × 4 kernels, stride 2, padding 1, each halving the side. Empty for other kinds.
+pub fn conv_layers(spec: &ModelSpec) -> Vec<ConvShape> {
+    if !spec.kind.is_convolutional() {
+        return vec![];
+    }
+    let mut side = IMAGE_SIDE;
+    let mut c_in = 1;
+    let mut layers = vec![];
+    for &c_out in &spec.channels {
+        let c = ConvShape::conv2d(1, [c_in, c_out], [side, side], 4, 2, 1);
+        (side, c_in) = (c.out_h, c_out);
+        layers.push(c);
+    }
+    layers
+}
+
+/// Width of what the dense layers see: the image, or the last feature map flattened.
+pub fn feature_width(spec: &ModelSpec) -> usize {
+    match conv_layers(spec).last() {
+        Some(c) => c.c_out * c.out_h * c.out_w,
+        None => INPUT_SIZE,
+    }
+}
+
+/// Dense encoder and decoder layer shapes, in order.
 pub fn layer_shapes(spec: &ModelSpec) -> Vec<LayerShape> {
     let code = if spec.kind.is_variational() { 2 * spec.latent } else { spec.latent };
     let extra = if spec.kind.is_conditional() { CLASSES } else { 0 };
+    let features = feature_width(spec);
     let mut shapes = vec![];
-    let mut width = INPUT_SIZE + extra;
+    let mut width = features + extra;
     for &h in &spec.hidden {
         shapes.push(LayerShape { inputs: width, outputs: h });
         width = h;
@@ -248,8 +309,17 @@ pub fn layer_shapes(spec: &ModelSpec) -> Vec<LayerShape> {
         shapes.push(LayerShape { inputs: width, outputs: h });
         width = h;
     }
-    shapes.push(LayerShape { inputs: width, outputs: INPUT_SIZE });
+    shapes.push(LayerShape { inputs: width, outputs: features });
     shapes
+}
+
+/// One convolution of a model: conv2d (encoder) or conv_transpose2d (decoder).
+#[derive(Clone, Copy)]
+struct ConvLayer {
+    transpose: bool,
+    w: TensorId,
+    b: TensorId,
+    shape: ConvShape,
 }
 
 struct Builder {
@@ -290,6 +360,70 @@ impl Builder {
         (ids[0], ids[1])
     }
 
+    /// A convolution's weight (`[first, second, k, k]`, PyTorch's layout) and bias.
+    fn conv_params(
+        &mut self,
+        name: &str,
+        [first, second]: [usize; 2],
+        k: usize,
+        bias: usize,
+        fan_in: usize,
+    ) -> (TensorId, TensorId) {
+        let mut ids = [0; 2];
+        for (i, (suffix, rows, cols, saved)) in [
+            ("weight", first, second * k * k, vec![first, second, k, k]),
+            ("bias", 1, bias, vec![bias]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let full = format!("{name}.{suffix}");
+            let value = self.tensor(full.clone(), rows, cols, Role::Param);
+            let grad = self.tensor(format!("{full}.grad"), rows, cols, Role::Grad);
+            let m = self.tensor(format!("{full}.adam_m"), rows, cols, Role::AdamM);
+            let v = self.tensor(format!("{full}.adam_v"), rows, cols, Role::AdamV);
+            self.params.push(Param { name: full, shape: saved, value, grad, m, v, fan_in });
+            ids[i] = value;
+        }
+        (ids[0], ids[1])
+    }
+
+    /// Forward ops of a stack of convolutions, each followed by `f` unless it is the last
+    /// and `activate_last` is false.
+    #[allow(clippy::too_many_arguments)] // each is a distinct fact about the stack
+    fn conv_stack(
+        &mut self,
+        ops: &mut Vec<Op>,
+        prefix: &str,
+        input: TensorId,
+        layers: &[ConvLayer],
+        f: Activation,
+        rows: usize,
+        role: Role,
+        activate_last: bool,
+    ) -> TensorId {
+        let mut x = input;
+        for (i, l) in layers.iter().enumerate() {
+            let width = l.shape.c_out * l.shape.out_h * l.shape.out_w;
+            let y = self.tensor(format!("{prefix}.{i}.conv"), rows, width, role);
+            ops.push(Op::ConvForward {
+                transpose: l.transpose,
+                x,
+                w: l.w,
+                b: l.b,
+                y,
+                shape: l.shape,
+            });
+            x = y;
+            if activate_last || i + 1 < layers.len() {
+                let a = self.tensor(format!("{prefix}.{i}.{}", f.name()), rows, width, role);
+                ops.push(Op::ActivationForward { f, x, y: a });
+                x = a;
+            }
+        }
+        x
+    }
+
     /// Forward ops of a stack of dense layers; the last layer has no activation.
     /// Returns the output tensor. `weights` are the (w, b) pairs of each layer.
     #[allow(clippy::too_many_arguments)] // each is a distinct fact about the stack
@@ -328,7 +462,21 @@ impl Program {
         let variational = spec.kind.is_variational();
         let mut bld = Builder { tensors: vec![], params: vec![] };
 
-        // Parameters: encoder layers, then decoder layers.
+        // Parameters: encoder convolutions, dense encoder, dense decoder, decoder
+        // convolutions (the encoder's mirrored, applied deepest first).
+        let conv = conv_layers(&spec);
+        let mut enc_conv = vec![];
+        for (i, c) in conv.iter().enumerate() {
+            let k = c.kernel;
+            let (w, b) = bld.conv_params(
+                &format!("encoder.conv.{i}"),
+                [c.c_out, c.c_in],
+                k,
+                c.c_out,
+                c.c_in * k * k,
+            );
+            enc_conv.push(ConvLayer { transpose: false, w, b, shape: *c });
+        }
         let shapes = layer_shapes(&spec);
         let n_enc = spec.hidden.len() + 1;
         let mut enc_w = vec![];
@@ -339,6 +487,20 @@ impl Program {
             } else {
                 dec_w.push(bld.linear_params(&format!("decoder.{}", i - n_enc), s));
             }
+        }
+        let mut dec_conv = vec![];
+        for (j, c) in conv.iter().rev().enumerate() {
+            let t = c.transpose();
+            let k = t.kernel;
+            // ConvTranspose2d's weight is c_in × c_out × k × k; PyTorch's fan-in is c_out·k².
+            let (w, b) = bld.conv_params(
+                &format!("decoder.conv.{j}"),
+                [t.c_in, t.c_out],
+                k,
+                t.c_out,
+                t.c_out * k * k,
+            );
+            dec_conv.push(ConvLayer { transpose: true, w, b, shape: t });
         }
         // ---- training step: forward ----
         let mut fwd = vec![];
@@ -361,8 +523,18 @@ impl Program {
             encoder_input = joined;
             cond
         });
-        let stats =
-            bld.mlp(&mut fwd, "encoder", encoder_input, &enc_w, spec.activation, bsz, Role::Train);
+        let f = spec.activation;
+        let features = bld.conv_stack(
+            &mut fwd,
+            "encoder.conv",
+            encoder_input,
+            &enc_conv,
+            f,
+            bsz,
+            Role::Train,
+            true,
+        );
+        let stats = bld.mlp(&mut fwd, "encoder", features, &enc_w, f, bsz, Role::Train);
         let mut penalties = vec![];
         // Gradient terms added after the tape's backward has written the gradient.
         let mut late_grads = vec![];
@@ -402,8 +574,19 @@ impl Program {
             }
             None => z,
         };
-        let logits =
-            bld.mlp(&mut fwd, "decoder", decoder_input, &dec_w, spec.activation, bsz, Role::Train);
+        let logits = bld.mlp(&mut fwd, "decoder", decoder_input, &dec_w, f, bsz, Role::Train);
+        let logits = if dec_conv.is_empty() {
+            logits
+        } else {
+            let a = bld.tensor(
+                format!("decoder.features.{}", f.name()),
+                bsz,
+                bld.tensors[logits].cols,
+                Role::Train,
+            );
+            fwd.push(Op::ActivationForward { f, x: logits, y: a });
+            bld.conv_stack(&mut fwd, "decoder.conv", a, &dec_conv, f, bsz, Role::Train, false)
+        };
 
         // Every activation except the input images has a gradient tensor.
         let mut grad_of = vec![None; bld.tensors.len()];
@@ -486,6 +669,16 @@ impl Program {
             }
             None => infer_x,
         };
+        let encoder_input = bld.conv_stack(
+            &mut encode,
+            "infer.encoder.conv",
+            encoder_input,
+            &enc_conv,
+            f,
+            rows,
+            Role::Infer,
+            true,
+        );
         let infer_logits_code = bld.mlp(
             &mut encode,
             "infer.encoder",
@@ -525,6 +718,28 @@ impl Program {
             rows,
             Role::Infer,
         );
+        let infer_logits = if dec_conv.is_empty() {
+            infer_logits
+        } else {
+            let width = bld.tensors[infer_logits].cols;
+            let a = bld.tensor(
+                format!("infer.decoder.features.{}", f.name()),
+                rows,
+                width,
+                Role::Infer,
+            );
+            decode.push(Op::ActivationForward { f, x: infer_logits, y: a });
+            bld.conv_stack(
+                &mut decode,
+                "infer.decoder.conv",
+                a,
+                &dec_conv,
+                f,
+                rows,
+                Role::Infer,
+                false,
+            )
+        };
         let infer_image = bld.tensor("infer.image", rows, INPUT_SIZE, Role::Infer);
         decode.push(Op::ActivationForward {
             f: Activation::Sigmoid,

@@ -19,6 +19,10 @@ pub const MAX_WIDTH: usize = 4096;
 pub const MAX_LATENT: usize = 256;
 /// Classes of a conditional model's one-hot label (the ten digits).
 pub const CLASSES: usize = 10;
+/// Most convolutions in a convolutional encoder (each halves the side: 28, 14, 7).
+pub const MAX_CONV_LAYERS: usize = 2;
+/// Most channels of one convolution.
+pub const MAX_CHANNELS: usize = 256;
 /// Largest batch accepted.
 pub const MAX_BATCH: usize = 1024;
 /// Deepest encoder accepted.
@@ -42,6 +46,11 @@ pub enum ModelKind {
     /// Conditional VAE: the one-hot label c joins the encoder's input, q(z | x, c), and the
     /// decoder's, p(x | z, c); sampling picks the digit.
     Cvae,
+    /// Convolutional autoencoder: strided conv2d layers (see `channels`) before the dense
+    /// code, transposed convolutions after it.
+    ConvAe,
+    /// Convolutional VAE: the conv_ae's layers around a VAE's μ, log σ² and z.
+    ConvVae,
 }
 
 impl ModelKind {
@@ -56,10 +65,16 @@ impl ModelKind {
             ModelKind::Sparse => "sparse",
             ModelKind::Contractive => "contractive",
             ModelKind::Cvae => "cvae",
+            ModelKind::ConvAe => "conv_ae",
+            ModelKind::ConvVae => "conv_vae",
         }
     }
     pub fn is_variational(self) -> bool {
-        matches!(self, ModelKind::Vae | ModelKind::Cvae)
+        matches!(self, ModelKind::Vae | ModelKind::Cvae | ModelKind::ConvVae)
+    }
+    /// Whether convolutions (see `channels`) surround the dense layers.
+    pub fn is_convolutional(self) -> bool {
+        matches!(self, ModelKind::ConvAe | ModelKind::ConvVae)
     }
     /// Whether encoder and decoder also see the one-hot label ([`CLASSES`] wide).
     pub fn is_conditional(self) -> bool {
@@ -254,6 +269,11 @@ pub struct ModelSpec {
     pub sparsity: SparsitySpec,
     /// Jacobian penalty (`contractive` only).
     pub contractive: ContractiveSpec,
+    /// Output channels of the encoder's convolutions (`conv_ae`, `conv_vae`): each a 4 × 4
+    /// kernel with stride 2 and padding 1, halving the side (28 → 14 → 7); the decoder
+    /// mirrors them with transposed convolutions. `hidden` then lists dense layers between
+    /// the last feature map and the code.
+    pub channels: Vec<usize>,
     pub optimizer: AdamSpec,
     pub batch_size: usize,
     /// Seed of the counter-based RNG: initial weights, minibatches, ε.
@@ -273,6 +293,7 @@ impl Default for ModelSpec {
             noise: NoiseSpec::default(),
             sparsity: SparsitySpec::default(),
             contractive: ContractiveSpec::default(),
+            channels: vec![16, 32],
             optimizer: AdamSpec::default(),
             batch_size: 128,
             seed: 1,
@@ -295,6 +316,12 @@ impl ModelSpec {
                 spec.latent = 32;
             }
             ModelKind::Vae | ModelKind::Cvae => {}
+            ModelKind::ConvAe => {
+                spec.loss = ReconLoss::Mse;
+                spec.hidden = vec![];
+                spec.latent = 16;
+            }
+            ModelKind::ConvVae => spec.hidden = vec![],
         }
         spec
     }
@@ -395,6 +422,19 @@ impl ModelSpec {
         if !(sp.target.is_finite() && sp.target > 0.0 && sp.target < 1.0) {
             return Err(bad("sparsity.target", sp.target, "a number in (0, 1)"));
         }
+        if self.channels.is_empty()
+            || self.channels.len() > MAX_CONV_LAYERS
+            || self.channels.iter().any(|&c| c == 0 || c > MAX_CHANNELS)
+        {
+            return Err(bad(
+                "channels",
+                format!("{:?}", self.channels),
+                &format!(
+                    "1 or {MAX_CONV_LAYERS} channel counts, each from 1 to {MAX_CHANNELS} \
+                     (28 × 28 halves to 14 and 7)"
+                ),
+            ));
+        }
         let cw = self.contractive.weight;
         if !(cw.is_finite() && (0.0..=1000.0).contains(&cw)) {
             return Err(bad("contractive.weight", cw, "a number from 0 to 1000"));
@@ -427,7 +467,13 @@ impl ModelSpec {
 
     /// Number of trainable parameters.
     pub fn parameter_count(&self) -> usize {
-        crate::model::layer_shapes(self).iter().map(|l| l.inputs * l.outputs + l.outputs).sum()
+        let dense: usize =
+            crate::model::layer_shapes(self).iter().map(|l| l.inputs * l.outputs + l.outputs).sum();
+        let conv: usize = crate::model::conv_layers(self)
+            .iter()
+            .map(|c| c.w_len() + c.c_out + c.w_len() + c.c_in) // encoder conv + decoder convᵀ
+            .sum();
+        dense + conv
     }
 }
 
@@ -455,6 +501,7 @@ mod tests {
             noise: NoiseSpec { kind: NoiseKind::SaltPepper, amount: 0.2 },
             sparsity: SparsitySpec { penalty: SparsityPenalty::L1, target: 0.1, weight: 0.5 },
             contractive: ContractiveSpec { weight: 0.25 },
+            channels: vec![8],
             optimizer: AdamSpec { lr: 3e-4, beta1: 0.8, beta2: 0.99, eps: 1e-6 },
             batch_size: 64,
             seed: 99,

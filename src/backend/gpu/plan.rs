@@ -4,7 +4,7 @@
 //! serves the training step (B rows, planned once) and inference calls (any n ≤ capacity,
 //! re-planned per call by rewriting a few uniform words).
 
-use crate::model::{Op, Program, CLASSES, INPUT_SIZE, LEAKY_SLOPE};
+use crate::model::{ConvShape, Op, Program, CLASSES, INPUT_SIZE, LEAKY_SLOPE};
 use crate::shaders::Shader;
 
 /// Uniform block of every kernel: eight 32-bit words (u32, or f32 bits).
@@ -75,6 +75,38 @@ fn matmul(
     }
 }
 
+/// Uniform words of `conv.wgsl`: sizes with height in the low and width in the high 16 bits.
+pub fn conv_words(s: &ConvShape) -> [u32; UNIFORM_WORDS] {
+    let hw = |h: usize, w: usize| h as u32 | (w as u32) << 16;
+    [
+        s.batch as u32,
+        s.c_in as u32,
+        s.c_out as u32,
+        hw(s.in_h, s.in_w),
+        hw(s.out_h, s.out_w),
+        s.kernel as u32,
+        s.stride as u32,
+        s.padding as u32,
+    ]
+}
+
+/// A `conv.wgsl` dispatch: one invocation per output element, strided.
+fn conv(
+    entry: &'static str,
+    shape: &ConvShape,
+    outputs: usize,
+    bindings: Vec<(u32, Resource)>,
+) -> Plan {
+    Plan {
+        shader: Shader::Conv,
+        entry,
+        tiled: None,
+        uniform: Some(conv_words(shape)),
+        groups: groups_1d(outputs, 256),
+        bindings,
+    }
+}
+
 /// The plan of `op` on `rows` rows, with `images` training images resident. `tiled` picks
 /// the matmul schedule (see `shaders/linear.wgsl`).
 pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool) -> Plan {
@@ -90,6 +122,32 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
             groups: groups_1d(rows * INPUT_SIZE / 4, 256),
             bindings: vec![(1, State), (2, Images), (3, T(x))],
         },
+        Op::ConvForward { transpose, x, w, b, y, shape } => {
+            let shape = ConvShape { batch: rows, ..shape };
+            let entry = if transpose { "conv_transpose2d_forward" } else { "conv2d_forward" };
+            conv(entry, &shape, shape.y_len(), vec![(1, T(x)), (2, T(w)), (3, T(b)), (5, T(y))])
+        }
+        Op::ConvBackwardInput { transpose, dy, w, dx, shape } => {
+            let shape = ConvShape { batch: rows, ..shape };
+            let entry =
+                if transpose { "conv_transpose2d_backward_input" } else { "conv2d_backward_input" };
+            conv(entry, &shape, shape.x_len(), vec![(2, T(w)), (4, T(dy)), (6, T(dx))])
+        }
+        Op::ConvBackwardWeight { transpose, x, dy, dw, shape } => {
+            let shape = ConvShape { batch: rows, ..shape };
+            let entry = if transpose {
+                "conv_transpose2d_backward_weight"
+            } else {
+                "conv2d_backward_weight"
+            };
+            conv(entry, &shape, shape.w_len(), vec![(1, T(x)), (4, T(dy)), (7, T(dw))])
+        }
+        Op::ConvBackwardBias { transpose, dy, db, shape } => {
+            let shape = ConvShape { batch: rows, ..shape };
+            let entry =
+                if transpose { "conv_transpose2d_backward_bias" } else { "conv2d_backward_bias" };
+            conv(entry, &shape, shape.c_out, vec![(4, T(dy)), (8, T(db))])
+        }
         Op::GatherLabels { cond } => Plan {
             shader: Shader::Data,
             entry: "gather_labels",

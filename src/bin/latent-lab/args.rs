@@ -46,6 +46,12 @@ pub enum ModelArg {
     Contractive,
     /// Conditional VAE: encoder and decoder also see the digit's label (default loss bce)
     Cvae,
+    /// Convolutional autoencoder: strided convolutions around the code (see --channels)
+    #[value(name = "conv_ae")]
+    ConvAe,
+    /// Convolutional VAE (default loss bce)
+    #[value(name = "conv_vae")]
+    ConvVae,
 }
 
 impl From<ModelArg> for ModelKind {
@@ -57,6 +63,8 @@ impl From<ModelArg> for ModelKind {
             ModelArg::Sparse => ModelKind::Sparse,
             ModelArg::Contractive => ModelKind::Contractive,
             ModelArg::Cvae => ModelKind::Cvae,
+            ModelArg::ConvAe => ModelKind::ConvAe,
+            ModelArg::ConvVae => ModelKind::ConvVae,
         }
     }
 }
@@ -232,6 +240,9 @@ pub struct TrainArgs {
     /// Weight of the sparsity penalty in the loss
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub sparsity_weight: Option<f32>,
+    /// Output channels of a conv_ae's or conv_vae's convolutions (4 × 4, stride 2), e.g. 16,32
+    #[arg(long, value_name = "C1,C2", value_parser = parse_widths)]
+    pub channels: Option<Widths>,
     /// Weight λ of a contractive AE's penalty λ·‖∂code/∂h‖² (h: the code layer's input)
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub contraction: Option<f32>,

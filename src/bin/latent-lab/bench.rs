@@ -19,6 +19,10 @@ const SUBMIT_TIME: Duration = Duration::from_millis(250);
 pub fn quality_spec(kind: ModelKind) -> ModelSpec {
     let mut spec = ModelSpec::of_kind(kind);
     match kind {
+        ModelKind::ConvAe | ModelKind::ConvVae => {
+            spec.latent = 16;
+            spec.batch_size = 128;
+        }
         ModelKind::Vae | ModelKind::Cvae => {
             spec.hidden = vec![400];
             spec.latent = 20;

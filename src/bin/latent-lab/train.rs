@@ -88,6 +88,9 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
     if let Some(x) = a.contraction {
         spec.contractive.weight = x;
     }
+    if let Some(c) = &a.channels {
+        spec.channels = c.0.clone();
+    }
     if let Some(seed) = a.seed {
         spec.seed = seed;
     }
@@ -102,6 +105,7 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
             "sparsity.target" if a.sparsity_target.is_some() => Some("--sparsity-target"),
             "sparsity.weight" if a.sparsity_weight.is_some() => Some("--sparsity-weight"),
             "contractive.weight" if a.contraction.is_some() => Some("--contraction"),
+            "channels" if a.channels.is_some() => Some("--channels"),
             _ => None,
         })
     })?;
@@ -111,6 +115,9 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
 /// "784 → 512 → 256 → 2 → 256 → 512 → 784"-style summary of the layers.
 fn architecture(spec: &ModelSpec) -> String {
     let mut widths = vec![latent_lab::model::INPUT_SIZE.to_string()];
+    let conv = latent_lab::model::conv_layers(spec);
+    let maps = |c: usize, side: usize| format!("{c}×{side}×{side}");
+    widths.extend(conv.iter().map(|c| maps(c.c_out, c.out_h)));
     widths.extend(spec.hidden.iter().map(|w| w.to_string()));
     widths.push(if spec.kind.is_variational() {
         format!("2×{0} (μ, log σ²) → z {0}", spec.latent)
@@ -118,6 +125,7 @@ fn architecture(spec: &ModelSpec) -> String {
         spec.latent.to_string()
     });
     widths.extend(spec.decoder_widths().iter().map(|w| w.to_string()));
+    widths.extend(conv.iter().rev().skip(1).map(|c| maps(c.c_out, c.out_h)));
     widths.push(latent_lab::model::INPUT_SIZE.to_string());
     widths.join(" → ")
 }
