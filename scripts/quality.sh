@@ -3,8 +3,9 @@
 # digits. One `eval` JSON line per model goes to stdout (and to $OUT/results.jsonl); the
 # weights stay in $OUT. Usage:
 #   scripts/quality.sh [MNIST_DIR] [OUT_DIR] [MODEL…]
-# MODEL names a row below (vae ae beta0.5 beta1 beta4 ae32 dae32 sparse contractive cvae);
-# all by default.
+# MODEL names a row below (vae ae beta0.5 beta1 beta4 ae32 dae32 sparse contractive cvae
+# conv16 ae16); all by default. The convolutional rows train 1 epoch: the CPU executor's
+# reference convolutions take about 5 minutes per epoch.
 # Training runs on the CPU executor, the fastest path on a machine without a GPU.
 set -euo pipefail
 
@@ -15,7 +16,7 @@ mkdir -p "$OUT"
 cargo build --release --quiet --bin latent-lab
 BIN=${BIN:-target/release/latent-lab}
 
-# name | train flags | extra eval flags
+# name | train flags | extra eval flags | epochs (10 unless given)
 ROWS=(
   "vae|--model vae --hidden 400 --latent 20 --batch 128 --lr 0.001|"
   "ae|--model ae --hidden 512,256 --latent 2 --batch 256 --lr 0.001|"
@@ -27,14 +28,16 @@ ROWS=(
   "sparse|--model sparse --hidden 400 --latent 64 --batch 128 --sparsity kl --sparsity-target 0.05 --sparsity-weight 3|"
   "contractive|--model contractive --hidden 400 --latent 32 --batch 128 --loss mse --contraction 1|"
   "cvae|--model cvae --hidden 400 --latent 2 --batch 128|"
+  "conv16|--model conv_ae --channels 16,32 --latent 16 --batch 128 --loss mse||1"
+  "ae16|--model ae --hidden 43 --latent 16 --batch 128 --loss mse||1"
 )
 
 want=" $* "
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r name train eval <<<"$row"
+  IFS='|' read -r name train eval epochs <<<"$row"
   if [[ $# -gt 0 && $want != *" $name "* ]]; then continue; fi
   # shellcheck disable=SC2086  # the flag strings split on purpose
-  "$BIN" train $train --epochs 10 --seed 1 --backend cpu --data "$MNIST" --json \
+  "$BIN" train $train --epochs "${epochs:-10}" --seed 1 --backend cpu --data "$MNIST" --json \
     --out "$OUT/$name.safetensors" >"$OUT/$name.train.jsonl"
   # shellcheck disable=SC2086
   line=$("$BIN" eval --weights "$OUT/$name.safetensors" --data "$MNIST" --backend cpu $eval)
