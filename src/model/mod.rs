@@ -799,6 +799,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn conv_program_has_pytorch_layouts_and_counts_its_parameters() {
+        let spec = ModelSpec::of_kind(ModelKind::ConvAe);
+        let p = Program::build(&spec).unwrap();
+        let shapes = p.param_shapes();
+        let find = |name: &str| shapes.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        // Conv2d: C_out × C_in × k × k; ConvTranspose2d: C_in × C_out × k × k.
+        assert_eq!(find("encoder.conv.0.weight"), vec![16, 1, 4, 4]);
+        assert_eq!(find("encoder.conv.1.weight"), vec![32, 16, 4, 4]);
+        assert_eq!(find("encoder.0.weight"), vec![16, 32 * 7 * 7]);
+        assert_eq!(find("decoder.0.weight"), vec![32 * 7 * 7, 16]);
+        assert_eq!(find("decoder.conv.0.weight"), vec![32, 16, 4, 4]);
+        assert_eq!(find("decoder.conv.1.weight"), vec![16, 1, 4, 4]);
+        assert_eq!(find("decoder.conv.1.bias"), vec![1]);
+        let total: usize = shapes.iter().map(|(_, s)| s.iter().product::<usize>()).sum();
+        assert_eq!(spec.parameter_count(), total);
+        let image = p.tensors[p.infer_image].cols;
+        assert_eq!(image, INPUT_SIZE);
+    }
+
+    #[test]
     fn vae_program_has_the_expected_shape() {
         let spec = ModelSpec { hidden: vec![400], latent: 20, ..ModelSpec::default() };
         let p = Program::build(&spec).unwrap();
