@@ -1,5 +1,6 @@
 // The page's side of the engine worker's protocol (documented in engine-worker.js):
-// `request(type, args)` returns a promise of the reply; worker events are re-dispatched as
+// `request(type, args)` returns a promise of the reply (with `{timed: true}`: of `{result,
+// ms}`, `ms` the engine's time for an inference call); worker events are re-dispatched as
 // DOM events ('ready', 'metrics', 'state', 'error') whose `detail` is the message.
 
 export class EngineClient extends EventTarget {
@@ -20,10 +21,10 @@ export class EngineClient extends EventTarget {
   }
 
   /** Sends a request; `transfer` lists buffers handed over to the worker. */
-  request(type, args = {}, transfer = []) {
+  request(type, args = {}, transfer = [], { timed = false } = {}) {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, type });
+      this.#pending.set(id, { resolve, reject, type, timed });
       try {
         this.#worker.postMessage({ id, type, ...args }, transfer);
       } catch (e) {
@@ -40,9 +41,9 @@ export class EngineClient extends EventTarget {
 
   #receive(msg) {
     if (msg && msg.id !== undefined && this.#pending.has(msg.id)) {
-      const { resolve, reject, type } = this.#pending.get(msg.id);
+      const { resolve, reject, type, timed } = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
-      if (msg.ok) resolve(msg.result);
+      if (msg.ok) resolve(timed ? { result: msg.result, ms: msg.ms } : msg.result);
       else reject(new EngineError(msg.error, type));
       return;
     }

@@ -4,7 +4,8 @@
 // Protocol (postMessage, structured clone; typed arrays are transferred where possible)
 //
 //   page → worker requests:  {id, type, ...args}
-//   worker → page replies:   {id, ok: true, result}  |  {id, ok: false, error: message}
+//   worker → page replies:   {id, ok: true, result, ms?}  |  {id, ok: false, error: message}
+//                            (`ms`: the engine's time for an inference call, queueing excluded)
 //   worker → page events:    {type: 'ready' | 'metrics' | 'state' | 'error', ...} (no id)
 //
 //   request      args                       result
@@ -91,6 +92,23 @@ const nextTask = () =>
     ch.port2.postMessage(null);
   });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Inference calls (encode, decode, reconstruct, sample) read the backend in the same turn of
+// the queue: a call may move the engine to the CPU (it retries there), and checking in a turn
+// of its own would hold the reply back behind the next queued request (the sampler keeps two
+// decodes in flight).
+let backendSeen = null;
+const inferenceMs = new WeakMap(); // result → the engine's time for it
+function inference(fn) {
+  return exclusive(async () => {
+    const t0 = performance.now();
+    const result = await fn();
+    inferenceMs.set(result, performance.now() - t0);
+    backendSeen = lab.backend();
+    return result;
+  });
+}
+const INFERENCE = new Set(['encode', 'decode', 'reconstruct', 'sample']);
 
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
@@ -390,10 +408,10 @@ const handlers = {
     post({ type: 'state', reason: 'model', ...result });
     return result;
   },
-  encode: ({ pixels }) => exclusive(() => lab.encode(pixels)),
-  decode: ({ z }) => exclusive(() => lab.decode(z)),
-  reconstruct: ({ pixels }) => exclusive(() => lab.reconstruct(pixels)),
-  sample: ({ n, seed = 0 }) => exclusive(() => lab.sample(n, seed >>> 0)),
+  encode: ({ pixels }) => inference(() => lab.encode(pixels)),
+  decode: ({ z }) => inference(() => lab.decode(z)),
+  reconstruct: ({ pixels }) => inference(() => lab.reconstruct(pixels)),
+  sample: ({ n, seed = 0 }) => inference(() => lab.sample(n, seed >>> 0)),
   testImages: ({ n }) => exclusive(() => ({ images: lab.test_images(n), labels: lab.test_labels(n) })),
   preprocess: ({ ink, width, height }) => Lab.preprocess(ink, width, height),
   save: () => exclusive(() => lab.save_weights()),
@@ -472,9 +490,14 @@ self.onmessage = async (event) => {
     if (!lab && type !== 'init') throw new Error('the engine is not initialised yet');
     const result = await handler(args);
     // An inference call may have moved the engine to the CPU (it retries there). Not after
-    // `preprocess`: it never touches the model, so it need not wait behind training.
-    if (lab && type !== 'init' && type !== 'preprocess' && type !== 'corrupt') await backendChanged();
-    post({ id, ok: true, result }, transferables(result));
+    // `preprocess`: it never touches the model, so it need not wait behind training. After
+    // inference only when the backend it saw differs (see `inference`).
+    const check = INFERENCE.has(type)
+      ? backendSeen !== known.backend
+      : type !== 'init' && type !== 'preprocess' && type !== 'corrupt';
+    if (lab && check) await backendChanged();
+    const ms = result && typeof result === 'object' ? inferenceMs.get(result) : undefined;
+    post(ms === undefined ? { id, ok: true, result } : { id, ok: true, result, ms }, transferables(result));
   } catch (e) {
     const message = errorMessage(e);
     if (type === 'init') post({ type: 'error', message, fatal: true });

@@ -152,7 +152,7 @@ export class LatentLabElement extends HTMLElement {
         probe: (z) => this.decode(z),
         manifold: (zs) => this.decode(zs),
       }),
-      sampler: new Sampler(sampler, { decode: (z) => this.decode(z) }),
+      sampler: new Sampler(sampler, { decode: (z) => this.#request('decode', { z: toF32(z) }, { timed: true }) }),
       interp: new Interpolation(interp, { onChange: () => this.#live.refreshInterpolation() }),
       beta: new BetaPlot(kindParts['beta-plot'], { setBeta: (beta) => this.#setLive({ beta }) }),
       denoise: new DenoiseView(kindParts.denoise, { onChange: (noise) => this.#noiseChanged(noise) }),
@@ -301,14 +301,14 @@ export class LatentLabElement extends HTMLElement {
     this.#ready.catch(() => {});
   }
 
-  async #request(type, args) {
+  async #request(type, args, options) {
     if (!this.#engine) throw new Error('<latent-lab> is not connected to a document');
     if (type !== 'init') await this.#ready;
     // Typed arrays in `args` are the element's own copies: hand them over instead of cloning.
     const transfer = Object.values(args)
       .filter((v) => ArrayBuffer.isView(v))
       .map((v) => v.buffer);
-    return this.#engine.request(type, args, transfer);
+    return this.#engine.request(type, args, transfer, options);
   }
 
   #startEngine() {
@@ -403,6 +403,7 @@ export class LatentLabElement extends HTMLElement {
     this.#refreshReconstructions();
     this.#live.refreshMap();
     this.#kinds.refreshDenoise();
+    if (items.length) this.#views.sampler.modelUpdated();
   }
 
   #onState(msg) {
@@ -410,6 +411,7 @@ export class LatentLabElement extends HTMLElement {
     const backendChanged = this.#info && info.backend !== this.#info.backend;
     this.#info = { ...this.#info, ...info };
     this.#views.training.setTraining(info.training);
+    this.#views.sampler.setTraining(Boolean(info.training));
     if (reason === 'spec') this.#specChanged(info);
     if (backendChanged || reason === 'fallback') this.#views.badge.set(info.backend, info.adapter);
     if (!info.training) {
@@ -418,6 +420,7 @@ export class LatentLabElement extends HTMLElement {
       this.#refreshReconstructions(true);
       this.#kinds.refreshDenoise(true);
       this.#live.refreshMap(true);
+      this.#views.sampler.modelUpdated();
     }
     this.dispatchEvent(new CustomEvent('state', { detail: { reason, ...info } }));
   }
@@ -435,6 +438,7 @@ export class LatentLabElement extends HTMLElement {
     const spec = JSON.parse(info.spec);
     this.#views.training.setModel(info);
     this.#views.training.setTraining(Boolean(info.training));
+    this.#views.sampler.setTraining(Boolean(info.training));
     this.#views.training.setMetrics({ ...this.#metrics, trainSize: info.trainSize });
     this.#views.loss.clear();
     this.#views.loss.setSeries(kindOf(spec.kind)?.metrics ?? ['recon']);
