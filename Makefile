@@ -16,7 +16,7 @@ WASM    := target/wasm32-unknown-unknown/release/latent_lab.wasm
 DATA    := www/data/mnist-10k.bin
 XDG_DIR := /tmp/xdg-latent-lab
 
-.PHONY: help setup setup-test data wasm serve test lint bench models clean
+.PHONY: help setup setup-test data wasm serve test lint bench models docs clean
 
 help:
 	@echo "Latent Lab targets:"
@@ -29,6 +29,7 @@ help:
 	@echo "  make lint        cargo fmt --check and clippy (native and wasm32), warnings are errors"
 	@echo "  make bench       benchmarks: ae/vae on gpu and cpu, and the VAE in Chromium (figures, not pass/fail)"
 	@echo "  make models      train the shipped models (VAE, denoising, sparse) into www/models/"
+	@echo "  make docs        the README's pictures from the page on WebGPU: docs/lab.png, docs/lab-phone.png, docs/sampler.gif"
 	@echo "  make clean       remove build outputs, data, test results and artifacts"
 
 setup:
@@ -99,6 +100,12 @@ models: setup data
 	$(CARGO) run --release --bin latent-lab -- train --model sparse --hidden 256 --latent 64 \
 		--sparsity kl --sparsity-target 0.05 --sparsity-weight 3 --seed 1 --steps 3000 \
 		--backend cpu --data $(DATA) --out www/models/sparse.safetensors
+
+# The README's pictures, taken from the page in headless Chromium on WebGPU (SwiftShader
+# here): the page at 1280 px with a digit drawn on the pad, the same at 375 px (a phone), and
+# the sampler's canvas over 2.5 s as an animated GIF. See scripts/screenshots.mjs.
+docs: setup-test data wasm
+	node scripts/screenshots.mjs --out docs
 
 clean:
 	rm -rf target www/pkg www/data test-results artifacts
