@@ -124,7 +124,7 @@ async function openLab(contextOptions) {
   if (info.backend !== 'webgpu') throw new Error(`WebGPU is not available here (${info.adapter})`);
   if (!info.pretrained) throw new Error('the pretrained model did not load (make models?)');
   const lab = (name) => page.locator(`latent-lab [part="${name}"]`);
-  await lab('reconstruction').locator('canvas[data-state="reconstructed"]').waitFor();
+  await lab('test-reconstructions').locator('canvas[data-state="reconstructed"]').waitFor();
   await page.waitForFunction(() => {
     const map = document.querySelector('latent-lab').shadowRoot.querySelector('canvas.map');
     return Number(map?.dataset.points) >= 2000;

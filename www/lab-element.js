@@ -51,8 +51,8 @@
 //   error     {message} — also shown in the element as a dismissible message
 //   drawing   the drawing's new reconstruction: {error, mu, updates}
 //
-// Parts (for ::part styling): messages, backend, training, loss-plot, reconstruction, pad,
-// input, drawing-reconstruction, latent-map, sampler, interpolation, and each kind's own
+// Parts (for ::part styling): messages, backend, training, loss-plot, test-reconstructions,
+// pad, input, reconstruction (the drawing's), latent-map, sampler, interpolation, and each kind's own
 // view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse).
 
 import { EngineClient } from './engine-client.js';
@@ -112,7 +112,7 @@ export class LatentLabElement extends HTMLElement {
     const messages = h('div', { part: 'messages', class: 'messages' });
     const training = part('training');
     const loss = part('loss-plot');
-    const recon = part('reconstruction');
+    const recon = part('test-reconstructions');
     const pad = part('pad');
     const map = part('latent-map');
     const sampler = part('sampler');

@@ -14,7 +14,7 @@ const SHOTS = 'artifacts/screenshots';
 mkdirSync(SHOTS, { recursive: true });
 
 const FAST_SPEC = { hidden: [64], batch_size: 32 };
-const PARTS = ['backend', 'training', 'loss-plot', 'reconstruction'];
+const PARTS = ['backend', 'training', 'loss-plot', 'test-reconstructions'];
 
 test.describe.configure({ mode: 'serial' });
 
@@ -98,7 +98,7 @@ test('training a fresh model 100 steps lowers the loss and fills the reconstruct
   await expect(part('training').locator('[data-readout="step"]')).toHaveText('100');
 
   // The card's reconstructions are drawn and not blank.
-  const canvas = part('reconstruction').locator('canvas');
+  const canvas = part('test-reconstructions').locator('canvas');
   await expect(canvas).toHaveAttribute('data-state', 'reconstructed');
   const spread = await canvas.evaluate((c) => {
     const [x, y, w, h] = JSON.parse(c.dataset.firstReconstruction);

@@ -95,7 +95,7 @@ test('the shipped model is loaded at start and reconstructs test digits well', a
   });
   expect(mse).toBeLessThan(SHIPPED_MSE_MAX);
   // The reconstruction card shows it without any training.
-  await expect(part('reconstruction').locator('canvas')).toHaveAttribute('data-state', 'reconstructed');
+  await expect(part('test-reconstructions').locator('canvas')).toHaveAttribute('data-state', 'reconstructed');
   expect(problems).toEqual([]);
 });
 
@@ -146,7 +146,7 @@ test('a mouse stroke on the pad gives the input and a live, close reconstruction
   expect(d.error).toBeCloseTo(d.input.reduce((s, v, i) => s + (v - d.reconstruction[i]) ** 2, 0) / 784, 6);
   await expect(part('pad').locator('[data-readout="drawing-error"]')).toHaveText(/^0\.0\d+/);
   expect(await canvasSpread('[part="input"]')).toBeGreaterThan(100);
-  expect(await canvasSpread('[part="drawing-reconstruction"]')).toBeGreaterThan(60);
+  expect(await canvasSpread('[part="reconstruction"]')).toBeGreaterThan(60);
   expect(problems).toEqual([]);
 });
 

@@ -15,7 +15,7 @@ export class DigitGrid {
   #tile = document.createElement('canvas');
   #status;
 
-  /** `root`: the element with part="reconstruction". */
+  /** `root`: the element with part="test-reconstructions". */
   constructor(root, { title, explanation }) {
     this.root = root;
     this.#tile.width = SIDE;

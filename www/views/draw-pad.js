@@ -41,7 +41,7 @@ export class DrawPad {
     this.#hint = h('p', { class: 'pad-hint', 'aria-hidden': 'true' }, 'Draw a digit here');
     this.#input = h('canvas', { part: 'input', class: 'digit-canvas', role: 'img', 'aria-label': 'Network input: nothing drawn yet' });
     this.#recon = h('canvas', {
-      part: 'drawing-reconstruction',
+      part: 'reconstruction',
       class: 'digit-canvas',
       role: 'img',
       'aria-label': 'Reconstruction of the drawing: nothing drawn yet',
