@@ -7,10 +7,9 @@
 // Serves the repository on a free loopback port for the duration of the run. Needs
 // `make data wasm` first. Steady state: a warm-up of a few steps is not timed.
 import { chromium } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import net from 'node:net';
+import { QUIET_ARGS, serveStatic } from './serve-static.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -26,28 +25,8 @@ for (const b of backends) {
 }
 if (!(steps > 0)) throw new Error('--steps must be a positive number');
 
-const port = await new Promise((resolve) => {
-  const srv = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = srv.address().port;
-    srv.close(() => resolve(p));
-  });
-});
-const server = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', String(port)], {
-  cwd: root,
-  stdio: 'ignore',
-});
-const base = `http://127.0.0.1:${port}`;
-// Wait until the server answers (no fixed sleep).
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/www/latent-lab.js`)).ok) break;
-  } catch {}
-  if (i > 200) throw new Error('the static server did not start');
-  await new Promise((r) => setTimeout(r, 50));
-}
-
-const quiet = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+const { base, close: stopServer } = await serveStatic(root);
+const quiet = QUIET_ARGS;
 try {
   for (const backend of backends) {
     const browser = await chromium.launch({
@@ -83,5 +62,5 @@ try {
     await browser.close();
   }
 } finally {
-  server.kill();
+  stopServer();
 }

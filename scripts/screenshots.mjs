@@ -16,11 +16,10 @@
 // `make data wasm` first. Every wait is on a condition of the page (no fixed sleeps).
 import { chromium } from '@playwright/test';
 import gifenc from 'gifenc';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync, writeFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
+import { QUIET_ARGS, serveStatic } from './serve-static.mjs';
 
 const { GIFEncoder, quantize, applyPalette } = gifenc;
 
@@ -47,24 +46,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const MIN_DELAY_MS = 40; // GIF delays are in 10 ms units; browsers slow delays under 20 ms down
 mkdirSync(outDir, { recursive: true });
 
-const port = await new Promise((resolve) => {
-  const srv = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = srv.address().port;
-    srv.close(() => resolve(p));
-  });
-});
-const server = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', String(port)], { cwd: root, stdio: 'ignore' });
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/www/latent-lab.js`)).ok) break;
-  } catch {}
-  if (i > 200) throw new Error('the static server did not start');
-  await new Promise((r) => setTimeout(r, 50));
-}
-
-const quiet = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+const { base, close: stopServer } = await serveStatic(root);
+const quiet = QUIET_ARGS;
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...quiet, '--enable-unsafe-webgpu'] });
 
 const written = [];
@@ -107,7 +90,7 @@ try {
   await phone.context().close();
 } finally {
   await browser.close();
-  server.kill();
+  stopServer();
 }
 console.log(`screenshots: wrote ${written.join(', ')}`);
 
