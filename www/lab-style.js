@@ -189,6 +189,9 @@ canvas.sampler { display: block; width: 100%; height: 300px; }
 .card.wide { grid-column: 1 / -1; }
 .ends { display: grid; grid-template-columns: repeat(2, minmax(0, 14rem)); gap: 8px 12px; margin-bottom: 10px; }
 canvas.strip { display: block; width: 100%; height: 60px; }
+.morph-row { display: flex; gap: 16px; align-items: center; margin-top: 12px; }
+.morph-row .explain { margin: 0 0 8px; }
+canvas.morph { width: 112px; height: 112px; flex: none; border: 1px solid var(--ll-grid); border-radius: 4px; }
 
 .drop {
   position: absolute; inset: 0; display: grid; place-items: center; z-index: 2;

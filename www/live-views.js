@@ -3,7 +3,7 @@
 // engine with training through one queue, so each keeps at most one request chain in flight
 // and, when it returns, runs once more with the latest state.
 
-import { STEPS as INTERP_STEPS, DRAWING } from './views/interpolation.js';
+import { STEPS as INTERP_STEPS, MORPH_FRAMES, DRAWING } from './views/interpolation.js';
 import { meanSquaredError } from './views/digit-tile.js';
 
 export const MAP_DIGITS = 2000; // held-out digits on the latent map
@@ -120,13 +120,18 @@ export class LiveViews {
       ends.set(picks[0], 0);
       ends.set(picks[1], 784);
       const { mu, latent } = await this.#request('encode', { pixels: ends.slice() });
-      const z = new Float32Array(INTERP_STEPS * latent);
-      for (let i = 0; i < INTERP_STEPS; i++) {
-        const t = i / (INTERP_STEPS - 1);
+      // One request: the strip's points, then the animation's finer ones.
+      const ts = [
+        ...Array.from({ length: INTERP_STEPS }, (_, i) => i / (INTERP_STEPS - 1)),
+        ...Array.from({ length: MORPH_FRAMES }, (_, i) => i / (MORPH_FRAMES - 1)),
+      ];
+      const z = new Float32Array(ts.length * latent);
+      ts.forEach((t, i) => {
         for (let j = 0; j < latent; j++) z[i * latent + j] = (1 - t) * mu[j] + t * mu[latent + j];
-      }
-      const strip = await this.#request('decode', { z });
-      this.#views.interp.setStrip(ends, strip);
+      });
+      const decoded = await this.#request('decode', { z });
+      const strip = decoded.subarray(0, INTERP_STEPS * 784);
+      this.#views.interp.setStrip(ends, strip, '', decoded.subarray(INTERP_STEPS * 784));
     } catch (e) {
       this.#showError(`Could not interpolate: ${e.message}`);
     } finally {

@@ -185,6 +185,26 @@ test('the interpolation strip decodes between two digits, or from the drawing', 
   await expect(strip).not.toHaveAttribute('data-hash', second);
   await part('interpolation').getByLabel('from').selectOption('1');
   expect(await canvasSpread('canvas.strip')).toBeGreaterThan(100);
+
+  // The animation walks the same line: its frames count up and its position t moves.
+  const morph = part('interpolation').locator('canvas.morph');
+  const frames = async () => Number(await morph.getAttribute('data-frames'));
+  const start = await frames();
+  await expect.poll(frames).toBeGreaterThan(start + 5);
+  const t = await morph.getAttribute('data-t');
+  await expect.poll(() => morph.getAttribute('data-t')).not.toBe(t);
+  expect(await canvasSpread('canvas.morph')).toBeGreaterThan(60);
+  // Pause holds the frame; play resumes.
+  const button = part('interpolation').getByRole('button', { name: 'Pause' });
+  await button.click();
+  const held = await frames();
+  // 20 animation frames (≈ 6 morph frames at 20 frames/s were it playing).
+  await page.evaluate(async () => {
+    for (let i = 0; i < 20; i++) await new Promise((r) => requestAnimationFrame(r));
+  });
+  expect(await frames()).toBe(held);
+  await part('interpolation').getByRole('button', { name: 'Play' }).click();
+  await expect.poll(frames).toBeGreaterThan(held + 3);
   expect(problems).toEqual([]);
 });
 

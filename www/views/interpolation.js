@@ -1,12 +1,15 @@
 // Interpolation: decodes evenly spaced points on the straight line between the codes (μ) of
-// two digits. A smooth morph means the decoder fills the space between the codes with
-// plausible digits; a sudden jump shows where it switches from one kind to another.
+// two digits, as a strip and as an animation that walks the line back and forth. A smooth
+// morph means the decoder fills the space between the codes with plausible digits; a sudden
+// jump shows where it switches from one kind to another.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
 import { paintDigit, parseColor } from './digit-tile.js';
 import { hashBytes } from '../util/random.js';
 
 export const STEPS = 10; // decodes along the line, both ends included
+export const MORPH_FRAMES = 40; // the animation's decodes along the same line
+const MORPH_FPS = 20;
 export const DRAWING = 'drawing';
 
 export class Interpolation {
@@ -18,6 +21,14 @@ export class Interpolation {
   #ends = null; // Float32Array 2×784: the two digits
   #strip = null; // Float32Array STEPS×784
   #onChange;
+  #morph; // the animation's canvas
+  #morphFrames = null; // Float32Array MORPH_FRAMES×784
+  #playing = true;
+  #play;
+  #frame = 0; // position in the back-and-forth walk: 0 … 2·(MORPH_FRAMES − 1)
+  #shown = 0; // distinct frames drawn
+  #raf = 0;
+  #last = 0;
 
   /** `root`: the element with part="interpolation". `onChange()` when an end is chosen. */
   constructor(root, { onChange }) {
@@ -34,6 +45,9 @@ export class Interpolation {
     for (const s of [this.#from, this.#to]) s.addEventListener('change', () => this.#onChange());
     this.#canvas = h('canvas', { class: 'strip', role: 'img', 'aria-label': 'Interpolation between two digits (loading)' });
     this.#status = h('p', { class: 'digits-status' }, '');
+    this.#morph = h('canvas', { class: 'morph', role: 'img', 'aria-label': 'Animation along the line between two digits', 'data-frames': '0' });
+    this.#play = h('button', { type: 'button', 'aria-pressed': 'true' }, 'Pause');
+    this.#play.addEventListener('click', () => this.#setPlaying(!this.#playing));
     root.replaceChildren(
       h('h2', {}, 'Interpolation'),
       h(
@@ -50,8 +64,38 @@ export class Interpolation {
       ),
       this.#canvas,
       this.#status,
+      h('div', { class: 'morph-row' }, this.#morph, h('div', {}, h('p', { class: 'explain' }, 'The same line walked back and forth, 40 decodes from one end to the other.'), this.#play)),
     );
     this.#loop = redrawLoop(this.#canvas, () => this.#draw());
+    this.#raf = requestAnimationFrame((t) => this.#tick(t));
+  }
+
+  #setPlaying(on) {
+    this.#playing = on;
+    this.#play.textContent = on ? 'Pause' : 'Play';
+    this.#play.setAttribute('aria-pressed', String(on));
+  }
+
+  #tick(now) {
+    this.#raf = requestAnimationFrame((t) => this.#tick(t));
+    if (!this.#morphFrames || !this.#playing || now - this.#last < 1000 / MORPH_FPS) return;
+    this.#last = now;
+    this.#frame = (this.#frame + 1) % (2 * (MORPH_FRAMES - 1));
+    this.#drawMorph();
+  }
+
+  #drawMorph() {
+    const c = this.#morph;
+    const { ctx, width, height } = fitCanvas(c);
+    ctx.fillStyle = cssColor(this.root, '--ll-paper', '#fff');
+    ctx.fillRect(0, 0, width, height);
+    if (!this.#morphFrames) return;
+    const n = MORPH_FRAMES - 1;
+    const i = this.#frame <= n ? this.#frame : 2 * n - this.#frame;
+    paintDigit(ctx, this.#morphFrames, i, 0, 0, Math.min(width, height), parseColor(cssColor(this.root, '--ll-ink', '#000')));
+    this.#shown += 1;
+    c.dataset.frames = String(this.#shown);
+    c.dataset.t = (i / n).toFixed(3);
   }
 
   /** The chosen ends: a test digit index (0–9) or DRAWING, each. */
@@ -60,16 +104,22 @@ export class Interpolation {
     return [v(this.#from), v(this.#to)];
   }
 
-  /** The two end digits (2×784) and the decodes along the line (STEPS×784); null to clear. */
-  setStrip(ends, strip, note = '') {
+  /**
+   * The two end digits (2×784), the decodes along the line (STEPS×784) and the animation's
+   * (MORPH_FRAMES×784); null to clear.
+   */
+  setStrip(ends, strip, note = '', morph = null) {
     this.#ends = ends;
     this.#strip = strip;
+    this.#morphFrames = morph;
+    this.#drawMorph();
     this.#status.textContent = note || 'Outer digits: the two you chose. Between them: decodes along the line joining their codes.';
     this.#loop.schedule();
   }
 
   dispose() {
     this.#loop.dispose();
+    cancelAnimationFrame(this.#raf);
   }
 
   #draw() {
