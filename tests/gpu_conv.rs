@@ -9,6 +9,7 @@ mod common;
 
 use common::{assert_close, randn};
 use latent_lab::backend::gpu::context::read_mapped_f32;
+use latent_lab::backend::gpu::plan::conv_words;
 use latent_lab::backend::GpuContext;
 use latent_lab::reference::conv::{self as r, ConvShape};
 use latent_lab::shaders::Shader;
@@ -28,24 +29,6 @@ const Y: u32 = 5;
 const DX: u32 = 6;
 const DW: u32 = 7;
 const DBIAS: u32 = 8;
-
-/// The uniform block of `conv.wgsl`: heights in the low 16 bits, widths in the high 16.
-fn conv_words(s: &ConvShape) -> [u32; 8] {
-    let hw = |h: usize, w: usize| {
-        assert!(h < 1 << 16 && w < 1 << 16, "{h} × {w} does not fit 16 bits a side");
-        h as u32 | (w as u32) << 16
-    };
-    [
-        s.batch as u32,
-        s.c_in as u32,
-        s.c_out as u32,
-        hw(s.in_h, s.in_w),
-        hw(s.out_h, s.out_w),
-        s.kernel as u32,
-        s.stride as u32,
-        s.padding as u32,
-    ]
-}
 
 /// One dispatch of `entry` over an output of `out_len` elements, with the shape's uniform at
 /// binding 0, `inputs` bound read-only and `output` (filled with NaN, so an element the

@@ -77,7 +77,10 @@ fn matmul(
 
 /// Uniform words of `conv.wgsl`: sizes with height in the low and width in the high 16 bits.
 pub fn conv_words(s: &ConvShape) -> [u32; UNIFORM_WORDS] {
-    let hw = |h: usize, w: usize| h as u32 | (w as u32) << 16;
+    let hw = |h: usize, w: usize| {
+        assert!(h < 1 << 16 && w < 1 << 16, "{h} × {w} does not fit 16 bits a side");
+        h as u32 | (w as u32) << 16
+    };
     [
         s.batch as u32,
         s.c_in as u32,
