@@ -424,6 +424,47 @@ impl Builder {
         x
     }
 
+    /// `a` with the one-hot label `cond` joined on its right (conditional models); `a` itself
+    /// without a label.
+    fn join_label(
+        &mut self,
+        ops: &mut Vec<Op>,
+        name: &str,
+        a: TensorId,
+        cond: Option<TensorId>,
+        role: Role,
+    ) -> TensorId {
+        let Some(c) = cond else { return a };
+        let (rows, cols) = (self.tensors[a].rows, self.tensors[a].cols);
+        let y = self.tensor(name, rows, cols + CLASSES, role);
+        ops.push(Op::ConcatColumns { a, c, y });
+        y
+    }
+
+    /// The decoder from its input to the logits: the dense layers, then for a convolutional
+    /// kind the activation of their output and the transposed convolutions.
+    #[allow(clippy::too_many_arguments)] // each is a distinct fact about the decoder
+    fn decoder(
+        &mut self,
+        ops: &mut Vec<Op>,
+        prefix: &str,
+        input: TensorId,
+        dense: &[(TensorId, TensorId)],
+        conv: &[ConvLayer],
+        f: Activation,
+        role: Role,
+    ) -> TensorId {
+        let rows = self.tensors[input].rows;
+        let out = self.mlp(ops, prefix, input, dense, f, rows, role);
+        if conv.is_empty() {
+            return out;
+        }
+        let cols = self.tensors[out].cols;
+        let a = self.tensor(format!("{prefix}.features.{}", f.name()), rows, cols, role);
+        ops.push(Op::ActivationForward { f, x: out, y: a });
+        self.conv_stack(ops, &format!("{prefix}.conv"), a, conv, f, rows, role, false)
+    }
+
     /// Forward ops of a stack of dense layers; the last layer has no activation.
     /// Returns the output tensor. `weights` are the (w, b) pairs of each layer.
     #[allow(clippy::too_many_arguments)] // each is a distinct fact about the stack
@@ -518,9 +559,8 @@ impl Program {
         let cond = conditional.then(|| {
             let cond = bld.tensor("cond", bsz, CLASSES, Role::Train);
             prologue.push(Op::GatherLabels { cond });
-            let joined = bld.tensor("x_cond", bsz, INPUT_SIZE + CLASSES, Role::Train);
-            prologue.push(Op::ConcatColumns { a: encoder_input, c: cond, y: joined });
-            encoder_input = joined;
+            encoder_input =
+                bld.join_label(&mut prologue, "x_cond", encoder_input, Some(cond), Role::Train);
             cond
         });
         let f = spec.activation;
@@ -566,27 +606,9 @@ impl Program {
         } else {
             stats
         };
-        let decoder_input = match cond {
-            Some(c) => {
-                let joined = bld.tensor("z_cond", bsz, z_dim + CLASSES, Role::Train);
-                fwd.push(Op::ConcatColumns { a: z, c, y: joined });
-                joined
-            }
-            None => z,
-        };
-        let logits = bld.mlp(&mut fwd, "decoder", decoder_input, &dec_w, f, bsz, Role::Train);
-        let logits = if dec_conv.is_empty() {
-            logits
-        } else {
-            let a = bld.tensor(
-                format!("decoder.features.{}", f.name()),
-                bsz,
-                bld.tensors[logits].cols,
-                Role::Train,
-            );
-            fwd.push(Op::ActivationForward { f, x: logits, y: a });
-            bld.conv_stack(&mut fwd, "decoder.conv", a, &dec_conv, f, bsz, Role::Train, false)
-        };
+        let decoder_input = bld.join_label(&mut fwd, "z_cond", z, cond, Role::Train);
+        let logits =
+            bld.decoder(&mut fwd, "decoder", decoder_input, &dec_w, &dec_conv, f, Role::Train);
 
         // Every activation except the input images has a gradient tensor.
         let mut grad_of = vec![None; bld.tensors.len()];
@@ -661,14 +683,8 @@ impl Program {
         let mut encode = vec![];
         let infer_x = bld.tensor("infer.x", rows, INPUT_SIZE, Role::Infer);
         let infer_cond = conditional.then(|| bld.tensor("infer.cond", rows, CLASSES, Role::Infer));
-        let encoder_input = match infer_cond {
-            Some(c) => {
-                let joined = bld.tensor("infer.x_cond", rows, INPUT_SIZE + CLASSES, Role::Infer);
-                encode.push(Op::ConcatColumns { a: infer_x, c, y: joined });
-                joined
-            }
-            None => infer_x,
-        };
+        let encoder_input =
+            bld.join_label(&mut encode, "infer.x_cond", infer_x, infer_cond, Role::Infer);
         let encoder_input = bld.conv_stack(
             &mut encode,
             "infer.encoder.conv",
@@ -701,45 +717,17 @@ impl Program {
         };
         let mut decode = vec![];
         let infer_z = bld.tensor("infer.z", rows, z_dim, Role::Infer);
-        let decoder_input = match infer_cond {
-            Some(c) => {
-                let joined = bld.tensor("infer.z_cond", rows, z_dim + CLASSES, Role::Infer);
-                decode.push(Op::ConcatColumns { a: infer_z, c, y: joined });
-                joined
-            }
-            None => infer_z,
-        };
-        let infer_logits = bld.mlp(
+        let decoder_input =
+            bld.join_label(&mut decode, "infer.z_cond", infer_z, infer_cond, Role::Infer);
+        let infer_logits = bld.decoder(
             &mut decode,
             "infer.decoder",
             decoder_input,
             &dec_w,
-            spec.activation,
-            rows,
+            &dec_conv,
+            f,
             Role::Infer,
         );
-        let infer_logits = if dec_conv.is_empty() {
-            infer_logits
-        } else {
-            let width = bld.tensors[infer_logits].cols;
-            let a = bld.tensor(
-                format!("infer.decoder.features.{}", f.name()),
-                rows,
-                width,
-                Role::Infer,
-            );
-            decode.push(Op::ActivationForward { f, x: infer_logits, y: a });
-            bld.conv_stack(
-                &mut decode,
-                "infer.decoder.conv",
-                a,
-                &dec_conv,
-                f,
-                rows,
-                Role::Infer,
-                false,
-            )
-        };
         let infer_image = bld.tensor("infer.image", rows, INPUT_SIZE, Role::Infer);
         decode.push(Op::ActivationForward {
             f: Activation::Sigmoid,
