@@ -28,7 +28,7 @@ help:
 	@echo "  make test        cargo test (CPU and lavapipe GPU) + browser tests (WebGPU and CPU fallback)"
 	@echo "  make lint        cargo fmt --check and clippy (native and wasm32), warnings are errors"
 	@echo "  make bench       benchmarks: ae/vae on gpu and cpu, and the VAE in Chromium (figures, not pass/fail)"
-	@echo "  make models      train the shipped models (VAE, denoising, sparse) into www/models/"
+	@echo "  make models      train the shipped models (one per kind) into www/models/"
 	@echo "  make docs        the README's pictures from the page on WebGPU: docs/lab.png, docs/lab-phone.png, docs/sampler.gif"
 	@echo "  make clean       remove build outputs, data, test results and artifacts"
 
@@ -91,6 +91,13 @@ bench: setup
 #   clean digits, 0.018 against the clean digits from noisy ones (denoise_mse); 1.7 MB.
 # - sparse: sparse AE 784-256-64, KL penalty to ρ 0.05, weight 3, MSE loss. ~1.5 min;
 #   MSE 0.015, mean code activation 0.062; 1.7 MB.
+# - contractive: contractive AE 784-256-32, λ 1, MSE loss; ae-256-32: the same shape without
+#   the penalty, which the contractive view compares with.
+# - cvae: conditional VAE 784-400-2 (the label joins encoder and decoder), BCE loss.
+# - conv-ae, conv-vae: two strided 4×4 convolutions (16, 32 channels) around a 16-wide (AE)
+#   or 2-wide (VAE) code; batch 64 and fewer steps, as the CPU's reference convolutions are
+#   slow (~0.45 s a step on 2 cores).
+# Every figure is in the README's table of shipped models.
 models: setup data
 	$(CARGO) run --release --bin latent-lab -- train --model vae --hidden 400 --latent 2 \
 		--seed 1 --steps 5000 --backend cpu --data $(DATA) --out www/models/vae-2d.safetensors
@@ -100,6 +107,17 @@ models: setup data
 	$(CARGO) run --release --bin latent-lab -- train --model sparse --hidden 256 --latent 64 \
 		--sparsity kl --sparsity-target 0.05 --sparsity-weight 3 --seed 1 --steps 3000 \
 		--backend cpu --data $(DATA) --out www/models/sparse.safetensors
+	$(CARGO) run --release --bin latent-lab -- train --model contractive --hidden 256 --latent 32 \
+		--contraction 1 --seed 1 --steps 3000 --backend cpu --data $(DATA) \
+		--out www/models/contractive.safetensors
+	$(CARGO) run --release --bin latent-lab -- train --model ae --hidden 256 --latent 32 --loss mse \
+		--seed 1 --steps 3000 --backend cpu --data $(DATA) --out www/models/ae-256-32.safetensors
+	$(CARGO) run --release --bin latent-lab -- train --model cvae --hidden 400 --latent 2 \
+		--seed 1 --steps 5000 --backend cpu --data $(DATA) --out www/models/cvae.safetensors
+	$(CARGO) run --release --bin latent-lab -- train --model conv_ae --channels 16,32 --latent 16 \
+		--batch 64 --seed 1 --steps 800 --backend cpu --data $(DATA) --out www/models/conv-ae.safetensors
+	$(CARGO) run --release --bin latent-lab -- train --model conv_vae --channels 16,32 --latent 2 \
+		--batch 64 --seed 1 --steps 800 --backend cpu --data $(DATA) --out www/models/conv-vae.safetensors
 
 # The README's pictures, taken from the page in headless Chromium on WebGPU (SwiftShader
 # here): the page at 1280 px with a digit drawn on the pad, the same at 375 px (a phone), and

@@ -4,11 +4,13 @@
 //!
 //! The layers, top to bottom: [`web`] (the wasm API), [`train`] (trainer and evaluation),
 //! [`model`] (ModelSpec → Program), [`backend`] (the CPU and GPU executors), [`reference`]
-//! (CPU kernels) and `shaders/` (WGSL kernels). Side modules: [`data`], [`weights`], [`rng`].
+//! (CPU kernels) and `shaders/` (WGSL kernels). Side modules: [`data`], [`weights`], [`rng`], [`inspect`] (a model's
+//! insides for the page's views).
 
 pub mod backend;
 pub mod data;
 pub mod error;
+pub mod inspect;
 pub mod model;
 pub mod reference;
 pub mod rng;

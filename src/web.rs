@@ -223,6 +223,24 @@ impl Lab {
         })
     }
 
+    /// A convolutional model's first layer and its response to one image (784 values):
+    /// `{channels, kernel, filters (channels × k × k), bias (channels), side, maps (channels ×
+    /// side × side, after the activation)}`. An error for a model without convolutions.
+    pub fn first_layer(&self, pixels: Vec<f32>) -> Promise {
+        self.run(move |mut st| async move {
+            let params = st.infer(async |ex: &mut Executor| ex.params().await).await?;
+            let layer = crate::inspect::first_conv_layer(st.ex.program(), &params, &pixels)?;
+            let out = Object::new();
+            set(&out, "channels", &JsValue::from(layer.channels));
+            set(&out, "kernel", &JsValue::from(layer.kernel));
+            set(&out, "filters", &Float32Array::from(&layer.filters[..]));
+            set(&out, "bias", &Float32Array::from(&layer.bias[..]));
+            set(&out, "side", &JsValue::from(layer.side));
+            set(&out, "maps", &Float32Array::from(&layer.maps[..]));
+            Ok(out.into())
+        })
+    }
+
     /// The first `n` held-out test images (n × 784 values in [0, 1]); fewer if the test
     /// set is smaller.
     pub fn test_images(&self, n: usize) -> Float32Array {

@@ -14,7 +14,8 @@
 //                preferGpu (bool),          `weights`, the model is loaded from that file
 //                weights? (URL)             (a failure keeps the fresh model and is reported)
 //   info         —                          info: {backend, adapter, spec, parameters, step,
-//                                           training, trainSize, testSize, pretrained}
+//                                           training, trainSize, testSize, pretrained,
+//                                           condition}
 //                                           (`pretrained`: the file name while the model is
 //                                           the one loaded at init, else null)
 //   start        steps? (number)            {step}: starts training; without `steps` it runs
@@ -32,9 +33,18 @@
 //   corrupt      pixels, kind, amount,      Float32Array n×784: the images corrupted exactly
 //                seed, step                 as a dae's training does (never waits on training)
 //   encode       pixels (Float32Array n×784) {mu, logvar|null, rows, latent}
-//   decode       z (Float32Array n×Z)       Float32Array n×784
-//   reconstruct  pixels                     Float32Array n×784
-//   sample       n, seed                    Float32Array n×784
+//                labels? (Uint8Array n)     (labels: a conditional model's digit per row;
+//   decode       z (Float32Array n×Z),      Float32Array n×784      without them every
+//                labels?                                            row has the condition)
+//   reconstruct  pixels, labels?            Float32Array n×784
+//   sample       n, seed, labels?           Float32Array n×784
+//   condition    label (0–9)                {condition}: the digit a conditional model
+//                                           (cvae) draws when a request gives no labels
+//   firstLayer   pixels (784)               {channels, kernel, filters, bias, side, maps}: a
+//                                           conv model's first filters and their maps
+//   twinEncode   url, pixels                {mu, logvar|null, rows, latent}: encoded by a
+//                                           second model, loaded once from `url` on the
+//                                           CPU (the contractive view's plain AE)
 //   testImages   n                          {images: Float32Array n×784, labels: Uint8Array}
 //   preprocess   ink, width, height         Float32Array 784
 //   save         —                          Uint8Array (a .safetensors file)
@@ -73,6 +83,9 @@ let pretrained = null; // the weights file loaded at init, until the model is re
 // β in force from each step on ([{step, beta}], oldest first), so every metrics item can say
 // which β it trained with; restarted whenever the model is replaced.
 let betaLog = [];
+let dataBytes = null; // the bundled digits, for a second (twin) Lab
+let twin = null; // {url, lab: Promise<Lab>}: the model `twinEncode` encodes with
+let condition = 0; // the digit a conditional model draws when a request gives no labels
 
 // ── one call at a time ───────────────────────────────────────────────────────────────────
 let tail = Promise.resolve();
@@ -108,7 +121,9 @@ function inference(fn) {
     return result;
   });
 }
-const INFERENCE = new Set(['encode', 'decode', 'reconstruct', 'sample']);
+const INFERENCE = new Set(['encode', 'decode', 'reconstruct', 'sample', 'firstLayer']);
+// Requests that never touch the model's backend: no need to check it after them.
+const BACKEND_FREE = new Set(['init', 'preprocess', 'corrupt', 'condition', 'twinEncode']);
 
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
@@ -117,7 +132,8 @@ function post(message, transfer = []) {
 function info() {
   const spec = lab.spec_json();
   if (betaLog.length === 0) logBeta(true);
-  batchSize = JSON.parse(spec).batch_size;
+  const parsed = JSON.parse(spec);
+  batchSize = parsed.batch_size;
   return {
     backend: lab.backend(),
     adapter: adapterLabel(lab.backend(), lab.adapter()),
@@ -128,7 +144,19 @@ function info() {
     trainSize: lab.train_size(),
     testSize: lab.test_size(),
     pretrained,
+    condition,
   };
+}
+
+// A conditional model's label per row: the request's own, else the condition for every
+// row; nothing for other models. Called in the request's turn of the queue, so `lab` is the
+// model that answers it. `rows`: of pixels (784 values) or, with `perLatent`, of codes.
+function labelsFor(length, labels, perLatent = false) {
+  const spec = JSON.parse(lab.spec_json());
+  if (spec.kind !== 'cvae') return undefined;
+  const rows = length / (perLatent ? spec.latent : 784);
+  if (labels != null) return labels instanceof Uint8Array ? labels : Uint8Array.from(labels);
+  return new Uint8Array(Math.max(0, Math.floor(rows))).fill(condition);
 }
 
 // wgpu only sees the adapter's `description`, which browsers often leave empty.
@@ -373,6 +401,7 @@ const handlers = {
       throw new Error(`could not load the digits (data/mnist-10k.bin): HTTP ${response.status}`);
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
+    dataBytes = bytes.slice();
     lab = await Lab.create(spec, bytes, preferGpu);
     if (lab.backend() === 'webgpu') browserAdapter = await probeBrowserAdapter();
     known = { backend: lab.backend(), adapter: lab.adapter() };
@@ -408,10 +437,29 @@ const handlers = {
     post({ type: 'state', reason: 'model', ...result });
     return result;
   },
-  encode: ({ pixels }) => inference(() => lab.encode(pixels)),
-  decode: ({ z }) => inference(() => lab.decode(z)),
-  reconstruct: ({ pixels }) => inference(() => lab.reconstruct(pixels)),
-  sample: ({ n, seed = 0 }) => inference(() => lab.sample(n, seed >>> 0)),
+  encode: ({ pixels, labels }) => inference(() => lab.encode(pixels, labelsFor(pixels.length, labels))),
+  decode: ({ z, labels }) => inference(() => lab.decode(z, labelsFor(z.length, labels, true))),
+  reconstruct: ({ pixels, labels }) => inference(() => lab.reconstruct(pixels, labelsFor(pixels.length, labels))),
+  sample: ({ n, seed = 0, labels }) => inference(() => lab.sample(n, seed >>> 0, labelsFor(n * 784, labels))),
+  condition({ label }) {
+    if (!(Number.isInteger(label) && label >= 0 && label <= 9)) {
+      throw new Error(`condition: the label must be a digit from 0 to 9, got ${JSON.stringify(label)}`);
+    }
+    condition = label;
+    return { condition };
+  },
+  firstLayer: ({ pixels }) => inference(() => lab.first_layer(pixels)),
+  async twinEncode({ url, pixels }) {
+    if (twin?.url !== url) twin = { url, lab: openTwin(url) };
+    const current = twin;
+    try {
+      const other = await current.lab;
+      return await exclusive(() => other.encode(pixels, undefined));
+    } catch (e) {
+      if (twin === current) twin = null; // try again on the next request
+      throw e;
+    }
+  },
   testImages: ({ n }) => exclusive(() => ({ images: lab.test_images(n), labels: lab.test_labels(n) })),
   preprocess: ({ ink, width, height }) => Lab.preprocess(ink, width, height),
   save: () => exclusive(() => lab.save_weights()),
@@ -471,6 +519,17 @@ async function loadPretrained(url) {
   }
 }
 
+// A second model on the CPU, from a .safetensors file, for comparisons.
+async function openTwin(url) {
+  const response = await fetch(url);
+  const name = new URL(url).pathname.split('/').pop();
+  if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
+  const weights = new Uint8Array(await response.arrayBuffer());
+  const other = await Lab.create('{}', dataBytes.slice(), false);
+  await other.load_weights(weights);
+  return other;
+}
+
 // Typed arrays inside a result are transferred, not copied.
 function transferables(value) {
   const out = [];
@@ -494,7 +553,7 @@ self.onmessage = async (event) => {
     // inference only when the backend it saw differs (see `inference`).
     const check = INFERENCE.has(type)
       ? backendSeen !== known.backend
-      : type !== 'init' && type !== 'preprocess' && type !== 'corrupt';
+      : !BACKEND_FREE.has(type);
     if (lab && check) await backendChanged();
     const ms = result && typeof result === 'object' ? inferenceMs.get(result) : undefined;
     post(ms === undefined ? { id, ok: true, result } : { id, ok: true, result, ms }, transferables(result));

@@ -1,34 +1,48 @@
 // The views that belong to one model kind (kinds.js's `view`): which one shows, and the
-// engine requests of the denoising and sparse-code views. Like live-views.js, each keeps at
-// most one request chain in flight and runs once more with the latest state when it returns.
+// engine requests behind the denoising, sparse-code, contractive, conditional and
+// convolutional views. Like live-views.js, each view keeps at most one request chain in
+// flight and runs once more with the latest state when it returns; while training, each
+// refreshes at most every REFRESH_MS and at most ~SHARE of the engine's time.
 
 import { kindOf } from './util/kinds.js';
 import { DENOISE_DIGITS } from './views/denoise-view.js';
+import { nudgeBatch, codeMovement, SPREAD_DIGITS } from './views/contractive-view.js';
+import { bestLabel, GUESS } from './views/cvae-view.js';
+import { meanSquaredError } from './views/digit-tile.js';
 
-// While training, the denoised digits follow the model at most this often, and at most
-// ~20 % of the engine's time.
-const DENOISE_INTERVAL_MS = 800;
-const DENOISE_SHARE = 0.2;
+const REFRESH_MS = 800;
+const SHARE = 0.2;
+// The plain autoencoder the contractive view compares with: the contractive model's shape
+// (784-256-32) without the penalty; see `make models`.
+export const PLAIN_TWIN = new URL('./models/ae-256-32.safetensors', import.meta.url).href;
 
 export class KindViews {
   #request;
   #views;
   #parts;
   #showError;
+  #onCondition;
   #spec = {};
-  #tests = null; // the first DENOISE_DIGITS test digits
+  #tests = null; // the first held-out digits (n×784, one per class first) and their labels
+  #testLabels = null;
+  #spread = null; // SPREAD_DIGITS held-out digits: the contractive view's scale
   #drawing = null; // the pad's network input (784), or null
-  #denoise = { busy: false, again: false, last: 0, took: 0 };
+  #condition = 0; // the conditional model's label, as the engine has it
+  #chains = {};
+  #generation = 0; // counts model replacements (see live-views.js)
 
   /**
-   * `request(type, args)`: an engine request. `views`: {beta, denoise, sparsity}. `parts`:
-   * the views' elements by part name, shown only for their kind. `showError(message)`.
+   * `request(type, args)`: an engine request. `views`: {beta, denoise, sparsity, contractive,
+   * cvae, filters}. `parts`: the views' elements by part name, shown only for their kind.
+   * `showError(message)`. `condition(label)`: the conditional model now draws `label`
+   * where no label is given (the pad, the sampler, the map's decodings follow).
    */
-  constructor({ request, views, parts, showError }) {
+  constructor({ request, views, parts, showError, condition = () => {} }) {
     this.#request = request;
     this.#views = views;
     this.#parts = parts;
     this.#showError = showError;
+    this.#onCondition = condition;
   }
 
   get kind() {
@@ -45,10 +59,15 @@ export class KindViews {
     this.#views.denoise.setNoise(spec.noise, { force: replaced });
     this.#views.sparsity.setSpec(spec);
     if (replaced) {
+      this.#generation++;
       this.#views.beta.clear();
       this.#views.sparsity.setCodes(null);
+      this.#views.contractive.setResult(null);
+      this.#views.cvae.setResult(null);
+      this.#views.filters.setLayer(null);
     }
     if (replaced || changedNoise) this.refreshDenoise(true);
+    if (replaced) this.refresh(true);
   }
 
   /** After a refused change: the denoising view shows the model's noise again. */
@@ -57,10 +76,18 @@ export class KindViews {
     this.refreshDenoise(true);
   }
 
-  /** The held-out digits (n×784, one per class first). */
-  setTestDigits(images) {
-    this.#tests = images.slice(0, DENOISE_DIGITS * 784);
+  /** The held-out digits (n×784, one per class first) and their labels. */
+  setTestDigits(images, labels) {
+    this.#tests = images;
+    this.#testLabels = labels;
     this.refreshDenoise(true);
+    this.refresh(true);
+  }
+
+  /** Held-out digits that set the contractive view's scale (SPREAD_DIGITS×784). */
+  setSpreadDigits(images) {
+    this.#spread = images.slice(0, SPREAD_DIGITS * 784);
+    this.refresh(true);
   }
 
   /** The latent map's freshly encoded held-out digits (their codes, n × latent). */
@@ -73,39 +100,136 @@ export class KindViews {
     this.#drawing = result?.input ?? null;
     this.#views.sparsity.setDrawing(this.#spec.kind === 'sparse' ? (result?.mu ?? null) : null);
     this.refreshDenoise(true);
+    this.refresh(true);
   }
 
-  // Test digits (and the drawing) corrupted with the view's noise, then reconstructed.
-  async refreshDenoise(force = false) {
-    const state = this.#denoise;
-    if (this.#spec.kind !== 'dae' || !this.#tests) return;
+  /** The view of the current kind that follows the model (not the denoising one). */
+  refresh(force = false) {
+    const view = kindOf(this.#spec.kind)?.view;
+    if (view === 'contractive') this.#pump('contractive', force, () => this.#contractive());
+    if (view === 'cvae') this.#pump('cvae', force, () => this.#cvae());
+    if (view === 'filters') this.#pump('filters', force, () => this.#filters());
+  }
+
+  // The drawing, or the first held-out digit before there is one: {digit, label, from}.
+  #source() {
+    if (this.#drawing) return { digit: this.#drawing, label: null, from: 'drawing' };
+    if (!this.#tests) return null;
+    return { digit: this.#tests.slice(0, 784), label: this.#testLabels?.[0] ?? null, from: 'test' };
+  }
+
+  // Runs `run` for view `name` with at most one chain in flight; `force` runs it now (or once
+  // the running one returns), else only if the view has not refreshed recently.
+  async #pump(name, force, run) {
+    if (name !== kindOf(this.#spec.kind)?.view) return; // another kind's view by now
+    const state = (this.#chains[name] ??= { busy: false, again: false, last: 0, took: 0 });
     if (state.busy) {
       if (force) state.again = true;
       return;
     }
     const now = performance.now();
-    if (!force && now - state.last < Math.max(DENOISE_INTERVAL_MS, state.took / DENOISE_SHARE)) return;
+    if (!force && now - state.last < Math.max(REFRESH_MS, state.took / SHARE)) return;
     state.busy = true;
     state.last = now;
+    const kind = this.#spec.kind;
+    const generation = this.#generation;
     try {
-      const drawing = this.#drawing;
-      const n = DENOISE_DIGITS + (drawing ? 1 : 0);
-      const clean = new Float32Array(n * 784);
-      clean.set(this.#tests);
-      if (drawing) clean.set(drawing, DENOISE_DIGITS * 784);
-      const { kind, amount, draw } = this.#views.denoise.noise;
-      const noisy = await this.#request('corrupt', { pixels: clean.slice(), kind, amount, seed: this.#spec.seed ?? 1, step: draw });
-      const denoised = await this.#request('reconstruct', { pixels: noisy.slice() });
+      await run();
       state.took = performance.now() - now;
-      if (this.#spec.kind === 'dae') this.#views.denoise.setImages({ clean, noisy, denoised }, { drawing: Boolean(drawing) });
     } catch (e) {
-      this.#showError(`Could not denoise the digits: ${e.message}`);
+      if (generation !== this.#generation) state.again = true;
+      else this.#showError(`The ${kindOf(kind)?.short ?? kind} view could not update: ${e.message}`);
     } finally {
       state.busy = false;
       if (state.again) {
         state.again = false;
-        this.refreshDenoise(true);
+        this.#pump(name, true, run);
       }
     }
+  }
+
+  // The first convolution's filters and the source digit's feature maps.
+  async #filters() {
+    const src = this.#source();
+    if (!src) return;
+    const kind = this.#spec.kind;
+    const layer = await this.#request('firstLayer', { pixels: Float32Array.from(src.digit) });
+    if (this.#spec.kind === kind) this.#views.filters.setLayer(layer, src.from, src.digit);
+  }
+
+  // The source digit's style decoded with every label; the label is the learner's pick, a
+  // test digit's own, or the model's guess for a drawing.
+  async #cvae() {
+    const src = this.#source();
+    if (!src) return;
+    const kind = this.#spec.kind;
+    const picked = this.#views.cvae.picked;
+    // Requests take their arrays over (transferred): each gets a fresh one.
+    const labels = () => Uint8Array.from({ length: 10 }, (_, k) => k);
+    let label = picked;
+    let errors = null;
+    if (label === GUESS && src.from === 'test' && src.label !== null) label = src.label;
+    if (label === GUESS) {
+      // Reconstruct the drawing as each digit: the best fit is the model's reading.
+      const copies = new Float32Array(10 * 784);
+      for (let k = 0; k < 10; k++) copies.set(src.digit, k * 784);
+      const out = await this.#request('reconstruct', { pixels: copies, labels: labels() });
+      errors = Array.from(labels(), (k) => meanSquaredError(src.digit, out.subarray(k * 784, (k + 1) * 784)));
+      label = bestLabel(errors);
+    }
+    await this.setCondition(label);
+    const { mu, latent } = await this.#request('encode', { pixels: Float32Array.from(src.digit), labels: Uint8Array.of(label) });
+    const z = new Float32Array(10 * latent);
+    for (let k = 0; k < 10; k++) z.set(mu.subarray(0, latent), k * latent);
+    const styles = await this.#request('decode', { z, labels: labels() });
+    if (this.#spec.kind === kind) this.#views.cvae.setResult({ source: Float32Array.from(src.digit), label, from: src.from, styles, errors });
+  }
+
+  /** The conditional model's label where none is given; the views that use it follow. */
+  async setCondition(label) {
+    if (label === this.#condition) return;
+    await this.#request('condition', { label });
+    this.#condition = label;
+    this.#onCondition(label);
+  }
+
+  get condition() {
+    return this.#condition;
+  }
+
+  // The source digit nudged, through this model and through the plain AE.
+  async #contractive() {
+    const src = this.#source();
+    if (!src || !this.#spread) return;
+    const kind = this.#spec.kind;
+    const epsilon = this.#views.contractive.epsilon;
+    const batch = nudgeBatch(src.digit, this.#spread, epsilon);
+    const enc = await this.#request('encode', { pixels: batch.slice() });
+    const model = codeMovement(enc.mu, enc.latent, epsilon);
+    let plain = null;
+    let plainError = null;
+    try {
+      const other = await this.#request('twinEncode', { url: PLAIN_TWIN, pixels: batch });
+      plain = codeMovement(other.mu, other.latent, epsilon);
+    } catch (e) {
+      plainError = e.message;
+    }
+    if (this.#spec.kind === kind) this.#views.contractive.setResult({ from: src.from, source: src.digit, model, plain, plainError });
+  }
+
+  // Test digits (and the drawing) corrupted with the view's noise, then reconstructed.
+  async refreshDenoise(force = false) {
+    if (this.#spec.kind !== 'dae' || !this.#tests) return;
+    this.#pump('denoise', force, async () => {
+      const drawing = this.#drawing;
+      const n = DENOISE_DIGITS + (drawing ? 1 : 0);
+      const clean = new Float32Array(n * 784);
+      clean.set(this.#tests.subarray(0, DENOISE_DIGITS * 784));
+      if (drawing) clean.set(drawing, DENOISE_DIGITS * 784);
+      const { kind, amount, draw } = this.#views.denoise.noise;
+      const noisy = await this.#request('corrupt', { pixels: clean.slice(), kind, amount, seed: this.#spec.seed ?? 1, step: draw });
+      const denoised = await this.#request('reconstruct', { pixels: noisy.slice() });
+      if (this.#spec.kind === 'dae') this.#views.denoise.setImages({ clean, noisy, denoised }, { drawing: Boolean(drawing) });
+    });
   }
 }

@@ -20,19 +20,26 @@
 //   await el.train({steps})  trains `steps` more steps; resolves {step, reason}
 //   el.start() / el.stop()   train until stopped / stop (both return promises)
 //   await el.reset(spec)     a fresh model from a spec object or JSON
-//   await el.switchKind(kind)  the model switcher: a model of another kind ('ae', 'vae',
-//                            'dae', 'sparse'; www/util/kinds.js), from its pretrained file in
-//                            www/models/ if it has one, else fresh; resolves to the info
-//   await el.setSpec(changes)  changes β, noise, sparsity or the optimizer of the running
+//   await el.switchKind(kind)  the model switcher: a model of another kind ('vae', 'ae',
+//                            'dae', 'sparse', 'contractive', 'cvae', 'conv_ae', 'conv_vae';
+//                            www/util/kinds.js), from its pretrained file in www/models/ if
+//                            it has one, else fresh; resolves to the info
+//   await el.setSpec(changes)  changes β, noise, sparsity, contraction or the optimizer of the running
 //                            model without a reset (weights and step kept): `changes` is
 //                            merged into the spec ({beta: 4}, {noise: {amount: 0.3}}); any
 //                            other change is refused with the engine's message
 //   await el.corrupt(pixels, {kind, amount, seed, step})  → Float32Array n×784: the images
 //                            with a dae's training noise (the same RNG, seed and step)
-//   await el.reconstruct(pixels)  Float32Array n×784 in [0, 1] → Float32Array n×784
-//   await el.encode(pixels)  → {mu, logvar|null, rows, latent}
-//   await el.decode(z)       Float32Array n×Z → Float32Array n×784
-//   await el.sample(n, seed) → Float32Array n×784 decoded from z ~ N(0, I)
+//   await el.reconstruct(pixels, labels?)  Float32Array n×784 in [0, 1] → Float32Array n×784
+//   await el.encode(pixels, labels?)  → {mu, logvar|null, rows, latent}
+//   await el.decode(z, labels?)  Float32Array n×Z → Float32Array n×784
+//   await el.sample(n, seed, labels?)  → Float32Array n×784 decoded from z ~ N(0, I)
+//                            `labels` (one digit 0–9 per row) matter to a conditional model
+//                            (cvae) only; without them every row gets `el.condition`
+//   el.condition             the digit a conditional model draws where no label is given:
+//                            the CVAE view's pick, or its guess of the drawing
+//   await el.firstLayer(pixels)  a convolutional model's first filters and their feature
+//                            maps of one digit: {channels, kernel, filters, side, maps}
 //   await el.testImages(n)   → {images: Float32Array n×784, labels: Uint8Array}
 //   await el.saveWeights()   → Uint8Array (.safetensors)
 //   await el.loadWeights(bytes)  a model from .safetensors bytes; on error the model is kept
@@ -53,7 +60,8 @@
 //
 // Parts (for ::part styling): messages, backend, training, loss-plot, test-reconstructions,
 // pad, input, reconstruction (the drawing's), latent-map, sampler, interpolation, and each kind's own
-// view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse).
+// view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse),
+// contractive (contractive), cvae (cvae), filters (conv_ae, conv_vae).
 
 import { EngineClient } from './engine-client.js';
 import { styles } from './lab-style.js';
@@ -72,6 +80,9 @@ import { describeSpec } from './util/spec-form.js';
 import { BetaPlot } from './views/beta-plot.js';
 import { DenoiseView } from './views/denoise-view.js';
 import { SparsityView } from './views/sparsity-view.js';
+import { ContractiveView } from './views/contractive-view.js';
+import { CvaeView } from './views/cvae-view.js';
+import { FiltersView } from './views/filters-view.js';
 import { KindViews } from './kind-views.js';
 import { kindOf } from './util/kinds.js';
 
@@ -93,6 +104,7 @@ export class LatentLabElement extends HTMLElement {
   #metrics = { step: 0, recon: NaN, kl: NaN, stepsPerSec: 0, samplesPerSec: 0 };
   #history = [];
   #testImages = null;
+  #testLabels = null;
   #recon = { busy: false, again: false, last: 0, took: 0 };
   #live;
   #kinds;
@@ -121,6 +133,9 @@ export class LatentLabElement extends HTMLElement {
       'beta-plot': part('beta-plot'),
       denoise: part('denoise'),
       sparsity: part('sparsity'),
+      contractive: part('contractive'),
+      cvae: part('cvae'),
+      filters: part('filters'),
     };
     for (const el of Object.values(kindParts)) el.hidden = true;
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');
@@ -157,12 +172,21 @@ export class LatentLabElement extends HTMLElement {
       beta: new BetaPlot(kindParts['beta-plot'], { setBeta: (beta) => this.#setLive({ beta }) }),
       denoise: new DenoiseView(kindParts.denoise, { onChange: (noise) => this.#noiseChanged(noise) }),
       sparsity: new SparsityView(kindParts.sparsity),
+      contractive: new ContractiveView(kindParts.contractive, { onChange: () => this.#kinds.refresh(true) }),
+      cvae: new CvaeView(kindParts.cvae, { onPick: () => this.#kinds.refresh(true) }),
+      filters: new FiltersView(kindParts.filters),
     };
     this.#kinds = new KindViews({
       request: (type, args) => this.#request(type, args),
       views: this.#views,
       parts: kindParts,
       showError: (message) => this.#showError(message),
+      // A conditional model's label changed: whatever it drew without one is redrawn.
+      condition: () => {
+        this.#live.redraw();
+        this.#live.refreshMap(true);
+        this.#views.sampler.modelUpdated();
+      },
     });
     this.#live = new LiveViews({
       request: (type, args) => this.#request(type, args),
@@ -172,6 +196,7 @@ export class LatentLabElement extends HTMLElement {
       connected: () => this.#engine !== null,
       codes: (mu, latent) => this.#kinds.setCodes(mu, latent),
       drawing: (result) => this.#kinds.setDrawing(result),
+      condition: () => this.#kinds.condition,
     });
     this.#newReadyPromise();
     this.addEventListener('dragenter', this.#onDrag);
@@ -252,17 +277,23 @@ export class LatentLabElement extends HTMLElement {
   async corrupt(pixels, { kind = 'gaussian', amount = 0.5, seed = 1, step = 0 } = {}) {
     return this.#request('corrupt', { pixels: toF32(pixels), kind, amount, seed, step });
   }
-  async reconstruct(pixels) {
-    return this.#request('reconstruct', { pixels: toF32(pixels) });
+  async reconstruct(pixels, labels) {
+    return this.#request('reconstruct', { pixels: toF32(pixels), labels: toU8(labels) });
   }
-  async encode(pixels) {
-    return this.#request('encode', { pixels: toF32(pixels) });
+  async encode(pixels, labels) {
+    return this.#request('encode', { pixels: toF32(pixels), labels: toU8(labels) });
   }
-  async decode(z) {
-    return this.#request('decode', { z: toF32(z) });
+  async decode(z, labels) {
+    return this.#request('decode', { z: toF32(z), labels: toU8(labels) });
   }
-  async sample(n, seed = 0) {
-    return this.#request('sample', { n, seed });
+  async sample(n, seed = 0, labels) {
+    return this.#request('sample', { n, seed, labels: toU8(labels) });
+  }
+  get condition() {
+    return this.#kinds.condition;
+  }
+  async firstLayer(pixels) {
+    return this.#request('firstLayer', { pixels: toF32(pixels) });
   }
   async testImages(n) {
     return this.#request('testImages', { n });
@@ -341,14 +372,16 @@ export class LatentLabElement extends HTMLElement {
 
   async #loadTestDigits() {
     try {
-      const { images } = await this.#request('testImages', { n: RECON_DIGITS });
+      const { images, labels } = await this.#request('testImages', { n: RECON_DIGITS });
       this.#testImages = images;
+      this.#testLabels = labels;
       this.#views.recon.setOriginals(images, images.length / 784);
       this.#refreshReconstructions(true);
-      this.#live.setTestDigits(images);
-      this.#kinds.setTestDigits(images);
+      this.#live.setTestDigits(images, labels);
+      this.#kinds.setTestDigits(images, labels);
       const many = await this.#request('testImages', { n: MAP_DIGITS });
       this.#live.setMapDigits(many.images, many.labels);
+      this.#kinds.setSpreadDigits(many.images);
     } catch (e) {
       this.#showError(`Could not load the test digits: ${e.message}`);
     }
@@ -368,7 +401,7 @@ export class LatentLabElement extends HTMLElement {
     this.#recon.last = now;
     try {
       // Send a copy: the buffer is transferred to the worker.
-      const out = await this.#request('reconstruct', { pixels: this.#testImages.slice() });
+      const out = await this.#request('reconstruct', { pixels: this.#testImages.slice(), labels: this.#testLabels.slice() });
       this.#recon.took = performance.now() - now;
       this.#views.recon.setReconstructions(out);
     } catch (e) {
@@ -403,6 +436,7 @@ export class LatentLabElement extends HTMLElement {
     this.#refreshReconstructions();
     this.#live.refreshMap();
     this.#kinds.refreshDenoise();
+    this.#kinds.refresh();
     if (items.length) this.#views.sampler.modelUpdated();
   }
 
@@ -419,6 +453,7 @@ export class LatentLabElement extends HTMLElement {
       this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info.trainSize });
       this.#refreshReconstructions(true);
       this.#kinds.refreshDenoise(true);
+      this.#kinds.refresh(true);
       this.#live.refreshMap(true);
       this.#views.sampler.modelUpdated();
     }
@@ -443,6 +478,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.loss.clear();
     this.#views.loss.setSeries(kindOf(spec.kind)?.metrics ?? ['recon']);
     this.#kinds.setSpec(spec, { replaced: true });
+    this.#live.modelChanged();
     this.#views.map.reset();
     this.#views.sampler.setLatent(spec.latent, spec.kind);
     if (!quiet) {
@@ -568,6 +604,11 @@ function mergeSpec(spec, changes) {
     out[k] = v && typeof v === 'object' && !Array.isArray(v) && spec[k] && typeof spec[k] === 'object' ? { ...spec[k], ...v } : v;
   }
   return out;
+}
+
+function toU8(x) {
+  if (x === undefined || x === null) return undefined;
+  return Uint8Array.from(x); // a copy: the buffer is transferred
 }
 
 function toF32(x) {

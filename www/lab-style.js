@@ -245,6 +245,23 @@ canvas.denoise-canvas { display: block; width: 100%; height: 160px; }
 /* Sparse-code view. */
 canvas.sparsity-canvas { aspect-ratio: 4 / 3; }
 
+/* Contractive view. */
+canvas.contractive-canvas { aspect-ratio: 16 / 11; margin-top: 4px; }
+.contractive-readouts { margin: 10px 0 0; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); }
+.key.dot::before { width: 7px; height: 7px; border-radius: 50%; background: var(--ll-text); }
+.key.range::before { width: 7px; height: 12px; border-radius: 1px; background: var(--ll-recon); opacity: 0.45; }
+
+/* Conditional VAE view. */
+.label-picker { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin-bottom: 10px; }
+.label-picker .picker-title { font-size: 0.85em; color: var(--ll-muted); margin-right: 4px; }
+.label-picker button { min-width: 2.2em; padding: 4px 6px; }
+.label-picker button[aria-pressed="true"] { background: var(--ll-accent); color: var(--ll-accent-text); border-color: var(--ll-accent); }
+canvas.cvae-canvas { display: block; width: 100%; height: 72px; }
+
+/* Convolutional view. */
+.card h3 { font-size: 0.85em; font-weight: 600; color: var(--ll-muted); margin: 10px 0 6px; }
+canvas.filters-canvas, canvas.maps-canvas { display: block; width: 100%; height: 60px; }
+
 @container (max-width: 420px) {
   .lab { padding: 8px; }
   .card { padding: 12px; }

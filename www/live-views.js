@@ -18,17 +18,24 @@ export class LiveViews {
   #onCodes;
   #onDrawing;
   #testDigits = null; // the reconstruction card's digits (one per class): interpolation ends
+  #testLabels = null;
+  #condition;
   #map = { busy: false, again: false, last: 0, took: 0, images: null, labels: null };
   #interp = { busy: false, again: false };
   #drawing = { busy: false, next: null, last: null, updates: 0, result: null, strokes: 0 };
+  // Counts model replacements: a chain of requests that spans one (an encode by the old model,
+  // a decode by the new) fails for no fault of its own, and runs again instead of reporting.
+  #generation = 0;
 
   /**
    * `request(type, args)`: an engine request; `views`: the element's views; `showError(m)`,
    * `emit(name, detail)`; `connected()`: whether the element still has an engine.
    * Optional: `codes(mu, latent)` after the map's digits are encoded, `drawing(result)` after
-   * each new result of the pad (null when cleared), for the kinds' own views.
+   * each new result of the pad (null when cleared), for the kinds' own views; `condition()`:
+   * the label a conditional model gives the drawing (the engine's default for rows without
+   * a label). Held-out digits always go with their own labels.
    */
-  constructor({ request, views, showError, emit, connected, codes = () => {}, drawing = () => {} }) {
+  constructor({ request, views, showError, emit, connected, codes = () => {}, drawing = () => {}, condition = () => 0 }) {
     this.#request = request;
     this.#views = views;
     this.#showError = showError;
@@ -36,11 +43,20 @@ export class LiveViews {
     this.#connected = connected;
     this.#onCodes = codes;
     this.#onDrawing = drawing;
+    this.#condition = condition;
   }
 
-  /** The test digits at the interpolation's ends (n×784, one per class). */
-  setTestDigits(images) {
+  /** The model was replaced: chains in flight start over with the new one. */
+  modelChanged() {
+    this.#generation++;
+    this.refreshInterpolation();
+    this.redraw();
+  }
+
+  /** The test digits at the interpolation's ends (n×784, one per class) and their labels. */
+  setTestDigits(images, labels) {
     this.#testDigits = images;
+    this.#testLabels = labels;
     this.refreshInterpolation();
   }
 
@@ -80,8 +96,9 @@ export class LiveViews {
     if (!force && now - m.last < Math.max(MAP_INTERVAL_MS, m.took * 5)) return;
     m.busy = true;
     m.last = now;
+    const generation = this.#generation;
     try {
-      const enc = await this.#request('encode', { pixels: m.images.slice() });
+      const enc = await this.#request('encode', { pixels: m.images.slice(), labels: m.labels.slice() });
       m.took = performance.now() - now;
       this.#views.map.setPoints(enc.mu, m.labels, enc.latent);
       this.#onCodes(enc.mu, enc.latent);
@@ -89,7 +106,8 @@ export class LiveViews {
       if (this.#drawing.last) this.onInk(...this.#drawing.last);
       this.refreshInterpolation();
     } catch (e) {
-      this.#showError(`Could not encode the test digits: ${e.message}`);
+      if (generation !== this.#generation) m.again = true;
+      else this.#showError(`Could not encode the test digits: ${e.message}`);
     } finally {
       m.busy = false;
       if (m.again) {
@@ -108,6 +126,7 @@ export class LiveViews {
       return;
     }
     state.busy = true;
+    const generation = this.#generation;
     try {
       const picks = this.#views.interp.ends.map((end) =>
         end === DRAWING ? this.#drawing.result?.input : this.#testDigits.subarray(end * 784, (end + 1) * 784),
@@ -119,7 +138,8 @@ export class LiveViews {
       const ends = new Float32Array(2 * 784);
       ends.set(picks[0], 0);
       ends.set(picks[1], 784);
-      const { mu, latent } = await this.#request('encode', { pixels: ends.slice() });
+      const labels = Uint8Array.from(this.#views.interp.ends, (end) => (end === DRAWING ? this.#condition() : (this.#testLabels?.[end] ?? 0)));
+      const { mu, latent } = await this.#request('encode', { pixels: ends.slice(), labels });
       // One request: the strip's points, then the animation's finer ones.
       const ts = [
         ...Array.from({ length: INTERP_STEPS }, (_, i) => i / (INTERP_STEPS - 1)),
@@ -133,7 +153,8 @@ export class LiveViews {
       const strip = decoded.subarray(0, INTERP_STEPS * 784);
       this.#views.interp.setStrip(ends, strip, '', decoded.subarray(INTERP_STEPS * 784));
     } catch (e) {
-      this.#showError(`Could not interpolate: ${e.message}`);
+      if (generation !== this.#generation) state.again = true;
+      else this.#showError(`Could not interpolate: ${e.message}`);
     } finally {
       state.busy = false;
       if (state.again) {
@@ -141,6 +162,11 @@ export class LiveViews {
         this.refreshInterpolation();
       }
     }
+  }
+
+  /** Runs the drawing through the model again (a conditional model's label changed). */
+  redraw() {
+    if (this.#drawing.last) this.onInk(...this.#drawing.last);
   }
 
   // ── the drawing pad's pipeline: preprocess → encode → decode, latest drawing wins ──────
@@ -155,8 +181,10 @@ export class LiveViews {
     const d = this.#drawing;
     if (d.busy || !this.#connected()) return;
     d.busy = true;
+    let generation = this.#generation;
     try {
       while (d.next) {
+        generation = this.#generation;
         const { ink, width, height } = d.next;
         d.next = null;
         if (!ink) {
@@ -181,9 +209,11 @@ export class LiveViews {
         this.#emit('drawing', { error, mu: Array.from(enc.mu), updates: d.updates });
       }
     } catch (e) {
-      this.#showError(`Could not reconstruct the drawing: ${e.message}`);
+      if (generation === this.#generation) this.#showError(`Could not reconstruct the drawing: ${e.message}`);
     } finally {
       d.busy = false;
+      // A replaced model's chain ends early: the drawing runs again through the new one.
+      if (generation !== this.#generation && d.last && !d.next) this.redraw();
     }
   }
 }

@@ -98,8 +98,8 @@ impl Executor {
         spec.validate()?;
         if !self.program().spec.same_architecture(&spec) {
             return Err(Error::Input(
-                "only beta, optimizer, noise and sparsity can change while a model trains; \
-                 reset to change the architecture"
+                "only beta, optimizer, noise, sparsity and contraction can change while a model \
+                 trains; reset to change the architecture"
                     .into(),
             ));
         }

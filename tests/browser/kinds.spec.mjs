@@ -1,5 +1,6 @@
 // The model switcher and each kind's own view, in both projects (`webgpu` on SwiftShader,
-// `cpu`): the switcher builds every kind, the shipped denoising and sparse models reconstruct
+// `cpu`): the switcher builds every kind (family.spec.mjs has the views of the contractive,
+// conditional and convolutional kinds), the shipped denoising and sparse models reconstruct
 // well, the β slider changes β of the running model and the KL/reconstruction plot follows,
 // the denoising view cleans noisy digits, the sparse view's histogram matches the codes.
 // One page per project serves the serial tests. Every wait is on a condition.
@@ -10,7 +11,15 @@ import { mkdirSync } from 'node:fs';
 
 const SHOTS = 'artifacts/screenshots';
 mkdirSync(SHOTS, { recursive: true });
-const KIND_PARTS = { vae: 'beta-plot', dae: 'denoise', sparse: 'sparsity' };
+const KIND_PARTS = {
+  vae: 'beta-plot',
+  dae: 'denoise',
+  sparse: 'sparsity',
+  contractive: 'contractive',
+  cvae: 'cvae',
+  conv_ae: 'filters',
+  conv_vae: 'filters',
+};
 // `make models`, `latent-lab eval` on the 2,004 held-out digits: dae MSE per pixel 0.0186
 // (denoise_mse 0.0180 at its Gaussian σ 0.5), sparse 0.0150 with mean code activation 0.062.
 // A fresh model of either is near 0.11.
@@ -83,9 +92,13 @@ test('the switcher builds each kind and says what it is', async ({}, testInfo) =
     ae: { summary: /^AE 784-400-2 ·/, pretrained: null, settings: [] },
     dae: { summary: /^DAE 784-256-32 ·/, pretrained: 'dae.safetensors', settings: ['Noise', 'Noise amount'] },
     sparse: { summary: /^Sparse AE 784-256-64 ·/, pretrained: 'sparse.safetensors', settings: ['Penalty', 'Target ρ', 'Penalty weight'] },
+    contractive: { summary: /^Contractive AE 784-256-32 ·/, pretrained: 'contractive.safetensors', settings: ['Contraction λ'] },
+    cvae: { summary: /^CVAE 784-400-2 ·/, pretrained: 'cvae.safetensors', settings: ['β (KL weight)'] },
+    conv_ae: { summary: /^Conv AE 784-c16-c32-16 ·/, pretrained: 'conv-ae.safetensors', settings: [] },
+    conv_vae: { summary: /^Conv VAE 784-c16-c32-2 ·/, pretrained: 'conv-vae.safetensors', settings: ['β (KL weight)'] },
     vae: { summary: /^VAE 784-400-2 ·/, pretrained: 'vae-2d.safetensors', settings: ['β (KL weight)'] },
   };
-  const allSettings = ['Noise', 'Noise amount', 'Penalty', 'Target ρ', 'Penalty weight', 'β (KL weight)'];
+  const allSettings = ['Noise', 'Noise amount', 'Penalty', 'Target ρ', 'Penalty weight', 'Contraction λ', 'β (KL weight)'];
   const training = part('training');
   for (const [kind, want] of Object.entries(expected)) {
     const t0 = Date.now();
@@ -102,15 +115,15 @@ test('the switcher builds each kind and says what it is', async ({}, testInfo) =
       else await expect(field).toBeHidden();
     }
     // Only the kind's own view shows.
-    for (const [k, name] of Object.entries(KIND_PARTS)) {
-      if (k === kind) await expect(part(name)).toBeVisible();
+    for (const name of new Set(Object.values(KIND_PARTS))) {
+      if (name === KIND_PARTS[kind]) await expect(part(name)).toBeVisible();
       else await expect(part(name)).toBeHidden();
     }
     // The readout next to the reconstruction loss names the kind's other term, if any.
     const extra = training.locator('[data-readout="kl"]');
-    if (kind === 'vae') await expect(extra).toHaveAttribute('data-metric', 'kl');
-    if (kind === 'sparse') await expect(extra).toHaveAttribute('data-metric', 'penalty');
-    if (kind === 'ae' || kind === 'dae') await expect(extra).toBeHidden();
+    const second = { vae: 'kl', cvae: 'kl', conv_vae: 'kl', sparse: 'penalty', contractive: 'contraction' }[kind];
+    if (second) await expect(extra).toHaveAttribute('data-metric', second);
+    else await expect(extra).toBeHidden();
   }
   // The switcher is keyboard reachable and labelled.
   await training.getByLabel('Model kind').focus();

@@ -1,13 +1,13 @@
 // The model kinds the page offers, as one table: the switcher, the settings form, the loss
 // plot, the readouts and the kind's own view all read it. Pure data and functions: no DOM.
 //
-// Adding a kind (contractive, cvae, conv_ae, conv_vae, …) is one entry in KINDS: its
-// ModelSpec `kind`, a label and one plain sentence for a learner, the spec of a fresh model
-// (`defaults`; the engine fills in every field left out), the pretrained file in www/models/
-// if there is one, the live settings it shows (keys of SETTINGS, or new entries there), the
-// metrics it plots and the part name of its own view (null: none yet).
+// Adding a kind is one entry in KINDS: its ModelSpec `kind`, a label and one plain sentence
+// for a learner, the spec of a fresh model (`defaults`; the engine fills in every field left
+// out), the pretrained file in www/models/ if there is one, the live settings it shows (keys
+// of SETTINGS, or new entries there), the metrics it plots and the part name of its own view
+// (null: none).
 
-/** Settings the engine changes on a running model (Lab.set_spec): β, noise, sparsity. */
+/** Settings the engine changes on a running model (Lab.set_spec): β, noise, sparsity, λ. */
 export const SETTINGS = {
   beta: {
     label: 'β (KL weight)',
@@ -73,6 +73,15 @@ export const SETTINGS = {
     range: () => [0, 1000],
     field: 'sparsity.weight',
   },
+  contraction: {
+    label: 'Contraction λ',
+    hint: '0 to 1000; 0 = plain AE',
+    type: 'number',
+    get: (spec) => spec.contractive?.weight ?? 1,
+    set: (spec, v) => ({ ...spec, contractive: { ...spec.contractive, weight: v } }),
+    range: () => [0, 1000],
+    field: 'contractive.weight',
+  },
 };
 
 /** The largest noise amount the engine accepts for a noise kind. */
@@ -80,12 +89,19 @@ export function noiseMax(kind) {
   return kind === 'gaussian' ? 10 : 1;
 }
 
-/** Metrics the loss plot and readouts can show, by key of the engine's metrics. */
+/**
+ * Metrics the loss plot and readouts can show. `field`: the engine's metrics field it reads
+ * (the key itself when absent); `penalty` is each kind's own penalty, named for the kind.
+ */
 export const METRICS = {
   recon: { label: 'reconstruction', readout: 'Reconstruction loss' },
   kl: { label: 'KL divergence', readout: 'KL' },
   penalty: { label: 'sparsity penalty', readout: 'Sparsity penalty' },
+  contraction: { field: 'penalty', label: 'contraction ‖J‖²', readout: 'Contraction ‖J‖²' },
 };
+
+/** The engine's metrics field a METRICS key reads. */
+export const metricField = (key) => METRICS[key].field ?? key;
 
 export const KINDS = [
   {
@@ -143,6 +159,58 @@ export const KINDS = [
     settings: ['penalty', 'target', 'weight'],
     metrics: ['recon', 'penalty'],
     view: 'sparsity',
+  },
+  {
+    id: 'contractive',
+    label: 'Contractive (CAE)',
+    short: 'Contractive AE',
+    sentence:
+      'Pays a penalty λ·‖J‖² whenever a small change of the input would move its code, ' +
+      'so the code holds still under nudges and follows only the changes that turn one digit into another.',
+    defaults: { kind: 'contractive', hidden: [256], latent: 32, loss: 'mse', contractive: { weight: 1 } },
+    pretrained: 'contractive.safetensors',
+    settings: ['contraction'],
+    metrics: ['recon', 'contraction'],
+    view: 'contractive',
+  },
+  {
+    id: 'cvae',
+    label: 'Conditional VAE (CVAE)',
+    short: 'CVAE',
+    sentence:
+      'A VAE that is told which digit it sees: the label joins the encoder’s and the decoder’s input, ' +
+      'so the code is free to hold only the style (slant, thickness), and any style can be drawn as any digit.',
+    defaults: { kind: 'cvae', hidden: [400], latent: 2, loss: 'bce', beta: 1 },
+    pretrained: 'cvae.safetensors',
+    settings: ['beta'],
+    metrics: ['recon', 'kl'],
+    view: 'cvae',
+  },
+  {
+    id: 'conv_ae',
+    label: 'Convolutional AE',
+    short: 'Conv AE',
+    sentence:
+      'Looks at the digit through small learned filters slid across the image (strided convolutions) ' +
+      'and draws it back with transposed convolutions: fewer weights than a dense layer, and each sees a neighbourhood.',
+    defaults: { kind: 'conv_ae', channels: [16, 32], hidden: [], latent: 16, loss: 'mse' },
+    pretrained: 'conv-ae.safetensors',
+    settings: [],
+    metrics: ['recon'],
+    view: 'filters',
+  },
+  {
+    id: 'conv_vae',
+    label: 'Convolutional VAE',
+    short: 'Conv VAE',
+    sentence:
+      'The convolutional encoder and decoder around a VAE’s code: learned filters in front, ' +
+      'a 2-D standard-normal code in the middle, so its samples and latent map work as the VAE’s do.',
+    defaults: { kind: 'conv_vae', channels: [16, 32], hidden: [], latent: 2, loss: 'bce', beta: 1 },
+    pretrained: 'conv-vae.safetensors',
+    settings: ['beta'],
+    metrics: ['recon', 'kl'],
+    view: 'filters',
   },
 ];
 

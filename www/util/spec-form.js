@@ -90,10 +90,14 @@ export function specToForm(spec) {
   };
 }
 
-/** A short name for a model: "VAE 784-400-2", "β-VAE 784-400-2 (β = 4)", "DAE 784-256-32". */
+/**
+ * A short name for a model: "VAE 784-400-2", "β-VAE 784-400-2 (β = 4)", "DAE 784-256-32",
+ * "Conv AE 784-c16-c32-16" (cN: a convolution with N channels).
+ */
 export function describeSpec(spec) {
-  const widths = [784, ...(spec.hidden ?? []), spec.latent];
   const kind = spec.kind ?? 'vae';
+  const convs = kind.startsWith('conv') ? (spec.channels ?? []).map((c) => `c${c}`) : [];
+  const widths = [784, ...convs, ...(spec.hidden ?? []), spec.latent];
   const beta = spec.beta ?? 1;
   if (kind === 'vae' && beta !== 1) return `β-VAE ${widths.join('-')} (β = ${beta})`;
   return `${kindOf(kind)?.short ?? kind.toUpperCase()} ${widths.join('-')}`;

@@ -5,7 +5,7 @@
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
 import { linearScale, logScale, logDomain, thin } from '../util/scale.js';
 import { formatTick, formatSig } from '../util/format.js';
-import { METRICS } from '../util/kinds.js';
+import { METRICS, metricField } from '../util/kinds.js';
 
 const MAX_POINTS = 4000; // kept; older points are averaged pairwise beyond this
 const DRAW_POINTS = 600; // drawn
@@ -34,7 +34,7 @@ export class LossPlot {
         'p',
         { class: 'explain' },
         'How wrong the reconstructions are (reconstruction loss, summed over the pixels of an image) and, for a VAE, ' +
-          'how far the codes stray from a standard normal (KL); for a sparse AE, its sparsity penalty. Lower is better; the y axis is logarithmic.',
+          'how far the codes stray from a standard normal (KL); for a sparse or contractive AE, its own penalty. Lower is better; the y axis is logarithmic.',
       ),
       this.#legend,
       h('div', { class: 'plot-box' }, this.#canvas, this.#empty),
@@ -46,7 +46,7 @@ export class LossPlot {
   /** The metrics drawn, by key of kinds.js's METRICS: ['recon', 'kl'] for a VAE. */
   setSeries(keys) {
     this.#keys = keys;
-    this.#legend.replaceChildren(...keys.map((k) => h('span', { class: `key ${k}` }, METRICS[k].label)));
+    this.#legend.replaceChildren(...keys.map((k) => h('span', { class: `key ${metricField(k)}` }, METRICS[k].label)));
     this.#loop.schedule();
   }
 
@@ -86,7 +86,7 @@ export class LossPlot {
     if (pts.length === 0) return;
 
     const keys = this.#keys;
-    const values = pts.flatMap((p) => keys.map((k) => p[k]));
+    const values = pts.flatMap((p) => keys.map((k) => p[metricField(k)]));
     const yDomain = logDomain(values);
     const lastStep = Math.max(pts[pts.length - 1].step, 1);
     ctx.font = '11px system-ui, sans-serif';
@@ -132,22 +132,23 @@ export class LossPlot {
     ctx.lineWidth = 2;
     ctx.lineJoin = 'round';
     for (const k of keys) {
-      ctx.strokeStyle = colors[k];
+      const f = metricField(k);
+      ctx.strokeStyle = colors[f];
       ctx.beginPath();
       pts.forEach((p, i) => {
         const xx = x(p.step);
-        const yy = y(Math.max(p[k], yDomain[0]));
+        const yy = y(Math.max(p[f], yDomain[0]));
         if (i === 0) ctx.moveTo(xx, yy);
         else ctx.lineTo(xx, yy);
       });
-      if (pts.length === 1) ctx.arc(x(pts[0].step), y(Math.max(pts[0][k], yDomain[0])), 2, 0, 2 * Math.PI);
+      if (pts.length === 1) ctx.arc(x(pts[0].step), y(Math.max(pts[0][f], yDomain[0])), 2, 0, 2 * Math.PI);
       ctx.stroke();
     }
     const last = pts[pts.length - 1];
     this.#canvas.setAttribute(
       'aria-label',
       `Loss per image against training step: at step ${last.step}, ` +
-        keys.map((k) => `${METRICS[k].label} ${formatSig(last[k])}`).join(', '),
+        keys.map((k) => `${METRICS[k].label} ${formatSig(last[metricField(k)])}`).join(', '),
     );
   }
 }

@@ -4,7 +4,7 @@
 
 import { h } from './canvas.js';
 import { formToSpec, specToForm, describeSpec, LIMITS } from '../util/spec-form.js';
-import { KINDS, SETTINGS, METRICS, kindOf, parseSetting } from '../util/kinds.js';
+import { KINDS, SETTINGS, METRICS, kindOf, metricField, parseSetting } from '../util/kinds.js';
 import { formatInt, formatRate, formatSig, formatEpoch, formatCompact } from '../util/format.js';
 
 let uid = 0;
@@ -184,7 +184,7 @@ export class TrainingPanel {
     if (extra) {
       e.extraReadout.firstChild.textContent = METRICS[extra].readout;
       e.kl.dataset.metric = extra;
-      e.kl.textContent = formatSig(m[extra]);
+      e.kl.textContent = formatSig(m[metricField(extra)]);
     }
   }
 

@@ -1,0 +1,112 @@
+//! Looking inside a model for the page's teaching views: the first convolution's learned
+//! filters and what they see in one image (its feature maps).
+
+use crate::error::{Error, Result};
+use crate::model::{conv_layers, Program, INPUT_SIZE};
+use crate::reference::{activation_forward, conv::conv2d_forward};
+
+/// The first convolution of a convolutional model and its response to one image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirstLayer {
+    /// Output channels (one filter and one feature map each).
+    pub channels: usize,
+    /// Filter side k: `filters` is channels × k × k (one input channel).
+    pub kernel: usize,
+    pub filters: Vec<f32>,
+    pub bias: Vec<f32>,
+    /// Feature map side: `maps` is channels × side × side, after the activation, exactly as
+    /// the encoder's next layer receives them.
+    pub side: usize,
+    pub maps: Vec<f32>,
+}
+
+/// The first convolution's filters and its feature maps of `image` (784 values in [0, 1]),
+/// from the model's current `params` (in the Program's order). An error for a model without
+/// convolutions or an image of the wrong size.
+pub fn first_conv_layer(
+    program: &Program,
+    params: &[Vec<f32>],
+    image: &[f32],
+) -> Result<FirstLayer> {
+    let spec = &program.spec;
+    let Some(layer) = conv_layers(spec).into_iter().next() else {
+        return Err(Error::Input(format!(
+            "a {} model has no convolutions: filters and feature maps need conv_ae or conv_vae",
+            spec.kind.name()
+        )));
+    };
+    if image.len() != INPUT_SIZE {
+        return Err(Error::Input(format!(
+            "feature maps are of one image of {INPUT_SIZE} values, got {}",
+            image.len()
+        )));
+    }
+    let find = |name: &str| -> Result<&Vec<f32>> {
+        let shapes = program.param_shapes();
+        let k = shapes
+            .iter()
+            .position(|(n, _)| n == name)
+            .ok_or_else(|| Error::Input(format!("the model has no parameter {name}")))?;
+        params.get(k).ok_or_else(|| Error::Input(format!("no value for parameter {name}")))
+    };
+    let filters = find("encoder.conv.0.weight")?.clone();
+    let bias = find("encoder.conv.0.bias")?.clone();
+    let mut pre = vec![0.0; layer.c_out * layer.out_h * layer.out_w];
+    conv2d_forward(image, &filters, &bias, &mut pre, &layer);
+    let mut maps = vec![0.0; pre.len()];
+    activation_forward(spec.activation, &pre, &mut maps);
+    Ok(FirstLayer {
+        channels: layer.c_out,
+        kernel: layer.kernel,
+        filters,
+        bias,
+        side: layer.out_h,
+        maps,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Executor;
+    use crate::model::{ModelKind, ModelSpec};
+    use crate::reference::linear_forward;
+
+    /// A conv AE with one convolution and no dense hidden layer: its code is one linear layer
+    /// of the first layer's feature maps, so the executor's own encoding checks the maps.
+    #[test]
+    fn feature_maps_are_what_the_encoder_sees() {
+        let spec =
+            ModelSpec { channels: vec![4], latent: 3, ..ModelSpec::of_kind(ModelKind::ConvAe) };
+        let program = Program::build(&spec).unwrap();
+        let params = program.initial_params();
+        let image: Vec<f32> = (0..INPUT_SIZE).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+        let layer = first_conv_layer(&program, &params, &image).unwrap();
+        assert_eq!((layer.channels, layer.kernel, layer.side), (4, 4, 14));
+        assert_eq!(layer.filters.len(), 4 * 16);
+        assert_eq!(layer.maps.len(), 4 * 14 * 14);
+
+        let shapes = program.param_shapes();
+        let value = |name: &str| &params[shapes.iter().position(|(n, _)| n == name).unwrap()];
+        let (w, b) = (value("encoder.0.weight"), value("encoder.0.bias"));
+        let mut code = vec![0.0; 3];
+        linear_forward(&layer.maps, w, b, &mut code, 1, layer.maps.len(), 3);
+
+        let mut ex = Executor::cpu(program, &[0u8; INPUT_SIZE]);
+        let enc = pollster::block_on(ex.encode(&image)).unwrap();
+        for (a, e) in code.iter().zip(&enc.mu) {
+            assert!((a - e).abs() < 1e-5, "code from the maps {code:?}, encoder {:?}", enc.mu);
+        }
+    }
+
+    #[test]
+    fn a_dense_model_or_a_wrong_image_is_refused() {
+        let dense = Program::build(&ModelSpec::default()).unwrap();
+        let err =
+            first_conv_layer(&dense, &dense.initial_params(), &[0.0; INPUT_SIZE]).unwrap_err();
+        assert!(err.to_string().contains("no convolutions"), "{err}");
+        let conv = Program::build(&ModelSpec::of_kind(ModelKind::ConvAe)).unwrap();
+        let err = first_conv_layer(&conv, &conv.initial_params(), &[0.0; 10]).unwrap_err();
+        assert!(err.to_string().contains("784"), "{err}");
+    }
+}
