@@ -11,6 +11,9 @@
 //                     drawing with a finger, scrolled to the pad: the layout a phone gets
 // docs/sampler.gif    the sampler's canvas over --seconds, every frame it drew (at most one
 //                     per 40 ms), with the delays it was drawn at
+// docs/view-cvae.png, docs/view-contractive.png, docs/view-filters.png
+//                     the conditional VAE's, the contractive AE's and the convolutional AE's
+//                     own views (their shipped models) with the same drawing
 //
 // Serves the repository on a free loopback port for the duration of the run. Needs
 // `make data wasm` first. Every wait is on a condition of the page (no fixed sleeps).
@@ -78,6 +81,22 @@ try {
   const gif = path.join(outDir, 'sampler.gif');
   await recordSampler(desktop, gif);
   note(gif);
+
+  // ── the family's views, each with its shipped model and the drawing ───────────────────
+  for (const [kind, name] of [['cvae', 'cvae'], ['contractive', 'contractive'], ['conv_ae', 'filters']]) {
+    await desktop.evaluate((kind) => document.querySelector('latent-lab').switchKind(kind), kind);
+    // The view shows the finished drawing (its total ink is the pad's input's).
+    await desktop.waitForFunction((name) => {
+      const el = document.querySelector('latent-lab');
+      const c = el.shadowRoot.querySelector(`[part="${name}"] canvas[data-source-ink]`);
+      const ink = el.drawing?.input.reduce((s, v) => s + v, 0);
+      return c?.dataset.state === 'drawing' && Math.abs(Number(c.dataset.sourceInk) - ink) < 0.01;
+    }, name);
+    await settle(desktop, `[part="${name}"]`);
+    const file = path.join(outDir, `view-${name}.png`);
+    await desktop.locator(`latent-lab [part="${name}"]`).screenshot({ path: file });
+    note(file);
+  }
   await desktop.context().close();
 
   // ── the page, phone ─────────────────────────────────────────────────────────────────────

@@ -182,7 +182,8 @@ export class LatentLabElement extends HTMLElement {
       parts: kindParts,
       showError: (message) => this.#showError(message),
       // A conditional model's label changed: whatever it drew without one is redrawn.
-      condition: () => {
+      condition: (label) => {
+        this.#views.sampler.setCondition(label);
         this.#live.redraw();
         this.#live.refreshMap(true);
         this.#views.sampler.modelUpdated();

@@ -240,6 +240,7 @@ test('the CVAE view writes the drawing’s style as every digit; its label steer
   await expect.poll(() => lab(() => document.querySelector('latent-lab').condition)).toBe(3);
   await expect.poll(async () => (await lab(() => document.querySelector('latent-lab').drawing)).updates).toBeGreaterThan(updates);
   expect(await canvas.getAttribute('data-errors')).toBeNull();
+  await expect(part('sampler').locator('.sampler-note')).toContainText('with the label 3');
   const threes = await lab(async () => Array.from(await document.querySelector('latent-lab').sample(20, 5)));
   const share = await lab(NEAREST_LABELS, { images: threes, want: new Array(20).fill(3) });
   testInfo.annotations.push({ type: 'samples with label 3', description: `${Math.round(share * 20)} of 20 read as 3` });

@@ -356,6 +356,9 @@ test('screenshots of the kinds views and the switcher: desktop and phone, light 
     ['vae', 'beta-plot'],
     ['dae', 'denoise'],
     ['sparse', 'sparsity'],
+    ['contractive', 'contractive'],
+    ['cvae', 'cvae'],
+    ['conv_ae', 'filters'],
   ];
   // The β plot: the run of the previous test goes on through β 4, 0.25 and 1 again, so the
   // picture shows the trade-off (fewer steps on SwiftShader, where a step takes ~0.5 s).
@@ -374,6 +377,9 @@ test('screenshots of the kinds views and the switcher: desktop and phone, light 
     if ((await spec()).kind !== kind) await switchTo(kind);
     if (kind === 'dae') await expect(part('denoise').locator('canvas')).toHaveAttribute('data-state', 'drawn');
     if (kind === 'sparse') await expect(part('sparsity').locator('canvas')).toHaveAttribute('data-drawing-active', /\d+/);
+    if (['contractive', 'cvae', 'filters'].includes(name)) {
+      await expect(part(name).locator('canvas[data-state="drawing"]').first()).toBeVisible();
+    }
     for (const [device, viewport] of [
       ['desktop', { width: 1280, height: 900 }],
       ['phone', { width: 375, height: 800 }],

@@ -61,6 +61,8 @@ export class Sampler {
   #raf = 0;
   #observer;
   #note;
+  #kind = 'vae';
+  #condition = 0;
 
   // The buffer: frames in path order, from the one on screen on.
   #queue = []; // [{index, pos, z, images, version, pending}]
@@ -114,11 +116,7 @@ export class Sampler {
         'Digits decoded from random codes drawn from N(0,\u00a01), the distribution a VAE is trained to fill. ' +
           'Each code drifts smoothly to the next, so you see what lies between the digits; a good generative model shows digits all the way.',
       ),
-      (this.#note = h(
-        'p',
-        { class: 'explain', hidden: true },
-        'This is a plain AE: nothing pushed its codes towards N(0,\u00a01), so many of these codes fall where no digit was ever encoded. Compare with a VAE.',
-      )),
+      (this.#note = h('p', { class: 'explain sampler-note', hidden: true }, '')),
       this.#canvas,
       h(
         'div',
@@ -153,8 +151,31 @@ export class Sampler {
   setLatent(latent, kind = 'vae') {
     this.#latent = latent;
     this.#cost = Infinity;
-    this.#note.hidden = kind !== 'ae';
+    this.#kind = kind;
+    this.#showNote();
     this.reseed(this.#seed);
+  }
+
+  /** A conditional model's label: the digit every sample is decoded as. */
+  setCondition(label) {
+    this.#condition = label;
+    this.#showNote();
+  }
+
+  // What the samples mean for this kind, when it differs from a VAE.
+  #showNote() {
+    const variational = ['vae', 'cvae', 'conv_vae'].includes(this.#kind);
+    let text = '';
+    if (this.#kind === 'cvae') {
+      text =
+        `Every code here is decoded with the label ${this.#condition} (set in the CVAE card): ` +
+        'the label fixes the digit, the code only its style.';
+    } else if (!variational) {
+      text =
+        'This model is not a VAE: nothing pushed its codes towards N(0,\u00a01), so many of these codes fall where no digit was ever encoded. Compare with a VAE.';
+    }
+    this.#note.textContent = text;
+    this.#note.hidden = !text;
   }
 
   /**
