@@ -87,6 +87,8 @@ bench: setup
 # (the same weights, bit for bit). Figures: `latent-lab eval` on the 2,004 held-out digits.
 # - vae-2d: the default ModelSpec (VAE 784-400-2), the page's start. ~3 min on 2 cores;
 #   MSE per pixel 0.045; 2.5 MB.
+# - ae-2d: plain AE 784-400-2, MSE loss, the VAE's shape without the KL term: its latent map
+#   and samples show what the VAE's prior adds.
 # - dae: denoising AE 784-256-32, Gaussian noise σ 0.5, MSE loss. ~1.5 min; MSE 0.019 on
 #   clean digits, 0.018 against the clean digits from noisy ones (denoise_mse); 1.7 MB.
 # - sparse: sparse AE 784-256-64, KL penalty to ρ 0.05, weight 3, MSE loss. ~1.5 min;
@@ -101,6 +103,8 @@ bench: setup
 models: setup data
 	$(CARGO) run --release --bin latent-lab -- train --model vae --hidden 400 --latent 2 \
 		--seed 1 --steps 5000 --backend cpu --data $(DATA) --out www/models/vae-2d.safetensors
+	$(CARGO) run --release --bin latent-lab -- train --model ae --hidden 400 --latent 2 --loss mse \
+		--seed 1 --steps 5000 --backend cpu --data $(DATA) --out www/models/ae-2d.safetensors
 	$(CARGO) run --release --bin latent-lab -- train --model dae --hidden 256 --latent 32 \
 		--noise gaussian --noise-amount 0.5 --seed 1 --steps 3000 --backend cpu --data $(DATA) \
 		--out www/models/dae.safetensors

@@ -8,6 +8,7 @@ import { meanSquaredError } from './views/digit-tile.js';
 
 export const MAP_DIGITS = 2000; // held-out digits on the latent map
 const MAP_INTERVAL_MS = 2500; // latent map refresh while training, at most this often
+const MAP_CHUNK = 250; // map digits per encode request
 
 export class LiveViews {
   #request;
@@ -98,7 +99,11 @@ export class LiveViews {
     m.last = now;
     const generation = this.#generation;
     try {
-      const enc = await this.#request('encode', { pixels: m.images.slice(), labels: m.labels.slice() });
+      const enc = await this.#encodeInChunks(m.images, m.labels);
+      if (generation !== this.#generation) {
+        m.again = true; // chunks from two models: encode again with the new one
+        return;
+      }
       m.took = performance.now() - now;
       this.#views.map.setPoints(enc.mu, m.labels, enc.latent);
       this.#onCodes(enc.mu, enc.latent);
@@ -115,6 +120,27 @@ export class LiveViews {
         this.refreshMap(true);
       }
     }
+  }
+
+  // Encodes many digits in requests of MAP_CHUNK, so other requests (the pad, a switch of
+  // model) wait behind one chunk at most: on a software GPU a convolutional encoder takes
+  // seconds for the whole map. Resolves to {mu, latent} of all of them.
+  async #encodeInChunks(images, labels) {
+    const n = labels.length;
+    let mu = null;
+    let latent = 0;
+    for (let start = 0; start < n; start += MAP_CHUNK) {
+      const end = Math.min(n, start + MAP_CHUNK);
+      const enc = await this.#request('encode', { pixels: images.slice(start * 784, end * 784), labels: labels.slice(start, end) });
+      if (!mu) {
+        latent = enc.latent;
+        mu = new Float32Array(n * latent);
+      } else if (enc.latent !== latent) {
+        throw new Error('the model changed while its codes were computed');
+      }
+      mu.set(enc.mu, start * latent);
+    }
+    return { mu, latent };
   }
 
   // Decodes INTERP_STEPS points on the line between the μ of the two chosen digits.

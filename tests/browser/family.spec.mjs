@@ -9,57 +9,16 @@
 // Screenshots go to artifacts/screenshots/<project>-<name>.png.
 import { test, expect } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
+import { useLabPage, SEVEN } from './lab-page.mjs';
 
 const SHOTS = 'artifacts/screenshots';
 mkdirSync(SHOTS, { recursive: true });
 
 test.describe.configure({ mode: 'serial' });
 
-let page;
-let problems;
-
-test.beforeAll(async ({ browser }) => {
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  problems = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.goto('/');
-  await page.evaluate(() => document.querySelector('latent-lab').ready);
-});
-
-test.afterAll(async () => {
-  await page?.close();
-});
-
-const part = (name) => page.locator(`latent-lab [part="${name}"]`);
-const lab = (fn, arg) => page.evaluate(fn, arg);
-const info = () => lab(() => document.querySelector('latent-lab').info);
-const spec = async () => JSON.parse((await info()).spec);
-const frames = () => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-
-async function switchTo(kind) {
-  await part('training').getByLabel('Model kind').selectOption(kind);
-  await expect.poll(async () => (await spec()).kind).toBe(kind);
-  await expect(part('training').getByLabel('Model kind')).toBeEnabled();
-}
-
-async function mouseStroke(points) {
-  const canvas = part('pad').locator('canvas.pad-canvas');
-  await canvas.scrollIntoViewIfNeeded();
-  const box = await canvas.boundingBox();
-  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
-  await page.mouse.move(...at(points[0]));
-  await page.mouse.down();
-  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 6 });
-  await page.mouse.up();
-}
-const SEVEN = [
-  [0.28, 0.22],
-  [0.72, 0.22],
-  [0.42, 0.8],
-];
+const L = useLabPage(test);
+const { part, info, spec, frames, switchTo, mouseStroke } = L;
+const lab = L.run;
 
 /** Total ink of the pad's latest network input (null before a drawing). */
 const drawingInk = () => lab(() => document.querySelector('latent-lab').drawing?.input.reduce((s, v) => s + v, 0) ?? null);
@@ -101,6 +60,8 @@ const NEAREST_LABELS = async ({ images, want }) => {
 const SHIPPED_MSE_MAX = { contractive: 0.03, cvae: 0.06, conv_ae: 0.03, conv_vae: 0.06 };
 
 test('the shipped contractive, conditional and convolutional models reconstruct held-out digits well', async ({}, testInfo) => {
+  // Convolutions on SwiftShader take seconds per few hundred digits.
+  test.setTimeout(300_000);
   const summaries = {
     contractive: /^Contractive AE 784-256-32 ·/,
     cvae: /^CVAE 784-400-2 ·/,
@@ -134,7 +95,7 @@ test('the shipped contractive, conditional and convolutional models reconstruct 
     );
   });
   expect(err).toMatch(/label/);
-  expect(problems).toEqual([]);
+  expect(L.problems).toEqual([]);
 });
 
 test('the contractive view: its code changes far less per unit of input change than a plain AE’s', async ({}, testInfo) => {
@@ -176,7 +137,7 @@ test('the contractive view: its code changes far less per unit of input change t
   // Bigger nudges, from the keyboard: the code moves further.
   const slider = view.getByLabel('Nudge size ε (per pixel)');
   await slider.focus();
-  await page.keyboard.press('ArrowRight');
+  await L.page.keyboard.press('ArrowRight');
   await expect(view.locator('output')).toHaveText('ε = 0.2');
   await expect.poll(async () => (await read()).epsilon).toBe(0.2);
   expect((await read()).moved).toBeGreaterThan(shown.moved);
@@ -196,7 +157,7 @@ test('the contractive view: its code changes far less per unit of input change t
   await expect(part('training').locator('[data-readout="kl"]')).toHaveAttribute('data-metric', 'contraction');
   await shoot('contractive', testInfo);
   await clearPad();
-  expect(problems).toEqual([]);
+  expect(L.problems).toEqual([]);
 });
 
 test('the CVAE view writes the drawing’s style as every digit; its label steers the pad and the sampler', async ({}, testInfo) => {
@@ -249,10 +210,11 @@ test('the CVAE view writes the drawing’s style as every digit; its label steer
   await view.getByRole('button', { name: 'Guess' }).click();
   await expect.poll(() => lab(() => document.querySelector('latent-lab').condition)).toBe(guess);
   await clearPad();
-  expect(problems).toEqual([]);
+  expect(L.problems).toEqual([]);
 });
 
 test('the convolutional view: the first layer’s filters and its feature maps of the digit', async ({}, testInfo) => {
+  test.setTimeout(300_000);
   for (const kind of ['conv_ae', 'conv_vae']) {
     await switchTo(kind);
     const view = part('filters');
@@ -323,5 +285,5 @@ test('the convolutional view: the first layer’s filters and its feature maps o
     );
   });
   expect(err).toContain('no convolutions');
-  expect(problems).toEqual([]);
+  expect(L.problems).toEqual([]);
 });

@@ -124,7 +124,7 @@ export const KINDS = [
     sentence:
       'Squeezes each digit into a small code and learns to draw it back from that code; nothing else shapes the code.',
     defaults: { kind: 'ae', hidden: [400], latent: 2, loss: 'mse' },
-    pretrained: null,
+    pretrained: 'ae-2d.safetensors',
     settings: [],
     metrics: ['recon'],
     view: null,
