@@ -145,8 +145,42 @@ pub fn save_weights(spec: &ModelSpec, tensors: &[Tensor]) -> Vec<u8> {
         ("spec".to_string(), spec.to_json()),
     ]);
     let views = tensors.iter().map(|t| (t.name.as_str(), F32View(t)));
-    safetensors::serialize(views, Some(metadata))
-        .expect("checked tensors always serialise (the header is far below safetensors' limit)")
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .expect("checked tensors always serialise (the header is far below safetensors' limit)");
+    canonical_header(bytes)
+}
+
+/// safetensors writes the metadata map in `HashMap` order, which changes from run to run.
+/// The header is rewritten with every object's keys sorted (the same text, reordered, so the
+/// same length), so one model always gives the same bytes: `make models` is reproducible
+/// to the byte.
+fn canonical_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let len = u64::from_le_bytes(bytes[..HEADER_LEN_BYTES].try_into().expect("8 bytes"));
+    let end = HEADER_LEN_BYTES + len as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[HEADER_LEN_BYTES..end]).expect("safetensors wrote JSON");
+    let text = serde_json::to_string(&sorted_keys(header)).expect("JSON values serialise");
+    assert!(text.len() <= end - HEADER_LEN_BYTES, "a reordered header has the same length");
+    bytes[HEADER_LEN_BYTES..HEADER_LEN_BYTES + text.len()].copy_from_slice(text.as_bytes());
+    bytes[HEADER_LEN_BYTES + text.len()..end].fill(b' ');
+    bytes
+}
+
+/// `v` with the keys of every object inserted in sorted order.
+fn sorted_keys(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries.into_iter().map(|(k, v)| (k, sorted_keys(v))).collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted_keys).collect())
+        }
+        other => other,
+    }
 }
 
 /// Parses a file: header, metadata, spec (validated), every tensor (F32 only, finite values).
@@ -335,6 +369,22 @@ mod tests {
             tensor("empty", &[0, 4], 6),
             tensor("cube", &[2, 3, 1, 2], 7),
         ]
+    }
+
+    /// The same model saves to the same bytes every time, though safetensors keeps the
+    /// metadata in a `HashMap` (a new iteration order for every map).
+    #[test]
+    fn saving_is_byte_for_byte_reproducible() {
+        let first = save_weights(&spec(), &model_tensors());
+        for _ in 0..20 {
+            assert_eq!(save_weights(&spec(), &model_tensors()), first);
+        }
+        let (_, header) = SafeTensors::read_metadata(&first).unwrap();
+        let metadata = header.metadata().as_ref().unwrap();
+        assert_eq!(metadata.get("format").map(String::as_str), Some(FORMAT));
+        let start = first.windows(14).position(|w| w == b"__metadata__\":").unwrap();
+        let text = std::str::from_utf8(&first[start..start + 60]).unwrap();
+        assert!(text.find("\"format\"") < text.find("\"format_version\""), "{text}");
     }
 
     fn expected_of(tensors: &[Tensor]) -> Vec<(String, Vec<usize>)> {
