@@ -84,7 +84,7 @@ bench: setup
 
 # The pretrained models of the page's model switcher, trained on the bundled digits with
 # fixed seeds on the CPU backend: quickest on machines without a real GPU, and reproducible
-# (the same weights, bit for bit). Figures: `latent-lab eval` on the 2,004 held-out digits.
+# (the same file, byte for byte). Figures: `latent-lab eval` on the 2,004 held-out digits.
 # - vae-2d: the default ModelSpec (VAE 784-400-2), the page's start. ~3 min on 2 cores;
 #   MSE per pixel 0.045; 2.5 MB.
 # - ae-2d: plain AE 784-400-2, MSE loss, the VAE's shape without the KL term: its latent map
