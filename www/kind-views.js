@@ -121,8 +121,12 @@ export class KindViews {
   // Runs `run` for view `name` with at most one chain in flight; `force` runs it now (or once
   // the running one returns), else only if the view has not refreshed recently.
   async #pump(name, force, run) {
-    if (name !== kindOf(this.#spec.kind)?.view) return; // another kind's view by now
-    const state = (this.#chains[name] ??= { busy: false, again: false, last: 0, took: 0 });
+    if (name !== kindOf(this.#spec.kind)?.view) {
+      // Another kind's view by now: nothing to refresh, nobody to keep waiting.
+      for (const resolve of this.#chain(name).waiters.splice(0)) resolve();
+      return;
+    }
+    const state = this.#chain(name);
     if (state.busy) {
       if (force) state.again = true;
       return;
@@ -144,8 +148,21 @@ export class KindViews {
       if (state.again) {
         state.again = false;
         this.#pump(name, true, run);
+      } else {
+        for (const resolve of state.waiters.splice(0)) resolve();
       }
     }
+  }
+
+  #chain(name) {
+    return (this.#chains[name] ??= { busy: false, again: false, last: 0, took: 0, waiters: [] });
+  }
+
+  /** Resolves when view `name` has no refresh running or pending. */
+  refreshed(name) {
+    const state = this.#chain(name);
+    if (!state.busy && !state.again) return Promise.resolve();
+    return new Promise((resolve) => state.waiters.push(resolve));
   }
 
   // The first convolution's filters and the source digit's feature maps.

@@ -38,6 +38,8 @@
 //                            (cvae) only; without them every row gets `el.condition`
 //   el.condition             the digit a conditional model draws where no label is given:
 //                            the CVAE view's pick, or its guess of the drawing
+//   await el.setCondition(label)  picks that label (0–9) in the CVAE view, or null to let
+//                            the model guess; resolves once the view and the engine follow
 //   await el.firstLayer(pixels)  a convolutional model's first filters and their feature
 //                            maps of one digit: {channels, kernel, filters, side, maps}
 //   await el.testImages(n)   → {images: Float32Array n×784, labels: Uint8Array}
@@ -291,6 +293,14 @@ export class LatentLabElement extends HTMLElement {
     return this.#request('sample', { n, seed, labels: toU8(labels) });
   }
   get condition() {
+    return this.#kinds.condition;
+  }
+  async setCondition(label) {
+    if (label !== null && !(Number.isInteger(label) && label >= 0 && label <= 9)) {
+      throw new Error(`setCondition: a digit from 0 to 9, or null to let the model guess; got ${JSON.stringify(label)}`);
+    }
+    this.#views.cvae.pick(label);
+    await this.#kinds.refreshed('cvae');
     return this.#kinds.condition;
   }
   async firstLayer(pixels) {

@@ -207,6 +207,21 @@ test('the CVAE view writes the drawing’s style as every digit; its label steer
   testInfo.annotations.push({ type: 'samples with label 3', description: `${Math.round(share * 20)} of 20 read as 3` });
   expect(share).toBeGreaterThanOrEqual(0.8);
   await shoot('cvae', testInfo);
+  // The same from a script; a label that is not a digit is refused and changes nothing.
+  expect(await lab(() => document.querySelector('latent-lab').setCondition(5))).toBe(5);
+  await expect(canvas).toHaveAttribute('data-label', '5');
+  await expect(view.getByRole('button', { name: '5', exact: true })).toHaveAttribute('aria-pressed', 'true');
+  const refused = await lab(() =>
+    document
+      .querySelector('latent-lab')
+      .setCondition(12)
+      .then(
+        () => 'accepted',
+        (e) => e.message,
+      ),
+  );
+  expect(refused).toContain('0 to 9');
+  expect(await lab(() => document.querySelector('latent-lab').condition)).toBe(5);
   await view.getByRole('button', { name: 'Guess' }).click();
   await expect.poll(() => lab(() => document.querySelector('latent-lab').condition)).toBe(guess);
   await clearPad();

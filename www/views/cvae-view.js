@@ -31,11 +31,7 @@ export class CvaeView {
   constructor(root, { onPick }) {
     this.root = root;
     this.#onPick = onPick;
-    const pick = (label) => {
-      this.#picked = label;
-      this.#showPicked();
-      this.#onPick(label);
-    };
+    const pick = (label) => this.pick(label);
     const button = (label, text) => {
       const b = h('button', { type: 'button', 'aria-pressed': 'false', 'data-label': label === GUESS ? 'guess' : String(label) }, text);
       b.addEventListener('click', () => pick(label));
@@ -64,6 +60,13 @@ export class CvaeView {
     );
     this.#loop = redrawLoop(this.#canvas, () => this.#paint());
     this.#showPicked();
+  }
+
+  /** Picks a label (0–9), or GUESS (null) to let the model guess. */
+  pick(label) {
+    this.#picked = label;
+    this.#showPicked();
+    this.#onPick(label);
   }
 
   /** The picked label, or GUESS (null). */
