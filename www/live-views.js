@@ -21,7 +21,7 @@ export class LiveViews {
   #testDigits = null; // the reconstruction card's digits (one per class): interpolation ends
   #testLabels = null;
   #condition;
-  #map = { busy: false, again: false, last: 0, took: 0, images: null, labels: null };
+  #map = { busy: false, again: false, last: 0, took: 0, images: null, labels: null, shown: -1 };
   #interp = { busy: false, again: false };
   #drawing = { busy: false, next: null, last: null, updates: 0, result: null, strokes: 0 };
   // Counts model replacements: a chain of requests that spans one (an encode by the old model,
@@ -99,13 +99,20 @@ export class LiveViews {
     m.last = now;
     const generation = this.#generation;
     try {
-      const enc = await this.#encodeInChunks(m.images, m.labels);
+      // A new model's first map appears chunk by chunk (on a slow GPU the whole map can take
+      // many seconds); later refreshes replace the map at once.
+      const partial =
+        m.shown === generation
+          ? null
+          : (mu, done, latent) => this.#views.map.setPoints(mu.subarray(0, done * latent), m.labels.subarray(0, done), latent, { partial: true });
+      const enc = await this.#encodeInChunks(m.images, m.labels, partial);
       if (generation !== this.#generation) {
         m.again = true; // chunks from two models: encode again with the new one
         return;
       }
       m.took = performance.now() - now;
       this.#views.map.setPoints(enc.mu, m.labels, enc.latent);
+      m.shown = generation;
       this.#onCodes(enc.mu, enc.latent);
       // The drawing's code moves with the model too.
       if (this.#drawing.last) this.onInk(...this.#drawing.last);
@@ -124,9 +131,11 @@ export class LiveViews {
 
   // Encodes many digits in requests of MAP_CHUNK, so other requests (the pad, a switch of
   // model) wait behind one chunk at most: on a software GPU a convolutional encoder takes
-  // seconds for the whole map. Resolves to {mu, latent} of all of them.
-  async #encodeInChunks(images, labels) {
+  // seconds for the whole map. Resolves to {mu, latent} of all of them; `progress(mu, done,
+  // latent)`, if given, sees the first `done` after each chunk but the last.
+  async #encodeInChunks(images, labels, progress = null) {
     const n = labels.length;
+    const generation = this.#generation;
     let mu = null;
     let latent = 0;
     for (let start = 0; start < n; start += MAP_CHUNK) {
@@ -139,6 +148,7 @@ export class LiveViews {
         throw new Error('the model changed while its codes were computed');
       }
       mu.set(enc.mu, start * latent);
+      if (progress && end < n && this.#generation === generation) progress(mu, end, latent);
     }
     return { mu, latent };
   }

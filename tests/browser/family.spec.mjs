@@ -231,7 +231,23 @@ test('the CVAE view writes the drawing’s style as every digit; its label steer
 test('the convolutional view: the first layer’s filters and its feature maps of the digit', async ({}, testInfo) => {
   test.setTimeout(300_000);
   for (const kind of ['conv_ae', 'conv_vae']) {
+    // A new model's latent map appears chunk by chunk: record what it shows on the way.
+    await lab(() => {
+      const map = document.querySelector('latent-lab').shadowRoot.querySelector('canvas.map');
+      window.partialMaps = [];
+      window.partialObserver?.disconnect();
+      window.partialObserver = new MutationObserver(() => map.dataset.partial && window.partialMaps.push(Number(map.dataset.partial)));
+      window.partialObserver.observe(map, { attributeFilter: ['data-partial'] });
+    });
     await switchTo(kind);
+    // The new model's whole map: its axes are the code itself for a 2-D code, else the
+    // principal components (the model before, a CVAE or the conv AE, had the other).
+    const axes = kind === 'conv_vae' ? 'latent' : 'pca';
+    await expect
+      .poll(() => lab(() => document.querySelector('latent-lab').shadowRoot.querySelector('canvas.map').dataset.axes), { timeout: 90_000 })
+      .toBe(axes);
+    // (The old model's map may have been on its way too: the new model's chunks come last.)
+    expect((await lab(() => window.partialMaps)).slice(-7)).toEqual([250, 500, 750, 1000, 1250, 1500, 1750]);
     const view = part('filters');
     await expect(view).toBeVisible();
     const filters = view.locator('canvas.filters-canvas');

@@ -77,8 +77,11 @@ export class LatentMap {
     return this.#count;
   }
 
-  /** Means μ (n×Z) of the test digits and their labels. */
-  setPoints(mu, labels, latent) {
+  /**
+   * Means μ (n×Z) of the test digits and their labels. `partial`: the first of them, while a
+   * new model's codes arrive (the counters below and the decoded grid wait for all).
+   */
+  setPoints(mu, labels, latent, { partial = false } = {}) {
     const n = labels.length;
     this.#latent = latent;
     this.#labels = labels;
@@ -99,6 +102,12 @@ export class LatentMap {
       (twoD
         ? 'Hover or drag on the map to decode any point.'
         : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`);
+    if (partial) {
+      this.#canvas.dataset.partial = String(n);
+      this.#loop.schedule();
+      return;
+    }
+    delete this.#canvas.dataset.partial;
     this.#canvas.dataset.points = String(n);
     this.#canvas.dataset.refreshes = String(++this.#refreshes);
     this.#canvas.dataset.axes = twoD ? 'latent' : 'pca';
