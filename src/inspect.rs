@@ -41,8 +41,8 @@ pub fn first_conv_layer(
             image.len()
         )));
     }
+    let shapes = program.param_shapes();
     let find = |name: &str| -> Result<&Vec<f32>> {
-        let shapes = program.param_shapes();
         let k = shapes
             .iter()
             .position(|(n, _)| n == name)

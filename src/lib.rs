@@ -4,8 +4,8 @@
 //!
 //! The layers, top to bottom: [`web`] (the wasm API), [`train`] (trainer and evaluation),
 //! [`model`] (ModelSpec → Program), [`backend`] (the CPU and GPU executors), [`reference`]
-//! (CPU kernels) and `shaders/` (WGSL kernels). Side modules: [`data`], [`weights`], [`rng`], [`inspect`] (a model's
-//! insides for the page's views).
+//! (CPU kernels) and `shaders/` (WGSL kernels). Side modules: [`data`], [`weights`], [`rng`],
+//! [`inspect`] (a model's insides for the page's views).
 
 pub mod backend;
 pub mod data;

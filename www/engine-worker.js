@@ -70,6 +70,7 @@
 // queue (`exclusive`), so calls never overlap.
 
 import init, { Lab } from './pkg/latent_lab.js';
+import { isConditional } from './util/kinds.js';
 
 const TARGET_MS = 40;
 const MAX_CHUNK = 500;
@@ -83,7 +84,6 @@ let pretrained = null; // the weights file loaded at init, until the model is re
 // β in force from each step on ([{step, beta}], oldest first), so every metrics item can say
 // which β it trained with; restarted whenever the model is replaced.
 let betaLog = [];
-let dataBytes = null; // the bundled digits, for a second (twin) Lab
 let twin = null; // {url, lab: Promise<Lab>}: the model `twinEncode` encodes with
 let condition = 0; // the digit a conditional model draws when a request gives no labels
 
@@ -132,8 +132,7 @@ function post(message, transfer = []) {
 function info() {
   const spec = lab.spec_json();
   if (betaLog.length === 0) logBeta(true);
-  const parsed = JSON.parse(spec);
-  batchSize = parsed.batch_size;
+  batchSize = JSON.parse(spec).batch_size;
   return {
     backend: lab.backend(),
     adapter: adapterLabel(lab.backend(), lab.adapter()),
@@ -153,9 +152,9 @@ function info() {
 // model that answers it. `rows`: of pixels (784 values) or, with `perLatent`, of codes.
 function labelsFor(length, labels, perLatent = false) {
   const spec = JSON.parse(lab.spec_json());
-  if (spec.kind !== 'cvae') return undefined;
-  const rows = length / (perLatent ? spec.latent : 784);
+  if (!isConditional(spec.kind)) return undefined;
   if (labels != null) return labels instanceof Uint8Array ? labels : Uint8Array.from(labels);
+  const rows = length / (perLatent ? spec.latent : 784);
   return new Uint8Array(Math.max(0, Math.floor(rows))).fill(condition);
 }
 
@@ -396,13 +395,7 @@ const handlers = {
   async init({ spec = '{}', preferGpu = true, weights = null }) {
     if (lab) return exclusive(info);
     await init({ module_or_path: new URL('./pkg/latent_lab_bg.wasm', import.meta.url) });
-    const response = await fetch(new URL('./data/mnist-10k.bin', import.meta.url));
-    if (!response.ok) {
-      throw new Error(`could not load the digits (data/mnist-10k.bin): HTTP ${response.status}`);
-    }
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    dataBytes = bytes.slice();
-    lab = await Lab.create(spec, bytes, preferGpu);
+    lab = await Lab.create(spec, await fetchDigits(), preferGpu);
     if (lab.backend() === 'webgpu') browserAdapter = await probeBrowserAdapter();
     known = { backend: lab.backend(), adapter: lab.adapter() };
     if (weights) await loadPretrained(weights);
@@ -519,13 +512,23 @@ async function loadPretrained(url) {
   }
 }
 
+// The bundled digits (fetched again for a twin: the browser's cache serves them, and the
+// worker need not hold a copy for a comparison that may never be asked for).
+async function fetchDigits() {
+  const response = await fetch(new URL('./data/mnist-10k.bin', import.meta.url));
+  if (!response.ok) {
+    throw new Error(`could not load the digits (data/mnist-10k.bin): HTTP ${response.status}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 // A second model on the CPU, from a .safetensors file, for comparisons.
 async function openTwin(url) {
   const response = await fetch(url);
   const name = new URL(url).pathname.split('/').pop();
   if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
   const weights = new Uint8Array(await response.arrayBuffer());
-  const other = await Lab.create('{}', dataBytes.slice(), false);
+  const other = await Lab.create('{}', await fetchDigits(), false);
   await other.load_weights(weights);
   return other;
 }

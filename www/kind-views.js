@@ -66,21 +66,19 @@ export class KindViews {
       this.#views.cvae.setResult(null);
       this.#views.filters.setLayer(null);
     }
-    if (replaced || changedNoise) this.refreshDenoise(true);
-    if (replaced) this.refresh(true);
+    if (replaced || changedNoise) this.refresh(true);
   }
 
   /** After a refused change: the denoising view shows the model's noise again. */
   noiseRefused() {
     this.#views.denoise.setNoise(this.#spec.noise, { force: true });
-    this.refreshDenoise(true);
+    this.refresh(true);
   }
 
   /** The held-out digits (n×784, one per class first) and their labels. */
   setTestDigits(images, labels) {
     this.#tests = images;
     this.#testLabels = labels;
-    this.refreshDenoise(true);
     this.refresh(true);
   }
 
@@ -99,13 +97,16 @@ export class KindViews {
   setDrawing(result) {
     this.#drawing = result?.input ?? null;
     this.#views.sparsity.setDrawing(this.#spec.kind === 'sparse' ? (result?.mu ?? null) : null);
-    this.refreshDenoise(true);
     this.refresh(true);
   }
 
-  /** The view of the current kind that follows the model (not the denoising one). */
+  /**
+   * Refreshes the current kind's view that asks the engine (denoising, contractive,
+   * conditional, convolutional): `force` now, else only if it has not refreshed lately.
+   */
   refresh(force = false) {
     const view = kindOf(this.#spec.kind)?.view;
+    if (view === 'denoise') this.#pump('denoise', force, () => this.#denoise());
     if (view === 'contractive') this.#pump('contractive', force, () => this.#contractive());
     if (view === 'cvae') this.#pump('cvae', force, () => this.#cvae());
     if (view === 'filters') this.#pump('filters', force, () => this.#filters());
@@ -235,18 +236,17 @@ export class KindViews {
   }
 
   // Test digits (and the drawing) corrupted with the view's noise, then reconstructed.
-  async refreshDenoise(force = false) {
-    if (this.#spec.kind !== 'dae' || !this.#tests) return;
-    this.#pump('denoise', force, async () => {
-      const drawing = this.#drawing;
-      const n = DENOISE_DIGITS + (drawing ? 1 : 0);
-      const clean = new Float32Array(n * 784);
-      clean.set(this.#tests.subarray(0, DENOISE_DIGITS * 784));
-      if (drawing) clean.set(drawing, DENOISE_DIGITS * 784);
-      const { kind, amount, draw } = this.#views.denoise.noise;
-      const noisy = await this.#request('corrupt', { pixels: clean.slice(), kind, amount, seed: this.#spec.seed ?? 1, step: draw });
-      const denoised = await this.#request('reconstruct', { pixels: noisy.slice() });
-      if (this.#spec.kind === 'dae') this.#views.denoise.setImages({ clean, noisy, denoised }, { drawing: Boolean(drawing) });
-    });
+  async #denoise() {
+    if (!this.#tests) return;
+    const kind = this.#spec.kind;
+    const drawing = this.#drawing;
+    const n = DENOISE_DIGITS + (drawing ? 1 : 0);
+    const clean = new Float32Array(n * 784);
+    clean.set(this.#tests.subarray(0, DENOISE_DIGITS * 784));
+    if (drawing) clean.set(drawing, DENOISE_DIGITS * 784);
+    const { kind: noise, amount, draw } = this.#views.denoise.noise;
+    const noisy = await this.#request('corrupt', { pixels: clean.slice(), kind: noise, amount, seed: this.#spec.seed ?? 1, step: draw });
+    const denoised = await this.#request('reconstruct', { pixels: noisy.slice() });
+    if (this.#spec.kind === kind) this.#views.denoise.setImages({ clean, noisy, denoised }, { drawing: Boolean(drawing) });
   }
 }

@@ -446,7 +446,6 @@ export class LatentLabElement extends HTMLElement {
     this.dispatchEvent(new CustomEvent('progress', { detail: { ...this.#metrics, items } }));
     this.#refreshReconstructions();
     this.#live.refreshMap();
-    this.#kinds.refreshDenoise();
     this.#kinds.refresh();
     if (items.length) this.#views.sampler.modelUpdated();
   }
@@ -463,7 +462,6 @@ export class LatentLabElement extends HTMLElement {
       this.#metrics = { ...this.#metrics, step: info.step };
       this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info.trainSize });
       this.#refreshReconstructions(true);
-      this.#kinds.refreshDenoise(true);
       this.#kinds.refresh(true);
       this.#live.refreshMap(true);
       this.#views.sampler.modelUpdated();
@@ -526,7 +524,7 @@ export class LatentLabElement extends HTMLElement {
   // The denoising view's noise: shown at once; the model trains with it from its next step
   // (one change in flight, the latest wins).
   async #noiseChanged(noise) {
-    this.#kinds.refreshDenoise(true);
+    this.#kinds.refresh(true);
     const send = this.#noiseSend;
     send.next = noise;
     if (send.busy) return;

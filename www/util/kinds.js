@@ -1,8 +1,10 @@
 // The model kinds the page offers, as one table: the switcher, the settings form, the loss
 // plot, the readouts and the kind's own view all read it. Pure data and functions: no DOM.
 //
-// Adding a kind is one entry in KINDS: its ModelSpec `kind`, a label and one plain sentence
-// for a learner, the spec of a fresh model (`defaults`; the engine fills in every field left
+// Adding a kind is one entry in KINDS: its ModelSpec `kind`, what it is (`variational`: a
+// code drawn from N(μ, σ²) under a KL term; `conditional`: a label per digit joins encoder and
+// decoder; `convolutional`: convolutions before the dense layers; as ModelKind's is_* in
+// src/model/spec.rs), a label and one plain sentence for a learner, the spec of a fresh model (`defaults`; the engine fills in every field left
 // out), the pretrained file in www/models/ if there is one, the live settings it shows (keys
 // of SETTINGS, or new entries there), the metrics it plots and the part name of its own view
 // (null: none).
@@ -106,6 +108,7 @@ export const metricField = (key) => METRICS[key].field ?? key;
 export const KINDS = [
   {
     id: 'vae',
+    variational: true,
     label: 'Variational (VAE, β-VAE)',
     short: 'VAE',
     sentence:
@@ -175,6 +178,7 @@ export const KINDS = [
   },
   {
     id: 'cvae',
+    variational: true, conditional: true,
     label: 'Conditional VAE (CVAE)',
     short: 'CVAE',
     sentence:
@@ -188,6 +192,7 @@ export const KINDS = [
   },
   {
     id: 'conv_ae',
+    convolutional: true,
     label: 'Convolutional AE',
     short: 'Conv AE',
     sentence:
@@ -201,6 +206,7 @@ export const KINDS = [
   },
   {
     id: 'conv_vae',
+    variational: true, convolutional: true,
     label: 'Convolutional VAE',
     short: 'Conv VAE',
     sentence:
@@ -218,6 +224,11 @@ export const KINDS = [
 export function kindOf(id) {
   return KINDS.find((k) => k.id === id);
 }
+
+/** Whether a kind id is variational, conditional or convolutional (false if unknown). */
+export const isVariational = (id) => Boolean(kindOf(id)?.variational);
+export const isConditional = (id) => Boolean(kindOf(id)?.conditional);
+export const isConvolutional = (id) => Boolean(kindOf(id)?.convolutional);
 
 /**
  * Validates the text of a numeric setting against `spec` (whose other settings give the

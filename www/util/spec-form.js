@@ -1,7 +1,7 @@
 // The training form's values ⇄ a ModelSpec (src/model/spec.rs). Pure functions: no DOM.
 // Limits match the engine's; the engine validates again and has the last word.
 
-import { kindOf } from './kinds.js';
+import { isConvolutional, kindOf } from './kinds.js';
 
 export const LIMITS = {
   latent: [2, 256], // the engine allows 1, but the latent map needs two numbers
@@ -96,7 +96,7 @@ export function specToForm(spec) {
  */
 export function describeSpec(spec) {
   const kind = spec.kind ?? 'vae';
-  const convs = kind.startsWith('conv') ? (spec.channels ?? []).map((c) => `c${c}`) : [];
+  const convs = isConvolutional(kind) ? (spec.channels ?? []).map((c) => `c${c}`) : [];
   const widths = [784, ...convs, ...(spec.hidden ?? []), spec.latent];
   const beta = spec.beta ?? 1;
   if (kind === 'vae' && beta !== 1) return `β-VAE ${widths.join('-')} (β = ${beta})`;

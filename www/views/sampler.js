@@ -26,6 +26,7 @@
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
 import { paintDigit, parseColor } from './digit-tile.js';
 import { normal, draw, slerp, ease, hashBytes } from '../util/random.js';
+import { isConditional, isVariational } from '../util/kinds.js';
 
 const SIDE = 6; // cells per row and column
 const CELLS = SIDE * SIDE;
@@ -164,13 +165,12 @@ export class Sampler {
 
   // What the samples mean for this kind, when it differs from a VAE.
   #showNote() {
-    const variational = ['vae', 'cvae', 'conv_vae'].includes(this.#kind);
     let text = '';
-    if (this.#kind === 'cvae') {
+    if (isConditional(this.#kind)) {
       text =
         `Every code here is decoded with the label ${this.#condition} (set in the CVAE card): ` +
         'the label fixes the digit, the code only its style.';
-    } else if (!variational) {
+    } else if (!isVariational(this.#kind)) {
       text =
         'This model is not a VAE: nothing pushed its codes towards N(0,\u00a01), so many of these codes fall where no digit was ever encoded. Compare with a VAE.';
     }
