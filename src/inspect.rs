@@ -1,8 +1,9 @@
 //! Looking inside a model for the page's teaching views: the first convolution's learned
 //! filters and what they see in one image (its feature maps).
 
+use crate::backend::Executor;
 use crate::error::{Error, Result};
-use crate::model::{conv_layers, Program, INPUT_SIZE};
+use crate::model::{conv_layers, INPUT_SIZE};
 use crate::reference::{activation_forward, conv::conv2d_forward};
 
 /// The first convolution of a convolutional model and its response to one image.
@@ -21,15 +22,11 @@ pub struct FirstLayer {
 }
 
 /// The first convolution's filters and its feature maps of `image` (784 values in [0, 1]),
-/// from the model's current `params` (in the Program's order). An error for a model without
-/// convolutions or an image of the wrong size.
-pub fn first_conv_layer(
-    program: &Program,
-    params: &[Vec<f32>],
-    image: &[f32],
-) -> Result<FirstLayer> {
-    let spec = &program.spec;
-    let Some(layer) = conv_layers(spec).into_iter().next() else {
+/// from the executor's current weights (only the filters and biases are read back). An error
+/// for a model without convolutions or an image of the wrong size.
+pub async fn first_conv_layer(ex: &mut Executor, image: &[f32]) -> Result<FirstLayer> {
+    let spec = ex.program().spec.clone();
+    let Some(layer) = conv_layers(&spec).into_iter().next() else {
         return Err(Error::Input(format!(
             "a {} model has no convolutions: filters and feature maps need conv_ae or conv_vae",
             spec.kind.name()
@@ -41,16 +38,8 @@ pub fn first_conv_layer(
             image.len()
         )));
     }
-    let shapes = program.param_shapes();
-    let find = |name: &str| -> Result<&Vec<f32>> {
-        let k = shapes
-            .iter()
-            .position(|(n, _)| n == name)
-            .ok_or_else(|| Error::Input(format!("the model has no parameter {name}")))?;
-        params.get(k).ok_or_else(|| Error::Input(format!("no value for parameter {name}")))
-    };
-    let filters = find("encoder.conv.0.weight")?.clone();
-    let bias = find("encoder.conv.0.bias")?.clone();
+    let filters = ex.param("encoder.conv.0.weight").await?;
+    let bias = ex.param("encoder.conv.0.bias").await?;
     let mut pre = vec![0.0; layer.c_out * layer.out_h * layer.out_w];
     conv2d_forward(image, &filters, &bias, &mut pre, &layer);
     let mut maps = vec![0.0; pre.len()];
@@ -68,8 +57,7 @@ pub fn first_conv_layer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Executor;
-    use crate::model::{ModelKind, ModelSpec};
+    use crate::model::{ModelKind, ModelSpec, Program};
     use crate::reference::linear_forward;
 
     /// A conv AE with one convolution and no dense hidden layer: its code is one linear layer
@@ -81,7 +69,9 @@ mod tests {
         let program = Program::build(&spec).unwrap();
         let params = program.initial_params();
         let image: Vec<f32> = (0..INPUT_SIZE).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
-        let layer = first_conv_layer(&program, &params, &image).unwrap();
+        let mut ex = Executor::cpu(program.clone(), &[0u8; INPUT_SIZE]);
+        ex.set_params(&params).unwrap();
+        let layer = pollster::block_on(first_conv_layer(&mut ex, &image)).unwrap();
         assert_eq!((layer.channels, layer.kernel, layer.side), (4, 4, 14));
         assert_eq!(layer.filters.len(), 4 * 16);
         assert_eq!(layer.maps.len(), 4 * 14 * 14);
@@ -92,7 +82,6 @@ mod tests {
         let mut code = vec![0.0; 3];
         linear_forward(&layer.maps, w, b, &mut code, 1, layer.maps.len(), 3);
 
-        let mut ex = Executor::cpu(program, &[0u8; INPUT_SIZE]);
         let enc = pollster::block_on(ex.encode(&image)).unwrap();
         for (a, e) in code.iter().zip(&enc.mu) {
             assert!((a - e).abs() < 1e-5, "code from the maps {code:?}, encoder {:?}", enc.mu);
@@ -101,12 +90,12 @@ mod tests {
 
     #[test]
     fn a_dense_model_or_a_wrong_image_is_refused() {
-        let dense = Program::build(&ModelSpec::default()).unwrap();
-        let err =
-            first_conv_layer(&dense, &dense.initial_params(), &[0.0; INPUT_SIZE]).unwrap_err();
+        let executor = |spec: &ModelSpec| Executor::cpu(Program::build(spec).unwrap(), &[0; 784]);
+        let mut dense = executor(&ModelSpec::default());
+        let err = pollster::block_on(first_conv_layer(&mut dense, &[0.0; INPUT_SIZE])).unwrap_err();
         assert!(err.to_string().contains("no convolutions"), "{err}");
-        let conv = Program::build(&ModelSpec::of_kind(ModelKind::ConvAe)).unwrap();
-        let err = first_conv_layer(&conv, &conv.initial_params(), &[0.0; 10]).unwrap_err();
+        let mut conv = executor(&ModelSpec::of_kind(ModelKind::ConvAe));
+        let err = pollster::block_on(first_conv_layer(&mut conv, &[0.0; 10])).unwrap_err();
         assert!(err.to_string().contains("784"), "{err}");
     }
 }

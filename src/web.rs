@@ -228,8 +228,11 @@ impl Lab {
     /// side × side, after the activation)}`. An error for a model without convolutions.
     pub fn first_layer(&self, pixels: Vec<f32>) -> Promise {
         self.run(move |mut st| async move {
-            let params = st.infer(async |ex: &mut Executor| ex.params().await).await?;
-            let layer = crate::inspect::first_conv_layer(st.ex.program(), &params, &pixels)?;
+            let layer = st
+                .infer(async |ex: &mut Executor| {
+                    crate::inspect::first_conv_layer(ex, &pixels).await
+                })
+                .await?;
             let out = Object::new();
             set(&out, "channels", &JsValue::from(layer.channels));
             set(&out, "kernel", &JsValue::from(layer.kernel));

@@ -79,6 +79,11 @@ impl CpuExecutor {
         self.program.params.iter().map(|p| self.tensors[p.value].clone()).collect()
     }
 
+    /// The `k`-th parameter in [`Program::params`] order.
+    pub fn param(&self, k: usize) -> Vec<f32> {
+        self.tensors[self.program.params[k].value].clone()
+    }
+
     /// Runs `steps` training steps and queues their metrics.
     pub fn train(&mut self, steps: u32) {
         let mut sums = [0f32; metric::COUNT];

@@ -218,6 +218,21 @@ impl Executor {
         }
     }
 
+    /// The current value of one parameter, by name (e.g. `encoder.conv.0.weight`); reads
+    /// only that tensor back from the GPU.
+    pub async fn param(&mut self, name: &str) -> Result<Vec<f32>> {
+        let k = self
+            .program()
+            .params
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| Error::Input(format!("the model has no parameter {name}")))?;
+        match self {
+            Executor::Cpu(e) => Ok(e.param(k)),
+            Executor::Gpu(e) => e.param(k).await,
+        }
+    }
+
     /// Replaces every parameter and restarts the optimizer.
     pub fn set_params(&mut self, values: &[Vec<f32>]) -> Result<()> {
         let program = self.program();

@@ -339,8 +339,19 @@ impl GpuExecutor {
 
     /// Reads every parameter back.
     pub async fn params(&mut self) -> Result<Vec<Vec<f32>>> {
-        let lens: Vec<usize> =
-            self.program.params.iter().map(|p| self.program.tensors[p.value].len()).collect();
+        let all: Vec<usize> = (0..self.program.params.len()).collect();
+        self.read_params(&all).await
+    }
+
+    /// Reads one parameter back: the `k`-th in [`Program::params`] order.
+    pub async fn param(&mut self, k: usize) -> Result<Vec<f32>> {
+        Ok(self.read_params(&[k]).await?.remove(0))
+    }
+
+    /// Reads the parameters `ks` (indices into [`Program::params`]) back in one copy.
+    async fn read_params(&mut self, ks: &[usize]) -> Result<Vec<Vec<f32>>> {
+        let values: Vec<usize> = ks.iter().map(|&k| self.program.params[k].value).collect();
+        let lens: Vec<usize> = values.iter().map(|&t| self.program.tensors[t].len()).collect();
         let total: usize = lens.iter().sum();
         let buffer = staging(&self.ctx.device, "params readback", total as u64 * 4);
         let mut encoder = self
@@ -348,14 +359,8 @@ impl GpuExecutor {
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read params") });
         let mut offset = 0u64;
-        for (p, &len) in self.program.params.iter().zip(&lens) {
-            encoder.copy_buffer_to_buffer(
-                &self.buffers[p.value],
-                0,
-                &buffer,
-                offset,
-                len as u64 * 4,
-            );
+        for (&t, &len) in values.iter().zip(&lens) {
+            encoder.copy_buffer_to_buffer(&self.buffers[t], 0, &buffer, offset, len as u64 * 4);
             offset += len as u64 * 4;
         }
         self.ctx.queue.submit([encoder.finish()]);
