@@ -131,13 +131,14 @@ export class LatentLabElement extends HTMLElement {
     const map = part('latent-map');
     const sampler = part('sampler');
     const interp = part('interpolation', 'section', 'card wide');
+    const kindPart = (name) => part(name, 'section', 'card kind');
     const kindParts = {
-      'beta-plot': part('beta-plot'),
-      denoise: part('denoise'),
-      sparsity: part('sparsity'),
-      contractive: part('contractive'),
-      cvae: part('cvae'),
-      filters: part('filters'),
+      'beta-plot': kindPart('beta-plot'),
+      denoise: kindPart('denoise'),
+      sparsity: kindPart('sparsity'),
+      contractive: kindPart('contractive'),
+      cvae: kindPart('cvae'),
+      filters: kindPart('filters'),
     };
     for (const el of Object.values(kindParts)) el.hidden = true;
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');

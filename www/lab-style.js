@@ -187,6 +187,12 @@ canvas.sampler { display: block; width: 100%; height: 300px; }
 .fps { font-size: 0.85em; color: var(--ll-muted); font-variant-numeric: tabular-nums; }
 
 .card.wide { grid-column: 1 / -1; }
+/* Three columns (the grid is the element less .lab's 2 × 12px padding): a kind's own card
+   makes seven cards before the interpolation, so the sampler would sit alone in the third
+   row; the interpolation takes the two columns beside it instead of a row of its own. */
+@container (min-width: calc(63rem + 48px)) and (max-width: calc(84rem + 60px - 1px)) {
+  .grid:has(> .kind:not([hidden])) > .card.wide { grid-column: span 2; }
+}
 .ends { display: grid; grid-template-columns: repeat(2, minmax(0, 14rem)); gap: 8px 12px; margin-bottom: 10px; }
 canvas.strip { display: block; width: 100%; height: 60px; }
 .morph-row { display: flex; gap: 16px; align-items: center; margin-top: 12px; }

@@ -432,6 +432,25 @@ test('screenshots of the new parts: desktop and phone, light and dark', async ({
         await part(p).screenshot({ path: `${SHOTS}/${name}-${p}.png` });
       }
       await page.screenshot({ path: `${SHOTS}/${name}-views-page.png`, fullPage: true });
+      // The cards' layout: three columns on the desktop, where the interpolation fills the
+      // third row beside the sampler (which would otherwise sit alone in it); one on a phone.
+      const boxes = await lab(() => {
+        const grid = document.querySelector('latent-lab').shadowRoot.querySelector('.grid');
+        const box = (e) => {
+          const r = e.getBoundingClientRect();
+          return { x: Math.round(r.x), y: Math.round(r.y), right: Math.round(r.right) };
+        };
+        const cards = [...grid.children].filter((c) => !c.hidden);
+        return { grid: box(grid), xs: [...new Set(cards.map((c) => box(c).x))].length, sampler: box(grid.querySelector('[part="sampler"]')), interp: box(grid.querySelector('[part="interpolation"]')) };
+      });
+      if (device === 'desktop') {
+        expect(boxes.xs, `${name}: columns`).toBe(3);
+        expect(boxes.interp.y, `${name}: the interpolation beside the sampler`).toBe(boxes.sampler.y);
+        expect(boxes.interp.x).toBeGreaterThan(boxes.sampler.right);
+        expect(boxes.interp.right).toBe(boxes.grid.right);
+      } else {
+        expect(boxes.xs, `${name}: columns`).toBe(1);
+      }
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${name}: horizontal overflow`).toBeLessThanOrEqual(0);
     }
