@@ -7,8 +7,7 @@
 import { kindOf } from './util/kinds.js';
 import { DENOISE_DIGITS } from './views/denoise-view.js';
 import { nudgeBatch, codeMovement, SPREAD_DIGITS } from './views/contractive-view.js';
-import { bestLabel, GUESS } from './views/cvae-view.js';
-import { meanSquaredError } from './views/digit-tile.js';
+import { bestLabel, digitLoss, GUESS } from './views/cvae-view.js';
 
 const REFRESH_MS = 800;
 const SHARE = 0.2;
@@ -185,22 +184,25 @@ export class KindViews {
     // Requests take their arrays over (transferred): each gets a fresh one.
     const labels = () => Uint8Array.from({ length: 10 }, (_, k) => k);
     let label = picked;
-    let errors = null;
+    let losses = null;
     if (label === GUESS && src.from === 'test' && src.label !== null) label = src.label;
     if (label === GUESS) {
-      // Reconstruct the drawing as each digit: the best fit is the model's reading.
+      // The drawing encoded and decoded as each digit: the label with the least loss is the
+      // model's reading (a CVAE is a classifier too: the ELBO bounds log p(x | label)).
       const copies = new Float32Array(10 * 784);
       for (let k = 0; k < 10; k++) copies.set(src.digit, k * 784);
-      const out = await this.#request('reconstruct', { pixels: copies, labels: labels() });
-      errors = Array.from(labels(), (k) => meanSquaredError(src.digit, out.subarray(k * 784, (k + 1) * 784)));
-      label = bestLabel(errors);
+      const enc = await this.#request('encode', { pixels: copies, labels: labels() });
+      const out = await this.#request('decode', { z: enc.mu.slice(), labels: labels() });
+      const at = (a, k, n) => a.subarray(k * n, (k + 1) * n);
+      losses = Array.from(labels(), (k) => digitLoss(this.#spec, src.digit, at(out, k, 784), at(enc.mu, k, enc.latent), at(enc.logvar, k, enc.latent)).total);
+      label = bestLabel(losses);
     }
     await this.setCondition(label);
     const { mu, latent } = await this.#request('encode', { pixels: Float32Array.from(src.digit), labels: Uint8Array.of(label) });
     const z = new Float32Array(10 * latent);
     for (let k = 0; k < 10; k++) z.set(mu.subarray(0, latent), k * latent);
     const styles = await this.#request('decode', { z, labels: labels() });
-    if (this.#spec.kind === kind) this.#views.cvae.setResult({ source: Float32Array.from(src.digit), label, from: src.from, styles, errors });
+    if (this.#spec.kind === kind) this.#views.cvae.setResult({ source: Float32Array.from(src.digit), label, from: src.from, styles, losses, lossKind: this.#spec.loss });
   }
 
   /** The conditional model's label where none is given; the views that use it follow. */

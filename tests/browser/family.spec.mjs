@@ -169,17 +169,42 @@ test('the CVAE view writes the drawing’s style as every digit; its label steer
   await expect(canvas).toHaveAttribute('data-state', 'test');
   await expect(canvas).toHaveAttribute('data-label', String(first));
 
-  // A drawn 7: the model guesses the label whose reconstruction fits best.
+  // A drawn 7: the model guesses the label under which its loss for the drawing is lowest.
   await mouseStroke(SEVEN);
   await expect.poll(async () => Math.abs(Number(await canvas.getAttribute('data-source-ink')) - (await drawingInk()))).toBeLessThan(0.01);
   await expect(canvas).toHaveAttribute('data-state', 'drawing');
-  await expect(canvas).toHaveAttribute('data-errors', /\[/);
-  const errors = JSON.parse(await canvas.getAttribute('data-errors'));
+  await expect(canvas).toHaveAttribute('data-losses', /\[/);
+  const losses = JSON.parse(await canvas.getAttribute('data-losses'));
   const guess = Number(await canvas.getAttribute('data-label'));
-  expect(errors).toHaveLength(10);
-  expect(guess).toBe(errors.indexOf(Math.min(...errors)));
+  testInfo.annotations.push({ type: 'guess', description: `the drawn 7 read as ${guess}; losses ${losses.map((e) => e.toFixed(1)).join(' ')}` });
+  expect(losses).toHaveLength(10);
+  expect(guess).toBe(losses.indexOf(Math.min(...losses)));
+  expect(guess).toBe(7);
+  // Each loss is the model's own for the drawing with that label: reconstruction + β·KL.
+  const recomputed = await lab(async () => {
+    const { digitLoss } = await import('/www/views/cvae-view.js');
+    const el = document.querySelector('latent-lab');
+    const x = Float32Array.from(el.drawing.input);
+    const out = [];
+    for (let k = 0; k < 10; k++) {
+      const { mu, logvar } = await el.encode(x, [k]);
+      out.push(digitLoss(JSON.parse(el.info.spec), x, await el.decode(mu, [k]), mu, logvar).total);
+    }
+    return out;
+  });
+  recomputed.forEach((e, k) => expect(losses[k]).toBeCloseTo(e, 2));
+  // The loss itself, by hand: BCE 2·ln 2 for two pixels decoded as 0.5; KL ½μ² = ½ at
+  // μ 1, log σ² 0, weighted by β 2; squared error 0.5² + 0.25².
+  const hand = await lab(async () => {
+    const { digitLoss } = await import('/www/views/cvae-view.js');
+    return [digitLoss({ loss: 'bce', beta: 2 }, [1, 0], [0.5, 0.5], [1], [0]), digitLoss({ loss: 'mse', beta: 1 }, [1, 0], [0.5, 0.25], [0], [0])];
+  });
+  expect(hand[0].recon).toBeCloseTo(2 * Math.LN2, 6);
+  expect(hand[0].kl).toBeCloseTo(0.5, 6);
+  expect(hand[0].total).toBeCloseTo(2 * Math.LN2 + 1, 6);
+  expect(hand[1].total).toBeCloseTo(0.3125, 6);
+  await expect(view.locator('.digits-status, p').filter({ hasText: 'reads your drawing as a 7' })).toBeVisible();
   expect(await lab(() => document.querySelector('latent-lab').condition)).toBe(guess);
-  testInfo.annotations.push({ type: 'guess', description: `the drawn 7 read as ${guess}; errors ${errors.map((e) => e.toFixed(3)).join(' ')}` });
 
   // The style as every digit: each of the ten decodings reads as its label.
   const styles = await lab(async (label) => {
@@ -200,7 +225,7 @@ test('the CVAE view writes the drawing’s style as every digit; its label steer
   await expect(canvas).toHaveAttribute('data-label', '3');
   await expect.poll(() => lab(() => document.querySelector('latent-lab').condition)).toBe(3);
   await expect.poll(async () => (await lab(() => document.querySelector('latent-lab').drawing)).updates).toBeGreaterThan(updates);
-  expect(await canvas.getAttribute('data-errors')).toBeNull();
+  expect(await canvas.getAttribute('data-losses')).toBeNull();
   await expect(part('sampler').locator('.sampler-note')).toContainText('with the label 3');
   const threes = await lab(async () => Array.from(await document.querySelector('latent-lab').sample(20, 5)));
   const share = await lab(NEAREST_LABELS, { images: threes, want: new Array(20).fill(3) });

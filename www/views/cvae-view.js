@@ -1,7 +1,8 @@
 // The conditional VAE's view: "your handwriting as every digit". The drawing is encoded
 // together with the digit it shows; its code then holds only the style, and decoding that
 // code with each label 0–9 writes every digit in that style. Which digit the drawing shows
-// is the learner's to say, or the model's guess: the label whose reconstruction fits best.
+// is the learner's to say, or the model's guess: the label under which the model's own loss
+// for the drawing (reconstruction + β·KL, the negative ELBO at β = 1) is lowest.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
 import { paintDigit, parseColor } from './digit-tile.js';
@@ -9,13 +10,32 @@ import { formatSig } from '../util/format.js';
 
 export const GUESS = null; // the picker's "let the model guess"
 
-/** The label whose reconstruction has the least error: the model's reading of a digit. */
-export function bestLabel(errors) {
+/** The label with the least loss: the model's reading of a digit. */
+export function bestLabel(losses) {
   let best = 0;
-  errors.forEach((e, k) => {
-    if (e < errors[best]) best = k;
+  losses.forEach((e, k) => {
+    if (e < losses[best]) best = k;
   });
   return best;
+}
+
+const EPS = 1e-7; // keeps log() finite where a decoded pixel is exactly 0 or 1
+
+/**
+ * The model's training loss for one digit `x` (784 values in [0, 1]), as the engine sums
+ * it: the reconstruction term over the pixels of its decoding `xHat` of μ (binary
+ * cross-entropy or squared error, after the model's `loss`), plus β × KL(N(μ, σ²) ‖ N(0, 1)).
+ * Returns {recon, kl, total} in nats (BCE) or squared units (MSE).
+ */
+export function digitLoss({ loss = 'bce', beta = 1 }, x, xHat, mu, logvar) {
+  let recon = 0;
+  for (let i = 0; i < x.length; i++) {
+    const p = Math.min(1 - EPS, Math.max(EPS, xHat[i]));
+    recon += loss === 'mse' ? (xHat[i] - x[i]) ** 2 : -(x[i] * Math.log(p) + (1 - x[i]) * Math.log(1 - p));
+  }
+  let kl = 0;
+  for (let j = 0; j < mu.length; j++) kl += -0.5 * (1 + logvar[j] - mu[j] ** 2 - Math.exp(logvar[j]));
+  return { recon, kl, total: recon + beta * kl };
 }
 
 export class CvaeView {
@@ -25,7 +45,7 @@ export class CvaeView {
   #loop;
   #onPick;
   #picked = GUESS;
-  #result = null; // {source, label, from, styles (10×784), errors (10) | null}
+  #result = null; // {source, label, from, styles (10×784), losses (10) | null}
 
   /** `root`: the element with part="cvae". `onPick(label | null)`: the picker changed. */
   constructor(root, { onPick }) {
@@ -76,8 +96,9 @@ export class CvaeView {
 
   /**
    * The source digit (784), its label, where it came from ('drawing' | 'test'), the ten
-   * decodings of its style (10×784) and, when the model guessed, each label's
-   * reconstruction error (10). null clears.
+   * decodings of its style (10×784) and, when the model guessed, the digit's loss with each
+   * label (10, see digitLoss) and the model's `lossKind` ('bce' in nats, or 'mse'). null
+   * clears.
    */
   setResult(result) {
     this.#result = result;
@@ -87,12 +108,18 @@ export class CvaeView {
       d.label = String(result.label);
       d.sourceInk = result.source.reduce((s, v) => s + v, 0).toFixed(3); // total ink of the source digit
       d.updates = String(Number(d.updates ?? 0) + 1);
-      if (result.errors) d.errors = JSON.stringify(Array.from(result.errors, (e) => Number(e.toFixed(6))));
-      else delete d.errors;
+      if (result.losses) d.losses = JSON.stringify(Array.from(result.losses, (e) => Number(e.toFixed(4))));
+      else delete d.losses;
       const whose = result.from === 'drawing' ? 'your drawing' : 'a held-out digit';
-      const how = result.errors
-        ? `The model reads ${whose} as a ${result.label}: with that label its reconstruction fits best (error ${formatSig(result.errors[result.label], 2)} per pixel).`
-        : `${whose[0].toUpperCase()}${whose.slice(1)}, encoded as a ${result.label}.`;
+      let how = `${whose[0].toUpperCase()}${whose.slice(1)}, encoded as a ${result.label}.`;
+      if (result.losses) {
+        const runnerUp = bestLabel(result.losses.map((e, k) => (k === result.label ? Infinity : e)));
+        const unit = result.lossKind === 'mse' ? '' : ' nats';
+        const loss = (k) => `${formatSig(result.losses[k], 3)}${unit}`;
+        how =
+          `The model reads ${whose} as a ${result.label}: with that label its loss (reconstruction + KL) is lowest, ` +
+          `${loss(result.label)} against ${loss(runnerUp)} as a ${runnerUp}, the next best.`;
+      }
       this.#status.textContent = how + (result.from === 'drawing' ? '' : ' Draw on the pad to see your own handwriting.');
       this.#canvas.setAttribute('aria-label', `The style of ${whose}, read as a ${result.label}, decoded as each digit from 0 to 9`);
     } else {
