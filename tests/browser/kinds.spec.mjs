@@ -205,13 +205,30 @@ test('the sparse view: the histogram and the fraction active match the codes', a
       if (v > 0.5) active++;
       sum += v;
     }
-    return { active: active / mu.length, mean: sum / mu.length, inside: mu.every((v) => v >= 0 && v <= 1) };
+    // Per digit: how many of its largest activations it takes to reach half its total.
+    let half = 0;
+    for (let i = 0; i < 2000; i++) {
+      const code = Array.from(mu.subarray(i * 64, (i + 1) * 64)).sort((a, b) => b - a);
+      const total = code.reduce((s, v) => s + v, 0);
+      let k = 0;
+      for (let acc = 0; acc < total / 2; k++) acc += code[k];
+      half += k / 2000;
+    }
+    return { active: active / mu.length, mean: sum / mu.length, half, inside: mu.every((v) => v >= 0 && v <= 1) };
   });
   testInfo.annotations.push({
     type: 'sparse code',
-    description: `${(100 * codes.active).toFixed(2)} % of activations above 0.5; mean ${codes.mean.toFixed(4)} (ρ ${shown.target})`,
+    description: `${(100 * codes.active).toFixed(2)} % of activations above 0.5; mean ${codes.mean.toFixed(4)} (ρ ${shown.target}); half a digit's activation in ${codes.half.toFixed(2)} of 64 units`,
   });
   expect(codes.inside).toBe(true);
+  expect(Number(await canvas.getAttribute('data-half-units'))).toBeCloseTo(codes.half, 3);
+  // Sparse: far fewer than the 32 units of a code whose units are all alike.
+  expect(codes.half).toBeLessThan(16);
+  const hand = await lab(async () => {
+    const { halfUnits } = await import('/www/views/sparsity-view.js');
+    return [halfUnits([0, 0.9, 0, 0]), halfUnits(new Array(64).fill(0.25)), halfUnits([0.5, 0.3, 0.2])];
+  });
+  expect(hand).toEqual([1, 32, 1]);
   expect(shown.active).toBeCloseTo(codes.active, 5);
   expect(shown.mean).toBeCloseTo(codes.mean, 5);
   expect(shown.target).toBe(0.05);
@@ -238,6 +255,10 @@ test('the sparse view: the histogram and the fraction active match the codes', a
       return Number(await canvas.getAttribute('data-drawing-active')) === d.mu.filter((v) => v > 0.5).length;
     })
     .toBe(true);
+  const drawn = await lab(() => document.querySelector('latent-lab').drawing.mu);
+  const sorted = [...drawn].sort((a, b) => b - a);
+  const drawnHalf = sorted.findIndex((_, k) => sorted.slice(0, k + 1).reduce((s, v) => s + v, 0) >= sorted.reduce((s, v) => s + v, 0) / 2) + 1;
+  await expect(canvas).toHaveAttribute('data-drawing-half-units', String(drawnHalf));
   // A live change of the target moves the mark; the model stays.
   const target = part('training').getByLabel('Target ρ', { exact: true });
   await target.fill('0.1');

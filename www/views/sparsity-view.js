@@ -1,12 +1,26 @@
 // The sparse-code view: a histogram of every code unit's activation over the held-out
 // digits, the target ρ and the mean marked, the drawing's own activations as ticks along the
-// axis, and how many units are active (> 0.5) for a digit.
+// axis, how many units are active (> 0.5) for a digit, and how few units carry half of a
+// digit's activation (a measure of sparsity with no threshold).
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
 import { formatSig, formatTick } from '../util/format.js';
 
 const BINS = 20; // over [0, 1]
 export const ACTIVE = 0.5; // a unit counts as active above this
+
+/**
+ * The fewest units of one digit's code that together carry half its total activation: 1 for
+ * a code with one unit on, latent / 2 for a code with every unit alike.
+ */
+export function halfUnits(code) {
+  const sorted = Array.from(code).sort((a, b) => b - a);
+  const half = sorted.reduce((s, v) => s + v, 0) / 2;
+  let sum = 0;
+  let k = 0;
+  while (k < sorted.length && sum < half) sum += sorted[k++];
+  return k;
+}
 
 /** Histogram and summary of codes (n × latent values in [0, 1]). */
 export function codeStats(codes, latent) {
@@ -19,7 +33,10 @@ export function codeStats(codes, latent) {
     if (v > ACTIVE) active++;
   }
   const n = Math.max(1, codes.length);
-  return { counts, values: codes.length, mean: sum / n, activeFraction: active / n, digits: codes.length / latent, latent };
+  const digits = codes.length / latent;
+  let half = 0;
+  for (let i = 0; i < digits; i++) half += halfUnits(codes.subarray(i * latent, (i + 1) * latent));
+  return { counts, values: codes.length, mean: sum / n, activeFraction: active / n, halfUnits: half / Math.max(1, digits), digits, latent };
 }
 
 export class SparsityView {
@@ -59,6 +76,7 @@ export class SparsityView {
         'dl',
         { class: 'readouts sparsity-readouts' },
         readout('active', 'Active units (> 0.5)'),
+        readout('half', 'Half of a digit’s activation'),
         readout('mean', 'Mean activation'),
         readout('drawing-active', 'Your drawing'),
       ),
@@ -99,30 +117,37 @@ export class SparsityView {
       r.active.textContent = `${formatSig(100 * s.activeFraction, 3)} % · ${formatSig(perDigit, 2)} of ${s.latent} per digit`;
       const target = this.#spec.penalty === 'kl' ? ` · target ρ ${formatTick(this.#spec.target)}` : '';
       r.mean.textContent = `${formatSig(s.mean, 3)}${target}`;
+      r.half.textContent = `in ${formatSig(s.halfUnits, 2)} of ${s.latent} units`;
+      d.halfUnits = s.halfUnits.toFixed(4);
       d.values = String(s.values);
       d.digits = String(s.digits);
       d.activeFraction = s.activeFraction.toFixed(6);
       d.mean = s.mean.toFixed(6);
       this.#note.textContent =
-        `Over ${s.digits} held-out digits × ${s.latent} units.` +
+        `Over ${s.digits} held-out digits × ${s.latent} units. A digit’s largest ${formatSig(s.halfUnits, 2)} activations (on average) add up to half of its total; ` +
+        `if all its units were alike it would take ${s.latent / 2}.` +
         (this.#spec.penalty === 'kl'
           ? ' The KL penalty pulls each unit’s mean activation towards ρ.'
           : ' The L1 penalty pushes every activation towards 0; it has no target.');
     } else {
       r.active.textContent = '–';
       r.mean.textContent = '–';
+      r.half.textContent = '–';
       this.#note.textContent = '';
-      for (const k of ['values', 'digits', 'activeFraction', 'mean']) delete d[k];
+      for (const k of ['values', 'digits', 'activeFraction', 'mean', 'halfUnits']) delete d[k];
     }
     d.target = String(this.#spec.target);
     d.penalty = this.#spec.penalty;
     if (this.#drawing) {
       const on = this.#drawing.filter((v) => v > ACTIVE).length;
-      r['drawing-active'].textContent = `${on} of ${this.#drawing.length} units active`;
+      const half = halfUnits(this.#drawing);
+      r['drawing-active'].textContent = `${on} active · half in ${half} units`;
       d.drawingActive = String(on);
+      d.drawingHalfUnits = String(half);
     } else {
       r['drawing-active'].textContent = 'draw on the pad';
       delete d.drawingActive;
+      delete d.drawingHalfUnits;
     }
     this.#loop.schedule();
   }
