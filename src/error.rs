@@ -12,6 +12,9 @@ pub enum SpecError {
     Parse { field: String, message: String },
     #[error("invalid model spec: `{field}` = {value}: must be {allowed}")]
     Invalid { field: String, value: String, allowed: String },
+    /// A valid spec whose model costs more than this build's [`crate::limits::Budget`].
+    #[error("model too large: {0}")]
+    TooLarge(crate::limits::OverBudget),
 }
 
 #[derive(Debug, Error)]
@@ -36,6 +39,9 @@ pub enum Error {
     Diverged { step: u64, value: f32 },
     #[error("bad input: {0}")]
     Input(String),
+    /// A request over this build's [`crate::limits::Budget`].
+    #[error("request too large: {0}")]
+    TooLarge(#[from] crate::limits::OverBudget),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -11,6 +11,7 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod inspect;
+pub mod limits;
 pub mod model;
 pub mod reference;
 pub mod rng;

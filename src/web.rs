@@ -23,18 +23,33 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::backend::{Executor, GpuContext, Metrics};
 use crate::data::{decode_lab_data, preprocess_drawing, Split};
 use crate::error::{Error, Result};
-use crate::model::{ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program};
+use crate::limits::Budget;
+use crate::model::{ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program, INPUT_SIZE};
 use crate::weights::{self, Tensor};
 
 /// How often training stops to copy the weights to the CPU (for rollback and GPU loss).
 const CHECKPOINT_MS: f64 = 5_000.0;
-/// Most images one `sample` call may produce.
-const MAX_SAMPLES: usize = 4096;
 const BUSY: &str = "the engine is busy with another call: await the previous call first";
+
+/// The global the panic hook leaves a panic's message in, for the worker to report after the
+/// trap (a panic aborts the wasm instance; its message is all that is left of it).
+const PANIC_GLOBAL: &str = "latentLabPanic";
 
 #[wasm_bindgen(start)]
 fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line()));
+        let message = format!("{}{}", crate::limits::quote(&text), at.unwrap_or_default());
+        let _ = Reflect::set(&js_sys::global(), &PANIC_GLOBAL.into(), &message.into());
+        // And the full report with its stack on the console, for whoever debugs it.
+        console_error_panic_hook::hook(info);
+    }));
 }
 
 /// A model, the executor that runs it and the bundled MNIST split.
@@ -49,6 +64,8 @@ struct Checkpoint {
     params: Vec<Vec<f32>>,
     step: u32,
     at_ms: f64,
+    /// Counts the checkpoints of this lab, so the worker can tell a new one from the last.
+    serial: u32,
 }
 
 struct State {
@@ -167,7 +184,11 @@ impl Lab {
 
     /// Encodes n images (n × 784 values in [0, 1]): `{mu, logvar}` (n × Z each; `logvar`
     /// is null for an AE). A conditional model (cvae) needs each image's label (0–9).
-    pub fn encode(&self, pixels: Vec<f32>, labels: Option<Vec<u8>>) -> Promise {
+    pub fn encode(&self, pixels: JsValue, labels: Option<Vec<u8>>) -> Promise {
+        let pixels = match rows_of(&pixels, "pixels", INPUT_SIZE, "encode") {
+            Ok(p) => p,
+            Err(e) => return rejected(e),
+        };
         self.run(move |mut st| async move {
             let labels = labels.as_deref();
             let enc = st
@@ -188,7 +209,15 @@ impl Lab {
 
     /// Decodes latent vectors (n × Z) to images (n × 784, in [0, 1]); a cvae with a label
     /// per row.
-    pub fn decode(&self, z: Vec<f32>, labels: Option<Vec<u8>>) -> Promise {
+    pub fn decode(&self, z: JsValue, labels: Option<Vec<u8>>) -> Promise {
+        let latent = match self.lock() {
+            Ok(st) => st.ex.program().spec.latent,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        let z = match rows_of(&z, "z", latent, "decode") {
+            Ok(z) => z,
+            Err(e) => return rejected(e),
+        };
         self.run(move |mut st| async move {
             let labels = labels.as_deref();
             let images =
@@ -199,7 +228,11 @@ impl Lab {
 
     /// Decodes the code (AE) or μ (VAE) of each image: a deterministic reconstruction; a
     /// cvae with a label per image.
-    pub fn reconstruct(&self, pixels: Vec<f32>, labels: Option<Vec<u8>>) -> Promise {
+    pub fn reconstruct(&self, pixels: JsValue, labels: Option<Vec<u8>>) -> Promise {
+        let pixels = match rows_of(&pixels, "pixels", INPUT_SIZE, "reconstruct") {
+            Ok(p) => p,
+            Err(e) => return rejected(e),
+        };
         self.run(move |mut st| async move {
             let labels = labels.as_deref();
             let images = st
@@ -210,11 +243,14 @@ impl Lab {
     }
 
     /// `n` images decoded from z ~ N(0, I) drawn at `seed`; a cvae with a label per sample.
-    pub fn sample(&self, n: usize, seed: u32, labels: Option<Vec<u8>>) -> Promise {
+    pub fn sample(&self, n: f64, seed: f64, labels: Option<Vec<u8>>) -> Promise {
+        let args = whole(n, "sample: n", Budget::HERE.request_rows as f64)
+            .and_then(|n| Ok((n, whole(seed, "sample: seed", u32::MAX as f64)? as u32)));
+        let (n, seed) = match args {
+            Ok(a) => a,
+            Err(e) => return rejected(e),
+        };
         self.run(move |mut st| async move {
-            if n > MAX_SAMPLES {
-                return Err(Error::Input(format!("at most {MAX_SAMPLES} samples, asked {n}")));
-            }
             let labels = labels.as_deref();
             let images = st
                 .infer(async |ex: &mut Executor| ex.sample_labeled(n, seed, labels).await)
@@ -226,7 +262,15 @@ impl Lab {
     /// A convolutional model's first layer and its response to one image (784 values):
     /// `{channels, kernel, filters (channels × k × k), bias (channels), side, maps (channels ×
     /// side × side, after the activation)}`. An error for a model without convolutions.
-    pub fn first_layer(&self, pixels: Vec<f32>) -> Promise {
+    pub fn first_layer(&self, pixels: JsValue) -> Promise {
+        let pixels = match rows_of(&pixels, "pixels", INPUT_SIZE, "firstLayer") {
+            Ok(p) if p.len() == INPUT_SIZE => p,
+            Ok(p) => {
+                let msg = format!("firstLayer takes one image (784 values), got {}", p.len());
+                return rejected(Error::Input(msg));
+            }
+            Err(e) => return rejected(e),
+        };
         self.run(move |mut st| async move {
             let layer = st
                 .infer(async |ex: &mut Executor| {
@@ -246,15 +290,15 @@ impl Lab {
 
     /// The first `n` held-out test images (n × 784 values in [0, 1]); fewer if the test
     /// set is smaller.
-    pub fn test_images(&self, n: usize) -> Float32Array {
-        let n = n.min(self.data.test.len());
-        Float32Array::from(&self.data.test.images_f32(0..n)[..])
+    pub fn test_images(&self, n: f64) -> Result<Float32Array, JsError> {
+        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(self.data.test.len());
+        Ok(Float32Array::from(&self.data.test.images_f32(0..n)[..]))
     }
 
     /// Labels (0–9) of the first `n` test images.
-    pub fn test_labels(&self, n: usize) -> Uint8Array {
-        let n = n.min(self.data.test.len());
-        Uint8Array::from(&self.data.test.labels[..n])
+    pub fn test_labels(&self, n: f64) -> Result<Uint8Array, JsError> {
+        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(self.data.test.len());
+        Ok(Uint8Array::from(&self.data.test.labels[..n]))
     }
 
     /// The model as a `.safetensors` file (the spec in its metadata).
@@ -293,6 +337,41 @@ impl Lab {
         })
     }
 
+    /// The last checkpoint (weights known to be good) as a `.safetensors` file, without
+    /// touching the GPU: what the page keeps to restore the model if the engine dies.
+    pub fn checkpoint_weights(&self) -> Result<Uint8Array, JsError> {
+        let st = self.lock()?;
+        let program = st.ex.program();
+        let tensors: Vec<Tensor> = program
+            .param_shapes()
+            .into_iter()
+            .zip(st.checkpoint.params.iter().cloned())
+            .map(|((name, shape), data)| Tensor { name, shape, data })
+            .collect();
+        Ok(Uint8Array::from(&weights::save_weights(&program.spec, &tensors)[..]))
+    }
+
+    /// The step of the last checkpoint.
+    pub fn checkpoint_step(&self) -> Result<u32, JsError> {
+        Ok(self.lock()?.checkpoint.step)
+    }
+
+    /// Counts checkpoints: changes whenever a new one is taken or the model is replaced.
+    pub fn checkpoint_serial(&self) -> Result<u32, JsError> {
+        Ok(self.lock()?.checkpoint.serial)
+    }
+
+    /// Sets the step counter of a model just restored from a checkpoint, so it goes on
+    /// counting from where the old engine stopped.
+    pub fn resume_at(&self, step: f64) -> Result<(), JsError> {
+        let step = whole(step, "resume_at: step", u32::MAX as f64).map_err(js_error)? as u32;
+        let mut st = self.lock()?;
+        let own = st.ex.step();
+        st.step_base = step.saturating_sub(own);
+        st.checkpoint.step = step;
+        Ok(())
+    }
+
     /// Changes β, the optimizer, the noise or the sparsity settings of the running model
     /// (weights and progress kept); resolves to the spec as JSON. Any other change is
     /// refused with an error and the model is kept.
@@ -320,27 +399,74 @@ impl Lab {
     /// training does: `kind` is `gaussian` (σ = `amount`), `mask` or `salt_pepper` (fraction
     /// = `amount`); the noise is the shared counter-based RNG's at (`seed`, `step`).
     pub fn corrupt(
-        pixels: &[f32],
+        pixels: JsValue,
         kind: &str,
         amount: f32,
         seed: u32,
         step: u32,
     ) -> Result<Vec<f32>, JsError> {
         let kind: NoiseKind = serde_json::from_value(kind.into()).map_err(|_| {
-            JsError::new(&format!("noise kind `{kind}`: expected gaussian, mask or salt_pepper"))
+            JsError::new(&format!(
+                "noise kind `{}`: expected gaussian, mask or salt_pepper",
+                crate::limits::quote(kind)
+            ))
         })?;
         let noise = NoiseSpec { kind, amount };
         let spec = ModelSpec { kind: ModelKind::Dae, noise, ..ModelSpec::default() };
         spec.validate().map_err(|e| JsError::new(&e.to_string()))?;
+        let pixels = rows_of(&pixels, "pixels", INPUT_SIZE, "corrupt").map_err(js_error)?;
+        if let Some(i) = pixels.iter().position(|v| !v.is_finite()) {
+            return Err(JsError::new(&format!(
+                "corrupt: pixels[{i}] is {}: every value must be a finite number",
+                pixels[i]
+            )));
+        }
         let mut noisy = vec![0.0; pixels.len()];
-        crate::reference::corrupt_input(kind, amount, pixels, &mut noisy, seed, step);
+        crate::reference::corrupt_input(kind, amount, &pixels, &mut noisy, seed, step);
         Ok(noisy)
     }
 
     /// MNIST-style preprocessing of a drawing (`width × height` ink coverage in [0, 1]):
     /// 784 values in [0, 1].
-    pub fn preprocess(ink: &[f32], width: usize, height: usize) -> Vec<f32> {
-        preprocess_drawing(ink, width, height)
+    pub fn preprocess(ink: JsValue, width: f64, height: f64) -> Result<Vec<f32>, JsError> {
+        const MAX_SIDE: f64 = 8192.0;
+        let width = whole(width, "preprocess: width", MAX_SIDE).map_err(js_error)?;
+        let height = whole(height, "preprocess: height", MAX_SIDE).map_err(js_error)?;
+        let Some(ink) = ink.dyn_ref::<Float32Array>() else {
+            return Err(JsError::new("preprocess: the ink must be a Float32Array"));
+        };
+        if ink.length() as usize != width * height {
+            return Err(JsError::new(&format!(
+                "preprocess: the ink has {} values, but width × height is {width} × {height} = {}",
+                ink.length(),
+                width * height
+            )));
+        }
+        let ink = ink.to_vec();
+        if let Some(i) = ink.iter().position(|v| !v.is_finite()) {
+            return Err(JsError::new(&format!(
+                "preprocess: ink[{i}] is {}: every value must be a finite number",
+                ink[i]
+            )));
+        }
+        Ok(preprocess_drawing(&ink, width, height))
+    }
+
+    /// Test hook: panics inside the engine, as a bug would — at once (`"now"`), or inside the
+    /// next awaited call with the model taken out of its cell (`"async"`: the promise never
+    /// settles, as with a real panic in a call) — so tests can check that the page contains
+    /// the fault. After it the engine is dead; only a new one helps.
+    pub fn simulate_panic(&self, when: &str) -> Result<Promise, JsError> {
+        match when {
+            "now" => panic!("simulated panic (test hook)"),
+            "async" => {
+                Ok(self.run(|_st| async { panic!("simulated panic in a call (test hook)") }))
+            }
+            other => Err(JsError::new(&format!(
+                "simulate_panic: `when` is \"now\" or \"async\", got {:?}",
+                crate::limits::quote(other)
+            ))),
+        }
     }
 
     /// Test hook: destroys the WebGPU device, as a driver reset would. The next call that
@@ -430,7 +556,7 @@ impl State {
             gpu,
             adapter,
             step_base: 0,
-            checkpoint: Checkpoint { params, step: 0, at_ms: now() },
+            checkpoint: Checkpoint { params, step: 0, at_ms: now(), serial: 0 },
             held: vec![],
             diverged: false,
             data,
@@ -520,7 +646,8 @@ impl State {
         .await;
         match result {
             Ok(Some(params)) => {
-                self.checkpoint = Checkpoint { params, step: self.step(), at_ms: now() };
+                let serial = self.checkpoint.serial + 1;
+                self.checkpoint = Checkpoint { params, step: self.step(), at_ms: now(), serial };
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -566,12 +693,17 @@ impl State {
         };
         ex.set_train_labels(&self.data.train.labels)?;
         ex.set_params(&values)?;
+        let probe = self.data.test.len().min(crate::train::PROBE_IMAGES);
+        let (images, labels) =
+            (self.data.test.images_f32(0..probe), &self.data.test.labels[..probe]);
+        crate::train::check_in_use(&mut ex, &values, &images, labels).await?;
         if let Some(ctx) = &self.gpu {
             ctx.check("loading the weights")?;
         }
         self.ex = ex;
         self.step_base = 0;
-        self.checkpoint = Checkpoint { params: values, step: 0, at_ms: now() };
+        let serial = self.checkpoint.serial + 1;
+        self.checkpoint = Checkpoint { params: values, step: 0, at_ms: now(), serial };
         self.held.clear();
         self.diverged = false;
         Ok(())
@@ -613,6 +745,39 @@ impl Drop for Busy {
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
+}
+
+/// A promise rejected with the engine's message for `e`.
+fn rejected(e: Error) -> Promise {
+    Promise::reject(&js_error(e).into())
+}
+
+/// The values of a request's rows, checked before they are copied into the engine: a
+/// `Float32Array` of whole rows of `width`, no more rows than the budget allows. (Finite
+/// values are the executor's check.)
+fn rows_of(value: &JsValue, what: &str, width: usize, request: &str) -> Result<Vec<f32>> {
+    let Some(array) = value.dyn_ref::<Float32Array>() else {
+        let got = value.js_typeof().as_string().unwrap_or_default();
+        return Err(Error::Input(format!("{request}: {what} must be a Float32Array, got {got}")));
+    };
+    let len = array.length() as usize;
+    if !len.is_multiple_of(width) {
+        return Err(Error::Input(format!(
+            "{request}: {what} has {len} values, not a multiple of {width} (one row is {width} \
+             values)"
+        )));
+    }
+    Budget::HERE.check_rows(request, len / width)?;
+    Ok(array.to_vec())
+}
+
+/// A count or seed from JavaScript: a whole number from 0 to `max`, or an error naming it.
+fn whole(x: f64, what: &str, max: f64) -> Result<usize> {
+    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= max {
+        return Ok(x as usize);
+    }
+    let limit = if max == f64::MAX { String::new() } else { format!(" to {max}") };
+    Err(Error::Input(format!("{what} must be a whole number from 0{limit}, got {x}")))
 }
 
 /// `[{first_step, steps, recon, kl, penalty}, …]`, non-finite losses as NaN or ±Infinity.

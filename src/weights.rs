@@ -16,6 +16,7 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
 use thiserror::Error;
 
 use crate::error::SpecError;
+use crate::limits::quote;
 use crate::model::ModelSpec;
 
 /// Value of the `format` metadata key of a Latent Lab weights file.
@@ -72,8 +73,29 @@ pub enum WeightsError {
     Shape { name: String, expected: Vec<usize>, found: Vec<usize> },
     #[error("tensor `{name}` has {found} values, but its shape {shape:?} needs {expected}")]
     Length { name: String, shape: Vec<usize>, expected: usize, found: usize },
-    #[error("tensor `{name}` appears more than once")]
+    #[error(
+        "tensor `{name}` appears more than once in the header: the file is corrupt or was \
+         edited; save or download it again"
+    )]
     Duplicate { name: String },
+    #[error(
+        "the metadata entry `{key}` appears more than once in the header: the file is corrupt \
+         or was edited; save or download it again"
+    )]
+    DuplicateMetadata { key: String },
+    #[error(
+        "not a valid safetensors file (its header would be {} bytes, a Latent Lab header is at \
+         most {}): the file is truncated, corrupt or of another format; choose a .safetensors \
+         file saved by Latent Lab",
+        crate::limits::group(usize::try_from(*.len).unwrap_or(usize::MAX)),
+        crate::limits::group(MAX_HEADER_BYTES)
+    )]
+    HeaderTooLarge { len: u64 },
+    #[error(
+        "the weights overflow in use: {what} is {value}; the file is corrupt, or the model had \
+         diverged when it was saved: retrain it with a lower learning rate (optimizer.lr)"
+    )]
+    Overflow { what: String, value: f32 },
     #[error(
         "unexpected tensor `{name}` in the weights file: the model built from its spec has no \
          such parameter; the file was saved from a different model"
@@ -81,13 +103,18 @@ pub enum WeightsError {
     Extra { name: String },
 }
 
+/// The names a file has, for messages: at most 12 of them, each cut short if long.
 fn list_names(names: &[String]) -> String {
+    const SHOWN: usize = 12;
     if names.is_empty() {
-        "no tensors".to_string()
-    } else {
-        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-        format!("[{}]", quoted.join(", "))
+        return "no tensors".to_string();
     }
+    let quoted: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{}`", quote(n))).collect();
+    let more = match names.len().checked_sub(SHOWN) {
+        Some(rest) if rest > 0 => format!(" and {rest} more"),
+        _ => String::new(),
+    };
+    format!("[{}]{more}", quoted.join(", "))
 }
 
 /// One named parameter tensor, row-major f32.
@@ -190,7 +217,7 @@ pub fn load_weights(bytes: &[u8]) -> Result<(ModelSpec, Vec<Tensor>), WeightsErr
     if bytes.is_empty() {
         return Err(WeightsError::Empty);
     }
-    check_offsets_fit(bytes)?;
+    check_header(bytes)?;
     let (header_len, header) =
         SafeTensors::read_metadata(bytes).map_err(WeightsError::Safetensors)?;
     let spec = read_spec(&header)?;
@@ -203,41 +230,51 @@ pub fn load_weights(bytes: &[u8]) -> Result<(ModelSpec, Vec<Tensor>), WeightsErr
     let mut tensors = Vec::new();
     for name in header.offset_keys() {
         let info = header.info(&name).ok_or_else(|| {
-            WeightsError::Safetensors(SafeTensorError::TensorNotFound(name.clone()))
+            WeightsError::Safetensors(SafeTensorError::TensorNotFound(quote(&name)))
         })?;
         if info.dtype != Dtype::F32 {
-            return Err(WeightsError::Dtype { name, dtype: info.dtype.to_string() });
+            return Err(WeightsError::Dtype { name: quote(&name), dtype: info.dtype.to_string() });
         }
         let (start, end) = info.data_offsets;
         let raw = data.get(start..end).ok_or_else(|| {
-            WeightsError::Safetensors(SafeTensorError::InvalidOffset(name.clone()))
+            WeightsError::Safetensors(SafeTensorError::InvalidOffset(quote(&name)))
         })?;
         let values: Vec<f32> = raw
             .chunks_exact(size_of::<f32>())
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(WeightsError::NonFinite { name, index, value });
+            return Err(WeightsError::NonFinite { name: quote(&name), index, value });
         }
         tensors.push(Tensor { name, shape: info.shape.clone(), data: values });
     }
     Ok((spec, tensors))
 }
 
-/// Checks that no tensor's data ends past the end of the file, before the safetensors crate
-/// sees the header: this names the tensor a truncated file lost, and with absurd offsets the
-/// crate's own bounds arithmetic overflows (a panic in debug builds). Headers that do not
-/// parse here are left to safetensors to report.
-fn check_offsets_fit(bytes: &[u8]) -> Result<(), WeightsError> {
+/// Checks the header before the safetensors crate sees it: its length is sane, no tensor
+/// or metadata entry is named twice (JSON readers keep the last of two equal keys, so a
+/// repeated entry would silently hide another), and no tensor's data ends past the end of
+/// the file — which names the tensor a truncated file lost; with absurd offsets the crate's
+/// own bounds arithmetic overflows (a panic in debug builds). Headers that do not parse
+/// here are left to safetensors to report.
+fn check_header(bytes: &[u8]) -> Result<(), WeightsError> {
     let Some(len_bytes) = bytes.get(..HEADER_LEN_BYTES) else { return Ok(()) };
     let mut len = [0u8; HEADER_LEN_BYTES];
     len.copy_from_slice(len_bytes);
-    let Some(data_start) =
-        usize::try_from(u64::from_le_bytes(len)).ok().and_then(|n| n.checked_add(HEADER_LEN_BYTES))
-    else {
-        return Ok(());
-    };
+    let header_len = u64::from_le_bytes(len);
+    if header_len > MAX_HEADER_BYTES as u64 {
+        return Err(WeightsError::HeaderTooLarge { len: header_len });
+    }
+    let data_start = HEADER_LEN_BYTES + header_len as usize;
     let Some(header) = bytes.get(HEADER_LEN_BYTES..data_start) else { return Ok(()) };
+    if let Ok(keys) = serde_json::from_slice::<HeaderKeys>(header) {
+        if let Some(name) = first_repeat(&keys.tensors) {
+            return Err(WeightsError::Duplicate { name: quote(name) });
+        }
+        if let Some(key) = first_repeat(&keys.metadata) {
+            return Err(WeightsError::DuplicateMetadata { key: quote(key) });
+        }
+    }
     let Ok(serde_json::Value::Object(entries)) = serde_json::from_slice(header) else {
         return Ok(());
     };
@@ -245,10 +282,75 @@ fn check_offsets_fit(bytes: &[u8]) -> Result<(), WeightsError> {
     for (name, entry) in entries {
         let end = entry.get("data_offsets").and_then(|o| o.get(1)).and_then(|e| e.as_u64());
         if let Some(end) = end.filter(|&end| end > data_len) {
-            return Err(WeightsError::Truncated { name, end, len: data_len });
+            return Err(WeightsError::Truncated { name: quote(&name), end, len: data_len });
         }
     }
     Ok(())
+}
+
+/// Longest header accepted: a Latent Lab header is about 1 kB (safetensors allows 100 MB).
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
+
+/// The keys of a safetensors header as written, repeats kept: the tensors' names and the
+/// `__metadata__` object's keys.
+struct HeaderKeys {
+    tensors: Vec<String>,
+    metadata: Vec<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for HeaderKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
+        /// The keys of one object, repeats kept; values skipped.
+        struct Keys(Vec<String>);
+        impl<'de> serde::Deserialize<'de> for Keys {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Keys;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                        let mut keys = vec![];
+                        while let Some(k) = map.next_key::<String>()? {
+                            map.next_value::<IgnoredAny>()?;
+                            keys.push(k);
+                        }
+                        Ok(Keys(keys))
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HeaderKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a safetensors header")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderKeys, A::Error> {
+                let (mut tensors, mut metadata) = (vec![], vec![]);
+                while let Some(k) = map.next_key::<String>()? {
+                    if k == "__metadata__" {
+                        metadata.extend(map.next_value::<Keys>()?.0);
+                        metadata.push(k); // a second __metadata__ is a repeat too
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                        tensors.push(k);
+                    }
+                }
+                Ok(HeaderKeys { tensors, metadata })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The first string that occurs twice in `items`.
+fn first_repeat(items: &[String]) -> Option<&String> {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().find(|s| !seen.insert(s.as_str()))
 }
 
 /// Reads and validates the Latent Lab entries of the header's `__metadata__`.
@@ -259,14 +361,15 @@ fn read_spec(header: &Metadata) -> Result<ModelSpec, WeightsError> {
         Some(format) if format == FORMAT => {}
         Some(other) => {
             return Err(not_ours(&format!(
-                "its metadata `format` is {other:?}, expected {FORMAT:?}"
+                "its metadata `format` is {:?}, expected {FORMAT:?}",
+                quote(other)
             )))
         }
         None => return Err(not_ours("its metadata has no `format` entry")),
     }
     if let Some(version) = meta.get("format_version") {
         if version != FORMAT_VERSION {
-            return Err(WeightsError::UnsupportedVersion { found: version.clone() });
+            return Err(WeightsError::UnsupportedVersion { found: quote(version) });
         }
     }
     let spec = meta.get("spec").ok_or_else(|| not_ours("its metadata has no `spec` entry"))?;
@@ -287,7 +390,7 @@ pub fn match_tensors(
     let mut by_name = HashMap::with_capacity(tensors.len());
     for t in tensors {
         if by_name.contains_key(&t.name) {
-            return Err(WeightsError::Duplicate { name: t.name });
+            return Err(WeightsError::Duplicate { name: quote(&t.name) });
         }
         by_name.insert(t.name.clone(), t);
     }
@@ -298,7 +401,7 @@ pub fn match_tensors(
         };
         if &t.shape != shape {
             return Err(WeightsError::Shape {
-                name: t.name,
+                name: quote(&t.name),
                 expected: shape.clone(),
                 found: t.shape,
             });
@@ -306,7 +409,7 @@ pub fn match_tensors(
         let needed = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
         if needed != Some(t.data.len()) {
             return Err(WeightsError::Length {
-                name: t.name,
+                name: quote(&t.name),
                 shape: t.shape,
                 expected: needed.unwrap_or(usize::MAX),
                 found: t.data.len(),
@@ -315,7 +418,7 @@ pub fn match_tensors(
         out.push(t.data);
     }
     if let Some(name) = file_names.into_iter().find(|n| by_name.contains_key(n)) {
-        return Err(WeightsError::Extra { name });
+        return Err(WeightsError::Extra { name: quote(&name) });
     }
     Ok(out)
 }

@@ -7,6 +7,7 @@ pub mod cpu;
 pub mod gpu;
 
 use crate::error::{Error, Result};
+use crate::limits::Budget;
 use crate::model::{metric, ModelSpec, Program, CLASSES, INPUT_SIZE};
 use crate::rng;
 
@@ -273,7 +274,7 @@ impl Executor {
         pixels: &[f32],
         labels: Option<&[u8]>,
     ) -> Result<Encoded> {
-        check_rows(pixels.len(), INPUT_SIZE, "pixels")?;
+        check_input(pixels, INPUT_SIZE, "encode", "pixels")?;
         let cond = self.condition(labels, pixels.len() / INPUT_SIZE)?;
         let (width, latent) = (self.program().stats_width(), self.program().spec.latent);
         let cap = self.program().infer_rows;
@@ -306,7 +307,7 @@ impl Executor {
     /// Decodes latent vectors with labels (required by a conditional model).
     pub async fn decode_labeled(&mut self, z: &[f32], labels: Option<&[u8]>) -> Result<Vec<f32>> {
         let latent = self.program().spec.latent;
-        check_rows(z.len(), latent, "z")?;
+        check_input(z, latent, "decode", "z")?;
         let cond = self.condition(labels, z.len() / latent)?;
         let cap = self.program().infer_rows;
         let mut out = Vec::with_capacity(z.len() / latent * INPUT_SIZE);
@@ -331,6 +332,7 @@ impl Executor {
         pixels: &[f32],
         labels: Option<&[u8]>,
     ) -> Result<Vec<f32>> {
+        check_input(pixels, INPUT_SIZE, "reconstruct", "pixels")?;
         let enc = self.encode_labeled(pixels, labels).await?;
         self.decode_labeled(&enc.mu, labels).await
     }
@@ -347,6 +349,7 @@ impl Executor {
         seed: u32,
         labels: Option<&[u8]>,
     ) -> Result<Vec<f32>> {
+        Budget::HERE.check_rows("sample", n)?;
         let z = standard_normal(n * self.program().spec.latent, seed, rng::stream::SAMPLE);
         self.decode_labeled(&z, labels).await
     }
@@ -369,9 +372,22 @@ pub fn standard_normal(len: usize, seed: u32, stream: u32) -> Vec<f32> {
     (0..len as u32).map(|i| rng::normal(seed, stream, 0, i)).collect()
 }
 
-fn check_rows(len: usize, width: usize, what: &str) -> Result<()> {
-    if !len.is_multiple_of(width) {
-        return Err(Error::Input(format!("{what} has {len} values, not a multiple of {width}")));
+/// Checks the input of an inference request before anything is allocated for it: whole
+/// rows of `width` values, no more rows than the budget allows, every value finite.
+fn check_input(values: &[f32], width: usize, request: &str, what: &str) -> Result<()> {
+    if !values.len().is_multiple_of(width) {
+        return Err(Error::Input(format!(
+            "{what} has {} values, not a multiple of {width} (one row is {width} values)",
+            values.len()
+        )));
+    }
+    Budget::HERE.check_rows(request, values.len() / width)?;
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::Input(format!(
+            "{what}[{i}] (row {}) is {}: every value must be a finite number",
+            i / width,
+            values[i]
+        )));
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod spec;
 pub use spec::*;
 
 use crate::data::IMAGE_SIDE;
+use crate::limits::{bytes_text, Budget, OverBudget};
 pub use crate::reference::conv::ConvShape;
 use crate::rng;
 
@@ -494,6 +495,45 @@ impl Builder {
     }
 }
 
+/// Refuses a model whose activations (training step and inference buffers), or whose
+/// largest tensor, need more memory than `budget` allows.
+fn check_activations(
+    spec: &ModelSpec,
+    tensors: &[TensorDesc],
+    budget: &Budget,
+) -> Result<(), crate::error::SpecError> {
+    let bytes = |t: &TensorDesc| t.rows as u64 * t.cols as u64 * 4;
+    let activations: u64 =
+        tensors.iter().filter(|t| matches!(t.role, Role::Train | Role::Infer)).map(bytes).sum();
+    let (largest, name) =
+        tensors.iter().map(|t| (bytes(t), t.name.as_str())).max().unwrap_or((0, ""));
+    let layers = if spec.kind.is_convolutional() { "fewer channels" } else { "narrower layers" };
+    let shrink = format!("lower batch_size (now {}) or use {layers}", spec.batch_size);
+    let too_large = |what: String, limit: usize, fits_native: bool| {
+        crate::error::SpecError::TooLarge(OverBudget {
+            what,
+            limit: format!("{} {}", bytes_text(limit), budget.place),
+            advice: budget.model_advice(fits_native, &shrink),
+        })
+    };
+    let cap = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    if cap(activations) > budget.activation_bytes {
+        return Err(too_large(
+            format!("its activations need {}", bytes_text(cap(activations))),
+            budget.activation_bytes,
+            cap(activations) <= Budget::NATIVE.activation_bytes,
+        ));
+    }
+    if cap(largest) > budget.tensor_bytes {
+        return Err(too_large(
+            format!("its tensor `{name}` needs {}", bytes_text(cap(largest))),
+            budget.tensor_bytes,
+            cap(largest) <= Budget::NATIVE.tensor_bytes,
+        ));
+    }
+    Ok(())
+}
+
 impl Program {
     /// Builds the program of a validated spec.
     pub fn build(spec: &ModelSpec) -> Result<Program, crate::error::SpecError> {
@@ -576,6 +616,8 @@ impl Program {
         );
         let stats = bld.mlp(&mut fwd, "encoder", features, &enc_w, f, bsz, Role::Train);
         let mut penalties = vec![];
+        // Per-batch statistics of the penalties: computed, never differentiated.
+        let mut statistics = vec![];
         // Gradient terms added after the tape's backward has written the gradient.
         let mut late_grads = vec![];
         let z = if variational {
@@ -589,6 +631,7 @@ impl Program {
                 let rho_hat = bld.tensor("rho_hat", 1, z_dim, Role::Train);
                 let unit_penalty = bld.tensor("unit_penalty", 1, z_dim, Role::Train);
                 fwd.push(Op::SparsityForward { code, rho_hat, unit_penalty });
+                statistics.push(rho_hat);
                 penalties.push((unit_penalty, true));
             }
             if spec.kind == ModelKind::Contractive {
@@ -597,6 +640,7 @@ impl Program {
                 let mean_s2 = bld.tensor("contractive.mean_s2", 1, z_dim, Role::Train);
                 let row_penalty = bld.tensor("row_contractive", bsz, 1, Role::Train);
                 fwd.push(Op::ContractiveUnitStats { code, w, wnorm, mean_s2 });
+                statistics.extend([wnorm, mean_s2]);
                 fwd.push(Op::ContractivePenalty { code, wnorm, row_penalty });
                 penalties.push((row_penalty, false));
                 let dw = bld.params.iter().find(|p| p.value == w).expect("a Param").grad;
@@ -610,7 +654,9 @@ impl Program {
         let logits =
             bld.decoder(&mut fwd, "decoder", decoder_input, &dec_w, &dec_conv, f, Role::Train);
 
-        // Every activation except the input images has a gradient tensor.
+        // Every activation except the inputs and the penalties' statistics has a gradient
+        // tensor. (The statistics are named, not recognised by their one row: with batch 1
+        // every activation has one row.)
         let mut grad_of = vec![None; bld.tensors.len()];
         let no_grad = |t: TensorId| {
             // The inputs: images (clean, corrupted, with the label) and labels.
@@ -618,7 +664,7 @@ impl Program {
                 || t == clean_or_noisy
                 || t == encoder_input
                 || Some(t) == cond
-                || bld.tensors[t].rows == 1
+                || statistics.contains(&t)
                 || penalties.iter().any(|&(p, _)| p == t)
         };
         let activations: Vec<(TensorId, String, usize, usize)> = (0..bld.tensors.len())
@@ -735,6 +781,7 @@ impl Program {
             y: infer_image,
         });
 
+        check_activations(&spec, &bld.tensors, &Budget::HERE)?;
         Ok(Program {
             spec,
             tensors: bld.tensors,

@@ -5,8 +5,10 @@
 //! so `{}` is a complete spec: a small 2-D VAE that makes a good first demo.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::SpecError;
+use crate::limits::{group, quote, Budget, OverBudget};
 
 /// Pixels per MNIST image (28 × 28). `D` in the model code.
 pub const INPUT_SIZE: usize = 784;
@@ -27,6 +29,8 @@ pub const MAX_CHANNELS: usize = 256;
 pub const MAX_BATCH: usize = 1024;
 /// Deepest encoder accepted.
 pub const MAX_HIDDEN_LAYERS: usize = 6;
+/// Longest spec text accepted (a real spec is a few hundred bytes).
+pub const MAX_SPEC_BYTES: usize = 64 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,6 +60,17 @@ pub enum ModelKind {
 impl ModelKind {
     pub const ALL: [ModelKind; 5] =
         [ModelKind::Ae, ModelKind::Vae, ModelKind::Dae, ModelKind::Sparse, ModelKind::Contractive];
+    /// Every kind, in the order the messages list them.
+    pub const EVERY: [ModelKind; 8] = [
+        ModelKind::Ae,
+        ModelKind::Vae,
+        ModelKind::Dae,
+        ModelKind::Sparse,
+        ModelKind::Contractive,
+        ModelKind::Cvae,
+        ModelKind::ConvAe,
+        ModelKind::ConvVae,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -96,6 +111,9 @@ pub enum Activation {
 }
 
 impl Activation {
+    pub const EVERY: [Activation; 4] =
+        [Activation::Relu, Activation::LeakyRelu, Activation::Tanh, Activation::Sigmoid];
+
     /// Numeric code shared with `shaders/activation.wgsl`.
     pub fn code(self) -> u32 {
         match self {
@@ -130,6 +148,8 @@ pub enum ReconLoss {
 }
 
 impl ReconLoss {
+    pub const EVERY: [ReconLoss; 2] = [ReconLoss::Bce, ReconLoss::Mse];
+
     pub fn code(self) -> u32 {
         match self {
             ReconLoss::Bce => 0,
@@ -158,6 +178,8 @@ pub enum NoiseKind {
 }
 
 impl NoiseKind {
+    pub const EVERY: [NoiseKind; 3] = [NoiseKind::Gaussian, NoiseKind::Mask, NoiseKind::SaltPepper];
+
     /// The name used in specs and on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -197,6 +219,17 @@ pub enum SparsityPenalty {
     Kl,
     /// Σⱼ |hⱼ| per image: the L1 norm of the code.
     L1,
+}
+
+impl SparsityPenalty {
+    pub const EVERY: [SparsityPenalty; 2] = [SparsityPenalty::Kl, SparsityPenalty::L1];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SparsityPenalty::Kl => "kl",
+            SparsityPenalty::L1 => "l1",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -350,13 +383,48 @@ impl ModelSpec {
         }
     }
 
-    /// Parses and validates a JSON spec. Errors name the offending field.
+    /// Parses and validates a JSON spec: one JSON object and nothing after it. Errors name
+    /// the offending field, what it must be and what it is (long values cut short).
     pub fn from_json(text: &str) -> Result<Self, SpecError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let spec: ModelSpec = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." || path.is_empty() { "spec".to_string() } else { path };
-            SpecError::Parse { field, message: e.into_inner().to_string() }
+        let whole = |message: String| SpecError::Parse { field: "spec".into(), message };
+        if text.len() > MAX_SPEC_BYTES {
+            return Err(whole(format!(
+                "the text is {} bytes long; a spec is a JSON object of at most {} bytes",
+                group(text.len()),
+                group(MAX_SPEC_BYTES)
+            )));
+        }
+        // `from_str` reads one value and refuses anything but whitespace after it.
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| whole(format!("not valid JSON ({e}); a spec is a JSON object")))?;
+        Self::from_value(&value)
+    }
+
+    /// Parses and validates a spec already read as JSON (see [`ModelSpec::from_json`]).
+    pub fn from_value(value: &Value) -> Result<Self, SpecError> {
+        let Value::Object(fields) = value else {
+            return Err(SpecError::Parse {
+                field: "spec".into(),
+                message: format!(
+                    "must be a JSON object such as {{\"kind\": \"vae\", \"latent\": 2}}, got {}",
+                    show(value)
+                ),
+            });
+        };
+        let defaults = serde_json::to_value(ModelSpec::default()).expect("a spec serialises");
+        check_fields("", fields, &defaults)?;
+        let spec: ModelSpec = serde_path_to_error::deserialize(value).map_err(|e| {
+            let field = e.path().to_string();
+            let got = e.path().iter().try_fold(value, |v, seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => v.get(index),
+                serde_path_to_error::Segment::Map { key } => v.get(key),
+                _ => None,
+            });
+            let message = match (expected(&field), got) {
+                (Some(want), Some(got)) => format!("must be {want}; got {}", show(got)),
+                _ => quote(&e.into_inner().to_string()),
+            };
+            SpecError::Parse { field, message }
         })?;
         spec.validate()?;
         Ok(spec)
@@ -379,7 +447,7 @@ impl ModelSpec {
         fn bad(field: &str, value: impl ToString, allowed: &str) -> SpecError {
             SpecError::Invalid {
                 field: field.to_string(),
-                value: value.to_string(),
+                value: quote(&value.to_string()),
                 allowed: allowed.to_string(),
             }
         }
@@ -462,7 +530,25 @@ impl ModelSpec {
                 &format!("an integer from 1 to {MAX_BATCH}"),
             ));
         }
-        Ok(())
+        self.check_parameters(&Budget::HERE)
+    }
+
+    /// Refuses a model with more trainable parameters than `budget` allows.
+    pub fn check_parameters(&self, budget: &Budget) -> Result<(), SpecError> {
+        let n = self.parameter_count();
+        if n <= budget.parameters {
+            return Ok(());
+        }
+        let shrink = if self.kind.is_convolutional() {
+            "use fewer channels or narrower dense layers"
+        } else {
+            "use fewer or narrower hidden layers (e.g. hidden [512, 256])"
+        };
+        Err(SpecError::TooLarge(OverBudget {
+            what: format!("the model has {} parameters", group(n)),
+            limit: format!("{} parameters {}", group(budget.parameters), budget.place),
+            advice: budget.model_advice(n <= Budget::NATIVE.parameters, shrink),
+        }))
     }
 
     /// Number of trainable parameters.
@@ -475,6 +561,96 @@ impl ModelSpec {
             .sum();
         dense + conv
     }
+}
+
+/// Refuses a field that the spec (or one of its nested settings) does not have, naming the
+/// fields it does have; `defaults` is the default spec as JSON, which lists every field.
+fn check_fields(
+    prefix: &str,
+    fields: &serde_json::Map<String, Value>,
+    defaults: &Value,
+) -> Result<(), SpecError> {
+    let Value::Object(known) = defaults else { return Ok(()) };
+    for (key, value) in fields {
+        let field = format!("{prefix}{key}");
+        match known.get(key) {
+            None => {
+                let names: Vec<&str> = known.keys().map(String::as_str).collect();
+                return Err(SpecError::Parse {
+                    field: quote(&field),
+                    message: format!("no such field; the fields are {}", names.join(", ")),
+                });
+            }
+            Some(default @ Value::Object(_)) => {
+                if let Value::Object(inner) = value {
+                    check_fields(&format!("{field}."), inner, default)?;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// What a field of the spec must be, for parse errors (`hidden[2]` is looked up as
+/// `hidden[]`).
+fn expected(field: &str) -> Option<String> {
+    fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String {
+        let names: Vec<String> = all.iter().map(|&x| format!("\"{}\"", name(x))).collect();
+        format!("one of {}", names.join(", "))
+    }
+    let mut base = String::new();
+    let mut in_index = false;
+    for c in field.chars() {
+        match c {
+            '[' => {
+                base.push_str("[]");
+                in_index = true;
+            }
+            ']' => in_index = false,
+            _ if !in_index => base.push(c),
+            _ => {}
+        }
+    }
+    let number = |range: &str| format!("a number {range}");
+    Some(match base.as_str() {
+        "kind" => one_of(&ModelKind::EVERY, ModelKind::name),
+        "activation" => one_of(&Activation::EVERY, Activation::name),
+        "loss" => one_of(&ReconLoss::EVERY, ReconLoss::name),
+        "noise.kind" => one_of(&NoiseKind::EVERY, NoiseKind::name),
+        "sparsity.penalty" => one_of(&SparsityPenalty::EVERY, SparsityPenalty::name),
+        "hidden" => "a list of layer widths such as [512, 256]".into(),
+        "decoder_hidden" => "a list of layer widths, or null to mirror `hidden`".into(),
+        "hidden[]" | "decoder_hidden[]" => format!("a whole number from 1 to {MAX_WIDTH}"),
+        "channels" => "a list of channel counts such as [16, 32]".into(),
+        "channels[]" => format!("a whole number from 1 to {MAX_CHANNELS}"),
+        "latent" => format!("a whole number from 1 to {MAX_LATENT}"),
+        "batch_size" => format!("a whole number from 1 to {MAX_BATCH}"),
+        "seed" => "a whole number from 0 to 4294967295".into(),
+        "beta" | "sparsity.weight" | "contractive.weight" => number("from 0 to 1000"),
+        "noise.amount" => number("from 0 to 10"),
+        "sparsity.target" => number("in (0, 1)"),
+        "optimizer.lr" | "optimizer.eps" => number("in (0, 1]"),
+        "optimizer.beta1" | "optimizer.beta2" => number("in [0, 1)"),
+        "noise" => "an object such as {\"kind\": \"gaussian\", \"amount\": 0.5}".into(),
+        "sparsity" => {
+            "an object such as {\"penalty\": \"kl\", \"target\": 0.05, \"weight\": 3}".into()
+        }
+        "contractive" => "an object such as {\"weight\": 1}".into(),
+        "optimizer" => "an object such as {\"lr\": 0.001}".into(),
+        _ => return None,
+    })
+}
+
+/// A JSON value as an error message shows it: its text, cut short if long.
+fn show(v: &Value) -> String {
+    let kind = match v {
+        Value::Null => return "null".into(),
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => "",
+        Value::Array(_) => "the list ",
+        Value::Object(_) => "the object ",
+    };
+    format!("{kind}{}", quote(&v.to_string()))
 }
 
 #[cfg(test)]
@@ -550,5 +726,110 @@ mod tests {
 
         let e = ModelSpec::from_json("[1, 2").unwrap_err().to_string();
         assert!(e.contains("spec"), "{e}");
+    }
+
+    #[test]
+    fn one_json_object_and_nothing_after_it() {
+        let e = ModelSpec::from_json(r#"{"latent": 3} garbage"#).unwrap_err().to_string();
+        assert!(e.contains("not valid JSON") && e.contains("trailing"), "{e}");
+        for text in ["[]", "3", "\"vae\"", "null", "true"] {
+            let e = ModelSpec::from_json(text).unwrap_err().to_string();
+            assert!(e.contains("must be a JSON object"), "{text}: {e}");
+        }
+        let e = ModelSpec::from_json("[]").unwrap_err().to_string();
+        assert!(e.contains("got the list []"), "{e}");
+        // Whitespace around the object is fine.
+        assert_eq!(ModelSpec::from_json(" {\"latent\": 3}\n").unwrap().latent, 3);
+    }
+
+    #[test]
+    fn parse_errors_say_what_was_expected_and_what_came() {
+        let e = ModelSpec::from_json(r#"{"kind": 3}"#).unwrap_err().to_string();
+        assert!(
+            e.contains("`kind`") && e.contains("one of \"ae\", \"vae\"") && e.contains("got 3"),
+            "{e}"
+        );
+        assert!(e.contains("\"conv_vae\""), "every kind is listed: {e}");
+        let e = ModelSpec::from_json(r#"{"hidden": [512, "a"]}"#).unwrap_err().to_string();
+        assert!(
+            e.contains("`hidden[1]`") && e.contains("whole number") && e.contains("got \"a\""),
+            "{e}"
+        );
+        let e = ModelSpec::from_json(r#"{"latent": 2.5}"#).unwrap_err().to_string();
+        assert!(e.contains("`latent`") && e.contains("got 2.5"), "{e}");
+        let e = ModelSpec::from_json(r#"{"noise": {"kind": "pink"}}"#).unwrap_err().to_string();
+        assert!(
+            e.contains("`noise.kind`") && e.contains("\"salt_pepper\"") && e.contains("pink"),
+            "{e}"
+        );
+        let e = ModelSpec::from_json(r#"{"optimizer": 3}"#).unwrap_err().to_string();
+        assert!(e.contains("`optimizer`") && e.contains("an object"), "{e}");
+        let e = ModelSpec::from_json(r#"{"noise": {"amont": 1}}"#).unwrap_err().to_string();
+        assert!(e.contains("noise.amont") && e.contains("amount"), "{e}");
+    }
+
+    #[test]
+    fn hostile_values_are_quoted_short() {
+        let long = "x".repeat(10_000_000);
+        // Past the size limit: refused before it is parsed.
+        let e = ModelSpec::from_json(&format!(r#"{{"kind": "{long}"}}"#)).unwrap_err().to_string();
+        assert!(e.len() < 200 && e.contains("at most 65,536 bytes"), "{}", &e[..e.len().min(300)]);
+        // Under it, the value is cut in the message.
+        let long = "x".repeat(60_000);
+        for text in [
+            format!(r#"{{"kind": "{long}"}}"#),
+            format!(r#"{{"{long}": 1}}"#),
+            format!(r#"{{"noise": {{"{long}": 1}}}}"#),
+            format!(r#"{{"hidden": [{}]}}"#, vec!["1"; 20_000].join(",")),
+            format!(r#"{{"channels": "{long}"}}"#),
+        ] {
+            let e = ModelSpec::from_json(&text).unwrap_err().to_string();
+            assert!(e.len() < 400, "{} bytes: {}", e.len(), &e[..300]);
+            assert!(e.contains("characters)"), "the message says how long the value was: {e}");
+        }
+    }
+
+    #[test]
+    fn every_listed_name_is_the_one_serde_reads() {
+        for k in ModelKind::EVERY {
+            let spec = ModelSpec::from_json(&format!(r#"{{"kind": "{}"}}"#, k.name())).unwrap();
+            assert_eq!(spec.kind, k);
+        }
+        for a in Activation::EVERY {
+            let json = format!(r#"{{"activation": "{}"}}"#, a.name());
+            assert_eq!(ModelSpec::from_json(&json).unwrap().activation, a);
+        }
+        for l in ReconLoss::EVERY {
+            assert_eq!(
+                ModelSpec::from_json(&format!(r#"{{"loss": "{}"}}"#, l.name())).unwrap().loss,
+                l
+            );
+        }
+        for n in NoiseKind::EVERY {
+            let json = format!(r#"{{"noise": {{"kind": "{}"}}}}"#, n.name());
+            assert_eq!(ModelSpec::from_json(&json).unwrap().noise.kind, n);
+        }
+        for p in SparsityPenalty::EVERY {
+            let json = format!(r#"{{"sparsity": {{"penalty": "{}"}}}}"#, p.name());
+            assert_eq!(ModelSpec::from_json(&json).unwrap().sparsity.penalty, p);
+        }
+    }
+
+    #[test]
+    fn the_parameter_budget_names_limit_value_and_advice() {
+        let huge = ModelSpec { hidden: vec![4096; 6], ..ModelSpec::default() };
+        let e = huge.check_parameters(&Budget::BROWSER).unwrap_err().to_string();
+        assert!(e.contains("174,269,204 parameters") && e.contains("4,000,000"), "{e}");
+        assert!(e.contains("in the browser") && e.contains("narrower"), "{e}");
+        assert!(!e.contains("command line"), "the CLI does not take it either: {e}");
+        let e = huge.check_parameters(&Budget::NATIVE).unwrap_err().to_string();
+        assert!(e.contains("64,000,000") && e.contains("on the command line"), "{e}");
+        // Too large for the page, fine for the CLI: the page's message says so.
+        let wide = ModelSpec { hidden: vec![2048, 2048], ..ModelSpec::default() };
+        let e = wide.check_parameters(&Budget::BROWSER).unwrap_err().to_string();
+        assert!(e.contains("on the command line, which takes it"), "{e}");
+        assert!(wide.check_parameters(&Budget::NATIVE).is_ok());
+        // The shipped models are far inside the page's budget.
+        assert!(ModelSpec::default().check_parameters(&Budget::BROWSER).is_ok());
     }
 }

@@ -133,6 +133,7 @@ pub fn read_weights(path: &Path) -> Result<(ModelSpec, Program, Vec<Vec<f32>>)> 
 pub fn spec_error(e: SpecError, flag_of: impl Fn(&str) -> Option<&'static str>) -> Failure {
     let field = match &e {
         SpecError::Parse { field, .. } | SpecError::Invalid { field, .. } => field.clone(),
+        SpecError::TooLarge(_) => String::new(),
     };
     let base = field.split('[').next().unwrap_or_default();
     match flag_of(base) {

@@ -38,10 +38,16 @@
 //! out), so any prefix of either split is class-balanced. That gives 7,996 train and 2,004 test
 //! images. Pixels are `round(v * 255)` of the package's floats in `[0, 1]`.
 
+mod csv;
+
+pub use self::csv::{read_csv, Table, MAX_COLUMNS};
+
 use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::PathBuf;
+
+use crate::limits::{bytes_text, Budget, OverBudget};
 
 /// Side of an MNIST image in pixels.
 pub const IMAGE_SIDE: usize = 28;
@@ -98,6 +104,16 @@ pub enum DataError {
     /// None of the accepted file names exists in an IDX directory.
     #[error("no {kind} file in {}: tried {}", .dir.display(), .tried.join(", "))]
     NotFound { kind: &'static str, dir: PathBuf, tried: Vec<String> },
+    /// More data than this build's budget allows.
+    #[error("{source}")]
+    TooLarge {
+        what: &'static str,
+        #[source]
+        source: OverBudget,
+    },
+    /// A CSV table that cannot be read as numbers.
+    #[error("CSV table, line {line}{}: {message}", if .column.is_empty() { String::new() } else { format!(", column `{}`", .column) })]
+    Csv { line: u64, column: String, message: String },
     /// The file could not be read at all.
     #[error("cannot read {}: {source}", .path.display())]
     Io {
@@ -170,15 +186,31 @@ pub struct Split {
     pub test: Dataset,
 }
 
-/// Decompresses `bytes` if they start with the gzip magic `1f 8b`, else borrows them.
+/// Decompresses `bytes` if they start with the gzip magic `1f 8b`, else borrows them. The
+/// result may be at most the budget's `data_bytes`: a small file that inflates without end
+/// (a "gzip bomb") is refused once it passes the limit, not read to the end.
 fn maybe_gunzip<'a>(bytes: &'a [u8], what: &'static str) -> Result<Cow<'a, [u8]>, DataError> {
+    let budget = Budget::HERE;
     if !bytes.starts_with(&GZIP_MAGIC) {
+        let advice = "use a smaller data set (or split it)";
+        budget
+            .check_bytes(what, bytes.len(), budget.data_bytes, advice)
+            .map_err(|source| DataError::TooLarge { what, source })?;
         return Ok(Cow::Borrowed(bytes));
     }
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
+        .take(budget.data_bytes as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|source| DataError::Gzip { what, source })?;
+    if out.len() > budget.data_bytes {
+        let source = OverBudget {
+            what: format!("{what} decompresses to more than {}", bytes_text(budget.data_bytes)),
+            limit: format!("{} {}", bytes_text(budget.data_bytes), budget.place),
+            advice: "use a smaller data set (or split it)".into(),
+        };
+        return Err(DataError::TooLarge { what, source });
+    }
     Ok(Cow::Owned(out))
 }
 

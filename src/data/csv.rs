@@ -1,0 +1,209 @@
+//! Numeric tables from CSV text: a user's own table (one row per sample, one column per
+//! feature), read with the `csv` crate and checked before anything else sees it.
+//!
+//! The first record is a header when any of its fields is not a number; otherwise the
+//! columns are named `column 1`, `column 2`, …. Every field must be a finite number
+//! (empty fields, `NaN` and `inf` are refused with the line and the column), every record
+//! must have the header's number of fields, and the whole text must fit the budget's
+//! `csv_bytes` (gzip-compressed input is accepted and measured once inflated).
+
+use super::{maybe_gunzip, DataError};
+use crate::limits::{group, quote, Budget};
+use crate::model::MAX_WIDTH;
+
+const CSV: &str = "CSV table";
+
+/// Most columns of a table: a table row is one input of a dense layer.
+pub const MAX_COLUMNS: usize = MAX_WIDTH;
+
+/// A numeric table, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Column names, from the header or `column 1`, `column 2`, ….
+    pub columns: Vec<String>,
+    /// `rows() × columns.len()` values.
+    pub values: Vec<f32>,
+}
+
+impl Table {
+    pub fn rows(&self) -> usize {
+        self.values.len().checked_div(self.columns.len()).unwrap_or(0)
+    }
+
+    /// The values of the column `name`, one per row.
+    pub fn column(&self, name: &str) -> Option<Vec<f32>> {
+        let k = self.columns.iter().position(|c| c == name)?;
+        Some(self.values.iter().skip(k).step_by(self.columns.len()).copied().collect())
+    }
+}
+
+/// Reads a CSV table (see the module docs). Never panics; memory is bounded by the
+/// budget's `csv_bytes`.
+pub fn read_csv(bytes: &[u8]) -> Result<Table, DataError> {
+    let budget = Budget::HERE;
+    let too_large = |len: usize| {
+        let advice = "keep fewer rows, or split the table";
+        budget
+            .check_bytes(CSV, len, budget.csv_bytes, advice)
+            .map_err(|source| DataError::TooLarge { what: CSV, source })
+    };
+    too_large(bytes.len())?;
+    let text = maybe_gunzip(bytes, CSV)?;
+    too_large(text.len())?;
+    let bad = |line: u64, column: &str, message: String| DataError::Csv {
+        line,
+        column: quote(column),
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&text[..]);
+    let mut records = reader.byte_records();
+    let first = match records.next() {
+        None => {
+            return Err(DataError::Csv {
+                line: 1,
+                column: String::new(),
+                message: "the table is empty".into(),
+            })
+        }
+        Some(r) => r.map_err(|e| csv_error(&e))?,
+    };
+    if first.len() > MAX_COLUMNS {
+        return Err(bad(
+            1,
+            "",
+            format!(
+                "{} columns, more than the {} a table may have",
+                group(first.len()),
+                group(MAX_COLUMNS)
+            ),
+        ));
+    }
+    let header = first.iter().any(|f| number(f).is_none());
+    let columns: Vec<String> = if header {
+        let names: Vec<String> =
+            first.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(bad(1, dup, "this column name appears twice in the header".into()));
+        }
+        names
+    } else {
+        (1..=first.len()).map(|i| format!("column {i}")).collect()
+    };
+    let mut values = Vec::new();
+    let mut push = |line: u64, record: &csv::ByteRecord| -> Result<(), DataError> {
+        if record.len() != columns.len() {
+            return Err(bad(
+                line,
+                "",
+                format!("{} fields, but the table has {} columns", record.len(), columns.len()),
+            ));
+        }
+        for (field, name) in record.iter().zip(&columns) {
+            match number(field) {
+                Some(v) if v.is_finite() => values.push(v),
+                _ => {
+                    let text = String::from_utf8_lossy(field);
+                    let message = if text.trim().is_empty() {
+                        "an empty field: every field must be a number (fill or drop missing values)"
+                            .to_string()
+                    } else {
+                        format!("`{}` is not a finite number", quote(text.trim()))
+                    };
+                    return Err(bad(line, name, message));
+                }
+            }
+        }
+        Ok(())
+    };
+    if !header {
+        push(1, &first)?;
+    }
+    for record in records {
+        let record = record.map_err(|e| csv_error(&e))?;
+        let line = record.position().map_or(0, |p| p.line());
+        push(line, &record)?;
+    }
+    if values.is_empty() {
+        return Err(DataError::Csv {
+            line: 2,
+            column: String::new(),
+            message: "the table has a header but no rows".into(),
+        });
+    }
+    Ok(Table { columns, values })
+}
+
+/// A field as an f32, or `None` if it is not a number (surrounding spaces allowed).
+fn number(field: &[u8]) -> Option<f32> {
+    std::str::from_utf8(field).ok()?.trim().parse().ok()
+}
+
+fn csv_error(e: &csv::Error) -> DataError {
+    let line = e.position().map_or(0, |p| p.line());
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{len} fields, but the table has {expected_len} columns")
+        }
+        _ => quote(&e.to_string()),
+    };
+    DataError::Csv { line, column: String::new(), message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        read_csv(text.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_a_table_with_or_without_a_header() {
+        let t = read_csv(b"amount, time,label\n1.5,2,0\n-3e2, 4 ,1\n").unwrap();
+        assert_eq!(t.columns, ["amount", "time", "label"]);
+        assert_eq!(t.rows(), 2);
+        assert_eq!(t.values, [1.5, 2.0, 0.0, -300.0, 4.0, 1.0]);
+        assert_eq!(t.column("label"), Some(vec![0.0, 1.0]));
+        assert_eq!(t.column("nope"), None);
+
+        let t = read_csv(b"1,2\n3,4").unwrap();
+        assert_eq!(t.columns, ["column 1", "column 2"]);
+        assert_eq!(t.values, [1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn reads_gzip() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"a,b\n1,2\n").unwrap();
+        let t = read_csv(&enc.finish().unwrap()).unwrap();
+        assert_eq!(t.values, [1.0, 2.0]);
+    }
+
+    #[test]
+    fn errors_name_the_line_the_column_and_the_value() {
+        let e = err("a,b\n1,2\n3,oops\n");
+        assert!(e.contains("line 3") && e.contains("`b`") && e.contains("oops"), "{e}");
+        let e = err("a,b\n1,2\n3,\n");
+        assert!(e.contains("line 3") && e.contains("empty field"), "{e}");
+        let e = err("a,b\n1,NaN\n");
+        assert!(e.contains("NaN") && e.contains("finite"), "{e}");
+        let e = err("a,b\n1,inf\n");
+        assert!(e.contains("inf"), "{e}");
+        let e = err("a,b\n1,2,3\n");
+        assert!(e.contains("3 fields") && e.contains("2 columns"), "{e}");
+        assert!(err("").contains("empty"));
+        assert!(err("a,b\n").contains("no rows"));
+        assert!(err("a,a\n1,2\n").contains("twice"));
+        let e = err(&format!("a,b\n1,{}\n", "x".repeat(100_000)));
+        assert!(e.len() < 300, "a hostile value is cut short: {} bytes", e.len());
+    }
+
+    #[test]
+    fn refuses_too_many_columns() {
+        let header: Vec<String> = (0..=MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+        let e = err(&format!("{}\n", header.join(",")));
+        assert!(e.contains("4,097 columns"), "{e}");
+    }
+}
