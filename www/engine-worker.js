@@ -12,7 +12,9 @@
 //   ───────────  ─────────────────────────  ─────────────────────────────────────────────────
 //   init         spec (JSON string),        info (below); also sent as a 'ready' event. With
 //                preferGpu (bool),          `weights`, the model is loaded from that file
-//                weights? (URL)             (a failure keeps the fresh model and is reported)
+//                weights? (URL),            (a failure keeps the fresh model and is reported);
+//                restore? {bytes, step,     with `restore`, from a checkpoint of an engine
+//                pretrained, condition}     that died (a failure is an error: see 'crash')
 //   info         —                          info: {backend, adapter, spec, parameters, step,
 //                                           training, trainSize, testSize, pretrained,
 //                                           condition}
@@ -49,7 +51,11 @@
 //   preprocess   ink, width, height         Float32Array 784
 //   save         —                          Uint8Array (a .safetensors file)
 //   load         bytes (Uint8Array)         info; on error the current model is kept
+//   memory       —                          {wasmBytes}: the engine's linear memory (it
+//                                           only grows: a leak shows here)
 //   loseDevice   —                          null (test hook: destroys the WebGPU device)
+//   panic        when ('now' | 'async')     never replies (test hook: a panic inside the
+//                                           engine, at once or inside an awaited call)
 //
 //   event        fields
 //   ───────────  ─────────────────────────────────────────────────────────────────────────
@@ -61,6 +67,17 @@
 //                reason?: 'start' | 'stop' | 'done' | 'diverged' | 'fallback' | 'model' |
 //                'spec' (a live change by setSpec)
 //   error        message, fatal (bool: the engine could not start)
+//   checkpoint   bytes (a .safetensors of the last weights known to be good), step,
+//                pretrained, condition: sent whenever they change, so the page can restore
+//                the model if the engine dies
+//   rollback     step: a diverged run was undone; the weights are those of `step`
+//   crash        message: the engine died (a panic, or out of memory). Nothing more is
+//                answered: the page ends this worker and starts another
+//
+// Faults: a panic in Rust aborts the wasm instance (a `WebAssembly.RuntimeError`, thrown
+// from the call or, inside an awaited call, uncaught in a later task, its promise never
+// settling). Either way the worker sends 'crash' once, with the panic's message, and
+// refuses every later request; the page restarts the engine from the last 'checkpoint'.
 //
 // Training loop: `lab.train(chunk)` queues (WebGPU) or runs (CPU) a chunk of steps, then
 // `poll_metrics()` collects finished ones; between chunks the loop yields to the event loop,
@@ -86,6 +103,54 @@ let pretrained = null; // the weights file loaded at init, until the model is re
 let betaLog = [];
 let twin = null; // {url, lab: Promise<Lab>}: the model `twinEncode` encodes with
 let condition = 0; // the digit a conditional model draws when a request gives no labels
+let wasmMemory = null; // the engine's WebAssembly.Memory
+let crashed = null; // the message, once the engine has died
+let checkpointSent = -1; // serial of the last checkpoint sent to the page
+
+// ── faults ───────────────────────────────────────────────────────────────────────────────
+// After a trap, wasm-bindgen's objects can be left borrowed: calls then throw these.
+const POISONED = /recursive use of an object|attempted to take ownership of Rust value|null pointer passed to rust/;
+function isCrash(e) {
+  return e instanceof WebAssembly.RuntimeError || (crashed === null && POISONED.test(e?.message ?? ''));
+}
+
+function crash(e) {
+  if (crashed !== null) return;
+  const panic = self.latentLabPanic;
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  crashed = panic ? `a panic inside the engine (${panic})` : `a fault inside the engine (${what}; it may have run out of memory)`;
+  training.stopRequested = true;
+  post({ type: 'crash', message: crashed });
+}
+
+// A trap inside an awaited call surfaces here, not at the call.
+self.addEventListener('error', (e) => {
+  if (!isCrash(e.error)) return;
+  e.preventDefault();
+  crash(e.error);
+});
+self.addEventListener('unhandledrejection', (e) => {
+  if (!isCrash(e.reason)) return;
+  e.preventDefault();
+  crash(e.reason);
+});
+
+// The page runs under a strict Content-Security-Policy; should the engine ever break it,
+// the page hears of it (the worker's own console is easy to miss).
+self.addEventListener('securitypolicyviolation', (e) => {
+  post({ type: 'error', fatal: false, message: `The Content-Security-Policy refused ${e.blockedURI || 'an inline resource'} in the engine (${e.violatedDirective}).` });
+});
+
+// Sends the last good weights when they changed since the last time (or with `force`:
+// after a live change of the spec, which the file's metadata records). Call in a turn of
+// the queue.
+function sendCheckpoint(force = false) {
+  const serial = lab.checkpoint_serial();
+  if (!force && serial === checkpointSent) return;
+  checkpointSent = serial;
+  const bytes = lab.checkpoint_weights();
+  post({ type: 'checkpoint', bytes, step: lab.checkpoint_step(), pretrained, condition }, [bytes.buffer]);
+}
 
 // ── one call at a time ───────────────────────────────────────────────────────────────────
 let tail = Promise.resolve();
@@ -150,13 +215,16 @@ function info() {
 // A conditional model's label per row: the request's own, else the condition for every
 // row; nothing for other models. Called in the request's turn of the queue, so `lab` is the
 // model that answers it. `rows`: of pixels (784 values) or, with `perLatent`, of codes.
+// A request of an impossible size gets no labels: the engine refuses its size.
 function labelsFor(length, labels, perLatent = false) {
   const spec = JSON.parse(lab.spec_json());
   if (!isConditional(spec.kind)) return undefined;
   if (labels != null) return labels instanceof Uint8Array ? labels : Uint8Array.from(labels);
   const rows = length / (perLatent ? spec.latent : 784);
-  return new Uint8Array(Math.max(0, Math.floor(rows))).fill(condition);
+  if (!(Number.isInteger(rows) && rows >= 0 && rows <= MAX_LABEL_ROWS)) return undefined;
+  return new Uint8Array(rows).fill(condition);
 }
+const MAX_LABEL_ROWS = 1e6;
 
 // wgpu only sees the adapter's `description`, which browsers often leave empty.
 function adapterLabel(backend, adapter) {
@@ -174,6 +242,24 @@ async function probeBrowserAdapter() {
     return '';
   }
 }
+
+// An outside value as a message quotes it: cut short if long.
+function show(value) {
+  let text;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 48 ? `${text.slice(0, 48)}… (${text.length} characters)` : text;
+}
+
+// A whole number from `min` to `max` from a request, or an error naming it.
+function whole(value, what, max, min = 0) {
+  if (Number.isInteger(value) && value >= min && value <= max) return value;
+  throw new Error(`${what} must be a whole number from ${min} to ${max}, got ${show(value)}`);
+}
+const MAX_STEPS = 1e9;
 
 function errorMessage(e) {
   if (e instanceof Error) return e.message;
@@ -248,6 +334,7 @@ async function runLoop() {
         if (training.submitted <= training.reported) training.busySince = t0;
         await lab.train(n);
         training.submitted = lab.step();
+        sendCheckpoint();
         return performance.now() - t0;
       });
       // CPU: `train` ran the steps, so its time measures them.
@@ -268,9 +355,15 @@ async function runLoop() {
       await nextTask();
     }
     // Wait for every queued step and report it.
-    const rest = await exclusive(() => lab.finish());
+    const rest = await exclusive(async () => {
+      const items = await lab.finish();
+      sendCheckpoint();
+      return items;
+    });
     if (!report(rest)) return 'diverged';
   } catch (e) {
+    if (isCrash(e)) crash(e);
+    if (crashed !== null) return 'crash';
     post({ type: 'error', message: errorMessage(e), fatal: false });
     reason = 'stop';
   }
@@ -352,14 +445,16 @@ function diverge(m) {
   const value = Number.isNaN(m.recon) || Number.isNaN(m.kl) ? 'NaN' : 'infinite';
   training.stopRequested = true;
   exclusive(() => lab.rollback()).then(
-    (step) =>
+    (step) => {
+      post({ type: 'rollback', step });
       post({
         type: 'error',
         fatal: false,
         message:
           `Training diverged near step ${m.first_step + m.steps}: the loss became ${value}. ` +
           `The weights were restored to step ${step}. Lower the learning rate and reset.`,
-      }),
+      });
+    },
     (e) => post({ type: 'error', fatal: false, message: errorMessage(e) }),
   );
 }
@@ -392,28 +487,36 @@ async function backendChanged() {
 
 // ── requests ─────────────────────────────────────────────────────────────────────────────
 const handlers = {
-  async init({ spec = '{}', preferGpu = true, weights = null }) {
+  async init({ spec = '{}', preferGpu = true, weights = null, restore = null }) {
     if (lab) return exclusive(info);
-    await init({ module_or_path: new URL('./pkg/latent_lab_bg.wasm', import.meta.url) });
+    const exports = await init({ module_or_path: new URL('./pkg/latent_lab_bg.wasm', import.meta.url) });
+    wasmMemory = exports.memory;
     lab = await Lab.create(spec, await fetchDigits(), preferGpu);
     if (lab.backend() === 'webgpu') browserAdapter = await probeBrowserAdapter();
     known = { backend: lab.backend(), adapter: lab.adapter() };
-    if (weights) await loadPretrained(weights);
+    if (restore) {
+      await lab.load_weights(restore.bytes);
+      lab.resume_at(restore.step);
+      pretrained = restore.pretrained ?? null;
+      condition = restore.condition ?? 0;
+    } else if (weights) {
+      await loadPretrained(weights);
+    }
     betaLog = [];
     const result = info();
+    sendCheckpoint(true);
     post({ type: 'ready', ...result });
     return result;
   },
   info: () => exclusive(info),
   start({ steps }) {
+    if (steps !== undefined) whole(steps, 'start: steps', MAX_STEPS, 1);
     startTraining(steps);
     return exclusive(() => ({ step: lab.step() }));
   },
   async train({ steps }) {
-    if (!(Number.isFinite(steps) && steps >= 1)) {
-      throw new Error('train: steps must be a number ≥ 1');
-    }
-    const reason = await startTraining(Math.floor(steps));
+    whole(steps, 'train: steps', MAX_STEPS, 1);
+    const reason = await startTraining(steps);
     return exclusive(() => ({ step: lab.step(), reason }));
   },
   async stop() {
@@ -424,7 +527,11 @@ const handlers = {
     await stopTraining();
     pretrained = null;
     // The next info() logs the new model's β.
-    await exclusive(() => lab.reset(spec).then(() => (betaLog = [])));
+    await exclusive(async () => {
+      await lab.reset(spec);
+      betaLog = [];
+      sendCheckpoint();
+    });
     forgetSpeed();
     const result = await exclusive(info);
     post({ type: 'state', reason: 'model', ...result });
@@ -433,10 +540,10 @@ const handlers = {
   encode: ({ pixels, labels }) => inference(() => lab.encode(pixels, labelsFor(pixels.length, labels))),
   decode: ({ z, labels }) => inference(() => lab.decode(z, labelsFor(z.length, labels, true))),
   reconstruct: ({ pixels, labels }) => inference(() => lab.reconstruct(pixels, labelsFor(pixels.length, labels))),
-  sample: ({ n, seed = 0, labels }) => inference(() => lab.sample(n, seed >>> 0, labelsFor(n * 784, labels))),
+  sample: ({ n, seed = 0, labels }) => inference(() => lab.sample(n, seed, labelsFor(n * 784, labels))),
   condition({ label }) {
     if (!(Number.isInteger(label) && label >= 0 && label <= 9)) {
-      throw new Error(`condition: the label must be a digit from 0 to 9, got ${JSON.stringify(label)}`);
+      throw new Error(`condition: the label must be a digit from 0 to 9, got ${show(label)}`);
     }
     condition = label;
     return { condition };
@@ -456,10 +563,16 @@ const handlers = {
   testImages: ({ n }) => exclusive(() => ({ images: lab.test_images(n), labels: lab.test_labels(n) })),
   preprocess: ({ ink, width, height }) => Lab.preprocess(ink, width, height),
   save: () => exclusive(() => lab.save_weights()),
+  memory: () => ({ wasmBytes: wasmMemory.buffer.byteLength }),
+  panic: ({ when }) => exclusive(() => lab.simulate_panic(when)),
   async load({ bytes }) {
     await stopTraining();
-    await exclusive(() => lab.load_weights(bytes).then(() => (betaLog = [])));
-    pretrained = null;
+    await exclusive(async () => {
+      await lab.load_weights(bytes);
+      betaLog = [];
+      pretrained = null;
+      sendCheckpoint();
+    });
     forgetSpeed();
     const result = await exclusive(info);
     post({ type: 'state', reason: 'model', ...result });
@@ -471,6 +584,7 @@ const handlers = {
     const result = await exclusive(async () => {
       await lab.set_spec(spec);
       logBeta(false);
+      sendCheckpoint(true);
       return info();
     });
     post({ type: 'state', reason: 'spec', ...result });
@@ -484,14 +598,19 @@ const handlers = {
     await exclusive(async () => {
       await lab.load_weights(bytes);
       betaLog = [];
+      pretrained = new URL(url).pathname.split('/').pop();
+      sendCheckpoint();
     });
-    pretrained = new URL(url).pathname.split('/').pop();
     forgetSpeed();
     const result = await exclusive(info);
     post({ type: 'state', reason: 'model', ...result });
     return result;
   },
-  corrupt: ({ pixels, kind, amount, seed = 1, step = 0 }) => Lab.corrupt(pixels, kind, amount, seed >>> 0, step >>> 0),
+  corrupt({ pixels, kind, amount, seed = 1, step = 0 }) {
+    if (typeof kind !== 'string') throw new Error(`corrupt: kind must be a string (gaussian, mask or salt_pepper), got ${show(kind)}`);
+    if (typeof amount !== 'number') throw new Error(`corrupt: amount must be a number, got ${show(amount)}`);
+    return Lab.corrupt(pixels, kind, amount, whole(seed, 'corrupt: seed', 2 ** 32 - 1), whole(step, 'corrupt: step', 2 ** 32 - 1));
+  },
 };
 
 // The shipped weights: the lab starts with a model that already knows digits. Without them
@@ -547,8 +666,12 @@ function transferables(value) {
 self.onmessage = async (event) => {
   const { id, type, ...args } = event.data ?? {};
   const handler = handlers[type];
+  if (crashed !== null) {
+    post({ id, ok: false, error: crashed });
+    return;
+  }
   try {
-    if (!handler) throw new Error(`unknown request type ${JSON.stringify(type)}`);
+    if (!handler) throw new Error(`unknown request type ${show(type)}`);
     if (!lab && type !== 'init') throw new Error('the engine is not initialised yet');
     const result = await handler(args);
     // An inference call may have moved the engine to the CPU (it retries there). Not after
@@ -561,8 +684,9 @@ self.onmessage = async (event) => {
     const ms = result && typeof result === 'object' ? inferenceMs.get(result) : undefined;
     post(ms === undefined ? { id, ok: true, result } : { id, ok: true, result, ms }, transferables(result));
   } catch (e) {
-    const message = errorMessage(e);
-    if (type === 'init') post({ type: 'error', message, fatal: true });
+    if (isCrash(e)) crash(e);
+    const message = crashed ?? errorMessage(e);
+    if (type === 'init' && crashed === null) post({ type: 'error', message, fatal: true });
     post({ id, ok: false, error: message });
   }
 };

@@ -51,9 +51,19 @@
 //   el.clearDrawing()        empties the pad
 //   await el.simulateDeviceLoss()  test hook: destroys the WebGPU device; the engine goes on
 //                            on the CPU with the last checkpoint of the weights
+//   await el.simulatePanic(when)  test hook: a panic inside the engine, 'now' or 'async'
+//                            (inside an awaited call); resolves once the element has
+//                            restarted its engine with the last good model (the info)
+//   el.memory()              → {wasmBytes}: the engine's memory (for soak tests)
+//
+// Faults: if the engine dies (a panic, out of memory), every pending call rejects with the
+// reason, an 'error' event says it, and the element starts a new engine with the last
+// weights known to be good (spec, weights, step, condition; Adam's moments start afresh)
+// and says so. Three crashes within a minute stop it, with a message to reload the page.
 //
 // Events (CustomEvent; `detail` as listed)
-//   ready     engine info
+//   ready     engine info (again after a restart)
+//   restart   engine info + {message, step}: the engine died and was restarted
 //   progress  {step, recon, kl, stepsPerSec, samplesPerSec, items} after each metrics batch
 //   state     engine info + {reason} when training starts/stops or the model changes
 //             (reason 'spec': a live change by setSpec)
@@ -94,6 +104,9 @@ const RECON_DIGITS = 10; // the first ten test digits: one of each class
 const RECON_INTERVAL_MS = 600;
 const RECON_SHARE = 0.2;
 const PRETRAINED = new URL('./models/vae-2d.safetensors', import.meta.url).href;
+// More crashes than this within CRASH_WINDOW_MS and the element stops restarting its engine.
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 60_000;
 const modelUrl = (file) => new URL(`./models/${file}`, import.meta.url).href;
 
 export class LatentLabElement extends HTMLElement {
@@ -113,6 +126,10 @@ export class LatentLabElement extends HTMLElement {
   #noiseSend = { busy: false, next: null };
   #dragDepth = 0;
   #drop;
+  #lastGood = null; // the engine's last checkpoint: {bytes, step, pretrained, condition}
+  #crashes = []; // times of recent crashes
+  #restarting = null; // the crash's message while a new engine starts
+  #restartWaiters = []; // simulatePanic's promises
 
   constructor() {
     super();
@@ -334,6 +351,27 @@ export class LatentLabElement extends HTMLElement {
     return this.#request('loseDevice', {});
   }
 
+  async simulatePanic(when = 'now') {
+    await this.#ready;
+    const restarted = new Promise((resolve, reject) => this.#restartWaiters.push({ resolve, reject }));
+    // Straight to the engine (not behind #request's own wait), so calls made after this one
+    // reach the engine after the panic. Never answered (the engine dies), unless `when` is
+    // refused.
+    this.#engine.request('panic', { when }).catch((e) => {
+      if (!e.crashed) this.#settleRestart(null, e);
+    });
+    return restarted;
+  }
+
+  // Settles the promises of simulatePanic: with the new engine's info, or the failure.
+  #settleRestart(info, error) {
+    for (const { resolve, reject } of this.#restartWaiters.splice(0)) error ? reject(error) : resolve(info);
+  }
+
+  async memory() {
+    return this.#request('memory', {});
+  }
+
   // ── engine ─────────────────────────────────────────────────────────────────────────────
   #newReadyPromise() {
     this.#ready = new Promise((resolve, reject) => {
@@ -354,32 +392,92 @@ export class LatentLabElement extends HTMLElement {
     return this.#engine.request(type, args, transfer, options);
   }
 
-  #startEngine() {
+  // Starts an engine: from the attributes, or with `restore` (the last checkpoint of an
+  // engine that died) from that model.
+  #startEngine(restore = null) {
     const engine = new EngineClient();
     this.#engine = engine;
-    engine.addEventListener('metrics', (e) => engine === this.#engine && this.#onMetrics(e.detail));
-    engine.addEventListener('state', (e) => engine === this.#engine && this.#onState(e.detail));
-    engine.addEventListener('error', (e) => engine === this.#engine && this.#onEngineError(e.detail));
+    const mine = (handler) => (e) => engine === this.#engine && handler(e.detail);
+    engine.addEventListener('metrics', mine((d) => this.#onMetrics(d)));
+    engine.addEventListener('state', mine((d) => this.#onState(d)));
+    engine.addEventListener('error', mine((d) => this.#onEngineError(d)));
+    engine.addEventListener('checkpoint', mine(({ bytes, step, pretrained, condition }) => (this.#lastGood = { bytes, step, pretrained, condition })));
+    engine.addEventListener('rollback', mine(({ step }) => this.#dropAfter(step)));
+    engine.addEventListener('crash', mine(({ message }) => this.#onCrash(message)));
     const preferGpu = (this.getAttribute('backend') ?? 'auto').toLowerCase() !== 'cpu';
     const spec = this.getAttribute('spec');
     const weights = spec ? null : PRETRAINED;
-    engine.request('init', { spec: spec || '{}', preferGpu, weights }).then(
+    // The restore's bytes are copied: the worker takes them, and another crash needs them again.
+    const args = restore ? { spec: '{}', preferGpu, restore: { ...restore, bytes: restore.bytes.slice() } } : { spec: spec || '{}', preferGpu, weights };
+    engine.request('init', args).then(
       (info) => {
         if (engine !== this.#engine) return;
         this.#info = info;
         this.#views.badge.set(info.backend, info.adapter);
-        this.#modelChanged(info, { quiet: true });
+        if (restore) this.#restarted(info, restore);
+        else this.#modelChanged(info, { quiet: true });
         this.#resolveReady(info);
         this.dispatchEvent(new CustomEvent('ready', { detail: info }));
-        this.#loadTestDigits();
+        if (!this.#testImages) this.#loadTestDigits();
       },
       (err) => {
-        if (engine !== this.#engine) return;
+        if (engine !== this.#engine || err.crashed) return; // a crash is handled by #onCrash
+        this.#restarting = null;
         this.#views.badge.failed('the engine could not start');
-        this.#showError(`The engine could not start: ${err.message}`);
+        this.#showError(restore ? `The engine could not be restarted: ${err.message} Reload the page.` : `The engine could not start: ${err.message}`);
         this.#rejectReady(err);
+        this.#settleRestart(null, err);
       },
     );
+  }
+
+  // The engine died: every call waiting on it has been rejected. Start another from the
+  // last good model, unless it keeps dying.
+  #onCrash(message) {
+    const now = performance.now();
+    this.#crashes = [...this.#crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    const restore = this.#lastGood;
+    this.#info = { ...this.#info, training: false };
+    this.#views.training.setTraining(false);
+    this.#views.sampler.setTraining(false);
+    this.#newReadyPromise();
+    this.#restarting = null;
+    if (this.#crashes.length > MAX_CRASHES || !restore) {
+      const why = restore ? `it failed ${this.#crashes.length} times within a minute` : 'no model was saved to restore';
+      this.#views.badge.failed('the engine stopped');
+      this.#showError(`The engine stopped: ${message}. It was not restarted (${why}): reload the page.`);
+      const error = new Error(`the engine stopped: ${message}`);
+      this.#rejectReady(error);
+      this.#settleRestart(null, error);
+      return;
+    }
+    this.#showError(`The engine stopped: ${message}. Restarting it with the last good model (step ${restore.step})…`);
+    this.#restarting = message;
+    this.#views.badge.failed('restarting the engine');
+    this.#startEngine(restore);
+  }
+
+  // A new engine runs the restored model: the views follow it; the history after the
+  // restored step is gone with the engine that trained it.
+  #restarted(info, restore) {
+    const history = this.#history.filter((p) => p.step <= restore.step);
+    this.#modelChanged(info);
+    this.#history = history;
+    this.#views.loss.push(history.map((p) => ({ first_step: p.step, steps: 0, recon: p.recon, kl: p.kl, penalty: p.penalty })));
+    this.#restarting = null;
+    const message = `The engine was restarted after a crash: the model is back as it was at step ${restore.step}${restore.step === info.step ? '' : ` (now ${info.step})`}. Training was stopped; press Start to go on.`;
+    this.#views.messages.show(message, 'info');
+    const detail = { ...info, message, step: restore.step };
+    this.dispatchEvent(new CustomEvent('restart', { detail }));
+    this.#settleRestart(detail);
+  }
+
+  // A diverged run was rolled back to `step`: its points leave the history and the plots.
+  #dropAfter(step) {
+    this.#history = this.#history.filter((p) => p.step <= step);
+    this.#views.loss.truncate(step);
+    this.#views.beta.truncate(step);
+    this.#metrics = { ...this.#metrics, step };
   }
 
   async #loadTestDigits() {
@@ -545,6 +643,8 @@ export class LatentLabElement extends HTMLElement {
 
   #showError(message) {
     if (!this.#engine) return; // disconnected: nothing to tell
+    // While the engine restarts, the views' calls that died with it say nothing new.
+    if (this.#restarting !== null) return;
     this.#views.messages.show(message, 'error');
     this.dispatchEvent(new CustomEvent('error', { detail: { message } }));
   }
@@ -616,12 +716,34 @@ function mergeSpec(spec, changes) {
   return out;
 }
 
+// Labels of a request: one digit 0–9 per row (checked here: a Uint8Array would wrap 300
+// to 44 silently).
 function toU8(x) {
   if (x === undefined || x === null) return undefined;
+  if (!(ArrayBuffer.isView(x) || Array.isArray(x))) throw new TypeError(`labels must be an array of digits 0–9, got ${describe(x)}`);
+  const bad = Array.prototype.findIndex.call(x, (v) => !(Number.isInteger(v) && v >= 0 && v <= 9));
+  if (bad >= 0) throw new RangeError(`labels[${bad}] is ${describe(x[bad])}: each label must be a digit from 0 to 9`);
   return Uint8Array.from(x); // a copy: the buffer is transferred
 }
 
+// Values of a request: a typed array or an array of numbers, copied (the buffer is
+// transferred). The engine checks their count and that each is finite.
 function toF32(x) {
-  if (x instanceof Float32Array) return x.slice(); // a copy: the buffer is transferred
-  return Float32Array.from(x);
+  if (x instanceof Float32Array) return x.slice();
+  if (!(ArrayBuffer.isView(x) || Array.isArray(x)) || x instanceof DataView) {
+    throw new TypeError(`expected a Float32Array or an array of numbers, got ${describe(x)}`);
+  }
+  const bad = Array.prototype.findIndex.call(x, (v) => typeof v !== 'number' && typeof v !== 'bigint');
+  if (bad >= 0) throw new TypeError(`element ${bad} is ${describe(x[bad])}, not a number`);
+  return Float32Array.from(x, Number);
+}
+
+// A value as an error message shows it, cut short.
+function describe(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of ${v.length}`;
+  let text = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' || typeof v === 'function' ? `a ${typeof v}` : String(v);
+  if (text.length > 48) text = `${text.slice(0, 48)}… (${text.length} characters)`;
+  return text;
 }

@@ -52,7 +52,7 @@ export class BetaPlot {
     const scale = h(
       'div',
       { class: 'beta-scale', id: `ll-beta-scale-${uid}`, 'aria-hidden': 'true' },
-      BETA_STEPS.map((b) => h('span', { style: `--swatch: ${betaColor(b)}` }, formatTick(b))),
+      BETA_STEPS.map((b) => h('span', { style: { '--swatch': betaColor(b) } }, formatTick(b))),
     );
     this.#canvas = h('canvas', {
       class: 'plot beta-canvas',
@@ -111,6 +111,12 @@ export class BetaPlot {
     const last = this.#points[this.#points.length - 1];
     if (last) last.open = false;
     if (this.#points.length > MAX_POINTS) this.#points = mergePairs(this.#points);
+    this.#loop.schedule();
+  }
+
+  /** Drops the points after `step` (a diverged run that was rolled back). */
+  truncate(step) {
+    this.#points = this.#points.filter((p) => p.step <= step);
     this.#loop.schedule();
   }
 

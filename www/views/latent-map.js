@@ -48,7 +48,7 @@ export class LatentMap {
     this.#legend = h(
       'ul',
       { class: 'map-legend', 'aria-label': 'Colours of the digit labels' },
-      LABEL_COLORS.map((c, i) => h('li', { style: `--swatch: ${c}` }, String(i))),
+      LABEL_COLORS.map((c, i) => h('li', { style: { '--swatch': c } }, String(i))),
     );
     this.#axesNote = h('p', { class: 'map-note' }, '');
     this.#manifold = h('input', { type: 'checkbox' });

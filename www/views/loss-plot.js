@@ -67,6 +67,12 @@ export class LossPlot {
     this.#loop.schedule();
   }
 
+  /** Drops the points after `step` (a diverged run that was rolled back). */
+  truncate(step) {
+    this.#points = this.#points.filter((p) => p.step <= step);
+    this.#loop.schedule();
+  }
+
   dispose() {
     this.#loop.dispose();
   }
@@ -82,6 +88,9 @@ export class LossPlot {
     };
     ctx.clearRect(0, 0, width, height);
     const pts = thin(this.#points, DRAW_POINTS);
+    // What is drawn, for tests: the number of points and the last one's step.
+    this.#canvas.dataset.points = String(this.#points.length);
+    this.#canvas.dataset.lastStep = String(this.#points.at(-1)?.step ?? 0);
     this.#empty.hidden = pts.length > 0;
     if (pts.length === 0) return;
 
