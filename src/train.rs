@@ -148,53 +148,61 @@ pub async fn evaluate(
 /// Real images [`check_in_use`] runs through a model.
 pub const PROBE_IMAGES: usize = 16;
 
-/// Refuses weights that are finite but overflow in use (values near f32::MAX, say): encodes
-/// up to [`PROBE_IMAGES`] real `images` (with their `labels` for a conditional model),
-/// decodes their codes and a few draws of N(0, I), and requires every code, σ² of a VAE,
-/// output and (for a dense encoder, from `params`) the encoder's Jacobian to be finite. Run
-/// when weights are loaded, before the model replaces the current one, so that figures and
-/// pictures are never computed from NaN.
+/// Refuses weights that are finite but overflow in use (values of 1e5 through a few layers,
+/// say): encodes up to [`PROBE_IMAGES`] `images` (with their `labels` for a conditional
+/// model) and decodes their codes, and requires every code, σ² of a VAE, output and (for a
+/// dense encoder, from `params`) the encoder's Jacobian to be finite. Without images it
+/// probes with digits decoded from N(0, I) — the decoder's sigmoid hides an overflow of its
+/// own, the encoder reading them does not. Run when weights are loaded, before the model
+/// replaces the current one, so that figures and pictures are never computed from NaN.
 pub async fn check_in_use(
     ex: &mut Executor,
     params: &[Vec<f32>],
     images: &[f32],
     labels: &[u8],
 ) -> Result<()> {
-    let rows = (images.len() / INPUT_SIZE).min(PROBE_IMAGES).min(labels.len().max(1));
     let spec = ex.program().spec.clone();
     let overflow = |what: &str, value: f32| {
         Err(Error::Weights(WeightsError::Overflow { what: what.to_string(), value }))
     };
     let first_bad = |v: &[f32]| v.iter().copied().find(|x| !x.is_finite());
-    if rows > 0 {
-        let x = &images[..rows * INPUT_SIZE];
-        let labels = (!labels.is_empty()).then(|| &labels[..rows]);
-        let enc = ex.encode_labeled(x, labels).await?;
-        if let Some(v) = first_bad(&enc.mu) {
-            return overflow("the code of a real digit", v);
+    let digits: Vec<u8> = (0..PROBE_IMAGES).map(|i| (i % crate::model::CLASSES) as u8).collect();
+    let (images, labels, what) = if images.len() >= INPUT_SIZE {
+        (images.to_vec(), labels, "a real digit")
+    } else {
+        let draws = 4;
+        let labels = &digits[..draws];
+        let cond = spec.kind.is_conditional().then_some(labels);
+        let samples = ex.sample_labeled(draws, 0, cond).await?;
+        if let Some(v) = first_bad(&samples) {
+            return overflow("a sample decoded from N(0, I)", v);
         }
-        if let Some(logvar) = &enc.logvar {
-            let variance: Vec<f32> = logvar.iter().map(|&lv| lv.exp()).collect();
-            if let Some(v) = first_bad(&variance) {
-                return overflow("σ² = exp(log σ²) of a real digit", v);
-            }
-        }
-        if let Some(v) = first_bad(&ex.decode_labeled(&enc.mu, labels).await?) {
-            return overflow("the reconstruction of a real digit", v);
-        }
-        if !spec.kind.is_convolutional() {
-            let j =
-                encoder_jacobian_sq(&spec, params, &x[..INPUT_SIZE], labels.map_or(0, |l| l[0]));
-            if !j.is_finite() {
-                return overflow("the encoder's Jacobian ‖∂code/∂x‖² on a real digit", j as f32);
-            }
+        (samples, labels, "a sample decoded from N(0, I)")
+    };
+    let mut rows = (images.len() / INPUT_SIZE).min(PROBE_IMAGES);
+    if !labels.is_empty() {
+        rows = rows.min(labels.len());
+    }
+    let x = &images[..rows * INPUT_SIZE];
+    let labels = (!labels.is_empty()).then(|| &labels[..rows]);
+    let enc = ex.encode_labeled(x, labels).await?;
+    if let Some(v) = first_bad(&enc.mu) {
+        return overflow(&format!("the code of {what}"), v);
+    }
+    if let Some(logvar) = &enc.logvar {
+        let variance: Vec<f32> = logvar.iter().map(|&lv| lv.exp()).collect();
+        if let Some(v) = first_bad(&variance) {
+            return overflow(&format!("σ² = exp(log σ²) of {what}"), v);
         }
     }
-    let draws = 4;
-    let digits: Vec<u8> = (0..draws as u8).collect();
-    let labels = spec.kind.is_conditional().then_some(&digits[..]);
-    if let Some(v) = first_bad(&ex.sample_labeled(draws, 0, labels).await?) {
-        return overflow("a sample decoded from N(0, I)", v);
+    if let Some(v) = first_bad(&ex.decode_labeled(&enc.mu, labels).await?) {
+        return overflow(&format!("the reconstruction of {what}"), v);
+    }
+    if !spec.kind.is_convolutional() {
+        let j = encoder_jacobian_sq(&spec, params, &x[..INPUT_SIZE], labels.map_or(0, |l| l[0]));
+        if !j.is_finite() {
+            return overflow(&format!("the encoder's Jacobian ‖∂code/∂x‖² on {what}"), j as f32);
+        }
     }
     Ok(())
 }

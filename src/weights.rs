@@ -24,6 +24,12 @@ pub const FORMAT: &str = "latent-lab";
 /// Value of the `format_version` metadata key written (and the only one read) by this build.
 pub const FORMAT_VERSION: &str = "1";
 
+/// Largest weight magnitude accepted. A trained model's weights are a few units at most; a
+/// value past this saturates every unit it feeds and, multiplied on, overflows f32 in use
+/// (a file of f32::MAX values reads as finite). Subtler overflow is caught by running the
+/// model on real digits when it is loaded ([`crate::train::check_in_use`]).
+pub const MAX_WEIGHT: f32 = 1e6;
+
 /// Bytes of the little-endian `u64` header length that starts every safetensors file.
 const HEADER_LEN_BYTES: usize = 8;
 
@@ -63,6 +69,12 @@ pub enum WeightsError {
          saved; retrain it with a lower learning rate (optimizer.lr)"
     )]
     NonFinite { name: String, index: usize, value: f32 },
+    #[error(
+        "tensor `{name}` holds {value:e} (element {index}), far past any trained weight (at most \
+         {MAX_WEIGHT:e} here): such values overflow in use; the file is corrupt or was saved \
+         from a diverged model"
+    )]
+    Huge { name: String, index: usize, value: f32 },
     #[error(
         "tensor `{name}` is missing from the weights file, which has {}: the file was saved \
          from a different model",
@@ -245,6 +257,10 @@ pub fn load_weights(bytes: &[u8]) -> Result<(ModelSpec, Vec<Tensor>), WeightsErr
             .collect();
         if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(WeightsError::NonFinite { name: quote(&name), index, value });
+        }
+        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| v.abs() > MAX_WEIGHT)
+        {
+            return Err(WeightsError::Huge { name: quote(&name), index, value });
         }
         tensors.push(Tensor { name, shape: info.shape.clone(), data: values });
     }
@@ -441,7 +457,9 @@ mod tests {
 
     /// Deterministic values with awkward bit patterns (subnormals, -0, extremes).
     fn values(n: usize, seed: u32) -> Vec<f32> {
-        let special = [0.0, -0.0, f32::MIN_POSITIVE / 3.0, f32::MAX, f32::MIN, 1e-45, -1.5];
+        // Extremes the reader keeps bit for bit: zeros of both signs, subnormals, the largest
+        // weights accepted.
+        let special = [0.0, -0.0, f32::MIN_POSITIVE / 3.0, MAX_WEIGHT, -MAX_WEIGHT, 1e-45, -1.5];
         let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
         (0..n)
             .map(|i| {
@@ -721,6 +739,62 @@ mod tests {
             assert!(e.contains("`dec.1.weight`") && e.contains("element 5"), "{e}");
             assert!(e.contains(&bad.to_string()) && e.contains("diverged"), "{e}");
         }
+    }
+
+    #[test]
+    fn values_far_past_any_trained_weight_are_rejected_by_name() {
+        for bad in [f32::MAX, -1e7] {
+            let mut t = tensor("dec.1.weight", &[3, 4], 1);
+            t.data[2] = bad;
+            let e = load_err(&save_weights(&spec(), &[t]));
+            assert!(e.contains("`dec.1.weight`") && e.contains("element 2"), "{e}");
+            assert!(e.contains("overflow in use"), "{e}");
+        }
+        let mut t = tensor("dec.1.weight", &[3, 4], 1);
+        t.data[2] = 1e5; // large, but not absurd
+        assert!(load_weights(&save_weights(&spec(), &[t])).is_ok());
+    }
+
+    /// A file from a header written by hand (repeated keys are what serialisers never write).
+    fn hand_made(header: &str, data_len: usize) -> Vec<u8> {
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.resize(bytes.len() + data_len, 0);
+        bytes
+    }
+
+    #[test]
+    fn repeated_header_entries_are_refused() {
+        let meta = format!(
+            r#""__metadata__":{{"format":"latent-lab","format_version":"1","spec":{}}}"#,
+            serde_json::to_string(&spec().to_json()).unwrap()
+        );
+        let entry =
+            |a: usize| format!(r#"{{"dtype":"F32","shape":[1],"data_offsets":[{a},{}]}}"#, a + 4);
+        let twice = hand_made(&format!(r#"{{"w":{},"w":{},{meta}}}"#, entry(0), entry(4)), 8);
+        let e = load_err(&twice);
+        assert!(e.contains("tensor `w` appears more than once"), "{e}");
+        let meta_twice = hand_made(
+            &format!(
+                r#"{{"w":{},"__metadata__":{{"format":"latent-lab","format":"x"}}}}"#,
+                entry(0)
+            ),
+            4,
+        );
+        let e = load_err(&meta_twice);
+        assert!(e.contains("metadata entry `format` appears more than once"), "{e}");
+        let two_metadata = hand_made(&format!(r#"{{{meta},{meta}}}"#), 0);
+        assert!(load_err(&two_metadata).contains("appears more than once"));
+        // The same header without the repeat reads.
+        assert!(load_weights(&hand_made(&format!(r#"{{"w":{},{meta}}}"#, entry(0)), 4)).is_ok());
+    }
+
+    #[test]
+    fn a_header_past_the_limit_is_refused_before_it_is_read() {
+        let mut bytes = ((MAX_HEADER_BYTES + 1) as u64).to_le_bytes().to_vec();
+        bytes.resize(MAX_HEADER_BYTES + 100, b' ');
+        let e = load_err(&bytes);
+        assert!(e.contains("1,048,577 bytes") && e.contains("not a valid safetensors file"), "{e}");
     }
 
     #[test]

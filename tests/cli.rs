@@ -396,6 +396,80 @@ fn failures_print_one_error_line() {
 }
 
 #[test]
+fn batch_size_one_trains_and_evaluates() {
+    let dir = Scratch::new("batch1");
+    let data = write_data(&dir);
+    for model in ["vae", "sparse", "conv_ae"] {
+        let weights = dir.arg(&format!("{model}.safetensors"));
+        let args = ["train", "--model", model, "--batch", "1", "--steps", "2", "--backend", "cpu"];
+        let tail =
+            ["--hidden", "16", "--latent", "2", "--data", &data, "--json", "--out", &weights];
+        let lines = json_lines(&ok(&[&args[..], &tail].concat()));
+        assert!(lines.iter().any(|l| l["step"] == 2), "{model}: {lines:?}");
+        let eval =
+            json_lines(&ok(&["eval", "--weights", &weights, "--data", &data, "--backend", "cpu"]));
+        assert!(number(&eval[0], "mse_per_pixel").is_finite(), "{model}: {eval:?}");
+    }
+}
+
+#[test]
+fn specs_and_sizes_that_lie_are_refused_with_the_reason() {
+    let dir = Scratch::new("lies");
+    let out = dir.arg("never.safetensors");
+    let spec = |name: &str, text: &str| {
+        std::fs::write(dir.path(name), text).unwrap();
+        dir.arg(name)
+    };
+    let garbage = spec("garbage.json", r#"{"latent": 3} garbage"#);
+    let line = error_line(None, &["train", "--spec", &garbage, "--out", &out]);
+    assert!(line.contains("garbage.json") && line.contains("trailing characters"), "{line}");
+    let list = spec("list.json", "[]");
+    let line = error_line(None, &["train", "--spec", &list, "--out", &out]);
+    assert!(line.contains("must be a JSON object"), "{line}");
+    let kind = spec("kind.json", r#"{"kind": 3}"#);
+    let line = error_line(None, &["train", "--spec", &kind, "--out", &out]);
+    assert!(line.contains("`kind`: must be one of \"ae\"") && line.contains("got 3"), "{line}");
+    let long = spec("long.json", &format!(r#"{{"kind": "{}"}}"#, "k".repeat(50_000)));
+    let line = error_line(None, &["train", "--spec", &long, "--out", &out]);
+    assert!(line.len() < 400 && line.contains("(50,002 characters)"), "{line}");
+
+    // A model over the command line's budget, named by the flag that made it.
+    let args = ["train", "--model", "vae", "--hidden", "4096,4096,4096,4096,4096,4096"];
+    let line = error_line(None, &[&args[..], &["--out", &out]].concat());
+    assert!(line.contains("174,269,204 parameters") && line.contains("64,000,000"), "{line}");
+    assert!(!dir.path("never.safetensors").exists());
+}
+
+#[test]
+fn weights_that_overflow_in_use_are_refused_by_eval_and_sample() {
+    use latent_lab::model::{ModelSpec, Program};
+    use latent_lab::weights::{save_weights, Tensor};
+    let dir = Scratch::new("overflow");
+    let data = write_data(&dir);
+    // Finite weights of 1e5 (under the reader's bound) that overflow f32 after four layers.
+    let spec = ModelSpec { hidden: vec![64, 64], latent: 2, ..ModelSpec::default() };
+    let program = Program::build(&spec).unwrap();
+    let tensors: Vec<Tensor> = program
+        .params
+        .iter()
+        .map(|p| Tensor {
+            name: p.name.clone(),
+            shape: p.shape.clone(),
+            data: vec![1e5; program.tensors[p.value].len()],
+        })
+        .collect();
+    std::fs::write(dir.path("big.safetensors"), save_weights(&spec, &tensors)).unwrap();
+    let weights = dir.arg("big.safetensors");
+    let line =
+        error_line(None, &["eval", "--weights", &weights, "--data", &data, "--backend", "cpu"]);
+    assert!(line.contains("big.safetensors") && line.contains("overflow in use"), "{line}");
+    let args = ["sample", "--weights", &weights, "--out", &dir.arg("s.png"), "--backend", "cpu"];
+    let line = error_line(None, &args);
+    assert!(line.contains("overflow in use"), "{line}");
+    assert!(!dir.path("s.png").exists());
+}
+
+#[test]
 fn divergence_stops_training_without_writing_weights() {
     let dir = Scratch::new("diverge");
     let data = write_data(&dir);

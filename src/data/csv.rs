@@ -7,7 +7,7 @@
 //! must have the header's number of fields, and the whole text must fit the budget's
 //! `csv_bytes` (gzip-compressed input is accepted and measured once inflated).
 
-use super::{maybe_gunzip, DataError};
+use super::{gunzip_within, DataError};
 use crate::limits::{group, quote, Budget};
 use crate::model::MAX_WIDTH;
 
@@ -40,16 +40,8 @@ impl Table {
 /// Reads a CSV table (see the module docs). Never panics; memory is bounded by the
 /// budget's `csv_bytes`.
 pub fn read_csv(bytes: &[u8]) -> Result<Table, DataError> {
-    let budget = Budget::HERE;
-    let too_large = |len: usize| {
-        let advice = "keep fewer rows, or split the table";
-        budget
-            .check_bytes(CSV, len, budget.csv_bytes, advice)
-            .map_err(|source| DataError::TooLarge { what: CSV, source })
-    };
-    too_large(bytes.len())?;
-    let text = maybe_gunzip(bytes, CSV)?;
-    too_large(text.len())?;
+    let advice = "keep fewer rows, or split the table";
+    let text = gunzip_within(bytes, CSV, Budget::HERE.csv_bytes, advice)?;
     let bad = |line: u64, column: &str, message: String| DataError::Csv {
         line,
         column: quote(column),

@@ -187,27 +187,36 @@ pub struct Split {
 }
 
 /// Decompresses `bytes` if they start with the gzip magic `1f 8b`, else borrows them. The
-/// result may be at most the budget's `data_bytes`: a small file that inflates without end
-/// (a "gzip bomb") is refused once it passes the limit, not read to the end.
+/// result may be at most the budget's `data_bytes`.
 fn maybe_gunzip<'a>(bytes: &'a [u8], what: &'static str) -> Result<Cow<'a, [u8]>, DataError> {
+    gunzip_within(bytes, what, Budget::HERE.data_bytes, "use a smaller data set (or split it)")
+}
+
+/// [`maybe_gunzip`] with a limit of `limit` bytes: a small file that inflates without end (a
+/// "gzip bomb") is refused once it passes the limit, not read to the end.
+fn gunzip_within<'a>(
+    bytes: &'a [u8],
+    what: &'static str,
+    limit: usize,
+    advice: &str,
+) -> Result<Cow<'a, [u8]>, DataError> {
     let budget = Budget::HERE;
     if !bytes.starts_with(&GZIP_MAGIC) {
-        let advice = "use a smaller data set (or split it)";
         budget
-            .check_bytes(what, bytes.len(), budget.data_bytes, advice)
+            .check_bytes(what, bytes.len(), limit, advice)
             .map_err(|source| DataError::TooLarge { what, source })?;
         return Ok(Cow::Borrowed(bytes));
     }
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
-        .take(budget.data_bytes as u64 + 1)
+        .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|source| DataError::Gzip { what, source })?;
-    if out.len() > budget.data_bytes {
+    if out.len() > limit {
         let source = OverBudget {
-            what: format!("{what} decompresses to more than {}", bytes_text(budget.data_bytes)),
-            limit: format!("{} {}", bytes_text(budget.data_bytes), budget.place),
-            advice: "use a smaller data set (or split it)".into(),
+            what: format!("{what} decompresses to more than {}", bytes_text(limit)),
+            limit: format!("{} {}", bytes_text(limit), budget.place),
+            advice: advice.into(),
         };
         return Err(DataError::TooLarge { what, source });
     }
@@ -820,6 +829,17 @@ mod tests {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&encode_lab_data(split)[..]).read_to_end(&mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_once_it_passes_the_limit() {
+        let bomb = gzip(&vec![0u8; 8 << 20]); // 8 MiB of zeros in ~8 kB
+        assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
+        let e = gunzip_within(&bomb, LAB_DATA, 1 << 20, "use less").unwrap_err().to_string();
+        assert!(e.contains("decompresses to more than 1.0 MiB") && e.contains("use less"), "{e}");
+        assert_eq!(gunzip_within(&bomb, LAB_DATA, 8 << 20, "").unwrap().len(), 8 << 20);
+        let e = gunzip_within(&[7; 100], LAB_DATA, 99, "use less").unwrap_err().to_string();
+        assert!(e.contains("lab data is 100 bytes; the limit is 99 bytes"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use latent_lab::data::IMAGE_SIDE;
 use latent_lab::model::{NoiseKind, NoiseSpec};
-use latent_lab::train::evaluate;
+use latent_lab::train::{check_in_use, evaluate, PROBE_IMAGES};
 use latent_lab::Backend;
 
 use crate::args::{EvalArgs, SampleArgs, SplitArg};
@@ -20,6 +20,12 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
     let backend: Backend = a.backend.into();
     let (mut ex, _) = shared::executor(backend, program, &[]).await?;
     ex.set_params(&values)?;
+    let probe = set.len().min(PROBE_IMAGES);
+    if let Err(e) =
+        check_in_use(&mut ex, &values, &set.images_f32(0..probe), &set.labels[..probe]).await
+    {
+        fail!("{}: {e}", a.weights.display());
+    }
     let noise = match a.noise {
         None => None,
         Some(kind) => {
@@ -36,6 +42,15 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
         }
     };
     let evaluation = evaluate(&mut ex, set, name, spec.seed, noise).await?;
+    // A figure that is not a number would print as null: say so instead.
+    let figures = serde_json::to_value(&evaluation)?;
+    if let Some((key, _)) = figures.as_object().into_iter().flatten().find(|(_, v)| v.is_null()) {
+        fail!(
+            "{}: the evaluation's `{key}` is not a finite number: the weights overflow on these \
+             digits",
+            a.weights.display()
+        );
+    }
     emit(serde_json::to_string(&EvalLine { event: None, eval: &evaluation, backend })?)
 }
 
@@ -47,6 +62,9 @@ pub async fn sample(a: SampleArgs) -> Result<()> {
     shared::check_output(&a.out)?;
     let (mut ex, _) = shared::executor(a.backend.into(), program, &[]).await?;
     ex.set_params(&values)?;
+    if let Err(e) = check_in_use(&mut ex, &values, &[], &[]).await {
+        fail!("{}: {e}", a.weights.display());
+    }
     let n = a.n as usize;
     // A conditional model draws the digit `--label`, or 0–9 in turn.
     let labels: Vec<u8> = (0..n).map(|i| a.label.unwrap_or((i % 10) as u8)).collect();
