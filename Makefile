@@ -16,7 +16,7 @@ WASM    := target/wasm32-unknown-unknown/release/latent_lab.wasm
 DATA    := www/data/mnist-10k.bin
 XDG_DIR := /tmp/xdg-latent-lab
 
-.PHONY: help setup setup-test data wasm serve test lint bench models docs clean
+.PHONY: help setup setup-test data wasm serve test lint bench models docs fuzz soak clean
 
 help:
 	@echo "Latent Lab targets:"
@@ -30,6 +30,8 @@ help:
 	@echo "  make bench       benchmarks: ae/vae on gpu and cpu, and the VAE in Chromium (figures, not pass/fail)"
 	@echo "  make models      train the shipped models (one per kind) into www/models/"
 	@echo "  make docs        the README's pictures from the page on WebGPU: docs/lab.png, docs/lab-phone.png, docs/sampler.gif"
+	@echo "  make fuzz        the readers' property tests with the long budget (FUZZ_CASES=100000 per reader)"
+	@echo "  make soak        train in the page for SOAK_SECONDS (600) with every view live; fails if the engine's memory grows"
 	@echo "  make clean       remove build outputs, data, test results and artifacts"
 
 setup:
@@ -128,6 +130,17 @@ models: setup data
 # the sampler's canvas over 2.5 s as an animated GIF. See scripts/screenshots.mjs.
 docs: setup-test data wasm
 	node scripts/screenshots.mjs --out docs
+
+# The property tests of tests/fuzz.rs with the long budget (`make test` runs 2,000 cases per
+# reader); the tally of how the cases ended goes to target/fuzz.log.
+FUZZ_CASES ?= 100000
+fuzz: setup
+	LATENT_LAB_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz -- --nocapture --test-threads 2 2>&1 | tee target/fuzz.log
+
+# The soak of tests/browser/soak.spec.mjs (CPU engine): `make test` runs it for 60 s.
+SOAK_SECONDS ?= 600
+soak: setup-test data wasm
+	SOAK_SECONDS=$(SOAK_SECONDS) npx playwright test tests/browser/soak.spec.mjs --project cpu --timeout $$(( ($(SOAK_SECONDS) + 120) * 1000 ))
 
 clean:
 	rm -rf target www/pkg www/data test-results artifacts

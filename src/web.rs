@@ -454,16 +454,18 @@ impl Lab {
 
     /// Test hook: panics inside the engine, as a bug would — at once (`"now"`), or inside the
     /// next awaited call with the model taken out of its cell (`"async"`: the promise never
-    /// settles, as with a real panic in a call) — so tests can check that the page contains
-    /// the fault. After it the engine is dead; only a new one helps.
+    /// settles, as with a real panic in a call) — or aborts without a panic message, as
+    /// running out of memory does (`"abort"`), so tests can check that the page contains the
+    /// fault. After it the engine is dead; only a new one helps.
     pub fn simulate_panic(&self, when: &str) -> Result<Promise, JsError> {
         match when {
             "now" => panic!("simulated panic (test hook)"),
             "async" => {
                 Ok(self.run(|_st| async { panic!("simulated panic in a call (test hook)") }))
             }
+            "abort" => std::process::abort(),
             other => Err(JsError::new(&format!(
-                "simulate_panic: `when` is \"now\" or \"async\", got {:?}",
+                "simulate_panic: `when` is \"now\", \"async\" or \"abort\", got {:?}",
                 crate::limits::quote(other)
             ))),
         }
@@ -776,8 +778,8 @@ fn whole(x: f64, what: &str, max: f64) -> Result<usize> {
     if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= max {
         return Ok(x as usize);
     }
-    let limit = if max == f64::MAX { String::new() } else { format!(" to {max}") };
-    Err(Error::Input(format!("{what} must be a whole number from 0{limit}, got {x}")))
+    let range = if max == f64::MAX { "≥ 0".to_string() } else { format!("from 0 to {max}") };
+    Err(Error::Input(format!("{what} must be a whole number {range}, got {x}")))
 }
 
 /// `[{first_step, steps, recon, kl, penalty}, …]`, non-finite losses as NaN or ±Infinity.

@@ -247,7 +247,7 @@ async function probeBrowserAdapter() {
 function show(value) {
   let text;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
   } catch {
     text = String(value);
   }

@@ -128,7 +128,7 @@ export class LatentLabElement extends HTMLElement {
   #drop;
   #lastGood = null; // the engine's last checkpoint: {bytes, step, pretrained, condition}
   #crashes = []; // times of recent crashes
-  #restarting = null; // the crash's message while a new engine starts
+  #restarting = null; // {message, notice} of the crash while a new engine starts
   #restartWaiters = []; // simulatePanic's promises
 
   constructor() {
@@ -290,7 +290,18 @@ export class LatentLabElement extends HTMLElement {
   async setSpec(changes) {
     await this.#ready;
     const current = JSON.parse(this.#info.spec);
-    const spec = mergeSpec(current, typeof changes === 'string' ? JSON.parse(changes) : changes);
+    let parsed = changes;
+    if (typeof changes === 'string') {
+      try {
+        parsed = JSON.parse(changes);
+      } catch (e) {
+        throw new Error(`setSpec: the changes are not valid JSON (${e.message})`);
+      }
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new TypeError(`setSpec: the changes are an object such as {beta: 4}, got ${describe(parsed)}`);
+    }
+    const spec = mergeSpec(current, parsed);
     const info = await this.#request('setSpec', { spec: JSON.stringify(spec) });
     this.#specChanged(info);
     return info;
@@ -451,8 +462,9 @@ export class LatentLabElement extends HTMLElement {
       this.#settleRestart(null, error);
       return;
     }
-    this.#showError(`The engine stopped: ${message}. Restarting it with the last good model (step ${restore.step})…`);
-    this.#restarting = message;
+    const notice = `The engine stopped: ${message}. Restarting it with the last good model (step ${restore.step})…`;
+    this.#showError(notice);
+    this.#restarting = { message, notice };
     this.#views.badge.failed('restarting the engine');
     this.#startEngine(restore);
   }
@@ -464,8 +476,11 @@ export class LatentLabElement extends HTMLElement {
     this.#modelChanged(info);
     this.#history = history;
     this.#views.loss.push(history.map((p) => ({ first_step: p.step, steps: 0, recon: p.recon, kl: p.kl, penalty: p.penalty })));
+    // One message for the whole episode: why it stopped, and that it is back.
+    const { message: cause, notice } = this.#restarting ?? {};
     this.#restarting = null;
-    const message = `The engine was restarted after a crash: the model is back as it was at step ${restore.step}${restore.step === info.step ? '' : ` (now ${info.step})`}. Training was stopped; press Start to go on.`;
+    if (notice) this.#views.messages.remove(notice);
+    const message = `The engine was restarted after a crash (${cause ?? 'a fault'}): the model is back as it was at step ${restore.step}. Training was stopped; press Start to go on.`;
     this.#views.messages.show(message, 'info');
     const detail = { ...info, message, step: restore.step };
     this.dispatchEvent(new CustomEvent('restart', { detail }));
@@ -743,7 +758,7 @@ function describe(v) {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of ${v.length}`;
-  let text = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' || typeof v === 'function' ? `a ${typeof v}` : String(v);
+  let text = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? 'an object' : typeof v === 'function' ? 'a function' : String(v);
   if (text.length > 48) text = `${text.slice(0, 48)}… (${text.length} characters)`;
   return text;
 }

@@ -73,10 +73,40 @@ for (const when of ['now', 'async']) {
     lab.problems.splice(0, lab.problems.length, ...lab.problems.filter((p) => !/simulated panic/.test(p)));
     expect(panics.length).toBeGreaterThan(0);
     expect(lab.problems).toEqual([]);
-    await lab.page.locator('latent-lab [part="messages"] .message .close').first().click();
-    await lab.page.locator('latent-lab [part="messages"] .message .close').first().click();
+    // One message tells the whole episode: the "restarting" notice gave way to it.
+    const messages = lab.page.locator('latent-lab [part="messages"] .message');
+    await expect(messages).toHaveCount(1);
+    await expect(messages).toContainText('(a panic inside the engine (simulated panic');
+    await messages.locator('.close').click();
   });
 }
+
+test('an abort without a panic message (as out of memory is) is contained too', async ({}, testInfo) => {
+  const before = await snapshot();
+  const errors = await recordErrors();
+  const info = await lab.run(() => document.querySelector('latent-lab').simulatePanic('abort'));
+  expect(info.step).toBe(before.step);
+  expect((await snapshot()).recon).toEqual(before.recon);
+  expect((await errors()).some((m) => /a fault inside the engine \(RuntimeError: unreachable.*out of memory\)/.test(m))).toBe(true);
+  await expect(lab.part('backend')).toContainText(testInfo.project.name === 'webgpu' ? 'WebGPU' : 'CPU');
+  expect(lab.problems).toEqual([]);
+});
+
+test('four crashes within a minute stop the restarts, with a message to reload', async () => {
+  // Three were the tests above (seconds apart on any machine this runs on); a fourth stops it.
+  const refused = await lab.run(() => document.querySelector('latent-lab').simulatePanic('now').then(() => null, (e) => e.message));
+  expect(refused).toMatch(/the engine stopped: a panic inside the engine/);
+  await expect(lab.part('messages')).toContainText('It was not restarted (it failed 4 times within a minute): reload the page.');
+  await expect(lab.part('backend')).toContainText('stopped');
+  // Calls now reject at once instead of hanging.
+  const call = await lab.run(() => document.querySelector('latent-lab').sample(2, 1).then(() => 'answered', (e) => e.message));
+  expect(call).toMatch(/engine stopped/);
+  lab.problems.splice(0, lab.problems.length, ...lab.problems.filter((p) => !/simulated panic/.test(p)));
+  expect(lab.problems).toEqual([]);
+  // A fresh page for the tests after this one.
+  await lab.page.reload();
+  await lab.run(() => document.querySelector('latent-lab').ready);
+});
 
 test('the panics users found are refused with the reason instead', async ({}, testInfo) => {
   const results = await lab.run(async () => {

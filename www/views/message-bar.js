@@ -29,6 +29,11 @@ export class MessageBar {
     return item;
   }
 
+  /** Removes the message with exactly this text, if shown. */
+  remove(text) {
+    for (const m of [...this.root.children]) if (m.dataset.text === text) m.remove();
+  }
+
   clear(kind) {
     for (const m of [...this.root.children]) {
       if (!kind || m.classList.contains(kind)) m.remove();
