@@ -99,8 +99,11 @@ fn fuzz<S: Strategy>(
     let mut tally: Vec<(String, usize)> = outcomes.into_inner().into_iter().collect();
     tally.sort_by_key(|t| std::cmp::Reverse(t.1));
     let shown: Vec<String> = tally.iter().take(8).map(|(k, n)| format!("{n} {k}")).collect();
+    let accepted: usize =
+        tally.iter().filter(|(k, _)| k.starts_with("accepted")).map(|t| t.1).sum();
     eprintln!(
-        "{name}: {} cases, no panic, memory and messages bounded; {} kinds of outcome: {}",
+        "{name}: {} cases, no panic, memory and messages bounded; {accepted} accepted; {} \
+         kinds of outcome: {}",
         cases(),
         tally.len(),
         shown.join(" | ")
