@@ -711,6 +711,15 @@ mod tests {
         let meta: &[(&str, &str)] = &[("format", "latent-lab"), ("spec", "{not json")];
         let e = load_err(&raw_file(&[], Some(meta)));
         assert!(e.contains("invalid model spec"), "{e}");
+        // The metadata's spec is read by the one spec parser: nothing after the object, and
+        // an object it must be.
+        for (spec, says) in
+            [(r#"{"latent": 3} garbage"#, "trailing characters"), ("[]", "must be a JSON object")]
+        {
+            let meta: &[(&str, &str)] = &[("format", "latent-lab"), ("spec", spec)];
+            let e = load_err(&raw_file(&[], Some(meta)));
+            assert!(e.contains("weights file: invalid model spec") && e.contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -59,7 +59,7 @@
 // Faults: if the engine dies (a panic, out of memory), every pending call rejects with the
 // reason, an 'error' event says it, and the element starts a new engine with the last
 // weights known to be good (spec, weights, step, condition; Adam's moments start afresh)
-// and says so. Three crashes within a minute stop it, with a message to reload the page.
+// and says so. A fourth crash within a minute stops it, with a message to reload the page.
 //
 // Events (CustomEvent; `detail` as listed)
 //   ready     engine info (again after a restart)
