@@ -447,7 +447,8 @@ export class LatentLabElement extends HTMLElement {
   #onCrash(message) {
     const now = performance.now();
     this.#crashes = [...this.#crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
-    const restore = this.#lastGood;
+    // The condition as the element has it now (it may have changed since the checkpoint).
+    const restore = this.#lastGood && { ...this.#lastGood, condition: this.#kinds.condition ?? this.#lastGood.condition };
     this.#info = { ...this.#info, training: false };
     this.#views.training.setTraining(false);
     this.#views.sampler.setTraining(false);

@@ -81,6 +81,25 @@ for (const when of ['now', 'async']) {
   });
 }
 
+test('a conditional model comes back with its label', async () => {
+  await lab.switchTo('cvae');
+  await lab.run(() => document.querySelector('latent-lab').setCondition(7));
+  const before = await lab.run(async () => {
+    const el = document.querySelector('latent-lab');
+    return Array.from(await el.sample(3, 5)); // drawn with the condition: 7
+  });
+  const info = await lab.run(() => document.querySelector('latent-lab').simulatePanic('now'));
+  expect(info.condition).toBe(7);
+  expect(JSON.parse(info.spec).kind).toBe('cvae');
+  const after = await lab.run(async () => Array.from(await document.querySelector('latent-lab').sample(3, 5)));
+  expect(after).toEqual(before);
+  lab.problems.splice(0, lab.problems.length, ...lab.problems.filter((p) => !/simulated panic/.test(p)));
+  expect(lab.problems).toEqual([]);
+  // A fresh page (and crash count) for the tests after this one.
+  await lab.page.reload();
+  await lab.run(() => document.querySelector('latent-lab').ready);
+});
+
 test('an abort without a panic message (as out of memory is) is contained too', async ({}, testInfo) => {
   const before = await snapshot();
   const errors = await recordErrors();
@@ -92,8 +111,12 @@ test('an abort without a panic message (as out of memory is) is contained too', 
   expect(lab.problems).toEqual([]);
 });
 
-test('four crashes within a minute stop the restarts, with a message to reload', async () => {
-  // Three were the tests above (seconds apart on any machine this runs on); a fourth stops it.
+test('more than three crashes within a minute stop the restarts, with a message to reload', async () => {
+  // A fresh page: three crashes are restarted (seconds apart on any machine this runs on)…
+  await lab.page.reload();
+  await lab.run(() => document.querySelector('latent-lab').ready);
+  for (let i = 0; i < 3; i++) await lab.run(() => document.querySelector('latent-lab').simulatePanic('now'));
+  // …a fourth is not.
   const refused = await lab.run(() => document.querySelector('latent-lab').simulatePanic('now').then(() => null, (e) => e.message));
   expect(refused).toMatch(/the engine stopped: a panic inside the engine/);
   await expect(lab.part('messages')).toContainText('It was not restarted (it failed 4 times within a minute): reload the page.');
