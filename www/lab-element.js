@@ -394,7 +394,10 @@ export class LatentLabElement extends HTMLElement {
   }
 
   async #request(type, args, options) {
-    if (!this.#engine) throw new Error('<latent-lab> is not connected to a document');
+    if (!this.#engine) {
+      if (this.isConnected) await this.#ready; // an engine that could not start: its reason
+      throw new Error('<latent-lab> is not connected to a document');
+    }
     if (type !== 'init') await this.#ready;
     // Typed arrays in `args` are the element's own copies: hand them over instead of cloning.
     const transfer = Object.values(args)
@@ -406,7 +409,18 @@ export class LatentLabElement extends HTMLElement {
   // Starts an engine: from the attributes, or with `restore` (the last checkpoint of an
   // engine that died) from that model.
   #startEngine(restore = null) {
-    const engine = new EngineClient();
+    let engine;
+    try {
+      engine = new EngineClient();
+    } catch (e) {
+      // The Worker could not even be constructed (a policy, another origin): say why.
+      const message = `The engine could not start: ${e.message}`;
+      this.#views.badge.failed('the engine could not start');
+      this.#views.messages.show(message, 'error');
+      this.dispatchEvent(new CustomEvent('error', { detail: { message } }));
+      this.#rejectReady(e);
+      return;
+    }
     this.#engine = engine;
     const mine = (handler) => (e) => engine === this.#engine && handler(e.detail);
     engine.addEventListener('metrics', mine((d) => this.#onMetrics(d)));

@@ -68,4 +68,22 @@ test('the page and its engine work under a strict Content-Security-Policy', asyn
   expect(refused).toBe('connect-src');
   // The engine told the page, which shows it.
   await expect(part('messages')).toContainText('Content-Security-Policy refused http://192.0.2.1/');
+  await page.unrouteAll({ behavior: 'ignoreErrors' }); // requests still in flight as the page closes
+});
+
+test('a policy that forbids the engine’s worker: the element says so instead of waiting forever', async ({ page }) => {
+  const policy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'none'; style-src 'self'; img-src 'self' data:";
+  await page.route('**/*', async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': policy } });
+  });
+  await page.goto('/');
+  const error = await page.evaluate(() => document.querySelector('latent-lab').ready.then(() => null, (e) => e.message));
+  expect(error).toBeTruthy();
+  await expect(page.locator('latent-lab [part="messages"] .message.error')).toContainText('The engine could not start');
+  await expect(page.locator('latent-lab [part="backend"]')).toContainText('could not start');
+  // Calls reject with the reason rather than hang.
+  const call = await page.evaluate(() => document.querySelector('latent-lab').sample(1, 0).then(() => 'answered', (e) => e.message));
+  expect(call).toBe(error);
+  await page.unrouteAll({ behavior: 'ignoreErrors' }); // requests still in flight as the page closes
 });
