@@ -1,37 +1,14 @@
-// A static server of the repository on a free loopback port, for the scripts that drive
-// Chromium outside Playwright's test runner (bench-browser.mjs, screenshots.mjs).
-import { spawn } from 'node:child_process';
-import net from 'node:net';
+// Static servers on free loopback ports, for the scripts that drive Chromium outside
+// Playwright's test runner (bench-browser.mjs, screenshots.mjs) and for tests that need a
+// second origin or their own headers (dist.spec.mjs).
 
 /** Chromium flags that keep a headless run quiet: no sandbox, no background network. */
 export const QUIET_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** Serves `root` with Python's http.server; resolves, once it answers, to {base, close}. */
+/** Serves `root` (the repository) on a free loopback port; resolves to {base, close}. */
 export async function serveStatic(root) {
-  const port = await new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = srv.address().port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const server = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', String(port)], {
-    cwd: root,
-    stdio: 'ignore',
-  });
-  const base = `http://127.0.0.1:${port}`;
-  // Wait until the server answers (no fixed sleep).
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/www/latent-lab.js`)).ok) break;
-    } catch {}
-    if (i > 200) {
-      server.kill();
-      throw new Error('the static server did not start');
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { base, close: () => server.kill() };
+  return serveFiles({ mounts: { '/': root } });
 }
 
 const TYPES = {
@@ -57,7 +34,8 @@ export async function serveFiles({ mounts = {}, pages = {}, headers = {} } = {})
   const { extname, join, normalize, sep } = await import('node:path');
   const requests = [];
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (path.endsWith('/') && pages[path] === undefined) path += 'index.html';
     requests.push(path);
     const send = (status, body, type = 'text/plain') => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers });

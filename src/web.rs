@@ -20,7 +20,7 @@ use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::backend::{Executor, GpuContext, Metrics};
+use crate::backend::{check_finite, Executor, GpuContext, Metrics};
 use crate::data::{decode_lab_data, preprocess_drawing, Split};
 use crate::error::{Error, Result};
 use crate::limits::Budget;
@@ -415,12 +415,7 @@ impl Lab {
         let spec = ModelSpec { kind: ModelKind::Dae, noise, ..ModelSpec::default() };
         spec.validate().map_err(|e| JsError::new(&e.to_string()))?;
         let pixels = rows_of(&pixels, "pixels", INPUT_SIZE, "corrupt").map_err(js_error)?;
-        if let Some(i) = pixels.iter().position(|v| !v.is_finite()) {
-            return Err(JsError::new(&format!(
-                "corrupt: pixels[{i}] is {}: every value must be a finite number",
-                pixels[i]
-            )));
-        }
+        check_finite(&pixels, INPUT_SIZE, "corrupt: pixels").map_err(js_error)?;
         let mut noisy = vec![0.0; pixels.len()];
         crate::reference::corrupt_input(kind, amount, &pixels, &mut noisy, seed, step);
         Ok(noisy)
@@ -443,12 +438,7 @@ impl Lab {
             )));
         }
         let ink = ink.to_vec();
-        if let Some(i) = ink.iter().position(|v| !v.is_finite()) {
-            return Err(JsError::new(&format!(
-                "preprocess: ink[{i}] is {}: every value must be a finite number",
-                ink[i]
-            )));
-        }
+        check_finite(&ink, width, "preprocess: ink").map_err(js_error)?;
         Ok(preprocess_drawing(&ink, width, height))
     }
 

@@ -68,8 +68,8 @@
 //                'spec' (a live change by setSpec)
 //   error        message, fatal (bool: the engine could not start)
 //   checkpoint   bytes (a .safetensors of the last weights known to be good), step,
-//                pretrained, condition: sent whenever they change, so the page can restore
-//                the model if the engine dies
+//                pretrained: sent whenever they change, so the page can restore the model
+//                if the engine dies (the page knows the condition itself)
 //   rollback     step: a diverged run was undone; the weights are those of `step`
 //   crash        message: the engine died (a panic, or out of memory). Nothing more is
 //                answered: the page ends this worker and starts another
@@ -149,7 +149,7 @@ function sendCheckpoint(force = false) {
   if (!force && serial === checkpointSent) return;
   checkpointSent = serial;
   const bytes = lab.checkpoint_weights();
-  post({ type: 'checkpoint', bytes, step: lab.checkpoint_step(), pretrained, condition }, [bytes.buffer]);
+  post({ type: 'checkpoint', bytes, step: lab.checkpoint_step(), pretrained }, [bytes.buffer]);
 }
 
 // ── one call at a time ───────────────────────────────────────────────────────────────────

@@ -382,12 +382,17 @@ fn check_input(values: &[f32], width: usize, request: &str, what: &str) -> Resul
         )));
     }
     Budget::HERE.check_rows(request, values.len() / width)?;
-    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        return Err(Error::Input(format!(
+    check_finite(values, width, what)
+}
+
+/// Refuses a NaN or an infinity among `values` (rows of `width`), saying where it is.
+pub fn check_finite(values: &[f32], width: usize, what: &str) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::Input(format!(
             "{what}[{i}] (row {}) is {}: every value must be a finite number",
-            i / width,
+            i / width.max(1),
             values[i]
-        )));
+        ))),
     }
-    Ok(())
 }
