@@ -126,7 +126,7 @@ export class LatentLabElement extends HTMLElement {
   #noiseSend = { busy: false, next: null };
   #dragDepth = 0;
   #drop;
-  #lastGood = null; // the engine's last checkpoint: {bytes, step, pretrained, condition}
+  #lastGood = null; // the engine's last checkpoint: {bytes, step, pretrained}
   #crashes = []; // times of recent crashes
   #restarting = null; // {message, notice} of the crash while a new engine starts
   #restartWaiters = []; // simulatePanic's promises
@@ -426,7 +426,7 @@ export class LatentLabElement extends HTMLElement {
     engine.addEventListener('metrics', mine((d) => this.#onMetrics(d)));
     engine.addEventListener('state', mine((d) => this.#onState(d)));
     engine.addEventListener('error', mine((d) => this.#onEngineError(d)));
-    engine.addEventListener('checkpoint', mine(({ bytes, step, pretrained, condition }) => (this.#lastGood = { bytes, step, pretrained, condition })));
+    engine.addEventListener('checkpoint', mine(({ bytes, step, pretrained }) => (this.#lastGood = { bytes, step, pretrained })));
     engine.addEventListener('rollback', mine(({ step }) => this.#dropAfter(step)));
     engine.addEventListener('crash', mine(({ message }) => this.#onCrash(message)));
     const preferGpu = (this.getAttribute('backend') ?? 'auto').toLowerCase() !== 'cpu';
@@ -461,8 +461,8 @@ export class LatentLabElement extends HTMLElement {
   #onCrash(message) {
     const now = performance.now();
     this.#crashes = [...this.#crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
-    // The condition as the element has it now (it may have changed since the checkpoint).
-    const restore = this.#lastGood && { ...this.#lastGood, condition: this.#kinds.condition ?? this.#lastGood.condition };
+    // With the condition as the element has it now (it changes without a checkpoint).
+    const restore = this.#lastGood && { ...this.#lastGood, condition: this.#kinds.condition };
     this.#info = { ...this.#info, training: false };
     this.#views.training.setTraining(false);
     this.#views.sampler.setTraining(false);
@@ -490,7 +490,10 @@ export class LatentLabElement extends HTMLElement {
     const history = this.#history.filter((p) => p.step <= restore.step);
     this.#modelChanged(info);
     this.#history = history;
-    this.#views.loss.push(history.map((p) => ({ first_step: p.step, steps: 0, recon: p.recon, kl: p.kl, penalty: p.penalty })));
+    // Each history point as a one-step metrics item ending at its step (the plots' input).
+    const items = history.map((p) => ({ first_step: p.step - 1, steps: 1, recon: p.recon, kl: p.kl, penalty: p.penalty, beta: p.beta }));
+    this.#views.loss.push(items);
+    if (this.#kinds.kind === 'vae') this.#views.beta.push(items);
     // One message for the whole episode: why it stopped, and that it is back.
     const { message: cause, notice } = this.#restarting ?? {};
     this.#restarting = null;

@@ -63,6 +63,9 @@ for (const when of ['now', 'async']) {
     // Said plainly, as an error event and in the element.
     expect((await errors()).some((m) => /The engine stopped: a panic inside the engine/.test(m))).toBe(true);
     await expect(lab.part('messages')).toContainText('The engine was restarted after a crash');
+    // The plots keep the run up to the restored step: the loss plot and the β path.
+    await expect(lab.part('loss-plot').locator('canvas')).toHaveAttribute('data-last-step', '7');
+    await expect(lab.part('beta-plot').locator('canvas.beta-canvas')).not.toHaveAttribute('data-points', '0');
     await expect(lab.part('messages')).toContainText('step 7');
     await expect(lab.part('backend')).toContainText(testInfo.project.name === 'webgpu' ? 'WebGPU' : 'CPU');
     // The new engine trains on from step 7.
