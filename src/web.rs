@@ -1,5 +1,7 @@
-//! The JavaScript-facing API (wasm only): one [`Lab`] owns a model, its executor (WebGPU or
-//! CPU) and the bundled data. `www/engine-worker.js` is its only caller.
+//! The JavaScript-facing API (wasm only). One [`Engine`] per page holds what its models share:
+//! the WebGPU device (opened once) and the bundled data (decoded once, uploaded to the GPU
+//! once, and only when a model first needs it). Each [`Lab`] owns one model and its executor
+//! (WebGPU or CPU). `www/engine-worker.js` is their only caller.
 //!
 //! Calls must not overlap: every method that touches the model takes the state out of its
 //! cell for the duration of the call and puts it back when done, so an overlapping call is
@@ -15,12 +17,13 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::backend::{check_finite, Executor, GpuContext, Metrics};
+use crate::backend::{check_finite, Executor, GpuContext, GpuDataset, Metrics};
 use crate::data::{decode_lab_data, preprocess_drawing, Split};
 use crate::error::{Error, Result};
 use crate::limits::Budget;
@@ -52,11 +55,143 @@ fn start() {
     }));
 }
 
-/// A model, the executor that runs it and the bundled MNIST split.
+/// What the models of one page share: one WebGPU device and one copy of the data.
+#[wasm_bindgen]
+pub struct Engine {
+    shared: Rc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    gpu: RefCell<Gpu>,
+    data: RefCell<Option<Data>>,
+}
+
+/// The page's WebGPU device: not asked for yet, open, or why there is none.
+#[derive(Default)]
+enum Gpu {
+    #[default]
+    Unopened,
+    Open(Box<GpuContext>),
+    Failed(String),
+}
+
+/// The bundled data, decoded once: the split for the views, the training images for the CPU
+/// executors, and their upload to the GPU (made when a GPU model first trains).
+#[derive(Clone)]
+struct Data {
+    split: Rc<Split>,
+    images: Arc<[u8]>,
+    on_gpu: Option<GpuDataset>,
+}
+
+impl Shared {
+    /// The data for an executor on `gpu` (uploading the images once per device).
+    fn data_for(&self, gpu: Option<&GpuContext>) -> Result<Option<Data>> {
+        let mut slot = self.data.borrow_mut();
+        let Some(data) = slot.as_mut() else { return Ok(None) };
+        if let (Some(ctx), None) = (gpu, &data.on_gpu) {
+            let split = &data.split;
+            data.on_gpu =
+                Some(GpuDataset::upload(ctx, &split.train.images, Some(&split.train.labels))?);
+        }
+        Ok(Some(data.clone()))
+    }
+
+    /// The page's device, opened at the first request; a lost one is not handed out again.
+    async fn gpu(&self) -> std::result::Result<GpuContext, String> {
+        let current = std::mem::take(&mut *self.gpu.borrow_mut());
+        let next = match current {
+            Gpu::Open(ctx) => match ctx.check("opening a model") {
+                Err(Error::DeviceLost(reason)) => {
+                    Gpu::Failed(format!("the WebGPU device was lost ({reason})"))
+                }
+                _ => Gpu::Open(ctx),
+            },
+            Gpu::Unopened => match webgpu_context().await {
+                Ok(ctx) => Gpu::Open(Box::new(ctx)),
+                Err(why) => Gpu::Failed(why),
+            },
+            failed => failed,
+        };
+        let result = match &next {
+            Gpu::Open(ctx) => Ok((**ctx).clone()),
+            Gpu::Failed(why) => Err(why.clone()),
+            Gpu::Unopened => unreachable!("the device was just asked for"),
+        };
+        *self.gpu.borrow_mut() = next;
+        if result.is_err() {
+            // A lost device's data set goes with it.
+            if let Some(data) = self.data.borrow_mut().as_mut() {
+                data.on_gpu = None;
+            }
+        }
+        result
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Engine {
+        Engine { shared: Rc::default() }
+    }
+
+    /// The bundled lab data (`www/data/mnist-10k.bin`), decoded once for every model; a
+    /// model opened before it arrived trains once [`Lab::attach_data`] gives it the data.
+    pub fn set_data(&self, data: Vec<u8>) -> Result<(), JsError> {
+        if self.shared.data.borrow().is_some() {
+            return Ok(());
+        }
+        let split = decode_lab_data(&data).map_err(js_error)?;
+        if split.train.is_empty() {
+            return Err(JsError::new("the lab data holds no training images"));
+        }
+        let images = Arc::from(&split.train.images[..]);
+        *self.shared.data.borrow_mut() = Some(Data { split: Rc::new(split), images, on_gpu: None });
+        Ok(())
+    }
+
+    pub fn has_data(&self) -> bool {
+        self.shared.data.borrow().is_some()
+    }
+
+    /// Builds a model: `spec_json` is a ModelSpec (`"{}"` for the default VAE). With
+    /// `prefer_gpu` it runs on the page's WebGPU device, or on the CPU, recording why, when
+    /// WebGPU is missing or fails. Resolves to a [`Lab`]. Calls must not overlap (the first
+    /// opens the device).
+    pub fn open(&self, spec_json: String, prefer_gpu: bool) -> Promise {
+        let shared = self.shared.clone();
+        future_to_promise(async move {
+            let spec = ModelSpec::from_json(&spec_json).map_err(js_error)?;
+            let program = Program::build(&spec).map_err(js_error)?;
+            let (ex, gpu, adapter) = if prefer_gpu {
+                match shared.gpu().await {
+                    Ok(ctx) => open_gpu(&shared, ctx, program).await,
+                    Err(why) => (cpu_executor(&shared, program).map_err(js_error)?, None, why),
+                }
+            } else {
+                let ex = cpu_executor(&shared, program).map_err(js_error)?;
+                (ex, None, "WebGPU was not requested".to_string())
+            };
+            let has_data = ex.train_image_count() > 0;
+            let state = State::new(ex, gpu, adapter, shared.clone(), has_data);
+            Ok(Lab { state: Rc::new(RefCell::new(Some(state))), shared }.into())
+        })
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+/// A model, the executor that runs it, and the engine it shares the device and data with.
 #[wasm_bindgen]
 pub struct Lab {
     state: Rc<RefCell<Option<State>>>,
-    data: Rc<Split>,
+    shared: Rc<Shared>,
 }
 
 /// Weights known to be good (trained without a non-finite loss), copied to the CPU.
@@ -74,6 +209,9 @@ struct State {
     gpu: Option<GpuContext>,
     /// The adapter's description, or why the CPU executor runs.
     adapter: String,
+    /// Whether the executor has the engine's training data (a model opened before the data
+    /// arrived has none until `attach_data`).
+    has_data: bool,
     /// Steps trained before the executor's own counter last restarted (at `set_params`).
     step_base: u32,
     checkpoint: Checkpoint,
@@ -81,36 +219,11 @@ struct State {
     held: Vec<Metrics>,
     /// A non-finite loss was seen since the last checkpoint or rollback.
     diverged: bool,
-    data: Rc<Split>,
+    shared: Rc<Shared>,
 }
 
 #[wasm_bindgen]
 impl Lab {
-    /// Builds a lab: `spec_json` is a ModelSpec (`"{}"` for the default VAE), `data` the
-    /// bundled lab data (`www/data/mnist-10k.bin`). With `prefer_gpu` it tries WebGPU and
-    /// falls back to the CPU, recording why, when WebGPU is missing or fails.
-    pub async fn create(
-        spec_json: String,
-        data: Vec<u8>,
-        prefer_gpu: bool,
-    ) -> Result<Lab, JsError> {
-        let spec = ModelSpec::from_json(&spec_json).map_err(js_error)?;
-        let program = Program::build(&spec).map_err(js_error)?;
-        let data = Rc::new(decode_lab_data(&data).map_err(js_error)?);
-        if data.train.is_empty() {
-            return Err(JsError::new("the lab data holds no training images"));
-        }
-        let (mut ex, gpu, adapter) = if prefer_gpu {
-            open_executor(program, &data.train.images).await
-        } else {
-            let ex = Executor::cpu(program, &data.train.images);
-            (ex, None, "WebGPU was not requested".to_string())
-        };
-        ex.set_train_labels(&data.train.labels).map_err(js_error)?;
-        let state = State::new(ex, gpu, adapter, data.clone());
-        Ok(Lab { state: Rc::new(RefCell::new(Some(state))), data })
-    }
-
     /// "webgpu" or "cpu".
     pub fn backend(&self) -> Result<String, JsError> {
         Ok(self.lock()?.backend().to_string())
@@ -136,12 +249,28 @@ impl Lab {
         Ok(self.lock()?.step())
     }
 
+    /// Training images (0 until the engine has its data).
     pub fn train_size(&self) -> usize {
-        self.data.train.len()
+        self.shared.data.borrow().as_ref().map_or(0, |d| d.split.train.len())
     }
 
+    /// Held-out images (0 until the engine has its data).
     pub fn test_size(&self) -> usize {
-        self.data.test.len()
+        self.shared.data.borrow().as_ref().map_or(0, |d| d.split.test.len())
+    }
+
+    /// Whether this model can train: it has the engine's training data.
+    pub fn has_data(&self) -> Result<bool, JsError> {
+        Ok(self.lock()?.has_data)
+    }
+
+    /// Gives a model opened before the engine had its data the training images and labels
+    /// (a no-op if it has them, an error if the engine has none yet).
+    pub fn attach_data(&self) -> Promise {
+        self.run(move |mut st| async move {
+            st.attach_data().await?;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// Queues (WebGPU) or runs (CPU) `steps` training steps. Resolves when they are queued
@@ -291,14 +420,16 @@ impl Lab {
     /// The first `n` held-out test images (n × 784 values in [0, 1]); fewer if the test
     /// set is smaller.
     pub fn test_images(&self, n: f64) -> Result<Float32Array, JsError> {
-        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(self.data.test.len());
-        Ok(Float32Array::from(&self.data.test.images_f32(0..n)[..]))
+        let split = self.split()?;
+        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(split.test.len());
+        Ok(Float32Array::from(&split.test.images_f32(0..n)[..]))
     }
 
     /// Labels (0–9) of the first `n` test images.
     pub fn test_labels(&self, n: f64) -> Result<Uint8Array, JsError> {
-        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(self.data.test.len());
-        Ok(Uint8Array::from(&self.data.test.labels[..n]))
+        let split = self.split()?;
+        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(split.test.len());
+        Ok(Uint8Array::from(&split.test.labels[..n]))
     }
 
     /// The model as a `.safetensors` file (the spec in its metadata).
@@ -472,6 +603,14 @@ impl Lab {
 }
 
 impl Lab {
+    /// The engine's data, or an error saying it has not arrived.
+    fn split(&self) -> Result<Rc<Split>, JsError> {
+        let data = self.shared.data.borrow();
+        data.as_ref()
+            .map(|d| d.split.clone())
+            .ok_or_else(|| JsError::new("the digits are not loaded yet"))
+    }
+
     /// The state for a synchronous call.
     fn lock(&self) -> Result<Busy, JsError> {
         Busy::take(&self.state).ok_or_else(|| JsError::new(BUSY))
@@ -491,22 +630,40 @@ impl Lab {
     }
 }
 
-/// Opens WebGPU and builds the GPU executor; on any failure, the CPU executor and why.
-async fn open_executor(
+/// The GPU executor on the page's device, with the engine's data if it has arrived; on any
+/// failure, the CPU executor and why.
+async fn open_gpu(
+    shared: &Shared,
+    ctx: GpuContext,
     program: Program,
-    train_images: &[u8],
 ) -> (Executor, Option<GpuContext>, String) {
-    let why = match webgpu_context().await {
-        Ok(ctx) => match Executor::gpu(&ctx, program.clone(), train_images).await {
-            Ok(ex) => {
-                let name = describe_adapter(&ctx.adapter_info);
-                return (ex, Some(ctx), name);
-            }
-            Err(e) => format!("WebGPU could not build the model: {e}"),
-        },
-        Err(why) => why,
+    let built = async {
+        let data = shared.data_for(Some(&ctx))?;
+        let ex = Executor::gpu_sharing(&ctx, program.clone(), data.and_then(|d| d.on_gpu)).await?;
+        ctx.check("building the model")?;
+        Ok::<_, Error>(ex)
     };
-    (Executor::cpu(program, train_images), None, why)
+    let why = match built.await {
+        Ok(ex) => {
+            let name = describe_adapter(&ctx.adapter_info);
+            return (ex, Some(ctx), name);
+        }
+        Err(e) => format!("WebGPU could not build the model: {e}"),
+    };
+    match cpu_executor(shared, program) {
+        Ok(ex) => (ex, None, why),
+        Err(e) => unreachable!("a CPU executor over shared data cannot fail: {e}"),
+    }
+}
+
+/// The CPU executor, training from the engine's data if it has arrived.
+fn cpu_executor(shared: &Shared, program: Program) -> Result<Executor> {
+    let Some(data) = shared.data_for(None)? else {
+        return Ok(Executor::cpu_sharing(program, Arc::from(&[][..])));
+    };
+    let mut ex = Executor::cpu_sharing(program, data.images.clone());
+    ex.set_train_labels(&data.split.train.labels)?;
+    Ok(ex)
 }
 
 /// The adapter's name for the badge. Browsers may keep the name to themselves (an empty
@@ -541,18 +698,39 @@ async fn webgpu_context() -> Result<GpuContext, String> {
 }
 
 impl State {
-    fn new(ex: Executor, gpu: Option<GpuContext>, adapter: String, data: Rc<Split>) -> State {
+    fn new(
+        ex: Executor,
+        gpu: Option<GpuContext>,
+        adapter: String,
+        shared: Rc<Shared>,
+        has_data: bool,
+    ) -> State {
         let params = ex.program().initial_params();
         State {
             ex,
             gpu,
             adapter,
+            has_data,
             step_base: 0,
             checkpoint: Checkpoint { params, step: 0, at_ms: now(), serial: 0 },
             held: vec![],
             diverged: false,
-            data,
+            shared,
         }
+    }
+
+    /// The engine's data for this model's executor (on its GPU, if it runs on one).
+    async fn attach_data(&mut self) -> Result<()> {
+        if self.has_data {
+            return Ok(());
+        }
+        let Some(data) = self.shared.data_for(self.gpu.as_ref())? else {
+            return Err(Error::Input("the engine has no data yet".into()));
+        };
+        self.ex.share_train_images(data.images.clone(), data.on_gpu.clone()).await?;
+        self.ex.set_train_labels(&data.split.train.labels)?;
+        self.has_data = true;
+        Ok(())
     }
 
     fn backend(&self) -> &'static str {
@@ -573,8 +751,9 @@ impl State {
     /// After a GPU failure: continue on the CPU from the last checkpoint.
     fn fall_back(&mut self, e: &Error) {
         let program = self.ex.program().clone();
-        let mut cpu = Executor::cpu(program, &self.data.train.images);
-        cpu.set_train_labels(&self.data.train.labels).expect("one label per training image");
+        let mut cpu =
+            cpu_executor(&self.shared, program).expect("the CPU executor over shared data");
+        self.has_data = cpu.train_image_count() > 0;
         // The checkpoint was taken from this very program, so its shapes always fit.
         if cpu.set_params(&self.checkpoint.params).is_err() {
             web_sys::console::error_1(&"checkpoint does not fit the model; weights reset".into());
@@ -686,19 +865,29 @@ impl State {
         probe: Probe,
     ) -> Result<()> {
         let mut ex = match &self.gpu {
-            Some(ctx) => Executor::gpu(ctx, program, &self.data.train.images).await?,
-            None => Executor::cpu(program, &self.data.train.images),
+            Some(ctx) => {
+                let data = self.shared.data_for(Some(ctx))?.and_then(|d| d.on_gpu);
+                Executor::gpu_sharing(ctx, program, data).await?
+            }
+            None => cpu_executor(&self.shared, program)?,
         };
-        ex.set_train_labels(&self.data.train.labels)?;
         ex.set_params(&values)?;
         if probe == Probe::OnRealDigits {
-            let n = self.data.test.len().min(crate::train::PROBE_IMAGES);
-            let (images, labels) = (self.data.test.images_f32(0..n), &self.data.test.labels[..n]);
+            let split = self.shared.data.borrow().as_ref().map(|d| d.split.clone());
+            let (images, labels) = match &split {
+                Some(split) => {
+                    let n = split.test.len().min(crate::train::PROBE_IMAGES);
+                    (split.test.images_f32(0..n), &split.test.labels[..n])
+                }
+                // Without digits the probe decodes samples of N(0, I) and encodes them.
+                None => (vec![], &[][..]),
+            };
             crate::train::check_in_use(&mut ex, &values, &images, labels).await?;
         }
         if let Some(ctx) = &self.gpu {
             ctx.check("loading the weights")?;
         }
+        self.has_data = ex.train_image_count() > 0;
         self.ex = ex;
         self.step_base = 0;
         let serial = self.checkpoint.serial + 1;

@@ -1,18 +1,37 @@
-// The page's side of the engine worker's protocol (documented in engine-worker.js):
-// `request(type, args)` returns a promise of the reply (with `{timed: true}`: of `{result,
-// ms}`, `ms` the engine's time for an inference call); worker events are re-dispatched as
-// DOM events ('ready', 'metrics', 'state', 'error', 'checkpoint', 'rollback', 'crash')
-// whose `detail` is the message.
+// The page's side of the engine worker's protocol (documented in engine-worker.js). A page
+// has one engine Worker however many widgets it holds: `engineModel()` gives each widget its
+// own model in the page's engine (an `EngineModel`), starting the Worker with the first.
+//
+// `model.request(type, args)` returns a promise of the reply (with `{timed: true}`: of
+// `{result, ms}`, `ms` the engine's time for an inference call); the worker's events about
+// that model are re-dispatched on it as DOM events ('ready', 'metrics', 'state', 'error',
+// 'checkpoint', 'rollback'), and 'crash' on every model, each with the message as `detail`.
 //
 // A 'crash' (the engine died) ends the worker at once: every pending request rejects with
 // the crash's message (an EngineError with `crashed: true`), and so does every later one.
 // Starting another engine is the caller's choice (the element does, from its last
-// checkpoint).
+// checkpoint): the next `engineModel()` starts a new Worker, which the other widgets of the
+// page then share too. When the last model closes, the Worker ends.
+
+let shared = null; // the page's EngineClient while it lives
+let modelCount = 0;
+
+/** A new model in the page's engine (the Worker starts with the first; may throw if a Worker cannot be constructed). */
+export function engineModel() {
+  if (shared === null || shared.dead) shared = new EngineClient();
+  return shared.model(`m${++modelCount}`);
+}
+
+/** The page's engine Worker count (0 or 1), for tests and the soak. */
+export function engineWorkers() {
+  return shared !== null && !shared.dead ? 1 : 0;
+}
 
 export class EngineClient extends EventTarget {
   #worker;
   #next = 1;
   #pending = new Map();
+  #models = new Map(); // id → EngineModel
   #dead = null; // the message once the engine has crashed or been stopped
 
   constructor(workerUrl = new URL('./engine-worker.js', import.meta.url)) {
@@ -25,6 +44,24 @@ export class EngineClient extends EventTarget {
       this.#failAll(`the engine worker failed: ${e.message || 'it could not be loaded'}`);
     };
     this.#worker.onmessageerror = () => this.#failAll('a message from the engine could not be read');
+  }
+
+  get dead() {
+    return this.#dead !== null;
+  }
+
+  /** A model of this engine, named `id` in the protocol (opened by its 'open' request). */
+  model(id) {
+    const m = new EngineModel(this, id, () => this.#release(id));
+    this.#models.set(id, m);
+    return m;
+  }
+
+  // A model closed: the worker ends with the last.
+  #release(id) {
+    if (!this.#models.delete(id) || this.#models.size > 0 || this.#dead !== null) return;
+    this.terminate();
+    if (shared === this) shared = null;
   }
 
   /** Sends a request; `transfer` lists buffers handed over to the worker. */
@@ -55,6 +92,7 @@ export class EngineClient extends EventTarget {
       for (const { reject, type } of this.#pending.values()) reject(new EngineError(msg.message, type, true));
       this.#pending.clear();
       this.dispatchEvent(new CustomEvent('crash', { detail: msg }));
+      for (const m of [...this.#models.values()]) m.dispatchEvent(new CustomEvent('crash', { detail: msg }));
       return;
     }
     if (msg && msg.id !== undefined && this.#pending.has(msg.id)) {
@@ -65,14 +103,44 @@ export class EngineClient extends EventTarget {
       return;
     }
     if (msg && typeof msg.type === 'string') {
-      this.dispatchEvent(new CustomEvent(msg.type, { detail: msg }));
+      // About one model, or (a policy violation) about the engine: every model hears it.
+      const targets = msg.model !== undefined ? [this.#models.get(msg.model)].filter(Boolean) : [this, ...this.#models.values()];
+      for (const t of targets) t.dispatchEvent(new CustomEvent(msg.type, { detail: msg }));
     }
   }
 
   #failAll(message) {
     for (const { reject, type } of this.#pending.values()) reject(new EngineError(message, type));
     this.#pending.clear();
-    this.dispatchEvent(new CustomEvent('error', { detail: { type: 'error', message, fatal: true } }));
+    const detail = { type: 'error', message, fatal: true };
+    for (const t of [this, ...this.#models.values()]) t.dispatchEvent(new CustomEvent('error', { detail }));
+  }
+}
+
+/** One widget's model in the page's engine: requests name it; events about it arrive here. */
+export class EngineModel extends EventTarget {
+  #client;
+  #release;
+  #closed = false;
+
+  constructor(client, id, release) {
+    super();
+    this.#client = client;
+    this.id = id;
+    this.#release = release;
+  }
+
+  request(type, args = {}, transfer = [], options = {}) {
+    if (this.#closed) return Promise.reject(new EngineError('the model was closed', type));
+    return this.#client.request(type, { ...args, model: this.id }, transfer, options);
+  }
+
+  /** Closes the model (the engine frees it); the Worker ends with the page's last model. */
+  terminate() {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#client.dead) this.#client.request('close', { model: this.id }).catch(() => {});
+    this.#release();
   }
 }
 

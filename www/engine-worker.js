@@ -1,25 +1,32 @@
-// Latent Lab's engine worker: a module Worker that owns the wasm `Lab` (src/web.rs), so the
-// page never waits on the GPU or on CPU training.
+// Latent Lab's engine worker: a module Worker that owns the wasm engine (src/web.rs), so the
+// page never waits on the GPU or on CPU training. One worker serves every <latent-lab> of a
+// page: it holds one `Engine` (one WebGPU device, one copy of the digits, fetched only when a
+// model first needs them) and one `Lab` per widget, each with its own model and training.
 //
 // Protocol (postMessage, structured clone; typed arrays are transferred where possible)
 //
-//   page → worker requests:  {id, type, ...args}
+//   page → worker requests:  {id, type, model, ...args}   (`model`: the widget's model id)
 //   worker → page replies:   {id, ok: true, result, ms?}  |  {id, ok: false, error: message}
 //                            (`ms`: the engine's time for an inference call, queueing excluded)
-//   worker → page events:    {type: 'ready' | 'metrics' | 'state' | 'error', ...} (no id)
+//   worker → page events:    {type, model, ...} ('ready', 'metrics', 'state', 'error',
+//                            'checkpoint', 'rollback': about one model) and {type: 'crash'}
 //
 //   request      args                       result
 //   ───────────  ─────────────────────────  ─────────────────────────────────────────────────
-//   init         spec (JSON string),        info (below); also sent as a 'ready' event. With
-//                preferGpu (bool),          `weights`, the model is loaded from that file
-//                weights? (URL),            (a failure keeps the fresh model and is reported);
-//                restore? {bytes, step,     with `restore`, from a checkpoint of an engine
-//                pretrained, condition}     that died (a failure is an error: see 'crash')
+//   open         spec (JSON string),        info (below) of a new model `model`; also sent
+//                preferGpu (bool),          as a 'ready' event. With `weights` (a URL), the
+//                weights? (URL),            model is loaded from that file (a failure keeps
+//                restore? {bytes, step,     the fresh model and is reported); with `restore`,
+//                pretrained, condition}     from a checkpoint of an engine that died (a
+//                                           failure is an error: see 'crash')
+//   close        —                          null: the model stops training and is freed
 //   info         —                          info: {backend, adapter, spec, parameters, step,
 //                                           training, trainSize, testSize, pretrained,
-//                                           condition}
+//                                           condition, models}
 //                                           (`pretrained`: the file name while the model is
-//                                           the one loaded at init, else null)
+//                                           the one loaded at open, else null; `trainSize`
+//                                           and `testSize`: 0 until the digits are loaded;
+//                                           `models`: how many models the engine holds)
 //   start        steps? (number)            {step}: starts training; without `steps` it runs
 //                                           until 'stop'. Replies at once.
 //   train        steps (number)             {step, reason}: trains `steps` more steps and
@@ -48,64 +55,98 @@
 //                                           second model, loaded once from `url` on the
 //                                           CPU (the contractive view's plain AE)
 //   testImages   n                          {images: Float32Array n×784, labels: Uint8Array}
+//                                           (the digits are fetched at the first request
+//                                           that needs them: this, start or train)
 //   preprocess   ink, width, height         Float32Array 784
 //   save         —                          Uint8Array (a .safetensors file)
 //   load         bytes (Uint8Array)         info; on error the current model is kept
-//   memory       —                          {wasmBytes}: the engine's linear memory (it
-//                                           only grows: a leak shows here)
+//   memory       —                          {wasmBytes, models, digits}: the engine's linear
+//                                           memory (it only grows: a leak shows here), the
+//                                           models it holds, whether it has the digits
 //   loseDevice   —                          null (test hook: destroys the WebGPU device)
 //   panic        when ('now' | 'async')     never replies (test hook: a panic inside the
 //                                           engine, at once or inside an awaited call)
 //
-//   event        fields
+//   event        fields (all but 'crash' carry `model`)
 //   ───────────  ─────────────────────────────────────────────────────────────────────────
 //   ready        info
 //   metrics      items: [{first_step, steps, recon, kl, penalty, beta}], step, stepsPerSec,
 //                samplesPerSec, chunk (steps per training call). `beta`: the β those steps
 //                trained with (it changes with setSpec)
-//   state        info (training started or stopped, backend switched, model replaced),
-//                reason?: 'start' | 'stop' | 'done' | 'diverged' | 'fallback' | 'model' |
-//                'spec' (a live change by setSpec)
-//   error        message, fatal (bool: the engine could not start)
+//   state        info (training started or stopped, backend switched, model replaced, the
+//                digits arrived), reason?: 'start' | 'stop' | 'done' | 'diverged' |
+//                'fallback' | 'model' | 'spec' (a live change by setSpec) | 'data'
+//   error        message, fatal (bool: the model could not be opened)
 //   checkpoint   bytes (a .safetensors of the last weights known to be good), step,
 //                pretrained: sent whenever they change, so the page can restore the model
 //                if the engine dies (the page knows the condition itself)
 //   rollback     step: a diverged run was undone; the weights are those of `step`
 //   crash        message: the engine died (a panic, or out of memory). Nothing more is
-//                answered: the page ends this worker and starts another
+//                answered: the page ends this worker and starts another, reopening each
+//                widget's model from its last checkpoint
 //
 // Faults: a panic in Rust aborts the wasm instance (a `WebAssembly.RuntimeError`, thrown
 // from the call or, inside an awaited call, uncaught in a later task, its promise never
 // settling). Either way the worker sends 'crash' once, with the panic's message, and
-// refuses every later request; the page restarts the engine from the last 'checkpoint'.
+// refuses every later request; the page restarts the engine from the last 'checkpoint's.
 //
-// Training loop: `lab.train(chunk)` queues (WebGPU) or runs (CPU) a chunk of steps, then
-// `poll_metrics()` collects finished ones; between chunks the loop yields to the event loop,
-// so requests (inference, stop, save) interleave with training. `chunk` adapts so one chunk
-// takes about TARGET_MS, and on WebGPU at most two chunks are queued, which bounds how long
-// an inference request waits behind training. Every call into the Lab goes through one
-// queue (`exclusive`), so calls never overlap.
+// Training loop (per model): `lab.train(chunk)` queues (WebGPU) or runs (CPU) a chunk of
+// steps, then `poll_metrics()` collects finished ones; between chunks the loop yields to the
+// event loop, so requests (inference, stop, save, other models) interleave with training.
+// `chunk` adapts so one chunk takes about TARGET_MS, and on WebGPU at most two chunks are
+// queued, which bounds how long an inference request waits behind training. Every call into
+// the engine goes through one queue (`exclusive`), so calls never overlap.
 
-import init, { Lab } from './pkg/latent_lab.js';
+import init, { Engine, Lab } from './pkg/latent_lab.js';
 import { isConditional } from './util/kinds.js';
 
 const TARGET_MS = 40;
 const MAX_CHUNK = 500;
 const RATE_WINDOW_MS = 2000;
+const MAX_MODELS = 32; // models one engine holds at once (a page of many widgets)
 
-let lab = null;
-let batchSize = 128;
-let known = { backend: null, adapter: null };
-let browserAdapter = ''; // vendor and architecture from GPUAdapterInfo, when the name is hidden
-let pretrained = null; // the weights file loaded at init, until the model is replaced
-// β in force from each step on ([{step, beta}], oldest first), so every metrics item can say
-// which β it trained with; restarted whenever the model is replaced.
-let betaLog = [];
-let twin = null; // {url, lab: Promise<Lab>}: the model `twinEncode` encodes with
-let condition = 0; // the digit a conditional model draws when a request gives no labels
+let engine = null; // Promise of the wasm Engine, made at the first 'open'
 let wasmMemory = null; // the engine's WebAssembly.Memory
+let digits = null; // Promise of the digits loaded into the engine, made when first needed
+let browserAdapter = null; // Promise of vendor and architecture from GPUAdapterInfo
+let twin = null; // {url, lab: Promise<Lab>}: the model `twinEncode` encodes with
 let crashed = null; // the message, once the engine has died
-let checkpointSent = -1; // serial of the last checkpoint sent to the page
+const sessions = new Map(); // model id → Session
+
+// One widget's model and its training.
+class Session {
+  constructor(id) {
+    this.id = id;
+    this.lab = null;
+    this.batchSize = 128;
+    this.known = { backend: null, adapter: null };
+    this.pretrained = null; // the weights file loaded at open, until the model is replaced
+    // β in force from each step on ([{step, beta}], oldest first), so every metrics item can
+    // say which β it trained with; restarted whenever the model is replaced.
+    this.betaLog = [];
+    this.condition = 0; // the digit a conditional model draws when a request gives no labels
+    this.checkpointSent = -1; // serial of the last checkpoint sent to the page
+    this.backendSeen = null; // the backend an inference call last saw (see `inference`)
+    this.closed = false;
+    this.training = {
+      active: false,
+      stopRequested: false,
+      loop: null, // promise of the running loop: resolves to the reason it ended
+      target: Infinity, // step at which to stop
+      chunk: 1,
+      msPerStep: null, // smoothed time of one step on this model, when measured
+      submitted: 0, // step after the last queued chunk
+      reported: 0, // step after the last chunk whose metrics have arrived
+      busySince: null, // WebGPU: when the engine last started work with nothing queued before
+      rates: [], // [{t, steps}] of recent metrics, for steps/s
+    };
+  }
+
+  // An event about this model.
+  post(message, transfer = []) {
+    if (!this.closed) post({ ...message, model: this.id }, transfer);
+  }
+}
 
 // ── faults ───────────────────────────────────────────────────────────────────────────────
 // After a trap, wasm-bindgen's objects can be left borrowed: calls then throw these.
@@ -119,7 +160,7 @@ function crash(e) {
   const panic = self.latentLabPanic;
   const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   crashed = panic ? `a panic inside the engine (${panic})` : `a fault inside the engine (${what}; it may have run out of memory)`;
-  training.stopRequested = true;
+  for (const s of sessions.values()) s.training.stopRequested = true;
   post({ type: 'crash', message: crashed });
 }
 
@@ -144,12 +185,12 @@ self.addEventListener('securitypolicyviolation', (e) => {
 // Sends the last good weights when they changed since the last time (or with `force`:
 // after a live change of the spec, which the file's metadata records). Call in a turn of
 // the queue.
-function sendCheckpoint(force = false) {
-  const serial = lab.checkpoint_serial();
-  if (!force && serial === checkpointSent) return;
-  checkpointSent = serial;
-  const bytes = lab.checkpoint_weights();
-  post({ type: 'checkpoint', bytes, step: lab.checkpoint_step(), pretrained }, [bytes.buffer]);
+function sendCheckpoint(s, force = false) {
+  const serial = s.lab.checkpoint_serial();
+  if (!force && serial === s.checkpointSent) return;
+  s.checkpointSent = serial;
+  const bytes = s.lab.checkpoint_weights();
+  s.post({ type: 'checkpoint', bytes, step: s.lab.checkpoint_step(), pretrained: s.pretrained }, [bytes.buffer]);
 }
 
 // ── one call at a time ───────────────────────────────────────────────────────────────────
@@ -172,43 +213,46 @@ const nextTask = () =>
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Inference calls (encode, decode, reconstruct, sample) read the backend in the same turn of
-// the queue: a call may move the engine to the CPU (it retries there), and checking in a turn
+// the queue: a call may move the model to the CPU (it retries there), and checking in a turn
 // of its own would hold the reply back behind the next queued request (the sampler keeps two
 // decodes in flight).
-let backendSeen = null;
 const inferenceMs = new WeakMap(); // result → the engine's time for it
-function inference(fn) {
+function inference(s, fn) {
   return exclusive(async () => {
     const t0 = performance.now();
     const result = await fn();
     inferenceMs.set(result, performance.now() - t0);
-    backendSeen = lab.backend();
+    s.backendSeen = s.lab.backend();
     return result;
   });
 }
 const INFERENCE = new Set(['encode', 'decode', 'reconstruct', 'sample', 'firstLayer']);
 // Requests that never touch the model's backend: no need to check it after them.
-const BACKEND_FREE = new Set(['init', 'preprocess', 'corrupt', 'condition', 'twinEncode']);
+const BACKEND_FREE = new Set(['open', 'close', 'preprocess', 'corrupt', 'condition', 'twinEncode', 'memory']);
+// Requests about no model in particular.
+const ENGINE_WIDE = new Set(['preprocess', 'corrupt', 'memory']);
 
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
 
-function info() {
+function info(s) {
+  const lab = s.lab;
   const spec = lab.spec_json();
-  if (betaLog.length === 0) logBeta(true);
-  batchSize = JSON.parse(spec).batch_size;
+  if (s.betaLog.length === 0) logBeta(s, true);
+  s.batchSize = JSON.parse(spec).batch_size;
   return {
     backend: lab.backend(),
     adapter: adapterLabel(lab.backend(), lab.adapter()),
     spec,
     parameters: lab.parameter_count(),
     step: lab.step(),
-    training: training.active,
+    training: s.training.active,
     trainSize: lab.train_size(),
     testSize: lab.test_size(),
-    pretrained,
-    condition,
+    pretrained: s.pretrained,
+    condition: s.condition,
+    models: sessions.size,
   };
 }
 
@@ -216,20 +260,21 @@ function info() {
 // row; nothing for other models. Called in the request's turn of the queue, so `lab` is the
 // model that answers it. `rows`: of pixels (784 values) or, with `perLatent`, of codes.
 // A request of an impossible size gets no labels: the engine refuses its size.
-function labelsFor(length, labels, perLatent = false) {
-  const spec = JSON.parse(lab.spec_json());
+function labelsFor(s, length, labels, perLatent = false) {
+  const spec = JSON.parse(s.lab.spec_json());
   if (!isConditional(spec.kind)) return undefined;
   if (labels != null) return labels instanceof Uint8Array ? labels : Uint8Array.from(labels);
   const rows = length / (perLatent ? spec.latent : 784);
   if (!(Number.isInteger(rows) && rows >= 0 && rows <= MAX_LABEL_ROWS)) return undefined;
-  return new Uint8Array(rows).fill(condition);
+  return new Uint8Array(rows).fill(s.condition);
 }
 const MAX_LABEL_ROWS = 1e6;
 
 // wgpu only sees the adapter's `description`, which browsers often leave empty.
+let browserAdapterName = '';
 function adapterLabel(backend, adapter) {
-  if (backend === 'webgpu' && browserAdapter && adapter.startsWith('WebGPU adapter')) {
-    return adapter.replace('WebGPU adapter', browserAdapter);
+  if (backend === 'webgpu' && browserAdapterName && adapter.startsWith('WebGPU adapter')) {
+    return adapter.replace('WebGPU adapter', browserAdapterName);
   }
   return adapter;
 }
@@ -266,26 +311,50 @@ function errorMessage(e) {
   return String(e);
 }
 
-// ── training loop ────────────────────────────────────────────────────────────────────────
-const training = {
-  active: false,
-  stopRequested: false,
-  loop: null, // promise of the running loop: resolves to the reason it ended
-  target: Infinity, // step at which to stop
-  chunk: 1,
-  msPerStep: null, // smoothed time of one step on this model, when measured
-  submitted: 0, // step after the last queued chunk
-  reported: 0, // step after the last chunk whose metrics have arrived
-  busySince: null, // WebGPU: when the engine last started work with nothing queued before
-  rates: [], // [{t, steps}] of recent metrics, for steps/s
-};
+// ── the engine and its data ──────────────────────────────────────────────────────────────
+function theEngine() {
+  engine ??= (async () => {
+    const exports = await init({ module_or_path: new URL('./pkg/latent_lab_bg.wasm', import.meta.url) });
+    wasmMemory = exports.memory;
+    return new Engine();
+  })();
+  // A failed start is tried again by the next widget.
+  engine.catch(() => {
+    engine = null;
+  });
+  return engine;
+}
 
-function startTraining(steps) {
+// The digits, fetched and decoded once for the page, and given to `s`'s model.
+async function needDigits(s) {
+  const eng = await theEngine();
+  digits ??= (async () => {
+    const bytes = await fetchDigits();
+    await exclusive(() => eng.set_data(bytes));
+  })();
+  try {
+    await digits;
+  } catch (e) {
+    digits = null; // the next request tries again
+    throw e;
+  }
+  if (s.closed) return;
+  const attached = await exclusive(async () => {
+    if (s.lab.has_data()) return false;
+    await s.lab.attach_data();
+    return true;
+  });
+  if (attached) s.post(await exclusive(() => ({ type: 'state', reason: 'data', ...info(s) })));
+}
+
+// ── training loop ────────────────────────────────────────────────────────────────────────
+function startTraining(s, steps) {
   const bounded = Number.isFinite(steps);
+  const training = s.training;
   if (training.active) {
     // A bounded request while training: stop `steps` steps from now.
     if (bounded) {
-      exclusive(() => lab.step()).then((step) => {
+      exclusive(() => s.lab.step()).then((step) => {
         training.target = Math.min(training.target, step + steps);
       });
     }
@@ -296,34 +365,35 @@ function startTraining(steps) {
   training.rates = [];
   training.loop = (async () => {
     const start = await exclusive(() => {
-      const step = lab.step();
+      const step = s.lab.step();
       training.target = bounded ? step + steps : Infinity;
       training.reported = step;
       training.submitted = step;
       training.rates = [{ t: performance.now(), steps: 0 }];
       training.busySince = null;
-      return { type: 'state', reason: 'start', ...info() };
+      return { type: 'state', reason: 'start', ...info(s) };
     });
-    post(start);
-    const reason = await runLoop();
+    s.post(start);
+    const reason = await runLoop(s);
     training.active = false;
-    post(await exclusive(() => ({ type: 'state', reason, ...info() })));
+    if (!s.closed && crashed === null) s.post(await exclusive(() => ({ type: 'state', reason, ...info(s) })));
     return reason;
   })();
   return training.loop;
 }
 
-async function stopTraining() {
-  if (!training.active) return;
-  training.stopRequested = true;
-  await training.loop;
+async function stopTraining(s) {
+  if (!s.training.active) return;
+  s.training.stopRequested = true;
+  await s.training.loop;
 }
 
-async function runLoop() {
+async function runLoop(s) {
+  const training = s.training;
   let reason = 'stop';
   try {
     while (!training.stopRequested) {
-      const step = await exclusive(() => lab.step());
+      const step = await exclusive(() => s.lab.step());
       if (step >= training.target) {
         reason = 'done';
         break;
@@ -332,54 +402,57 @@ async function runLoop() {
       const elapsed = await exclusive(async () => {
         const t0 = performance.now();
         if (training.submitted <= training.reported) training.busySince = t0;
-        await lab.train(n);
-        training.submitted = lab.step();
-        sendCheckpoint();
+        await s.lab.train(n);
+        training.submitted = s.lab.step();
+        sendCheckpoint(s);
         return performance.now() - t0;
       });
       // CPU: `train` ran the steps, so its time measures them.
-      if (known.backend === 'cpu') measured(elapsed / n);
-      if (await backendChanged()) {
+      if (s.known.backend === 'cpu') measured(s, elapsed / n);
+      if (await backendChanged(s)) {
         reason = 'fallback';
         break;
       }
-      if (!(await collect())) {
+      if (!(await collect(s))) {
         reason = 'diverged';
         break;
       }
       // WebGPU: keep at most two chunks queued so requests do not wait long behind training.
       while (!training.stopRequested && training.submitted - training.reported > 2 * training.chunk) {
         await sleep(4);
-        if (!(await collect())) return 'diverged';
+        if (!(await collect(s))) return 'diverged';
       }
       await nextTask();
     }
+    if (s.closed || crashed !== null) return 'stop';
     // Wait for every queued step and report it.
     const rest = await exclusive(async () => {
-      const items = await lab.finish();
-      sendCheckpoint();
+      const items = await s.lab.finish();
+      sendCheckpoint(s);
       return items;
     });
-    if (!report(rest)) return 'diverged';
+    if (!report(s, rest)) return 'diverged';
   } catch (e) {
     if (isCrash(e)) crash(e);
     if (crashed !== null) return 'crash';
-    post({ type: 'error', message: errorMessage(e), fatal: false });
+    if (s.closed) return 'stop';
+    s.post({ type: 'error', message: errorMessage(e), fatal: false });
     reason = 'stop';
   }
-  if (await backendChanged()) reason = 'fallback';
+  if (await backendChanged(s)) reason = 'fallback';
   return reason;
 }
 
 // Polls finished steps' metrics and reports them; false when training diverged (the
 // weights are then rolled back to the last good checkpoint).
-async function collect() {
-  const items = await exclusive(() => lab.poll_metrics());
-  return report(items);
+async function collect(s) {
+  const items = await exclusive(() => s.lab.poll_metrics());
+  return report(s, items);
 }
 
-function report(items) {
+function report(s, items) {
   if (!items || items.length === 0) return true;
+  const training = s.training;
   const now = performance.now();
   let steps = 0;
   for (const m of items) {
@@ -389,8 +462,8 @@ function report(items) {
   training.rates.push({ t: now, steps });
   // WebGPU: `train` only queues; with work queued since `busySince`, the time until these
   // metrics arrived measures their steps.
-  if (known.backend !== 'cpu' && training.busySince !== null && steps > 0) {
-    measured((now - training.busySince) / steps);
+  if (s.known.backend !== 'cpu' && training.busySince !== null && steps > 0) {
+    measured(s, (now - training.busySince) / steps);
   }
   training.busySince = training.submitted > training.reported ? now : null;
   // The window keeps at least two reports, so slow training (one report every few
@@ -399,55 +472,55 @@ function report(items) {
     training.rates.shift();
   }
   const bad = items.find((m) => !Number.isFinite(m.recon) || !Number.isFinite(m.kl));
-  const stepsPerSec = rate(now);
-  post({
+  const stepsPerSec = rate(s, now);
+  s.post({
     type: 'metrics',
-    items: items.filter((m) => Number.isFinite(m.recon) && Number.isFinite(m.kl)).map((m) => ({ ...m, beta: betaAt(m.first_step) })),
+    items: items.filter((m) => Number.isFinite(m.recon) && Number.isFinite(m.kl)).map((m) => ({ ...m, beta: betaAt(s, m.first_step) })),
     step: training.reported,
     stepsPerSec,
-    samplesPerSec: stepsPerSec * batchSize,
+    samplesPerSec: stepsPerSec * s.batchSize,
     chunk: training.chunk,
   });
   if (bad) {
-    diverge(bad);
+    diverge(s, bad);
     return false;
   }
   return true;
 }
 
 // The β of the model as it trained the step after `step`.
-function betaAt(step) {
-  let beta = betaLog[0]?.beta ?? 1;
-  for (const entry of betaLog) if (entry.step <= step) beta = entry.beta;
+function betaAt(s, step) {
+  let beta = s.betaLog[0]?.beta ?? 1;
+  for (const entry of s.betaLog) if (entry.step <= step) beta = entry.beta;
   return beta;
 }
 
 // A new model (or one whose β changed at its current step): log its β from now on.
-function logBeta(replaced) {
-  const step = lab.step();
-  const beta = JSON.parse(lab.spec_json()).beta;
-  if (replaced) betaLog = [];
-  betaLog = betaLog.filter((e) => e.step < step);
-  betaLog.push({ step, beta });
+function logBeta(s, replaced) {
+  const step = s.lab.step();
+  const beta = JSON.parse(s.lab.spec_json()).beta;
+  if (replaced) s.betaLog = [];
+  s.betaLog = s.betaLog.filter((e) => e.step < step);
+  s.betaLog.push({ step, beta });
 }
 
-function rate(now) {
-  const r = training.rates;
+function rate(s, now) {
+  const r = s.training.rates;
   if (r.length < 2) return 0;
   const span = now - r[0].t;
   if (span <= 0) return 0;
   // The first entry's steps finished before the window started.
-  const steps = r.slice(1).reduce((s, x) => s + x.steps, 0);
+  const steps = r.slice(1).reduce((sum, x) => sum + x.steps, 0);
   return (steps * 1000) / span;
 }
 
-function diverge(m) {
+function diverge(s, m) {
   const value = Number.isNaN(m.recon) || Number.isNaN(m.kl) ? 'NaN' : 'infinite';
-  training.stopRequested = true;
-  exclusive(() => lab.rollback()).then(
+  s.training.stopRequested = true;
+  exclusive(() => s.lab.rollback()).then(
     (step) => {
-      post({ type: 'rollback', step });
-      post({
+      s.post({ type: 'rollback', step });
+      s.post({
         type: 'error',
         fatal: false,
         message:
@@ -455,101 +528,126 @@ function diverge(m) {
           `The weights were restored to step ${step}. Lower the learning rate and reset.`,
       });
     },
-    (e) => post({ type: 'error', fatal: false, message: errorMessage(e) }),
+    (e) => s.post({ type: 'error', fatal: false, message: errorMessage(e) }),
   );
 }
 
 // A measured time per step: adapts the chunk so one chunk takes about TARGET_MS, growing
 // at most 1.5× at a time (a single short measurement must not make a huge chunk).
-function measured(msPerStep) {
+function measured(s, msPerStep) {
   if (!(msPerStep > 0 && Number.isFinite(msPerStep))) return;
-  training.msPerStep = training.msPerStep === null ? msPerStep : 0.7 * training.msPerStep + 0.3 * msPerStep;
-  const ideal = Math.max(1, Math.min(MAX_CHUNK, Math.round(TARGET_MS / training.msPerStep)));
-  training.chunk = Math.max(1, Math.min(ideal, Math.ceil(1.5 * training.chunk)));
+  const t = s.training;
+  t.msPerStep = t.msPerStep === null ? msPerStep : 0.7 * t.msPerStep + 0.3 * msPerStep;
+  const ideal = Math.max(1, Math.min(MAX_CHUNK, Math.round(TARGET_MS / t.msPerStep)));
+  t.chunk = Math.max(1, Math.min(ideal, Math.ceil(1.5 * t.chunk)));
 }
 
 // A new model: its speed is unknown.
-function forgetSpeed() {
-  training.chunk = 1;
-  training.msPerStep = null;
+function forgetSpeed(s) {
+  s.training.chunk = 1;
+  s.training.msPerStep = null;
 }
 
-// After a GPU failure the Lab continues on the CPU: tell the page.
-async function backendChanged() {
-  const [backend, adapter] = await exclusive(() => [lab.backend(), lab.adapter()]);
-  if (backend === known.backend) return false;
-  known = { backend, adapter };
-  forgetSpeed();
-  post({ type: 'error', fatal: false, message: `WebGPU stopped working: ${adapter}.` });
-  post(await exclusive(() => ({ type: 'state', reason: 'fallback', ...info() })));
+// After a GPU failure the model continues on the CPU: tell the page.
+async function backendChanged(s) {
+  if (s.closed) return false;
+  const [backend, adapter] = await exclusive(() => [s.lab.backend(), s.lab.adapter()]);
+  if (backend === s.known.backend) return false;
+  s.known = { backend, adapter };
+  forgetSpeed(s);
+  s.post({ type: 'error', fatal: false, message: `WebGPU stopped working: ${adapter}.` });
+  s.post(await exclusive(() => ({ type: 'state', reason: 'fallback', ...info(s) })));
   return true;
+}
+
+// A model replaced by `replace(lab)` (reset, load): training stops first; the page hears.
+async function replaceModel(s, replace, pretrained = null) {
+  await stopTraining(s);
+  await exclusive(async () => {
+    await replace(s.lab);
+    s.betaLog = [];
+    s.pretrained = pretrained;
+    sendCheckpoint(s);
+  });
+  forgetSpeed(s);
+  const result = await exclusive(() => info(s));
+  s.post({ type: 'state', reason: 'model', ...result });
+  return result;
 }
 
 // ── requests ─────────────────────────────────────────────────────────────────────────────
 const handlers = {
-  async init({ spec = '{}', preferGpu = true, weights = null, restore = null }) {
-    if (lab) return exclusive(info);
-    const exports = await init({ module_or_path: new URL('./pkg/latent_lab_bg.wasm', import.meta.url) });
-    wasmMemory = exports.memory;
-    lab = await Lab.create(spec, await fetchDigits(), preferGpu);
-    if (lab.backend() === 'webgpu') browserAdapter = await probeBrowserAdapter();
-    known = { backend: lab.backend(), adapter: lab.adapter() };
-    if (restore) {
-      await lab.load_weights(restore.bytes);
-      lab.resume_at(restore.step);
-      pretrained = restore.pretrained ?? null;
-      condition = restore.condition ?? 0;
-    } else if (weights) {
-      await loadPretrained(weights);
+  async open(s, { spec = '{}', preferGpu = true, weights = null, restore = null }) {
+    const eng = await theEngine();
+    browserAdapter ??= navigator.gpu && preferGpu ? probeBrowserAdapter() : null;
+    const lab = await exclusive(() => eng.open(spec, preferGpu));
+    if (s.closed) {
+      lab.free();
+      throw new Error('the widget was removed before its model opened');
     }
-    betaLog = [];
-    const result = info();
-    sendCheckpoint(true);
-    post({ type: 'ready', ...result });
-    return result;
-  },
-  info: () => exclusive(info),
-  start({ steps }) {
-    if (steps !== undefined) whole(steps, 'start: steps', MAX_STEPS, 1);
-    startTraining(steps);
-    return exclusive(() => ({ step: lab.step() }));
-  },
-  async train({ steps }) {
-    whole(steps, 'train: steps', MAX_STEPS, 1);
-    const reason = await startTraining(steps);
-    return exclusive(() => ({ step: lab.step(), reason }));
-  },
-  async stop() {
-    await stopTraining();
-    return exclusive(() => ({ step: lab.step() }));
-  },
-  async reset({ spec }) {
-    await stopTraining();
-    pretrained = null;
-    // The next info() logs the new model's β.
-    await exclusive(async () => {
-      await lab.reset(spec);
-      betaLog = [];
-      sendCheckpoint();
+    s.lab = lab;
+    if (lab.backend() === 'webgpu' && browserAdapter) browserAdapterName = await browserAdapter;
+    s.known = { backend: lab.backend(), adapter: lab.adapter() };
+    if (restore) {
+      await exclusive(async () => {
+        await lab.load_weights(restore.bytes);
+        lab.resume_at(restore.step);
+      });
+      s.pretrained = restore.pretrained ?? null;
+      s.condition = restore.condition ?? 0;
+    } else if (weights) {
+      await loadPretrained(s, weights);
+    }
+    // A model opened after the digits arrived has them already.
+    s.betaLog = [];
+    const result = await exclusive(() => {
+      const r = info(s);
+      sendCheckpoint(s, true);
+      return r;
     });
-    forgetSpeed();
-    const result = await exclusive(info);
-    post({ type: 'state', reason: 'model', ...result });
+    s.post({ type: 'ready', ...result });
     return result;
   },
-  encode: ({ pixels, labels }) => inference(() => lab.encode(pixels, labelsFor(pixels.length, labels))),
-  decode: ({ z, labels }) => inference(() => lab.decode(z, labelsFor(z.length, labels, true))),
-  reconstruct: ({ pixels, labels }) => inference(() => lab.reconstruct(pixels, labelsFor(pixels.length, labels))),
-  sample: ({ n, seed = 0, labels }) => inference(() => lab.sample(n, seed, labelsFor(n * 784, labels))),
-  condition({ label }) {
+  async close(s) {
+    s.closed = true;
+    sessions.delete(s.id);
+    s.training.stopRequested = true;
+    await s.training.loop;
+    await exclusive(() => s.lab?.free());
+    s.lab = null;
+    return null;
+  },
+  info: (s) => exclusive(() => info(s)),
+  async start(s, { steps }) {
+    if (steps !== undefined) whole(steps, 'start: steps', MAX_STEPS, 1);
+    await needDigits(s);
+    startTraining(s, steps);
+    return exclusive(() => ({ step: s.lab.step() }));
+  },
+  async train(s, { steps }) {
+    whole(steps, 'train: steps', MAX_STEPS, 1);
+    await needDigits(s);
+    const reason = await startTraining(s, steps);
+    return exclusive(() => ({ step: s.lab.step(), reason }));
+  },
+  async stop(s) {
+    await stopTraining(s);
+    return exclusive(() => ({ step: s.lab.step() }));
+  },
+  reset: (s, { spec }) => replaceModel(s, (lab) => lab.reset(spec)),
+  encode: (s, { pixels, labels }) => inference(s, () => s.lab.encode(pixels, labelsFor(s, pixels.length, labels))),
+  decode: (s, { z, labels }) => inference(s, () => s.lab.decode(z, labelsFor(s, z.length, labels, true))),
+  reconstruct: (s, { pixels, labels }) => inference(s, () => s.lab.reconstruct(pixels, labelsFor(s, pixels.length, labels))),
+  sample: (s, { n, seed = 0, labels }) => inference(s, () => s.lab.sample(n, seed, labelsFor(s, n * 784, labels))),
+  condition(s, { label }) {
     if (!(Number.isInteger(label) && label >= 0 && label <= 9)) {
       throw new Error(`condition: the label must be a digit from 0 to 9, got ${show(label)}`);
     }
-    condition = label;
-    return { condition };
+    s.condition = label;
+    return { condition: label };
   },
-  firstLayer: ({ pixels }) => inference(() => lab.first_layer(pixels)),
-  async twinEncode({ url, pixels }) {
+  firstLayer: (s, { pixels }) => inference(s, () => s.lab.first_layer(pixels)),
+  async twinEncode(s, { url, pixels }) {
     if (twin?.url !== url) twin = { url, lab: openTwin(url) };
     const current = twin;
     try {
@@ -560,51 +658,30 @@ const handlers = {
       throw e;
     }
   },
-  testImages: ({ n }) => exclusive(() => ({ images: lab.test_images(n), labels: lab.test_labels(n) })),
-  preprocess: ({ ink, width, height }) => Lab.preprocess(ink, width, height),
-  save: () => exclusive(() => lab.save_weights()),
-  memory: () => ({ wasmBytes: wasmMemory.buffer.byteLength }),
-  panic: ({ when }) => exclusive(() => lab.simulate_panic(when)),
-  async load({ bytes }) {
-    await stopTraining();
-    await exclusive(async () => {
-      await lab.load_weights(bytes);
-      betaLog = [];
-      pretrained = null;
-      sendCheckpoint();
-    });
-    forgetSpeed();
-    const result = await exclusive(info);
-    post({ type: 'state', reason: 'model', ...result });
-    return result;
+  async testImages(s, { n }) {
+    await needDigits(s);
+    return exclusive(() => ({ images: s.lab.test_images(n), labels: s.lab.test_labels(n) }));
   },
-  loseDevice: () => exclusive(() => lab.simulate_device_loss()).then(() => null),
-  async setSpec({ spec }) {
+  preprocess: ({ ink, width, height }) => Lab.preprocess(ink, width, height),
+  save: (s) => exclusive(() => s.lab.save_weights()),
+  memory: () => ({ wasmBytes: wasmMemory?.buffer.byteLength ?? 0, models: sessions.size, digits: digits !== null }),
+  panic: (s, { when }) => exclusive(() => s.lab.simulate_panic(when)),
+  load: (s, { bytes }) => replaceModel(s, (lab) => lab.load_weights(bytes)),
+  loseDevice: (s) => exclusive(() => s.lab.simulate_device_loss()).then(() => null),
+  async setSpec(s, { spec }) {
     // Between two training calls: the steps queued after this one train with the new spec.
     const result = await exclusive(async () => {
-      await lab.set_spec(spec);
-      logBeta(false);
-      sendCheckpoint(true);
-      return info();
+      await s.lab.set_spec(spec);
+      logBeta(s, false);
+      sendCheckpoint(s, true);
+      return info(s);
     });
-    post({ type: 'state', reason: 'spec', ...result });
+    s.post({ type: 'state', reason: 'spec', ...result });
     return result;
   },
-  async loadUrl({ url }) {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`${new URL(url).pathname.split('/').pop()}: HTTP ${response.status}`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    await stopTraining();
-    await exclusive(async () => {
-      await lab.load_weights(bytes);
-      betaLog = [];
-      pretrained = new URL(url).pathname.split('/').pop();
-      sendCheckpoint();
-    });
-    forgetSpeed();
-    const result = await exclusive(info);
-    post({ type: 'state', reason: 'model', ...result });
-    return result;
+  async loadUrl(s, { url }) {
+    const bytes = await fetchBytes(url);
+    return replaceModel(s, (lab) => lab.load_weights(bytes), fileName(url));
   },
   corrupt({ pixels, kind, amount, seed = 1, step = 0 }) {
     if (typeof kind !== 'string') throw new Error(`corrupt: kind must be a string (gaussian, mask or salt_pepper), got ${show(kind)}`);
@@ -613,26 +690,32 @@ const handlers = {
   },
 };
 
-// The shipped weights: the lab starts with a model that already knows digits. Without them
-// (a missing file, an old format) it goes on with the fresh model and says why.
-async function loadPretrained(url) {
+const fileName = (url) => new URL(url).pathname.split('/').pop();
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${fileName(url)}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+// The shipped weights: the widget starts with a model that already knows digits. Without
+// them (a missing file, an old format) it goes on with the fresh model and says why.
+async function loadPretrained(s, url) {
   try {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    await lab.load_weights(bytes);
-    pretrained = new URL(url).pathname.split('/').pop();
+    const bytes = await fetchBytes(url);
+    await exclusive(() => s.lab.load_weights(bytes));
+    s.pretrained = fileName(url);
   } catch (e) {
-    post({
+    if (isCrash(e)) throw e;
+    s.post({
       type: 'error',
       fatal: false,
-      message: `The pretrained model could not be loaded (${errorMessage(e)}); starting from a fresh one.`,
+      message: `The model ${fileName(url)} could not be loaded (${errorMessage(e)}); starting from a fresh one.`,
     });
   }
 }
 
-// The bundled digits (fetched again for a twin: the browser's cache serves them, and the
-// worker need not hold a copy for a comparison that may never be asked for).
+// The bundled digits: fetched once per page, when a model first needs them.
 async function fetchDigits() {
   const response = await fetch(new URL('./data/mnist-10k.bin', import.meta.url));
   if (!response.ok) {
@@ -643,12 +726,10 @@ async function fetchDigits() {
 
 // A second model on the CPU, from a .safetensors file, for comparisons.
 async function openTwin(url) {
-  const response = await fetch(url);
-  const name = new URL(url).pathname.split('/').pop();
-  if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
-  const weights = new Uint8Array(await response.arrayBuffer());
-  const other = await Lab.create('{}', await fetchDigits(), false);
-  await other.load_weights(weights);
+  const weights = await fetchBytes(url);
+  const eng = await theEngine();
+  const other = await exclusive(() => eng.open('{}', false));
+  await exclusive(() => other.load_weights(weights));
   return other;
 }
 
@@ -664,29 +745,43 @@ function transferables(value) {
 }
 
 self.onmessage = async (event) => {
-  const { id, type, ...args } = event.data ?? {};
+  const { id, type, model, ...args } = event.data ?? {};
   const handler = handlers[type];
   if (crashed !== null) {
     post({ id, ok: false, error: crashed });
     return;
   }
+  let s = null;
   try {
     if (!handler) throw new Error(`unknown request type ${show(type)}`);
-    if (!lab && type !== 'init') throw new Error('the engine is not initialised yet');
-    const result = await handler(args);
-    // An inference call may have moved the engine to the CPU (it retries there). Not after
+    if (!ENGINE_WIDE.has(type)) {
+      if (typeof model !== 'string' || model === '') throw new Error(`${type}: the request names no model`);
+      if (type === 'open') {
+        if (sessions.has(model)) throw new Error(`open: a model ${show(model)} is open already`);
+        if (sessions.size >= MAX_MODELS) throw new Error(`open: the engine holds ${MAX_MODELS} models already; remove a widget first`);
+        sessions.set(model, new Session(model));
+      }
+      s = sessions.get(model);
+      if (!s) throw new Error(`${type}: no model ${show(model)} is open`);
+      if (!s.lab && type !== 'open' && type !== 'close') throw new Error('the model is not open yet');
+    }
+    const result = await (s ? handler(s, args) : handler(args));
+    // An inference call may have moved the model to the CPU (it retries there). Not after
     // `preprocess`: it never touches the model, so it need not wait behind training. After
     // inference only when the backend it saw differs (see `inference`).
-    const check = INFERENCE.has(type)
-      ? backendSeen !== known.backend
-      : !BACKEND_FREE.has(type);
-    if (lab && check) await backendChanged();
+    const check = s && (INFERENCE.has(type) ? s.backendSeen !== s.known.backend : !BACKEND_FREE.has(type));
+    if (check && s.lab) await backendChanged(s);
     const ms = result && typeof result === 'object' ? inferenceMs.get(result) : undefined;
     post(ms === undefined ? { id, ok: true, result } : { id, ok: true, result, ms }, transferables(result));
   } catch (e) {
     if (isCrash(e)) crash(e);
     const message = crashed ?? errorMessage(e);
-    if (type === 'init' && crashed === null) post({ type: 'error', message, fatal: true });
+    if (type === 'open' && s && crashed === null) {
+      // A model that failed to open is not kept (the widget may try again).
+      s.closed = true;
+      if (sessions.get(model) === s) sessions.delete(model);
+      post({ type: 'error', model, message, fatal: true });
+    }
     post({ id, ok: false, error: message });
   }
 };

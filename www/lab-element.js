@@ -1,12 +1,32 @@
 // <latent-lab>: the whole Latent Lab in one custom element (registered by latent-lab.js).
 // The engine runs in a Worker (engine-worker.js); this element only draws and sends messages.
 //
-// Attributes
-//   backend   "auto" (default): WebGPU when the browser offers it, else the CPU.
-//             "cpu": always the CPU engine. Read when the element connects.
-//   spec      the initial ModelSpec as JSON. Without it the element starts from the shipped
-//             pretrained VAE 784-400-2 (www/models/vae-2d.safetensors); with it, from a fresh
-//             model of that spec. Read when the element connects.
+// Attributes (www/util/settings.js reads them; the same keys work in embed.html's hash).
+// Each is read when the element connects and again whenever it changes. A value the element
+// cannot use is named in a message inside the widget, with what is allowed, and the
+// default is used instead; the rest of the page is not affected.
+//   kind      the model: vae (default), ae, dae, sparse, contractive, cvae, conv_ae,
+//             conv_vae (www/util/kinds.js), from its pretrained file in models/
+//   model     URL of a .safetensors file to start from (this page's origin or the lab's)
+//   spec      a ModelSpec as JSON: a fresh model of that spec instead
+//   views     the parts to show, in this order (comma- or space-separated; default all):
+//             backend, training, pad, latent-map, beta-plot, denoise, sparsity,
+//             contractive, cvae, filters, loss-plot, test-reconstructions, sampler,
+//             interpolation (a kind's own view shows for a model of that kind only)
+//   controls  full (default: the training card, Share, loading files), minimal (start,
+//             pause, reset and the kind's live settings) or none (default when `views`
+//             does not list `training`)
+//   captions  on (default) or off: the explanatory sentences
+//   autoplay  animations (default: the sampler and the morph play while visible), train
+//             (also trains while the widget is visible) or off (nothing moves until asked)
+//   seed      a whole number: the sampler's draws and a fresh model's weights
+//   backend   auto (default: WebGPU when the browser offers it), webgpu, or cpu
+//   theme     auto (default: the reader's light or dark preference), light or dark
+//   beta, noise-kind, noise-amount, penalty, target, weight, contraction
+//             the kind's live settings (as the training card's fields)
+// A widget starts nothing (no engine, no download) until it comes near the viewport. All
+// the widgets of a page share one engine Worker, one WebGPU device and one copy of the
+// digits, which are fetched only if a shown view or training needs them.
 //
 // Script API
 //   el.ready                 Promise of the engine's info {backend, adapter, spec, parameters,
@@ -54,7 +74,12 @@
 //   await el.simulatePanic(when)  test hook: a panic inside the engine, 'now' or 'async'
 //                            (inside an awaited call); resolves once the element has
 //                            restarted its engine with the last good model (the info)
-//   el.memory()              → {wasmBytes}: the engine's memory (for soak tests)
+//   el.memory()              → {wasmBytes, models, digits}: the engine's memory, the models
+//                            it holds (one per widget), whether it fetched the digits
+//   el.started               whether the widget has started its engine (near the viewport)
+//   el.settings              the settings in force (attributes read; bad values replaced)
+//   el.problems              the attribute values it could not use: [{key, value, message}]
+//   el.share()               the snippets of the current configuration: {tag, iframe, link}
 //
 // Faults: if the engine dies (a panic, out of memory), every pending call rejects with the
 // reason, an 'error' event says it, and the element starts a new engine with the last
@@ -70,12 +95,12 @@
 //   error     {message} — also shown in the element as a dismissible message
 //   drawing   the drawing's new reconstruction: {error, mu, updates}
 //
-// Parts (for ::part styling): messages, backend, training, loss-plot, test-reconstructions,
+// Parts (for ::part styling): messages, backend, share, training, loss-plot, test-reconstructions,
 // pad, input, reconstruction (the drawing's), latent-map, sampler, interpolation, and each kind's own
 // view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse),
 // contractive (contractive), cvae (cvae), filters (conv_ae, conv_vae).
 
-import { EngineClient } from './engine-client.js';
+import { engineModel } from './engine-client.js';
 import { styles } from './lab-style.js';
 import { h } from './views/canvas.js';
 import { BackendBadge } from './views/backend-badge.js';
@@ -96,14 +121,19 @@ import { ContractiveView } from './views/contractive-view.js';
 import { CvaeView } from './views/cvae-view.js';
 import { FiltersView } from './views/filters-view.js';
 import { KindViews } from './kind-views.js';
-import { kindOf } from './util/kinds.js';
+import { kindOf, SETTINGS } from './util/kinds.js';
+import { readSettings, VIEWS, KIND_VIEWS, NEEDS_DIGITS, KEYS, LIVE_KEYS, specWith, liveOf, settingPairs, toHash, attributeText } from './util/settings.js';
+import { SharePanel } from './views/share-panel.js';
 
 const RECON_DIGITS = 10; // the first ten test digits: one of each class
 // Live reconstructions while training: at most this often, and at most ~20 % of the
 // engine's time (a reconstruction on a software GPU can take 200 ms).
 const RECON_INTERVAL_MS = 600;
 const RECON_SHARE = 0.2;
-const PRETRAINED = new URL('./models/vae-2d.safetensors', import.meta.url).href;
+// Start the engine this far before the widget scrolls into view.
+const NEAR_VIEWPORT = '400px 0px';
+const LAB_ORIGIN = new URL(import.meta.url).origin;
+const EMBED_PAGE = new URL('./embed.html', import.meta.url).href;
 // More crashes than this within CRASH_WINDOW_MS and the element stops restarting its engine.
 const MAX_CRASHES = 3;
 const CRASH_WINDOW_MS = 60_000;
@@ -130,6 +160,24 @@ export class LatentLabElement extends HTMLElement {
   #crashes = []; // times of recent crashes
   #restarting = null; // {message, notice} of the crash while a new engine starts
   #restartWaiters = []; // simulatePanic's promises
+  #settings = readSettings(() => null).settings; // the settings in force
+  #problems = []; // [{key, value, message}] of the attributes it could not use
+  #shownProblems = []; // their messages as shown
+  #explicitControls = false; // whether `controls` was given (else it follows `views`)
+  #parts = {}; // view name → its element
+  #grid;
+  #lab;
+  #top;
+  #share;
+  #near = null; // IntersectionObserver: starts the engine near the viewport, autoplay
+  #visible = false;
+  #opened = null; // the model source the engine opened: {kind, model, spec, seed}
+  #autoTrained = false; // training was started by autoplay=train (and stops with it)
+  #digitsWanted = false;
+
+  static get observedAttributes() {
+    return [...KEYS, 'spec'];
+  }
 
   constructor() {
     super();
@@ -140,6 +188,8 @@ export class LatentLabElement extends HTMLElement {
     const part = (name, tag = 'section', cls = 'card') =>
       h(tag, { part: name, class: cls, 'aria-label': name.replace('-', ' ') });
     const badge = h('div', { part: 'backend' });
+    const shareButton = h('button', { type: 'button', part: 'share', class: 'share-button', 'aria-expanded': 'false' }, 'Share');
+    const sharePart = h('section', { part: 'share-panel', class: 'share', hidden: true, 'aria-label': 'share this configuration' });
     const messages = h('div', { part: 'messages', class: 'messages' });
     const training = part('training');
     const loss = part('loss-plot');
@@ -159,9 +209,12 @@ export class LatentLabElement extends HTMLElement {
     };
     for (const el of Object.values(kindParts)) el.hidden = true;
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');
-    root.append(
-      h('div', { class: 'lab' }, h('div', { class: 'top' }, badge), messages, h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), loss, recon, sampler, interp), this.#drop),
-    );
+    this.#grid = h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), loss, recon, sampler, interp);
+    this.#top = h('div', { class: 'top' }, badge, shareButton);
+    this.#lab = h('div', { class: 'lab' }, this.#top, messages, sharePart, this.#grid, this.#drop);
+    root.append(this.#lab);
+    this.#parts = { backend: badge, training, pad, 'latent-map': map, ...kindParts, 'loss-plot': loss, 'test-reconstructions': recon, sampler, interpolation: interp };
+    this.#share = new SharePanel(sharePart, shareButton, () => this.share());
     this.#views = {
       badge: new BackendBadge(badge),
       messages: new MessageBar(messages),
@@ -227,16 +280,44 @@ export class LatentLabElement extends HTMLElement {
   }
 
   connectedCallback() {
-    if (!this.#engine) this.#startEngine();
+    this.#readAttributes();
+    if (this.#engine) return;
+    // Nothing starts until the widget comes near the viewport.
+    if (typeof IntersectionObserver !== 'function') {
+      this.#visible = true;
+      this.#startEngine();
+      return;
+    }
+    this.#near ??= new IntersectionObserver((entries) => this.#nearViewport(entries.some((e) => e.isIntersecting)), { rootMargin: NEAR_VIEWPORT });
+    this.#near.observe(this);
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (old === value || !this.isConnected) return;
+    this.#readAttributes();
+    if (!this.#info) return; // the engine opens with the settings as they are then
+    if (name === 'backend') this.#reopen();
+    else if (['kind', 'model', 'spec', 'seed'].includes(name) || LIVE_KEYS[name]) this.#applyModelSettings();
+  }
+
+  #nearViewport(near) {
+    this.#visible = near;
+    if (near && !this.#engine && this.isConnected) this.#startEngine();
+    this.#autoplay();
   }
 
   disconnectedCallback() {
     // A move within the document disconnects and reconnects at once: keep the engine then.
     queueMicrotask(() => {
-      if (this.isConnected || !this.#engine) return;
+      if (this.isConnected) return;
+      this.#near?.disconnect();
+      this.#near = null;
+      this.#visible = false;
+      if (!this.#engine) return;
       const engine = this.#engine;
       this.#engine = null; // first: the engine's "stopped" errors are then ignored
       this.#info = null;
+      this.#opened = null;
       engine.terminate();
       // Anyone still waiting for the old engine hears why it will not come (a no-op if it did).
       this.#rejectReady(new Error('<latent-lab> was removed from the document'));
@@ -383,6 +464,212 @@ export class LatentLabElement extends HTMLElement {
     return this.#request('memory', {});
   }
 
+  get started() {
+    return this.#engine !== null;
+  }
+  get settings() {
+    return structuredClone(this.#settings);
+  }
+  get problems() {
+    return this.#problems.map((p) => ({ ...p }));
+  }
+
+  /**
+   * The current configuration as snippets: `tag` (the module and the element), `iframe`
+   * (embed.html with the settings in its hash) and `link` (a page that opens it).
+   */
+  share() {
+    const pairs = settingPairs(this.#configuration());
+    const attrs = pairs.map(([k, v]) => ` ${k}="${attributeText(v)}"`).join('');
+    const script = new URL('./latent-lab.js', import.meta.url).href;
+    const hash = toHash(pairs);
+    const embed = `${EMBED_PAGE}${hash ? `#${hash}` : ''}`;
+    const link = `${this.linkBase ?? EMBED_PAGE}${hash ? `#${hash}` : ''}`;
+    return {
+      tag: `<script type="module" src="${attributeText(script)}"></script>\n<latent-lab${attrs}></latent-lab>`,
+      iframe: `<iframe src="${attributeText(embed)}" title="Latent Lab" loading="lazy" style="width: 100%; height: 720px; border: 0"></iframe>`,
+      link,
+      pairs,
+    };
+  }
+
+  // What the widget shows now, as settings: the model's kind and live settings, the views
+  // and keywords in force (a model loaded from a file the reader chose cannot travel: its kind does).
+  #configuration() {
+    const s = this.#settings;
+    const spec = this.#info ? JSON.parse(this.#info.spec) : null;
+    const kind = spec?.kind ?? s.kind ?? 'vae';
+    // The `model` file, while the widget still runs it.
+    const fromAttribute = s.model && this.#info?.pretrained === s.model.split('/').pop();
+    return {
+      ...s,
+      kind,
+      model: fromAttribute ? s.model : undefined,
+      controls: this.#explicitControls ? s.controls : undefined,
+      live: spec ? liveOf(spec) : s.live,
+    };
+  }
+
+  // ── attributes ─────────────────────────────────────────────────────────────────────────
+  #readAttributes() {
+    const origins = [...new Set([globalThis.location?.origin, LAB_ORIGIN].filter(Boolean))];
+    const { settings, problems } = readSettings((k) => this.getAttribute(k), { base: document.baseURI, origins });
+    // A kind's own view listed for another kind would never show: say so.
+    if (settings.views && !settings.model && this.getAttribute('spec') === null) {
+      const kind = settings.kind ?? 'vae';
+      for (const v of settings.views.filter((x) => KIND_VIEWS.includes(x))) {
+        if (kindOf(kind).view === v) continue;
+        const owners = ['vae', 'ae', 'dae', 'sparse', 'contractive', 'cvae', 'conv_ae', 'conv_vae'].filter((k) => kindOf(k).view === v);
+        problems.push({ key: 'views', value: v, message: `views: ${v} is the view of kind ${owners.join(' or ')}, and this widget's kind is ${kind}.` });
+      }
+    }
+    this.#settings = settings;
+    this.#problems = problems;
+    this.#explicitControls = this.getAttribute('controls') !== null && !problems.some((p) => p.key === 'controls');
+    for (const m of this.#shownProblems) this.#views.messages.remove(m);
+    this.#shownProblems = problems.map((p) => `Attribute ${p.message}`);
+    for (const m of this.#shownProblems) this.#views.messages.show(m, 'error');
+    if (problems.length) this.dispatchEvent(new CustomEvent('error', { detail: { message: this.#shownProblems.join(' ') } }));
+    this.#layout();
+  }
+
+  // Shows the listed views in their order, the controls asked for, the captions or not.
+  #layout() {
+    const s = this.#settings;
+    const listed = s.views ?? VIEWS;
+    let controls = s.controls;
+    if (!this.#explicitControls && s.views && !listed.includes('training')) controls = 'none';
+    let cards = listed.filter((v) => v !== 'backend');
+    if (controls === 'none') cards = cards.filter((v) => v !== 'training');
+    else if (!cards.includes('training')) cards.unshift('training');
+    const rest = VIEWS.filter((v) => v !== 'backend' && !cards.includes(v));
+    this.#grid.append(...[...cards, ...rest].map((n) => this.#parts[n]));
+    for (const v of VIEWS) this.#parts[v].classList.toggle('off', v === 'backend' ? !listed.includes(v) : !cards.includes(v));
+    this.#share.button.hidden = controls !== 'full';
+    if (controls !== 'full') this.#share.toggle(false);
+    this.#top.classList.toggle('off', !listed.includes('backend') && controls !== 'full');
+    this.#views.training.setMode(controls);
+    this.#lab.classList.toggle('no-captions', s.captions === 'off');
+    this.#grid.classList.toggle('few', cards.filter((v) => !KIND_VIEWS.includes(v) || v === this.#kindView()).length <= 2);
+    this.#controls = controls;
+    const play = s.autoplay !== 'off' && !matchMedia('(prefers-reduced-motion: reduce)').matches;
+    if (this.#autoplaySetting !== s.autoplay) {
+      this.#autoplaySetting = s.autoplay;
+      this.#views.sampler.setPlaying(play);
+      this.#views.interp.setPlaying(play);
+    }
+    if (this.#views.sampler.seed !== (s.seed ?? 1)) this.#views.sampler.reseed(s.seed ?? 1);
+    if (this.#info) this.#wantDigits();
+  }
+  #controls = 'full';
+  #autoplaySetting = 'animations';
+
+  #kindView() {
+    const spec = this.#info ? JSON.parse(this.#info.spec) : null;
+    return kindOf(spec?.kind ?? this.#settings.kind ?? 'vae')?.view ?? null;
+  }
+
+  // Views on show that need the held-out digits: fetch them (once) if any does.
+  #wantDigits() {
+    if (this.#testImages || this.#digitsWanted) return;
+    const listed = this.#settings.views ?? VIEWS;
+    const kindView = this.#kindView();
+    const needs = listed.some((v) => NEEDS_DIGITS.has(v) && (!KIND_VIEWS.includes(v) || v === kindView));
+    if (!needs) return;
+    this.#digitsWanted = true;
+    this.#loadTestDigits();
+  }
+
+  // The model the attributes ask for: `spec` (fresh), `model` (a file), or `kind` (its
+  // pretrained file, else fresh). `key` tells whether it changed.
+  #source() {
+    const s = this.#settings;
+    const specAttr = this.getAttribute('spec');
+    if (specAttr) {
+      let spec = specAttr;
+      if (s.seed !== undefined) {
+        try {
+          spec = JSON.stringify({ ...JSON.parse(specAttr), seed: s.seed });
+        } catch {
+          // Not JSON: the engine says so.
+        }
+      }
+      return { key: JSON.stringify(['spec', spec]), specJson: spec, weights: null };
+    }
+    const entry = kindOf(s.kind ?? 'vae');
+    const fresh = JSON.stringify({ ...entry.defaults, ...(s.seed !== undefined ? { seed: s.seed } : {}) });
+    if (s.model) return { key: JSON.stringify(['model', s.model]), specJson: fresh, weights: s.model };
+    const weights = entry.pretrained ? modelUrl(entry.pretrained) : null;
+    return { key: JSON.stringify(['kind', entry.id, weights ? null : (s.seed ?? null)]), specJson: fresh, weights };
+  }
+
+  // After a change of kind, model, spec, seed or a live setting: the model follows (one
+  // change at a time; the latest attributes win).
+  #applyModelSettings() {
+    this.#applying = this.#applying.then(() => this.#followAttributes()).catch((e) => this.#showError(e.message));
+    return this.#applying;
+  }
+  #applying = Promise.resolve();
+
+  async #followAttributes() {
+    if (!this.#info) return;
+    const source = this.#source();
+    if (source.key !== this.#opened) {
+      this.#opened = source.key;
+      if (source.weights) {
+        try {
+          const info = await this.#request('loadUrl', { url: source.weights });
+          this.#modelChanged(info);
+        } catch (e) {
+          this.#views.messages.show(`The model ${source.weights.split('/').pop()} could not be loaded (${e.message}); starting from a fresh one.`, 'info');
+          await this.reset(source.specJson);
+        }
+      } else {
+        await this.reset(source.specJson);
+      }
+      this.#layout();
+      this.#wantDigits();
+    }
+    await this.#applyLive();
+  }
+
+  // The kind's live settings from the attributes, where they apply to the running model.
+  async #applyLive() {
+    const live = this.#settings.live;
+    if (!live || !this.#info) return;
+    const current = JSON.parse(this.#info.spec);
+    const own = kindOf(current.kind)?.settings ?? [];
+    const mine = Object.fromEntries(Object.entries(live).filter(([k]) => own.includes(k)));
+    const next = specWith(current, mine);
+    if (JSON.stringify(liveOf(next)) === JSON.stringify(liveOf(current))) return;
+    await this.#setLive(next);
+  }
+
+  // A change of backend: the model moves (its last checkpoint reopens on the new backend).
+  #reopen() {
+    if (!this.#engine || !this.#lastGood) return;
+    const restore = { ...this.#lastGood, condition: this.#kinds.condition, quiet: true };
+    const old = this.#engine;
+    this.#engine = null;
+    old.terminate();
+    this.#info = null;
+    this.#newReadyPromise();
+    this.#startEngine(restore);
+  }
+
+  // autoplay="train": trains while visible, pauses when the widget leaves the viewport.
+  #autoplay() {
+    if (!this.#info) return;
+    const want = this.#settings.autoplay === 'train' && this.#visible;
+    if (want && !this.#info.training) {
+      this.#autoTrained = true;
+      this.start().catch(() => {});
+    } else if (!want && this.#autoTrained && this.#info.training) {
+      this.#autoTrained = false;
+      this.stop().catch(() => {});
+    }
+  }
+
   // ── engine ─────────────────────────────────────────────────────────────────────────────
   #newReadyPromise() {
     this.#ready = new Promise((resolve, reject) => {
@@ -407,11 +694,12 @@ export class LatentLabElement extends HTMLElement {
   }
 
   // Starts an engine: from the attributes, or with `restore` (the last checkpoint of an
-  // engine that died) from that model.
+  // engine that died) from that model. The page's widgets share one engine Worker: this
+  // opens this widget's model in it.
   #startEngine(restore = null) {
     let engine;
     try {
-      engine = new EngineClient();
+      engine = engineModel();
     } catch (e) {
       // The Worker could not even be constructed (a policy, another origin): say why.
       const message = `The engine could not start: ${e.message}`;
@@ -429,21 +717,29 @@ export class LatentLabElement extends HTMLElement {
     engine.addEventListener('checkpoint', mine(({ bytes, step, pretrained }) => (this.#lastGood = { bytes, step, pretrained })));
     engine.addEventListener('rollback', mine(({ step }) => this.#dropAfter(step)));
     engine.addEventListener('crash', mine(({ message }) => this.#onCrash(message)));
-    const preferGpu = (this.getAttribute('backend') ?? 'auto').toLowerCase() !== 'cpu';
-    const spec = this.getAttribute('spec');
-    const weights = spec ? null : PRETRAINED;
+    const preferGpu = this.#settings.backend !== 'cpu';
+    const source = this.#source();
     // The restore's bytes are copied: the worker takes them, and another crash needs them again.
-    const args = restore ? { spec: '{}', preferGpu, restore: { ...restore, bytes: restore.bytes.slice() } } : { spec: spec || '{}', preferGpu, weights };
-    engine.request('init', args).then(
-      (info) => {
+    const args = restore
+      ? { spec: '{}', preferGpu, restore: { ...restore, bytes: restore.bytes.slice() } }
+      : { spec: source.specJson, preferGpu, weights: source.weights };
+    if (!restore) this.#opened = source.key;
+    engine.request('open', args).then(
+      async (info) => {
         if (engine !== this.#engine) return;
         this.#info = info;
         this.#views.badge.set(info.backend, info.adapter);
         if (restore) this.#restarted(info, restore);
         else this.#modelChanged(info, { quiet: true });
-        this.#resolveReady(info);
-        this.dispatchEvent(new CustomEvent('ready', { detail: info }));
-        if (!this.#testImages) this.#loadTestDigits();
+        // The kind's live settings from the attributes, before anyone sees the model.
+        if (!restore) await this.#applyLive().catch(() => {});
+        if (engine !== this.#engine) return;
+        this.#resolveReady(this.#info);
+        this.dispatchEvent(new CustomEvent('ready', { detail: this.#info }));
+        this.#wantDigits();
+        // Attributes changed while the model opened: follow them now.
+        if (!restore && this.#source().key !== this.#opened) this.#applyModelSettings();
+        this.#autoplay();
       },
       (err) => {
         if (engine !== this.#engine || err.crashed) return; // a crash is handled by #onCrash
@@ -498,6 +794,11 @@ export class LatentLabElement extends HTMLElement {
     const { message: cause, notice } = this.#restarting ?? {};
     this.#restarting = null;
     if (notice) this.#views.messages.remove(notice);
+    if (restore.quiet) {
+      // Moved to another backend on request: nothing went wrong.
+      this.#settleRestart(info);
+      return;
+    }
     const message = `The engine was restarted after a crash (${cause ?? 'a fault'}): the model is back as it was at step ${restore.step}. Training was stopped; press Start to go on.`;
     this.#views.messages.show(message, 'info');
     const detail = { ...info, message, step: restore.step };
@@ -526,6 +827,7 @@ export class LatentLabElement extends HTMLElement {
       this.#live.setMapDigits(many.images, many.labels);
       this.#kinds.setSpreadDigits(many.images);
     } catch (e) {
+      this.#digitsWanted = false; // a later change of views tries again
       this.#showError(`Could not load the test digits: ${e.message}`);
     }
   }
@@ -640,7 +942,7 @@ export class LatentLabElement extends HTMLElement {
   // The switcher: errors go back to it (it shows them next to the select).
   async #switchFromPanel(kind) {
     await this.switchKind(kind);
-    this.#views.messages.clear('error');
+    this.#clearErrors();
   }
 
   // A live setting from the switcher or a view: the engine's refusal is shown in the element.
@@ -674,6 +976,12 @@ export class LatentLabElement extends HTMLElement {
     }
   }
 
+  // Errors are cleared when a form action succeeds; the attribute problems stay until fixed.
+  #clearErrors() {
+    this.#views.messages.clear('error');
+    for (const m of this.#shownProblems) this.#views.messages.show(m, 'error');
+  }
+
   #showError(message) {
     if (!this.#engine) return; // disconnected: nothing to tell
     // While the engine restarts, the views' calls that died with it say nothing new.
@@ -684,8 +992,10 @@ export class LatentLabElement extends HTMLElement {
 
   async #resetFromForm(spec) {
     try {
-      await this.reset(spec);
-      this.#views.messages.clear('error');
+      // The widget's seed, if it has one, makes the fresh weights.
+      const seed = this.#settings.seed;
+      await this.reset(seed === undefined ? spec : { ...(typeof spec === 'string' ? JSON.parse(spec) : spec), seed });
+      this.#clearErrors();
     } catch (e) {
       if (!this.#views.training.showEngineError(e.message)) this.#showError(e.message);
     }
@@ -712,7 +1022,7 @@ export class LatentLabElement extends HTMLElement {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const info = await this.loadWeights(bytes);
-      this.#views.messages.clear('error');
+      this.#clearErrors();
       this.#views.messages.show(`Loaded ${file.name}: ${describeSpec(JSON.parse(info.spec))}.`, 'info');
     } catch (e) {
       this.#showError(`Could not load ${file.name}: ${e.message} The current model is unchanged.`);
@@ -721,7 +1031,7 @@ export class LatentLabElement extends HTMLElement {
 
   // ── drag and drop of weights files ─────────────────────────────────────────────────────
   #onDrag = (e) => {
-    if (![...(e.dataTransfer?.types ?? [])].includes('Files')) return;
+    if (this.#controls !== 'full' || ![...(e.dataTransfer?.types ?? [])].includes('Files')) return;
     e.preventDefault();
     if (e.type === 'dragenter') this.#dragDepth++;
     this.#drop.hidden = false;
@@ -731,6 +1041,7 @@ export class LatentLabElement extends HTMLElement {
     if (this.#dragDepth === 0) this.#drop.hidden = true;
   };
   #onDrop = (e) => {
+    if (this.#controls !== 'full') return;
     e.preventDefault();
     this.#dragDepth = 0;
     this.#drop.hidden = true;

@@ -1,6 +1,28 @@
 // The shadow DOM stylesheet of <latent-lab>. Colours are custom properties, so a page can
 // restyle the element from outside: latent-lab { --ll-accent: teal; }.
 
+// The dark palette, for theme="dark" and for readers who prefer dark (unless theme="light").
+const DARK = `
+--ll-bg: #111317;
+--ll-card: #1b1e24;
+--ll-text: #e7e9ee;
+--ll-muted: #a0a7b4;
+--ll-border: #353a44;
+--ll-grid: #2a2f38;
+--ll-accent: #7ea2ff;
+--ll-accent-text: #0b1020;
+--ll-recon: #7ea2ff;
+--ll-kl: #f27aa8;
+--ll-ink: #f4f6fa;
+--ll-paper: #000000;
+--ll-error-bg: #3a1d20;
+--ll-error: #ff9b9b;
+--ll-info-bg: #1b2a44;
+--ll-ok: #56d364;
+--ll-warn: #e3b341;
+  color-scheme: dark;
+`;
+
 export const styles = `
 :host {
   --ll-bg: #f6f7f9;
@@ -28,27 +50,12 @@ export const styles = `
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   container-type: inline-size;
 }
+/* theme="dark", or the reader's preference unless theme="light". */
+:host([theme="dark" i]) { ${DARK} }
 @media (prefers-color-scheme: dark) {
-  :host {
-    --ll-bg: #111317;
-    --ll-card: #1b1e24;
-    --ll-text: #e7e9ee;
-    --ll-muted: #a0a7b4;
-    --ll-border: #353a44;
-    --ll-grid: #2a2f38;
-    --ll-accent: #7ea2ff;
-    --ll-accent-text: #0b1020;
-    --ll-recon: #7ea2ff;
-    --ll-kl: #f27aa8;
-    --ll-ink: #f4f6fa;
-    --ll-paper: #000000;
-    --ll-error-bg: #3a1d20;
-    --ll-error: #ff9b9b;
-    --ll-info-bg: #1b2a44;
-    --ll-ok: #56d364;
-    --ll-warn: #e3b341;
-  }
+  :host(:not([theme="light" i])) { ${DARK} }
 }
+:host([theme="light" i]) { color-scheme: light; }
 *, *::before, *::after { box-sizing: inherit; }
 [hidden] { display: none !important; }
 .lab { position: relative; padding: 12px; }
@@ -92,6 +99,27 @@ export const styles = `
 }
 .card h2 { margin: 0 0 4px; font-size: 1.1em; }
 .explain { margin: 0 0 12px; color: var(--ll-muted); font-size: 0.92em; }
+/* views: the parts not listed; captions="off": the explanatory sentences. */
+.off { display: none !important; }
+.no-captions .explain, .no-captions .kind-sentence, .no-captions .live-hint { display: none !important; }
+/* One or two cards (a lesson's widget) take the width they are given. */
+.grid.few { grid-template-columns: repeat(auto-fit, minmax(min(100%, 21rem), 1fr)); }
+/* controls="minimal": start, pause, reset and the kind's live settings. */
+.card.minimal .field-kind, .card.minimal .settings, .card.minimal .file-buttons,
+.card.minimal .model-summary, .card.minimal .readouts > div:has([data-readout="epoch"]),
+.card.minimal .readouts > div:has([data-readout="ips"]) { display: none; }
+.card.minimal .switcher:not(:has(.live-settings > :not([hidden]))) { display: none; }
+.top .share-button { margin-left: auto; }
+.share { margin-bottom: 12px; background: var(--ll-card); border: 1px solid var(--ll-border); border-radius: var(--ll-radius); padding: 14px 16px; }
+.share h2 { margin: 0 0 4px; font-size: 1.1em; }
+.share .snippet { margin: 10px 0 0; }
+.share .snippet-head { display: flex; justify-content: space-between; align-items: center; gap: 8px; margin-bottom: 4px; }
+.share label { font-weight: 600; font-size: 0.92em; }
+.share textarea {
+  display: block; width: 100%; resize: vertical; font: 0.85em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  color: var(--ll-text); background: var(--ll-bg); border: 1px solid var(--ll-border); border-radius: 8px; padding: 8px;
+}
+.share .copied { color: var(--ll-ok); font-size: 0.85em; }
 
 button {
   font: inherit; color: var(--ll-text); background: var(--ll-card);

@@ -1,6 +1,8 @@
 //! The CPU executor: runs a [`Program`] with the reference kernels of `src/reference.rs`.
 //! It is the oracle of the GPU executor and the engine of the browser's no-WebGPU fallback.
 
+use std::sync::Arc;
+
 use crate::backend::Metrics;
 use crate::model::ConvShape;
 use crate::model::{metric, ModelSpec, Op, Program, INPUT_SIZE};
@@ -10,7 +12,8 @@ use crate::reference::conv as rc;
 pub struct CpuExecutor {
     program: Program,
     tensors: Vec<Vec<f32>>,
-    images: Vec<u8>,
+    /// The training images (n × 784 bytes), shared with other executors of the same data.
+    images: Arc<[u8]>,
     /// One label per training image (conditional models).
     labels: Option<Vec<u8>>,
     step: u32,
@@ -19,11 +22,17 @@ pub struct CpuExecutor {
 
 impl CpuExecutor {
     pub fn new(program: Program, train_images: &[u8]) -> Self {
+        Self::with_images(program, Arc::from(train_images))
+    }
+
+    /// An executor that trains from `images` without copying them (none: it only runs
+    /// inference until it is given some).
+    pub fn with_images(program: Program, train_images: Arc<[u8]>) -> Self {
         let tensors = program.tensors.iter().map(|t| vec![0.0; t.len()]).collect();
         let mut ex = CpuExecutor {
             program,
             tensors,
-            images: train_images.to_vec(),
+            images: train_images,
             labels: None,
             step: 0,
             pending: vec![],
@@ -47,8 +56,8 @@ impl CpuExecutor {
     }
 
     /// New training images; their labels must be set again.
-    pub fn set_train_images(&mut self, images: &[u8]) {
-        self.images = images.to_vec();
+    pub fn set_train_images(&mut self, images: Arc<[u8]>) {
+        self.images = images;
         self.labels = None;
     }
 

@@ -6,13 +6,15 @@
 pub mod cpu;
 pub mod gpu;
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 use crate::limits::Budget;
 use crate::model::{metric, ModelSpec, Program, CLASSES, INPUT_SIZE};
 use crate::rng;
 
 pub use cpu::CpuExecutor;
-pub use gpu::{GpuContext, GpuExecutor};
+pub use gpu::{GpuContext, GpuDataset, GpuExecutor};
 
 /// Mean losses over a run of consecutive training steps.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -78,6 +80,20 @@ impl Executor {
         Ok(Executor::Gpu(Box::new(GpuExecutor::new(ctx, program, train_images).await?)))
     }
 
+    /// The CPU executor over training images shared with other executors (empty: none yet).
+    pub fn cpu_sharing(program: Program, train_images: Arc<[u8]>) -> Self {
+        Executor::Cpu(Box::new(CpuExecutor::with_images(program, train_images)))
+    }
+
+    /// The GPU executor over a data set already on the GPU (`None`: none yet).
+    pub async fn gpu_sharing(
+        ctx: &GpuContext,
+        program: Program,
+        data: Option<GpuDataset>,
+    ) -> Result<Self> {
+        Ok(Executor::Gpu(Box::new(GpuExecutor::with_data(ctx, program, data).await?)))
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Executor::Cpu(_) => Backend::Cpu,
@@ -122,6 +138,9 @@ impl Executor {
     /// Runs (CPU) or submits (GPU) `steps` training steps. On the GPU this returns as soon
     /// as the work is queued, unless the metrics ring is full.
     pub async fn train(&mut self, steps: u32) -> Result<()> {
+        if self.train_image_count() == 0 {
+            return Err(Error::Input("there are no training images to train on yet".into()));
+        }
         if self.program().spec.kind.is_conditional() && !self.has_labels() {
             return Err(Error::Input(
                 "a conditional model trains on labelled digits: set the training labels first"
@@ -156,20 +175,42 @@ impl Executor {
     pub async fn set_train_images(&mut self, images: &[u8]) -> Result<()> {
         match self {
             Executor::Cpu(e) => {
-                e.set_train_images(images);
+                e.set_train_images(Arc::from(images));
                 Ok(())
             }
             Executor::Gpu(e) => e.set_train_images(images).await,
         }
     }
 
+    /// Training images shared with other executors: the CPU's bytes and, on the GPU, the
+    /// data set uploaded once for the context. Their labels must be set again.
+    pub async fn share_train_images(
+        &mut self,
+        images: Arc<[u8]>,
+        on_gpu: Option<GpuDataset>,
+    ) -> Result<()> {
+        match (self, on_gpu) {
+            (Executor::Cpu(e), _) => {
+                e.set_train_images(images);
+                Ok(())
+            }
+            (Executor::Gpu(e), Some(data)) => e.set_data(data).await,
+            (Executor::Gpu(e), None) => e.set_train_images(&images).await,
+        }
+    }
+
+    /// Training images the executor holds.
+    pub fn train_image_count(&self) -> usize {
+        match self {
+            Executor::Cpu(e) => e.train_image_count(),
+            Executor::Gpu(e) => e.train_image_count(),
+        }
+    }
+
     /// The label (0–9) of each training image, for conditional models; every other model
     /// ignores them.
     pub fn set_train_labels(&mut self, labels: &[u8]) -> Result<()> {
-        let images = match self {
-            Executor::Cpu(e) => e.train_image_count(),
-            Executor::Gpu(e) => e.train_image_count(),
-        };
+        let images = self.train_image_count();
         if labels.len() != images {
             return Err(Error::Input(format!(
                 "{} training labels for {images} training images",

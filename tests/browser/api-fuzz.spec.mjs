@@ -152,6 +152,7 @@ test('a spec attribute that lies is refused with the reason, inside that element
       el.setAttribute('backend', 'cpu');
       el.setAttribute('spec', text);
       document.querySelector('main').append(el);
+      el.scrollIntoView(); // a widget starts when it comes near the viewport
       const error = await el.ready.then(() => null, (e) => e.message);
       const shown = el.shadowRoot.querySelector('[part="messages"]').textContent;
       el.remove();

@@ -291,10 +291,11 @@ test('backend="cpu" runs the CPU engine even where WebGPU exists', async () => {
     el.setAttribute('backend', 'cpu');
     el.id = 'second';
     document.querySelector('main').append(el);
+    el.scrollIntoView(); // a widget starts when it comes near the viewport
     try {
       return await el.ready;
     } finally {
-      el.remove(); // ends its worker
+      el.remove(); // closes its model in the page's engine
     }
   });
   expect(info.backend).toBe('cpu');

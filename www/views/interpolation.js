@@ -67,16 +67,48 @@ export class Interpolation {
       h('div', { class: 'morph-row' }, this.#morph, h('div', {}, h('p', { class: 'explain' }, 'The same line walked back and forth, 40 decodes from one end to the other.'), this.#play)),
     );
     this.#loop = redrawLoop(this.#canvas, () => this.#draw());
-    this.#raf = requestAnimationFrame((t) => this.#tick(t));
+    // The morph runs only while it is on screen.
+    if (typeof IntersectionObserver === 'function') {
+      new IntersectionObserver((entries) => {
+        this.#visible = entries.some((e) => e.isIntersecting);
+        this.#schedule();
+      }).observe(this.#morph);
+    } else {
+      this.#visible = true;
+    }
+    this.#schedule();
+  }
+  #visible = false;
+
+  /** Plays or pauses the morph (the Play/Pause button does the same). */
+  setPlaying(on) {
+    this.#setPlaying(on);
+  }
+
+  get playing() {
+    return this.#playing;
   }
 
   #setPlaying(on) {
     this.#playing = on;
     this.#play.textContent = on ? 'Pause' : 'Play';
     this.#play.setAttribute('aria-pressed', String(on));
+    this.#schedule();
+  }
+
+  // Keeps one animation frame requested while playing and visible, none otherwise.
+  #schedule() {
+    const run = this.#playing && this.#visible;
+    if (run && !this.#raf) this.#raf = requestAnimationFrame((t) => this.#tick(t));
+    if (!run && this.#raf) {
+      cancelAnimationFrame(this.#raf);
+      this.#raf = 0;
+    }
   }
 
   #tick(now) {
+    this.#raf = 0;
+    if (!(this.#playing && this.#visible)) return;
     this.#raf = requestAnimationFrame((t) => this.#tick(t));
     if (!this.#morphFrames || !this.#playing || now - this.#last < 1000 / MORPH_FPS) return;
     this.#last = now;

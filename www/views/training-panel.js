@@ -141,6 +141,11 @@ export class TrainingPanel {
     e.kind.addEventListener('change', () => this.#switchKind());
   }
 
+  /** 'full' (everything) or 'minimal' (start, pause, reset and the kind's live settings). */
+  setMode(mode) {
+    this.root.classList.toggle('minimal', mode === 'minimal');
+  }
+
   /** Engine info ({spec, parameters, trainSize, …}): fills the form with the model's spec. */
   setModel(info) {
     this.#ready = true;

@@ -35,11 +35,8 @@ pub struct GpuExecutor {
     ctx: GpuContext,
     program: Program,
     buffers: Vec<wgpu::Buffer>,
-    images: wgpu::Buffer,
-    image_count: usize,
-    /// One u32 label per training image (conditional models); zeros until set.
-    labels: wgpu::Buffer,
-    has_labels: bool,
+    /// The training set this executor samples its batches from (possibly shared).
+    data: GpuDataset,
     state: wgpu::Buffer,
     metrics: wgpu::Buffer,
     train: Vec<Dispatch>,
@@ -81,21 +78,77 @@ fn image_bytes(images: &[u8]) -> Vec<u8> {
     bytes
 }
 
-impl GpuExecutor {
-    pub async fn new(ctx: &GpuContext, program: Program, train_images: &[u8]) -> Result<Self> {
-        if train_images.is_empty() || !train_images.len().is_multiple_of(INPUT_SIZE) {
+/// Training images (bytes packed four to a u32) and their labels, resident on the GPU. Cloning
+/// shares the buffers: every executor of one context can train from one upload of the data.
+#[derive(Clone)]
+pub struct GpuDataset {
+    images: wgpu::Buffer,
+    count: usize,
+    /// One u32 label per training image (conditional models); zeros until set.
+    labels: wgpu::Buffer,
+    has_labels: bool,
+}
+
+impl GpuDataset {
+    /// Uploads `images` (n × 784 bytes, n ≥ 1) and, if given, their labels (n digits,
+    /// checked by the caller).
+    pub fn upload(ctx: &GpuContext, images: &[u8], labels: Option<&[u8]>) -> Result<Self> {
+        if images.is_empty() || !images.len().is_multiple_of(INPUT_SIZE) {
             return Err(Error::Input(format!(
                 "training images: {} bytes is not a positive multiple of 784",
-                train_images.len()
+                images.len()
             )));
         }
+        let bytes = image_bytes(images);
+        let buffer = storage(&ctx.device, "train images", bytes.len() as u64);
+        ctx.queue.write_buffer(&buffer, 0, &bytes);
+        let count = images.len() / INPUT_SIZE;
+        let mut data = GpuDataset {
+            images: buffer,
+            count,
+            labels: storage(&ctx.device, "train labels", count as u64 * 4),
+            has_labels: false,
+        };
+        if let Some(labels) = labels {
+            data.write_labels(ctx, labels);
+        }
+        Ok(data)
+    }
+
+    /// No training images: an executor that only runs inference (it refuses to train).
+    fn empty(ctx: &GpuContext) -> Self {
+        GpuDataset {
+            images: storage(&ctx.device, "no train images", 4),
+            count: 0,
+            labels: storage(&ctx.device, "no train labels", 4),
+            has_labels: false,
+        }
+    }
+
+    fn write_labels(&mut self, ctx: &GpuContext, labels: &[u8]) {
+        let words: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
+        ctx.queue.write_buffer(&self.labels, 0, bytemuck::cast_slice(&words));
+        self.has_labels = true;
+    }
+}
+
+impl GpuExecutor {
+    pub async fn new(ctx: &GpuContext, program: Program, train_images: &[u8]) -> Result<Self> {
+        let data = GpuDataset::upload(ctx, train_images, None)?;
+        Self::with_data(ctx, program, Some(data)).await
+    }
+
+    /// An executor that trains from `data` (shared with other executors of `ctx`), or, with
+    /// `None`, one without training data until [`GpuExecutor::set_data`] gives it some.
+    pub async fn with_data(
+        ctx: &GpuContext,
+        program: Program,
+        data: Option<GpuDataset>,
+    ) -> Result<Self> {
         let device = &ctx.device;
         let buffers: Vec<wgpu::Buffer> =
             program.tensors.iter().map(|t| storage(device, &t.name, t.len() as u64 * 4)).collect();
-        let images = storage(device, "train images", image_bytes(train_images).len() as u64);
-        ctx.queue.write_buffer(&images, 0, &image_bytes(train_images));
-        let image_count = train_images.len() / INPUT_SIZE;
-        let labels = storage(device, "train labels", image_count as u64 * 4);
+        let data = data.unwrap_or_else(|| GpuDataset::empty(ctx));
         let state = storage(device, "step counter", 16);
         let metrics = storage(device, "metric sums", (metric::COUNT * 4) as u64);
         let ring = (0..RING)
@@ -106,10 +159,7 @@ impl GpuExecutor {
         let mut ex = GpuExecutor {
             ctx: ctx.clone(),
             buffers,
-            images,
-            image_count,
-            labels,
-            has_labels: false,
+            data,
             state,
             metrics,
             train: vec![],
@@ -135,8 +185,8 @@ impl GpuExecutor {
     fn resource(&self, r: Resource) -> &wgpu::Buffer {
         match r {
             Resource::Tensor(t) => &self.buffers[t],
-            Resource::Images => &self.images,
-            Resource::Labels => &self.labels,
+            Resource::Images => &self.data.images,
+            Resource::Labels => &self.data.labels,
             Resource::State => &self.state,
             Resource::Metrics => &self.metrics,
         }
@@ -147,7 +197,7 @@ impl GpuExecutor {
         let device = &self.ctx.device;
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
-            let p: Plan = plan(&self.program, op, rows, self.image_count, self.ctx.tiled_matmul);
+            let p: Plan = plan(&self.program, op, rows, self.data.count, self.ctx.tiled_matmul);
             let pipeline = self.ctx.pipeline(p.shader, p.entry, p.tiled).await?;
             let uniform = p.uniform.map(|words| {
                 let buffer = device.create_buffer(&wgpu::BufferDescriptor {
@@ -190,7 +240,7 @@ impl GpuExecutor {
         self.program.spec = spec;
         let rows = self.program.batch;
         for (op, d) in self.program.train.iter().zip(&self.train) {
-            let p = plan(&self.program, op, rows, self.image_count, self.ctx.tiled_matmul);
+            let p = plan(&self.program, op, rows, self.data.count, self.ctx.tiled_matmul);
             if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
                 self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
             }
@@ -207,18 +257,13 @@ impl GpuExecutor {
 
     /// Replaces the resident training images (same executor, new data).
     pub async fn set_train_images(&mut self, images: &[u8]) -> Result<()> {
-        if images.is_empty() || !images.len().is_multiple_of(INPUT_SIZE) {
-            return Err(Error::Input(format!(
-                "training images: {} bytes is not a positive multiple of 784",
-                images.len()
-            )));
-        }
-        let bytes = image_bytes(images);
-        self.images = storage(&self.ctx.device, "train images", bytes.len() as u64);
-        self.ctx.queue.write_buffer(&self.images, 0, &bytes);
-        self.image_count = images.len() / INPUT_SIZE;
-        self.labels = storage(&self.ctx.device, "train labels", self.image_count as u64 * 4);
-        self.has_labels = false;
+        let data = GpuDataset::upload(&self.ctx, images, None)?;
+        self.set_data(data).await
+    }
+
+    /// Trains from `data` from now on (a data set uploaded once for several executors).
+    pub async fn set_data(&mut self, data: GpuDataset) -> Result<()> {
+        self.data = data;
         // Only the gathers' bind groups name the data, but rebuilding the list is cheap.
         let ops = self.program.train.clone();
         self.train = self.dispatches(&ops, self.program.batch).await?;
@@ -227,17 +272,16 @@ impl GpuExecutor {
 
     /// Labels of the training images, one per image (checked by the caller).
     pub fn set_train_labels(&mut self, labels: &[u8]) {
-        let words: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
-        self.ctx.queue.write_buffer(&self.labels, 0, bytemuck::cast_slice(&words));
-        self.has_labels = true;
+        let ctx = self.ctx.clone();
+        self.data.write_labels(&ctx, labels);
     }
 
     pub fn has_labels(&self) -> bool {
-        self.has_labels
+        self.data.has_labels
     }
 
     pub fn train_image_count(&self) -> usize {
-        self.image_count
+        self.data.count
     }
 
     /// Records `steps` training steps — one compute pass each — into one submit, then
@@ -398,7 +442,7 @@ impl GpuExecutor {
         // Re-plan for `rows`: only the uniform words and grids change.
         let mut grids = Vec::with_capacity(ops.len());
         for (op, d) in ops.iter().zip(dispatches) {
-            let p = plan(&self.program, op, rows, self.image_count, self.ctx.tiled_matmul);
+            let p = plan(&self.program, op, rows, self.data.count, self.ctx.tiled_matmul);
             if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
                 self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
             }

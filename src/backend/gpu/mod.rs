@@ -9,4 +9,4 @@ pub mod executor;
 pub mod plan;
 
 pub use context::GpuContext;
-pub use executor::GpuExecutor;
+pub use executor::{GpuDataset, GpuExecutor};
