@@ -18,7 +18,7 @@ const out = resolve(ROOT, at >= 0 && args[at + 1] ? args[at + 1] : 'dist');
 
 // The module graph: static imports (`import … from './x.js'`, `import './x.js'`) from the
 // entry and from the worker, which the engine client starts by URL.
-const ENTRIES = ['latent-lab.js', 'engine-worker.js'];
+const ENTRIES = ['latent-lab.js', 'engine-worker.js', 'embed.js', 'embed-resize.js'];
 const IMPORT = /(?:^|[;\s])(?:import|export)\s(?:[^'";]*?\sfrom\s)?['"](\.{1,2}\/[^'"]+)['"]/g;
 
 function modules() {
@@ -37,9 +37,12 @@ function modules() {
 
 // What the modules fetch by URL: the wasm (next to its glue), the digits, the models.
 const ASSETS = ['pkg/latent_lab_bg.wasm', 'data/mnist-10k.bin', 'models'];
+// The pages beside the widget: embed.html (one widget, settings in the hash, for iframes and
+// links) and the example course page.
+const PAGES = ['embed.html', 'embed.css', 'favicon.svg', 'examples/course.html', 'examples/course.css'];
 
-const files = [...modules(), ...ASSETS];
-for (const f of ASSETS) {
+const files = [...modules(), ...ASSETS, ...PAGES];
+for (const f of [...ASSETS, ...PAGES]) {
   if (!existsSync(join(WWW, f))) throw new Error(`www/${f} is missing: run make data wasm first`);
 }
 rmSync(out, { recursive: true, force: true });
@@ -57,7 +60,7 @@ const pkg = {
   type: 'module',
   main: './latent-lab.js',
   module: './latent-lab.js',
-  exports: { '.': './latent-lab.js', './package.json': './package.json' },
+  exports: { '.': './latent-lab.js', './embed-resize.js': './embed-resize.js', './package.json': './package.json' },
   files: [...new Set(files.map((f) => f.split('/')[0]))].sort(),
   keywords: ['autoencoder', 'vae', 'webgpu', 'wasm', 'custom-element', 'teaching'],
 };
@@ -69,4 +72,4 @@ const walk = (p) => {
   else total += statSync(p).size;
 };
 walk(out);
-console.log(`dist: ${relative(ROOT, out)}/ — ${files.length} entries (${files.length - ASSETS.length} modules), ${(total / 1e6).toFixed(1)} MB`);
+console.log(`dist: ${relative(ROOT, out)}/ — ${files.length} entries (${files.length - ASSETS.length - PAGES.length} modules), ${(total / 1e6).toFixed(1)} MB`);

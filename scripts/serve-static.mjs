@@ -41,7 +41,7 @@ export async function serveFiles({ mounts = {}, pages = {}, headers = {} } = {})
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers });
       res.end(body);
     };
-    if (pages[path] !== undefined) return send(200, pages[path], TYPES['.html']);
+    if (pages[path] !== undefined) return send(200, pages[path], TYPES[extname(path)] ?? TYPES['.html']);
     const prefix = Object.keys(mounts).find((p) => path.startsWith(p));
     if (!prefix) return send(404, 'not found');
     const rest = normalize(path.slice(prefix.length));
