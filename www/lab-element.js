@@ -527,7 +527,8 @@ export class LatentLabElement extends HTMLElement {
     this.#problems = problems;
     this.#explicitControls = this.getAttribute('controls') !== null && !problems.some((p) => p.key === 'controls');
     for (const m of this.#shownProblems) this.#views.messages.remove(m);
-    this.#shownProblems = problems.map((p) => `Attribute ${p.message}`);
+    // One message for them all (the bar keeps only a few messages).
+    this.#shownProblems = problems.length ? [`Some attributes cannot be used, so their defaults are: ${problems.map((p) => p.message).join(' ')}`] : [];
     for (const m of this.#shownProblems) this.#views.messages.show(m, 'error');
     if (problems.length) this.dispatchEvent(new CustomEvent('error', { detail: { message: this.#shownProblems.join(' ') } }));
     this.#layout();
@@ -634,15 +635,20 @@ export class LatentLabElement extends HTMLElement {
   }
 
   // The kind's live settings from the attributes, where they apply to the running model.
+  // Straight to the engine: this runs while the widget opens, before `ready`.
   async #applyLive() {
     const live = this.#settings.live;
-    if (!live || !this.#info) return;
+    if (!live || !this.#info || !this.#engine) return;
     const current = JSON.parse(this.#info.spec);
     const own = kindOf(current.kind)?.settings ?? [];
     const mine = Object.fromEntries(Object.entries(live).filter(([k]) => own.includes(k)));
     const next = specWith(current, mine);
     if (JSON.stringify(liveOf(next)) === JSON.stringify(liveOf(current))) return;
-    await this.#setLive(next);
+    try {
+      this.#specChanged(await this.#engine.request('setSpec', { spec: JSON.stringify(next) }));
+    } catch (e) {
+      this.#showError(`Could not apply the settings of the attributes: ${e.message}`);
+    }
   }
 
   // A change of backend: the model moves (its last checkpoint reopens on the new backend).

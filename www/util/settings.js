@@ -84,7 +84,7 @@ export function readSettings(get, { base = 'http://localhost/', origins = [] } =
     } catch {
       problem('model', model, 'it must be the URL of a .safetensors file');
     }
-    if (url && !['http:', 'https:', 'blob:'].includes(url.protocol)) {
+    if (url && (!['http:', 'https:', 'blob:'].includes(url.protocol) || !(url.protocol === 'blob:' || url.pathname.endsWith('.safetensors')))) {
       problem('model', model, 'it must be an http(s) URL of a .safetensors file');
     } else if (url && origins.length && !origins.includes(url.origin)) {
       problem('model', model, `the widget loads files only from ${origins.join(' and ')} (put the file next to the page)`);
