@@ -107,6 +107,32 @@ try {
   await phone.screenshot({ path: phoneShot });
   note(phoneShot);
   await phone.context().close();
+
+  // ── the example course page: desktop light, phone dark ─────────────────────────────────
+  for (const [file, options] of [
+    ['course.png', { viewport: { width: 1280, height: 1180 }, colorScheme: 'light' }],
+    ['course-phone.png', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, colorScheme: 'dark' }],
+  ]) {
+    const context = await browser.newContext(options);
+    const page = await context.newPage();
+    await page.goto(`${base}/www/examples/course.html`);
+    // Each widget starts near the viewport: scroll to each, wait for it.
+    const count = await page.evaluate(() => document.querySelectorAll('latent-lab').length);
+    for (let i = 0; i < count; i++) {
+      await page.evaluate((i) => {
+        const el = document.querySelectorAll('latent-lab')[i];
+        el.scrollIntoView();
+        return el.ready;
+      }, i);
+    }
+    // The VAE section, its sampler playing.
+    await page.evaluate(() => document.getElementById('generate').scrollIntoView());
+    await page.waitForFunction(() => Number(document.querySelectorAll('latent-lab')[2].shadowRoot.querySelector('canvas.sampler').dataset.frames ?? 0) > 20);
+    const out = path.join(outDir, file);
+    await page.screenshot({ path: out });
+    note(out);
+    await context.close();
+  }
 } finally {
   await browser.close();
   stopServer();

@@ -308,3 +308,50 @@ fn inference_on_the_gpu_matches_the_cpu() {
     assert_close(&sg, &sc, 1e-4, 1e-3, "samples");
     assert!(sg.iter().all(|v| (0.0..=1.0).contains(v)));
 }
+
+/// The page's engine shares one copy of the training data among its models: two GPU executors
+/// over one upload (and a CPU executor over the same bytes) train exactly as an executor with
+/// its own copy; an executor without data refuses to train until it is given some.
+#[test]
+fn executors_that_share_the_training_data_train_as_with_their_own() {
+    use latent_lab::backend::GpuDataset;
+    use std::sync::Arc;
+    let spec = ModelSpec { kind: ModelKind::Cvae, ..small_vae() };
+    let images = synthetic_digits(300, 3);
+    let labels = labels(&images);
+    let program = Program::build(&spec).unwrap();
+    let mut own = Executor::cpu(program.clone(), &images);
+    own.set_train_labels(&labels).unwrap();
+    let shared: Arc<[u8]> = Arc::from(&images[..]);
+    let mut sharing = Executor::cpu_sharing(program.clone(), shared.clone());
+    sharing.set_train_labels(&labels).unwrap();
+    let (own_recon, .., own_params) = run(&mut own, 5);
+    let (recon, .., params) = run(&mut sharing, 5);
+    assert_eq!(recon, own_recon, "CPU: losses over shared bytes");
+    assert_eq!(params, own_params, "CPU: parameters over shared bytes");
+
+    // No data yet: inference works, training is refused; given the data, it trains as above.
+    let mut later = Executor::cpu_sharing(program.clone(), Arc::from(&[][..]));
+    let err = block_on(later.train(1)).unwrap_err().to_string();
+    assert!(err.contains("no training images"), "{err}");
+    assert_eq!(block_on(later.decode_labeled(&[0.0; 5], Some(&[3]))).unwrap().len(), 784);
+    block_on(later.share_train_images(shared, None)).unwrap();
+    later.set_train_labels(&labels).unwrap();
+    assert_eq!(run(&mut later, 5).0, own_recon, "CPU: data given after opening");
+
+    let Some(ctx) = gpu() else { return };
+    let data = GpuDataset::upload(ctx, &images, Some(&labels)).unwrap();
+    let mut one = block_on(Executor::gpu(ctx, program.clone(), &images)).unwrap();
+    one.set_train_labels(&labels).unwrap();
+    let mut a = block_on(Executor::gpu_sharing(ctx, program.clone(), Some(data.clone()))).unwrap();
+    let mut b = block_on(Executor::gpu_sharing(ctx, program.clone(), None)).unwrap();
+    assert!(block_on(b.train(1)).is_err(), "a GPU executor without data must not train");
+    block_on(b.share_train_images(Arc::from(&images[..]), Some(data))).unwrap();
+    let (r1, .., p1) = run(&mut one, 5);
+    let (ra, .., pa) = run(&mut a, 5);
+    let (rb, .., pb) = run(&mut b, 5);
+    assert_eq!(ra, r1, "GPU: losses over a shared upload");
+    assert_eq!(rb, r1, "GPU: losses over a shared upload given after opening");
+    assert_eq!(pa, p1, "GPU: parameters over a shared upload");
+    assert_eq!(pb, p1, "GPU: parameters (data given later)");
+}

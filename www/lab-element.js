@@ -501,9 +501,13 @@ export class LatentLabElement extends HTMLElement {
     const kind = spec?.kind ?? s.kind ?? 'vae';
     // The `model` file, while the widget still runs it.
     const fromAttribute = s.model && this.#info?.pretrained === s.model.split('/').pop();
+    // A kind's own view listed for another kind stands for the running kind's view.
+    const own = kindOf(kind)?.view;
+    const views = s.views && [...new Set(s.views.map((v) => (KIND_VIEWS.includes(v) ? own : v)).filter(Boolean))];
     return {
       ...s,
       kind,
+      views: views?.length ? views : s.views,
       model: fromAttribute ? s.model : undefined,
       controls: this.#explicitControls ? s.controls : undefined,
       live: spec ? liveOf(spec) : s.live,
@@ -897,6 +901,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.training.setTraining(info.training);
     this.#views.sampler.setTraining(Boolean(info.training));
     if (reason === 'spec') this.#specChanged(info);
+    if (reason === 'data') this.#views.training.setSummary(this.#info);
     if (backendChanged || reason === 'fallback') this.#views.badge.set(info.backend, info.adapter);
     if (!info.training) {
       this.#metrics = { ...this.#metrics, step: info.step };

@@ -364,14 +364,36 @@ test('screenshots of the course page: desktop and phone, light and dark', async 
       const seen = watch(p);
       await p.goto(`${course.base}/course.html`);
       await scrollThrough(p);
-      await p.evaluate(() => window.scrollTo(0, 0));
-      // The views draw their first results (the map's digits, the sampler's frames).
-      await expect.poll(() => p.evaluate(() => Number(document.querySelectorAll('latent-lab')[2].shadowRoot.querySelector('canvas.sampler').dataset.frames ?? 0))).toBeGreaterThan(2);
-      await p.screenshot({ path: `artifacts/screenshots/course-${name}-${colorScheme}.png`, fullPage: name === 'desktop' });
+      // The sampler plays while it is on screen: its frames, then the picture.
       await p.evaluate(() => document.getElementById('generate').scrollIntoView());
+      await expect.poll(() => p.evaluate(() => Number(document.querySelectorAll('latent-lab')[2].shadowRoot.querySelector('canvas.sampler').dataset.frames ?? 0))).toBeGreaterThan(2);
       await p.screenshot({ path: `artifacts/screenshots/course-${name}-${colorScheme}-sampler.png` });
+      await p.evaluate(() => window.scrollTo(0, 0));
+      await p.screenshot({ path: `artifacts/screenshots/course-${name}-${colorScheme}.png`, fullPage: name === 'desktop' });
       expect(seen.problems).toEqual([]);
       await ctx.close();
     }
   }
+});
+
+test('the full page keeps its configuration in the hash: a link reopens it', async ({ page: p }, testInfo) => {
+  test.skip(testInfo.project.name !== 'cpu', 'the hash does not depend on the backend');
+  const seen = watch(p);
+  const shown = () => p.evaluate(() => [...document.querySelector('latent-lab').shadowRoot.querySelectorAll('.grid > [part]')].filter((x) => x.checkVisibility()).map((x) => x.getAttribute('part')));
+  await p.goto('/#kind=sparse&views=training,sparsity,pad');
+  expect((await p.evaluate(() => document.querySelector('latent-lab').ready)).pretrained).toBe('sparse.safetensors');
+  expect(await shown()).toEqual(['training', 'sparsity', 'pad']);
+  // The reader switches to a denoising AE and turns its noise up: the hash follows.
+  await p.evaluate(async () => {
+    const el = document.querySelector('latent-lab');
+    await el.switchKind('dae');
+    await el.setSpec({ noise: { amount: 0.7 } });
+  });
+  await expect.poll(() => p.evaluate(() => location.hash)).toBe('#kind=dae&views=training,denoise,pad&noise-amount=0.7');
+  await p.reload();
+  const info = await p.evaluate(() => document.querySelector('latent-lab').ready);
+  await expect.poll(async () => JSON.parse((await p.evaluate(() => document.querySelector('latent-lab').info)).spec).noise.amount).toBeCloseTo(0.7, 6);
+  expect(info.pretrained).toBe('dae.safetensors');
+  expect(await shown()).toEqual(['training', 'denoise', 'pad']);
+  expect(seen.problems).toEqual([]);
 });

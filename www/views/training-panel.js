@@ -146,6 +146,15 @@ export class TrainingPanel {
     this.root.classList.toggle('minimal', mode === 'minimal');
   }
 
+  /** The model's one-line summary (again when the training digits arrive). */
+  setSummary(info) {
+    // The shipped model: say so, since its step counter starts at 0 although it is trained.
+    const origin = info.pretrained ? ' · pretrained: Start trains on, Reset starts fresh' : '';
+    // The digits are fetched when first needed (a view that shows them, or training).
+    const digits = info.trainSize > 0 ? ` · ${formatInt(info.trainSize)} training digits` : '';
+    this.#els.summary.textContent = `${describeSpec(this.#spec)} · ${formatCompact(info.parameters)} parameters${digits}${origin}`;
+  }
+
   /** Engine info ({spec, parameters, trainSize, …}): fills the form with the model's spec. */
   setModel(info) {
     this.#ready = true;
@@ -154,9 +163,7 @@ export class TrainingPanel {
     for (const [k, v] of Object.entries(values)) this.#fields[k].value = v;
     this.#showKind();
     this.#validate();
-    // The shipped model: say so, since its step counter starts at 0 although it is trained.
-    const origin = info.pretrained ? ' · pretrained: Start trains on, Reset starts fresh' : '';
-    this.#els.summary.textContent = `${describeSpec(this.#spec)} · ${formatCompact(info.parameters)} parameters · ${formatInt(info.trainSize)} training digits${origin}`;
+    this.setSummary(info);
     for (const b of [this.#els.toggle, this.#els.reset, this.#els.download, this.#els.loadButton, this.#els.kind]) b.disabled = false;
   }
 
