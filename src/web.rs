@@ -64,6 +64,8 @@ pub struct Engine {
 #[derive(Default)]
 struct Shared {
     gpu: RefCell<Gpu>,
+    /// WebGPU devices this engine has opened (one, unless one was lost).
+    devices: std::cell::Cell<u32>,
     data: RefCell<Option<Data>>,
 }
 
@@ -109,7 +111,10 @@ impl Shared {
                 _ => Gpu::Open(ctx),
             },
             Gpu::Unopened => match webgpu_context().await {
-                Ok(ctx) => Gpu::Open(Box::new(ctx)),
+                Ok(ctx) => {
+                    self.devices.set(self.devices.get() + 1);
+                    Gpu::Open(Box::new(ctx))
+                }
                 Err(why) => Gpu::Failed(why),
             },
             failed => failed,
@@ -154,6 +159,11 @@ impl Engine {
 
     pub fn has_data(&self) -> bool {
         self.shared.data.borrow().is_some()
+    }
+
+    /// WebGPU devices opened so far: 1 for a page of GPU models, however many.
+    pub fn devices(&self) -> u32 {
+        self.shared.devices.get()
     }
 
     /// Builds a model: `spec_json` is a ModelSpec (`"{}"` for the default VAE). With

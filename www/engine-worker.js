@@ -60,9 +60,10 @@
 //   preprocess   ink, width, height         Float32Array 784
 //   save         —                          Uint8Array (a .safetensors file)
 //   load         bytes (Uint8Array)         info; on error the current model is kept
-//   memory       —                          {wasmBytes, models, digits}: the engine's linear
-//                                           memory (it only grows: a leak shows here), the
-//                                           models it holds, whether it has the digits
+//   memory       —                          {wasmBytes, models, digits, devices}: the engine's
+//                                           linear memory (it only grows: a leak shows here),
+//                                           the models it holds, whether it has the digits,
+//                                           the WebGPU devices it opened
 //   loseDevice   —                          null (test hook: destroys the WebGPU device)
 //   panic        when ('now' | 'async')     never replies (test hook: a panic inside the
 //                                           engine, at once or inside an awaited call)
@@ -664,7 +665,10 @@ const handlers = {
   },
   preprocess: ({ ink, width, height }) => Lab.preprocess(ink, width, height),
   save: (s) => exclusive(() => s.lab.save_weights()),
-  memory: () => ({ wasmBytes: wasmMemory?.buffer.byteLength ?? 0, models: sessions.size, digits: digits !== null }),
+  async memory() {
+    const eng = engine && (await engine.catch(() => null));
+    return { wasmBytes: wasmMemory?.buffer.byteLength ?? 0, models: sessions.size, digits: digits !== null, devices: eng?.devices() ?? 0 };
+  },
   panic: (s, { when }) => exclusive(() => s.lab.simulate_panic(when)),
   load: (s, { bytes }) => replaceModel(s, (lab) => lab.load_weights(bytes)),
   loseDevice: (s) => exclusive(() => s.lab.simulate_device_loss()).then(() => null),

@@ -74,8 +74,9 @@
 //   await el.simulatePanic(when)  test hook: a panic inside the engine, 'now' or 'async'
 //                            (inside an awaited call); resolves once the element has
 //                            restarted its engine with the last good model (the info)
-//   el.memory()              → {wasmBytes, models, digits}: the engine's memory, the models
-//                            it holds (one per widget), whether it fetched the digits
+//   el.memory()              → {wasmBytes, models, digits, devices}: the engine's memory, the
+//                            models it holds (one per widget), whether it fetched the
+//                            digits, the WebGPU devices it opened (one per page)
 //   el.started               whether the widget has started its engine (near the viewport)
 //   el.settings              the settings in force (attributes read; bad values replaced)
 //   el.problems              the attribute values it could not use: [{key, value, message}]

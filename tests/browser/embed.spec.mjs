@@ -103,7 +103,7 @@ test('the course page from a second origin: each widget its views, one Worker, n
   // One engine for the page: one Worker, one model per widget, the digits fetched once.
   expect(engineWorkers(p)).toBe(1);
   const memory = await p.evaluate(() => document.querySelector('latent-lab').memory());
-  expect(memory).toMatchObject({ models: COURSE.length, digits: true });
+  expect(memory).toMatchObject({ models: COURSE.length, digits: true, devices: testInfo.project.name === 'webgpu' ? 1 : 0 });
   expect(lab.requests.slice(from).filter((r) => r.endsWith('/mnist-10k.bin'))).toHaveLength(1);
   // The last widget works: its reconstructions are of its own (convolutional) model.
   const backend = await p.evaluate(() => [...document.querySelectorAll('latent-lab')].map((el) => el.backend));
@@ -395,5 +395,27 @@ test('the full page keeps its configuration in the hash: a link reopens it', asy
   await expect.poll(async () => JSON.parse((await p.evaluate(() => document.querySelector('latent-lab').info)).spec).noise.amount).toBeCloseTo(0.7, 6);
   expect(info.pretrained).toBe('dae.safetensors');
   expect(await shown()).toEqual(['training', 'denoise', 'pad']);
+  expect(seen.problems).toEqual([]);
+});
+
+test('autoplay="train" trains while the widget is visible and pauses when it leaves', async ({ page: p }, testInfo) => {
+  test.skip(testInfo.project.name !== 'cpu', 'visibility does not depend on the backend');
+  const seen = watch(p);
+  await p.goto(`${lab.base}/blank.html`);
+  await p.setContent(
+    doc(`<script type="module" src="${libUrl()}"></script>`, '<div style="height: 3000px">scroll down</div><latent-lab views="loss-plot" autoplay="train"></latent-lab><div style="height: 3000px"></div>'),
+    { waitUntil: 'load' },
+  );
+  const training = () => p.evaluate(() => document.querySelector('latent-lab').info?.training ?? null);
+  expect(await p.evaluate(() => document.querySelector('latent-lab').started)).toBe(false);
+  await p.evaluate(() => document.querySelector('latent-lab').scrollIntoView());
+  await p.evaluate(() => document.querySelector('latent-lab').ready);
+  await expect.poll(training).toBe(true);
+  await expect.poll(() => p.evaluate(() => document.querySelector('latent-lab').metrics.step)).toBeGreaterThan(0);
+  await p.evaluate(() => window.scrollTo(0, 0));
+  await expect.poll(training).toBe(false);
+  await p.evaluate(() => document.querySelector('latent-lab').scrollIntoView());
+  await expect.poll(training).toBe(true);
+  await p.evaluate(() => document.querySelector('latent-lab').stop());
   expect(seen.problems).toEqual([]);
 });
