@@ -1,4 +1,5 @@
-// Figures for the README's "Embed it" section, from dist/ in headless Chromium (CPU engine):
+// Figures for the README's "Embed it" section, from dist/ in headless Chromium (the CPU
+// engine, or with --webgpu WebGPU on SwiftShader):
 //   - the bytes a first visit transfers, gzip-compressed as a static host serves them, for
 //     the whole lab (one <latent-lab>), a sampler-only widget and a six-widget lesson page;
 //   - start-up (until every widget is ready) and memory (the engine's wasm memory, the
@@ -6,7 +7,7 @@
 // The transfer is each requested file's gzip size (level 6, what hosts use) — the server here
 // sends them uncompressed. Figures, not pass/fail; run `make dist` first.
 //
-// usage: node scripts/embed-figures.mjs [--json]
+// usage: node scripts/embed-figures.mjs [--webgpu] [--json]   (--webgpu: WebGPU on SwiftShader)
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,8 @@ const PAGES = {
 };
 
 const server = await serveFiles({ mounts: { '/lab/': DIST }, pages: PAGES });
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: QUIET_ARGS });
+const WEBGPU = process.argv.includes('--webgpu');
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: [...QUIET_ARGS, ...(WEBGPU ? ['--enable-unsafe-webgpu'] : [])] });
 
 const gz = (path) => {
   const body = PAGES[path] !== undefined ? Buffer.from(PAGES[path]) : readFileSync(join(DIST, path.replace(/^\/lab\//, '')));
@@ -63,6 +65,7 @@ async function visit(path) {
     readyMs,
     wasmMiB: mem.wasmBytes / 2 ** 20,
     models: mem.models,
+    devices: mem.devices,
     digits: mem.digits,
     pageHeapMiB: pageHeap / 2 ** 20,
     files: paths.length,
@@ -78,10 +81,10 @@ await browser.close();
 await server.close();
 if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
 else {
-  console.log('page            widgets workers  ready(s)  wasm(MiB) models  page heap(MiB)  files  raw(MB)  gzip(MB)  digits');
+  console.log(`${WEBGPU ? 'WebGPU' : 'CPU engine'}\npage            widgets workers devices ready(s)  wasm(MiB) models  page heap(MiB)  files  raw(MB)  gzip(MB)  digits`);
   for (const r of rows) {
     console.log(
-      `${r.path.padEnd(15)} ${String(r.widgets).padStart(7)} ${String(r.workers).padStart(7)} ${(r.readyMs / 1000).toFixed(1).padStart(9)} ${r.wasmMiB.toFixed(1).padStart(10)} ${String(r.models).padStart(6)} ${r.pageHeapMiB.toFixed(1).padStart(15)} ${String(r.files).padStart(6)} ${r.rawMB.toFixed(2).padStart(8)} ${r.gzipMB.toFixed(2).padStart(9)}  ${r.fetchedDigits ? 'yes' : 'no'}`,
+      `${r.path.padEnd(15)} ${String(r.widgets).padStart(7)} ${String(r.workers).padStart(7)} ${String(r.devices).padStart(7)} ${(r.readyMs / 1000).toFixed(1).padStart(9)} ${r.wasmMiB.toFixed(1).padStart(10)} ${String(r.models).padStart(6)} ${r.pageHeapMiB.toFixed(1).padStart(15)} ${String(r.files).padStart(6)} ${r.rawMB.toFixed(2).padStart(8)} ${r.gzipMB.toFixed(2).padStart(9)}  ${r.fetchedDigits ? 'yes' : 'no'}`,
     );
   }
 }
