@@ -4,7 +4,7 @@
 // Attributes (www/util/settings.js reads them; the same keys work in embed.html's hash).
 // Each is read when the element connects and again whenever it changes. A value the element
 // cannot use is named in a message inside the widget, with what is allowed, and the
-// default is used instead; the rest of the page is not affected.
+// default is used instead (a misspelt view is left out); the rest of the page is not affected.
 //   kind      the model: vae (default), ae, dae, sparse, contractive, cvae, conv_ae,
 //             conv_vae (www/util/kinds.js), from its pretrained file in models/
 //   model     URL of a .safetensors file to start from (this page's origin or the lab's)
@@ -533,7 +533,7 @@ export class LatentLabElement extends HTMLElement {
     this.#explicitControls = this.getAttribute('controls') !== null && !problems.some((p) => p.key === 'controls');
     for (const m of this.#shownProblems) this.#views.messages.remove(m);
     // One message for them all (the bar keeps only a few messages).
-    this.#shownProblems = problems.length ? [`Some attributes cannot be used, so their defaults are: ${problems.map((p) => p.message).join(' ')}`] : [];
+    this.#shownProblems = problems.length ? [`Some attribute values cannot be used (the widget goes on without them): ${problems.map((p) => p.message).join(' ')}`] : [];
     for (const m of this.#shownProblems) this.#views.messages.show(m, 'error');
     if (problems.length) this.dispatchEvent(new CustomEvent('error', { detail: { message: this.#shownProblems.join(' ') } }));
     this.#layout();
@@ -564,11 +564,16 @@ export class LatentLabElement extends HTMLElement {
       this.#views.sampler.setPlaying(play);
       this.#views.interp.setPlaying(play);
     }
-    if (this.#views.sampler.seed !== (s.seed ?? 1)) this.#views.sampler.reseed(s.seed ?? 1);
+    // The seed attribute's draws (when it changes: "New codes" moves on from it).
+    if (this.#seedSetting !== (s.seed ?? 1)) {
+      this.#seedSetting = s.seed ?? 1;
+      this.#views.sampler.reseed(this.#seedSetting);
+    }
     if (this.#info) this.#wantDigits();
   }
   #controls = 'full';
   #autoplaySetting = 'animations';
+  #seedSetting = 1;
 
   #kindView() {
     const spec = this.#info ? JSON.parse(this.#info.spec) : null;
@@ -696,7 +701,7 @@ export class LatentLabElement extends HTMLElement {
       if (this.isConnected) await this.#ready; // an engine that could not start: its reason
       throw new Error('<latent-lab> is not connected to a document');
     }
-    if (type !== 'init') await this.#ready;
+    await this.#ready;
     // Typed arrays in `args` are the element's own copies: hand them over instead of cloning.
     const transfer = Object.values(args)
       .filter((v) => ArrayBuffer.isView(v))

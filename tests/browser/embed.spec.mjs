@@ -219,6 +219,9 @@ test('bad values name the attribute, the value and what is allowed; the other wi
     [...document.querySelectorAll('latent-lab:not(#good)')].map((el) => el.shadowRoot.querySelector('[part="messages"]').textContent),
   );
   for (const [i, [, expected]] of bad.entries()) expect(messages[i], bad[i][0]).toContain(expected);
+  // A misspelt view is left out; the others still show.
+  const misspelt = await p.evaluate(() => [...document.querySelectorAll('latent-lab')[2].shadowRoot.querySelectorAll('.grid > [part]')].filter((x) => x.checkVisibility()).map((x) => x.getAttribute('part')));
+  expect(misspelt).toEqual(['sampler']);
   // The good widget beside them works; nothing asked the other origin.
   const mse = await p.evaluate(async () => {
     const el = document.getElementById('good');

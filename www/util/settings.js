@@ -3,7 +3,7 @@
 // snippets. Pure functions, no DOM: `readSettings(get)` reads every key through `get(key)`
 // (an attribute or a hash value, null when absent) and returns the settings with a plain
 // problem for each value it cannot use; the widget shows the problems and goes on with the
-// default for that key.
+// default for that key (for `views`: with the views it knows).
 
 import { KINDS, SETTINGS, kindOf, parseSetting } from './kinds.js';
 
@@ -100,9 +100,11 @@ export function readSettings(get, { base = 'http://localhost/', origins = [] } =
       .map((v) => v.trim().toLowerCase())
       .filter(Boolean);
     const unknown = names.filter((v) => !VIEWS.includes(v));
+    const known = names.filter((v) => VIEWS.includes(v));
     if (names.length === 0) problem('views', views, `name at least one view: ${VIEWS.join(', ')}`);
-    else if (unknown.length) problem('views', unknown.join(','), `the views are ${VIEWS.join(', ')}`);
-    else settings.views = [...new Set(names)];
+    if (unknown.length) problem('views', unknown.join(','), `the views are ${VIEWS.join(', ')}`);
+    // A misspelt view is left out; the others still show.
+    if (known.length) settings.views = [...new Set(known)];
   }
 
   for (const [key, allowed] of Object.entries(CHOICES)) {
