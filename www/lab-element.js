@@ -103,7 +103,7 @@
 
 import { engineModel } from './engine-client.js';
 import { styles } from './lab-style.js';
-import { h } from './views/canvas.js';
+import { h, THEME_EVENT } from './views/canvas.js';
 import { BackendBadge } from './views/backend-badge.js';
 import { MessageBar } from './views/message-bar.js';
 import { TrainingPanel } from './views/training-panel.js';
@@ -555,7 +555,15 @@ export class LatentLabElement extends HTMLElement {
     if (controls !== 'full') this.#share.toggle(false);
     this.#top.classList.toggle('off', !listed.includes('backend') && controls !== 'full');
     this.#views.training.setMode(controls);
+    this.#views.loss.setHasStart(controls !== 'none');
+    this.#views.beta.setHasStart(controls !== 'none');
     this.#lab.classList.toggle('no-captions', s.captions === 'off');
+    // The canvases read their colours when they draw: a new theme redraws them.
+    if (this.#themeSetting !== s.theme) {
+      const first = this.#themeSetting === null;
+      this.#themeSetting = s.theme;
+      if (!first) dispatchEvent(new Event(THEME_EVENT));
+    }
     this.#grid.classList.toggle('few', cards.filter((v) => !KIND_VIEWS.includes(v) || v === this.#kindView()).length <= 2);
     this.#controls = controls;
     const play = s.autoplay !== 'off' && !matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -574,6 +582,7 @@ export class LatentLabElement extends HTMLElement {
   #controls = 'full';
   #autoplaySetting = 'animations';
   #seedSetting = 1;
+  #themeSetting = null;
 
   #kindView() {
     const spec = this.#info ? JSON.parse(this.#info.spec) : null;

@@ -195,6 +195,10 @@ test('attributes changed after connection take effect', async ({ page: p }, test
   const diff = Math.max(...before.map((v, i) => Math.abs(v - after[i])));
   expect(diff).toBeLessThan(testInfo.project.name === 'cpu' ? 1e-6 : 1e-3);
   expect((await state()).kind).toBe('dae');
+  // A model file of the lab's origin: the widget runs it.
+  await set('model', `${lab.base}/lab/v1/models/sparse.safetensors`);
+  await expect.poll(async () => (await state()).pretrained, { timeout: 90_000 }).toBe('sparse.safetensors');
+  expect((await state()).kind).toBe('sparse');
   expect(seen.problems).toEqual([]);
 });
 

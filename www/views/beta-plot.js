@@ -84,6 +84,11 @@ export class BetaPlot {
     this.#show(1);
   }
 
+  /** The empty plot's hint: with a Start button in the widget, or without one. */
+  setHasStart(hasStart) {
+    this.#empty.textContent = hasStart ? 'Press Start, then move β: the path of the losses appears here.' : 'Move β while the model trains: the path of the losses appears here.';
+  }
+
   /** The model's β (after a reset, a load or a live change). */
   setBeta(beta) {
     this.#beta = beta;

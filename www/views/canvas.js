@@ -26,9 +26,13 @@ export function cssColor(el, name, fallback) {
   return v || fallback;
 }
 
+/** The event a <latent-lab> sends on `window` when its `theme` attribute changes its colours. */
+export const THEME_EVENT = 'latent-lab:theme';
+
 /**
  * Calls `draw` at most once per animation frame after `schedule()`, and again when the
- * element is resized or the colour scheme changes. Returns {schedule, dispose}.
+ * element is resized or the colour scheme changes (the reader's, or a widget's `theme`).
+ * Returns {schedule, dispose}.
  */
 export function redrawLoop(el, draw) {
   let queued = false;
@@ -44,11 +48,13 @@ export function redrawLoop(el, draw) {
   resize.observe(el);
   const scheme = matchMedia('(prefers-color-scheme: dark)');
   scheme.addEventListener('change', schedule);
+  addEventListener(THEME_EVENT, schedule);
   return {
     schedule,
     dispose() {
       resize.disconnect();
       scheme.removeEventListener('change', schedule);
+      removeEventListener(THEME_EVENT, schedule);
     },
   };
 }

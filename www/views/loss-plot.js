@@ -43,6 +43,11 @@ export class LossPlot {
     this.setSeries(this.#keys);
   }
 
+  /** The empty plot's hint: with a Start button in the widget, or without one. */
+  setHasStart(hasStart) {
+    this.#empty.textContent = hasStart ? 'Press Start to train: the losses appear here.' : 'The losses appear here while the model trains.';
+  }
+
   /** The metrics drawn, by key of kinds.js's METRICS: ['recon', 'kl'] for a VAE. */
   setSeries(keys) {
     this.#keys = keys;
