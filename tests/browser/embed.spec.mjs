@@ -302,7 +302,8 @@ test('embed.html in an iframe honours its hash and reports its height', async ({
   expect(seen.problems).toEqual([]);
 });
 
-test('the course page under a strict Content-Security-Policy', async ({ page: p }) => {
+test('the course page under a strict Content-Security-Policy', async ({ page: p }, testInfo) => {
+  test.skip(testInfo.project.name !== 'cpu', 'the policy does not depend on the backend (csp.spec.mjs runs the lab page under it on both)');
   test.setTimeout(240_000);
   const seen = watch(p);
   await p.addInitScript(() => {
@@ -359,7 +360,7 @@ test('the Share snippets reproduce the configuration: tag, iframe and link', asy
 });
 
 test('screenshots of the course page: desktop and phone, light and dark', async ({ browser }, testInfo) => {
-  test.skip(testInfo.project.name !== 'webgpu', 'the pictures are taken once, on WebGPU');
+  test.skip(testInfo.project.name !== 'cpu', 'the pictures are taken once, on the CPU engine');
   test.setTimeout(300_000);
   for (const [name, viewport] of [
     ['desktop', { width: 1280, height: 900 }],

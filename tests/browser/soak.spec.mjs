@@ -1,4 +1,4 @@
-// A soak: the page trains on the CPU engine for SOAK_SECONDS (60 in `make test`, 600 with
+// A soak: the page trains on the CPU engine for SOAK_SECONDS (30 in `make test`, 600 with
 // `make soak`) with every view live — a digit on the pad, the latent map refreshing, the
 // sampler animating, the reconstructions following — while the memory is sampled: the
 // engine's wasm memory, and the worker's and the page's JavaScript heaps after a garbage
@@ -8,7 +8,7 @@ import { test, expect } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { SEVEN } from './lab-page.mjs';
 
-const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 30);
 const SAMPLE_MS = Math.max(2000, (SECONDS * 1000) / 30); // ~30 samples a run
 const WARM_UP = 0.25; // the first quarter: buffers, caches and histories fill up
 // Largest growth accepted after the warm-up, per minute. A leaked checkpoint (2.5 MB every
