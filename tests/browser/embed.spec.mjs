@@ -406,24 +406,39 @@ test('the full page keeps its configuration in the hash: a link reopens it', asy
   expect(seen.problems).toEqual([]);
 });
 
-test('autoplay="train" trains while the widget is visible and pauses when it leaves', async ({ page: p }, testInfo) => {
+test('autoplay="train" trains while the widget is visible and pauses when it leaves; so do the animations', async ({ page: p }, testInfo) => {
   test.skip(testInfo.project.name !== 'cpu', 'visibility does not depend on the backend');
   const seen = watch(p);
   await p.goto(`${lab.base}/blank.html`);
   await p.setContent(
-    doc(`<script type="module" src="${libUrl()}"></script>`, '<div style="height: 3000px">scroll down</div><latent-lab views="loss-plot" autoplay="train"></latent-lab><div style="height: 3000px"></div>'),
+    doc(`<script type="module" src="${libUrl()}"></script>`, '<div style="height: 3000px">scroll down</div><latent-lab views="loss-plot,interpolation" autoplay="train"></latent-lab><div style="height: 3000px"></div>'),
     { waitUntil: 'load' },
   );
   const training = () => p.evaluate(() => document.querySelector('latent-lab').info?.training ?? null);
+  // The morph's position on its line (t in [0, 1]): it moves only while the animation plays
+  // (a redraw of new decodes keeps it).
+  const morphAt = () => p.evaluate(() => document.querySelector('latent-lab').shadowRoot.querySelector('canvas.morph').dataset.t ?? null);
   expect(await p.evaluate(() => document.querySelector('latent-lab').started)).toBe(false);
   await p.evaluate(() => document.querySelector('latent-lab').scrollIntoView());
   await p.evaluate(() => document.querySelector('latent-lab').ready);
   await expect.poll(training).toBe(true);
   await expect.poll(() => p.evaluate(() => document.querySelector('latent-lab').metrics.step)).toBeGreaterThan(0);
+  await expect.poll(morphAt).not.toBeNull();
+  const playing = await morphAt();
+  await expect.poll(morphAt).not.toBe(playing); // the morph plays on screen
   await p.evaluate(() => window.scrollTo(0, 0));
   await expect.poll(training).toBe(false);
+  // Off screen the morph stands still: twenty display frames later it has not moved.
+  const held = await morphAt();
+  await p.evaluate(() => new Promise((resolve) => {
+    let n = 0;
+    const tick = () => (++n >= 20 ? resolve() : requestAnimationFrame(tick));
+    requestAnimationFrame(tick);
+  }));
+  expect(await morphAt()).toBe(held);
   await p.evaluate(() => document.querySelector('latent-lab').scrollIntoView());
   await expect.poll(training).toBe(true);
+  await expect.poll(morphAt).not.toBe(held);
   await p.evaluate(() => document.querySelector('latent-lab').stop());
   expect(seen.problems).toEqual([]);
 });
