@@ -670,8 +670,11 @@ export class LatentLabElement extends HTMLElement {
     }
   }
 
-  // A change of backend: the model moves (its last checkpoint reopens on the new backend).
-  #reopen() {
+  // A change of backend: the model moves (training stops, which checkpoints the weights;
+  // that checkpoint reopens on the new backend).
+  async #reopen() {
+    if (!this.#engine) return;
+    if (this.#info?.training) await this.stop().catch(() => {});
     if (!this.#engine || !this.#lastGood) return;
     const restore = { ...this.#lastGood, condition: this.#kinds.condition, quiet: true };
     const old = this.#engine;

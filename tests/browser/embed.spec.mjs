@@ -183,16 +183,29 @@ test('attributes changed after connection take effect', async ({ page: p }, test
   expect((await state()).captions).toBe(true);
   await set('captions', 'off');
   await expect.poll(async () => (await state()).captions).toBe(false);
-  // The backend: the same model moves to the CPU engine, weights and all.
-  const before = await p.evaluate(async () => Array.from(await document.querySelector('latent-lab').sample(2, 5)));
-  await set('backend', 'cpu');
-  await expect.poll(async () => (await state()).backend).toBe('cpu');
-  const after = await p.evaluate(async () => {
-    const el = document.querySelector('latent-lab');
-    await el.ready;
-    return Array.from(await el.sample(2, 5));
-  });
-  const diff = Math.max(...before.map((v, i) => Math.abs(v - after[i])));
+  // The backend, while the model trains: training stops, the model moves to the CPU engine
+  // with the weights of the step it stopped at, and back again, weights and all.
+  const progress = () => p.evaluate(() => document.querySelector('latent-lab').metrics.step);
+  await p.evaluate(() => document.querySelector('latent-lab').start());
+  await expect.poll(progress).toBeGreaterThan(0);
+  // The model reopens (a 'ready' event) on the backend asked for.
+  const moveTo = (backend) =>
+    p.evaluate(
+      (backend) =>
+        new Promise((resolve) => {
+          const el = document.querySelector('latent-lab');
+          el.addEventListener('ready', async (e) => resolve({ backend: e.detail.backend, step: e.detail.step, training: e.detail.training, sample: Array.from(await el.sample(2, 5)) }), { once: true });
+          el.setAttribute('backend', backend);
+        }),
+      backend,
+    );
+  const moved = await moveTo('cpu');
+  expect(moved).toMatchObject({ backend: 'cpu', training: false });
+  expect(moved.step).toBeGreaterThan(0);
+  const back = await moveTo('auto');
+  expect(back.backend).toBe(testInfo.project.name === 'webgpu' ? 'webgpu' : 'cpu');
+  expect(back.step).toBe(moved.step);
+  const diff = Math.max(...moved.sample.map((v, i) => Math.abs(v - back.sample[i])));
   expect(diff).toBeLessThan(testInfo.project.name === 'cpu' ? 1e-6 : 1e-3);
   expect((await state()).kind).toBe('dae');
   // A model file of the lab's origin: the widget runs it.
