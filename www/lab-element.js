@@ -161,6 +161,7 @@ export class LatentLabElement extends HTMLElement {
   #crashes = []; // times of recent crashes
   #restarting = null; // {message, notice} of the crash while a new engine starts
   #restartWaiters = []; // simulatePanic's promises
+  #stopped = false; // the engine died too often and was not restarted
   #settings = readSettings(() => null).settings; // the settings in force
   #problems = []; // [{key, value, message}] of the attributes it could not use
   #shownProblems = []; // their messages as shown
@@ -738,6 +739,7 @@ export class LatentLabElement extends HTMLElement {
       return;
     }
     this.#engine = engine;
+    if (!restore) this.#stopped = false;
     const mine = (handler) => (e) => engine === this.#engine && handler(e.detail);
     engine.addEventListener('metrics', mine((d) => this.#onMetrics(d)));
     engine.addEventListener('state', mine((d) => this.#onState(d)));
@@ -796,6 +798,8 @@ export class LatentLabElement extends HTMLElement {
       const why = restore ? `it failed ${this.#crashes.length} times within a minute` : 'no model was saved to restore';
       this.#views.badge.failed('the engine stopped');
       this.#showError(`The engine stopped: ${message}. It was not restarted (${why}): reload the page.`);
+      // That message says it all: the views' calls that died with the engine say nothing more.
+      this.#stopped = true;
       const error = new Error(`the engine stopped: ${message}`);
       this.#rejectReady(error);
       this.#settleRestart(null, error);
@@ -1013,8 +1017,9 @@ export class LatentLabElement extends HTMLElement {
 
   #showError(message) {
     if (!this.#engine) return; // disconnected: nothing to tell
-    // While the engine restarts, the views' calls that died with it say nothing new.
-    if (this.#restarting !== null) return;
+    // While the engine restarts, or once it has stopped for good, the views' calls that died
+    // with it say nothing new.
+    if (this.#restarting !== null || this.#stopped) return;
     this.#views.messages.show(message, 'error');
     this.dispatchEvent(new CustomEvent('error', { detail: { message } }));
   }
