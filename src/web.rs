@@ -157,10 +157,6 @@ impl Engine {
         Ok(())
     }
 
-    pub fn has_data(&self) -> bool {
-        self.shared.data.borrow().is_some()
-    }
-
     /// WebGPU devices opened so far: 1 for a page of GPU models, however many.
     pub fn devices(&self) -> u32 {
         self.shared.devices.get()

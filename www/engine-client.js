@@ -22,10 +22,6 @@ export function engineModel() {
   return shared.model(`m${++modelCount}`);
 }
 
-/** The page's engine Worker count (0 or 1), for tests and the soak. */
-export function engineWorkers() {
-  return shared !== null && !shared.dead ? 1 : 0;
-}
 
 export class EngineClient extends EventTarget {
   #worker;

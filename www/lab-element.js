@@ -122,7 +122,7 @@ import { ContractiveView } from './views/contractive-view.js';
 import { CvaeView } from './views/cvae-view.js';
 import { FiltersView } from './views/filters-view.js';
 import { KindViews } from './kind-views.js';
-import { kindOf, SETTINGS } from './util/kinds.js';
+import { kindOf } from './util/kinds.js';
 import { readSettings, VIEWS, KIND_VIEWS, NEEDS_DIGITS, KEYS, LIVE_KEYS, specWith, liveOf, settingPairs, toHash, attributeText } from './util/settings.js';
 import { SharePanel } from './views/share-panel.js';
 
@@ -520,15 +520,6 @@ export class LatentLabElement extends HTMLElement {
   #readAttributes() {
     const origins = [...new Set([globalThis.location?.origin, LAB_ORIGIN].filter(Boolean))];
     const { settings, problems } = readSettings((k) => this.getAttribute(k), { base: document.baseURI, origins });
-    // A kind's own view listed for another kind would never show: say so.
-    if (settings.views && !settings.model && this.getAttribute('spec') === null) {
-      const kind = settings.kind ?? 'vae';
-      for (const v of settings.views.filter((x) => KIND_VIEWS.includes(x))) {
-        if (kindOf(kind).view === v) continue;
-        const owners = ['vae', 'ae', 'dae', 'sparse', 'contractive', 'cvae', 'conv_ae', 'conv_vae'].filter((k) => kindOf(k).view === v);
-        problems.push({ key: 'views', value: v, message: `views: ${v} is the view of kind ${owners.join(' or ')}, and this widget's kind is ${kind}.` });
-      }
-    }
     this.#settings = settings;
     this.#problems = problems;
     this.#explicitControls = this.getAttribute('controls') !== null && !problems.some((p) => p.key === 'controls');

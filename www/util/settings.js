@@ -107,6 +107,16 @@ export function readSettings(get, { base = 'http://localhost/', origins = [] } =
     if (known.length) settings.views = [...new Set(known)];
   }
 
+  // A kind's own view listed for another kind would never show: say so (unless the model
+  // comes from a file or a spec, whose kind is known only once it is open).
+  if (settings.views && !settings.model && raw('spec') === null) {
+    const kind = settings.kind ?? 'vae';
+    for (const v of settings.views.filter((x) => KIND_VIEWS.includes(x) && x !== kindOf(kind).view)) {
+      const owners = KINDS.filter((k) => k.view === v).map((k) => k.id);
+      problems.push({ key: 'views', value: v, message: `views: ${v} is the view of kind ${owners.join(' or ')}, and this widget's kind is ${kind}.` });
+    }
+  }
+
   for (const [key, allowed] of Object.entries(CHOICES)) {
     const v = raw(key);
     const value = v === null ? null : v.trim().toLowerCase();

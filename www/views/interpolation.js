@@ -85,10 +85,6 @@ export class Interpolation {
     this.#setPlaying(on);
   }
 
-  get playing() {
-    return this.#playing;
-  }
-
   #setPlaying(on) {
     this.#playing = on;
     this.#play.textContent = on ? 'Pause' : 'Play';

@@ -224,14 +224,6 @@ export class Sampler {
     this.#kick(true);
   }
 
-  get seed() {
-    return this.#seed;
-  }
-
-  get playing() {
-    return this.#playing;
-  }
-
   setPlaying(playing) {
     this.#playing = playing;
     this.#play.textContent = playing ? 'Pause' : 'Play';
