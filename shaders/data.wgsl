@@ -1,19 +1,23 @@
 // data.wgsl — the minibatch gather from the dataset resident on the GPU.
 // gather_batch: x[b, :] = images[batch_index(seed, step, b)] / 255. The images are bytes,
-// four to a u32 (little-endian), 196 words per 28 × 28 image; the index comes from the
-// counter-based permutation of rng.wgsl, so every image is drawn once per epoch.
+// four to a u32 (little-endian), each row padded to `stride` whole words; `width` values a
+// row. The index comes from the counter-based permutation of rng.wgsl, so every row is
+// drawn once per epoch.
+// gather_rows: the same draw from rows of `width` f32 values (`stride` = width).
 // corrupt_input: noisy = x corrupted for the denoising autoencoder, element i drawn at
 // (seed, NOISE, step, i): kind 0 gaussian clip(x + amount·n, 0, 1); 1 mask: 0 with
-// probability amount; 2 salt and pepper: 0 or 1 (equally likely) with probability amount.
+// probability amount; 2 salt and pepper: 0 or 1 (equally likely) with probability amount;
+// 3 gaussian x + amount·n, not clipped (standardised values).
 // (params: rows = element count, count = kind, _pad = amount's f32 bits.)
 // gather_labels: cond[b, :] = one-hot(labels[batch_index(seed, step, b)]) over 10 classes,
 // the labels of the images gather_batch picks (labels: one u32 per image).
 // concat_columns: y[b, :] = [a[b, :] | c[b, :]] (params: rows, count = cols(a),
 // _pad = cols(c)); split_columns_backward: da[b, :] = dy[b, ..cols(a)] (count = cols(a),
 // _pad = cols(dy)).
-// Dispatch: up to 4096 workgroups of 256 (strided), over B·196 words, B·784 elements,
-// B·10 one-hot entries or the output's elements.
-// Bindings: 0 params · Input: 1 state, 2 images, 4 clean, 6 labels, 8 a, 9 c, 11 dy ·
+// Dispatch: up to 4096 workgroups of 256 (strided), over B·width gathered values, the
+// corrupted elements, B·10 one-hot entries or the output's elements.
+// Bindings: 0 params · Input: 1 state, 2 images, 13 rows (f32), 4 clean, 6 labels, 8 a,
+// 9 c, 11 dy ·
 // Output: 3 x, 5 noisy, 7 cond, 10 y, 12 da.
 // Prepended: rng.wgsl.
 
@@ -22,13 +26,14 @@ struct Params {
     count: u32,
     seed: u32,
     _pad: u32,
+    width: u32,
+    stride: u32,
 }
 
 struct State {
     step: u32,
 }
 
-const WORDS: u32 = 196u;
 // byte · (1/255) rather than byte / 255: a correctly rounded multiply by the f32 reciprocal,
 // bit for bit what reference::gather_batch computes (WGSL division may be off by 2.5 ulp,
 // and even a correctly rounded byte / 255 differs from it in the last bit for 126 bytes).
@@ -38,6 +43,7 @@ const INV_255: f32 = 1.0 / 255.0;
 // Input
 @group(0) @binding(1) var<storage, read> state: State;
 @group(0) @binding(2) var<storage, read> images: array<u32>;
+@group(0) @binding(13) var<storage, read> rows_f32: array<f32>;
 @group(0) @binding(4) var<storage, read> clean: array<f32>;
 // Output
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
@@ -54,16 +60,21 @@ const CLASSES: u32 = 10u;
 
 @compute @workgroup_size(256)
 fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    for (var i = gid.x; i < params.rows * WORDS; i += nwg.x * 256u) {
-        let b = i / WORDS;
-        let w = i % WORDS;
+    for (var i = gid.x; i < params.rows * params.width; i += nwg.x * 256u) {
+        let b = i / params.width;
+        let d = i % params.width;
         let index = batch_index(params.seed, state.step, b, params.rows, params.count);
-        let word = images[index * WORDS + w];
-        let base = b * 784u + w * 4u;
-        x[base] = f32(word & 255u) * INV_255;
-        x[base + 1u] = f32((word >> 8u) & 255u) * INV_255;
-        x[base + 2u] = f32((word >> 16u) & 255u) * INV_255;
-        x[base + 3u] = f32(word >> 24u) * INV_255;
+        let word = images[index * params.stride + d / 4u];
+        x[i] = f32((word >> (8u * (d % 4u))) & 255u) * INV_255;
+    }
+}
+
+@compute @workgroup_size(256)
+fn gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    for (var i = gid.x; i < params.rows * params.width; i += nwg.x * 256u) {
+        let b = i / params.width;
+        let index = batch_index(params.seed, state.step, b, params.rows, params.count);
+        x[i] = rows_f32[index * params.stride + i % params.width];
     }
 }
 
@@ -78,6 +89,9 @@ fn corrupt_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             }
             case 1u: {
                 noisy[i] = select(v, 0.0, random_uniform(params.seed, STREAM_NOISE, state.step, i) < amount);
+            }
+            case 3u: {
+                noisy[i] = v + amount * random_normal(params.seed, STREAM_NOISE, state.step, i);
             }
             default: {
                 let u = random_uniform(params.seed, STREAM_NOISE, state.step, i);

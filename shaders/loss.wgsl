@@ -3,6 +3,7 @@
 //   dlogits[b, d] = scale · ∂loss/∂l  (scale = 1/B: the gradient of the batch mean).
 //   kind 0, BCE from logits in the stable form: max(l, 0) − l·t + log(1 + e^−|l|); ∂ = σ(l) − t
 //   kind 1, MSE of the image σ(l): (σ(l) − t)²; ∂ = 2(σ(l) − t)·σ(l)·(1 − σ(l))
+//   kind 2, MSE of the value l itself (standardised data): (l − t)²; ∂ = 2(l − t)
 // Dispatch: ⌈B / 64⌉ workgroups of 64; one invocation per row walks its pixels. (A
 // workgroup per row with a tree reduction needs barriers, which CPU-emulated devices run
 // slowly; B·D is small enough that one invocation per row costs nothing on a GPU.)
@@ -40,9 +41,12 @@ fn reconstruction_loss(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (params.kind == 0u) {
             value = max(l, 0.0) - l * t + log(1.0 + exp(-abs(l)));
             grad = s - t;
-        } else {
+        } else if (params.kind == 1u) {
             value = (s - t) * (s - t);
             grad = 2.0 * (s - t) * s * (1.0 - s);
+        } else {
+            value = (l - t) * (l - t);
+            grad = 2.0 * (l - t);
         }
         sum += value;
         dlogits[k] = grad * params.scale;

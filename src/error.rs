@@ -15,6 +15,9 @@ pub enum SpecError {
     /// A valid spec whose model costs more than this build's [`crate::limits::Budget`].
     #[error("model too large: {0}")]
     TooLarge(crate::limits::OverBudget),
+    /// An input shape the engine cannot take.
+    #[error("invalid input shape: {0}")]
+    Shape(String),
 }
 
 #[derive(Debug, Error)]

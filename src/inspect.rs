@@ -3,7 +3,7 @@
 
 use crate::backend::Executor;
 use crate::error::{Error, Result};
-use crate::model::{conv_layers, INPUT_SIZE};
+use crate::model::conv_layers;
 use crate::reference::{activation_forward, conv::conv2d_forward};
 
 /// The first convolution of a convolutional model and its response to one image.
@@ -11,7 +11,7 @@ use crate::reference::{activation_forward, conv::conv2d_forward};
 pub struct FirstLayer {
     /// Output channels (one filter and one feature map each).
     pub channels: usize,
-    /// Filter side k: `filters` is channels × k × k (one input channel).
+    /// Filter side k: `filters` is channels × k × k (one input channel, square filters).
     pub kernel: usize,
     pub filters: Vec<f32>,
     pub bias: Vec<f32>,
@@ -21,20 +21,26 @@ pub struct FirstLayer {
     pub maps: Vec<f32>,
 }
 
-/// The first convolution's filters and its feature maps of `image` (784 values in [0, 1]),
+/// The first convolution's filters and its feature maps of `image` (one input row in [0, 1]),
 /// from the executor's current weights (only the filters and biases are read back). An error
 /// for a model without convolutions or an image of the wrong size.
 pub async fn first_conv_layer(ex: &mut Executor, image: &[f32]) -> Result<FirstLayer> {
     let spec = ex.program().spec.clone();
-    let Some(layer) = conv_layers(&spec).into_iter().next() else {
+    let d = ex.program().input_size();
+    let Some(layer) = conv_layers(&spec, &ex.program().shape).into_iter().next() else {
         return Err(Error::Input(format!(
             "a {} model has no convolutions: filters and feature maps need conv_ae or conv_vae",
             spec.kind.name()
         )));
     };
-    if image.len() != INPUT_SIZE {
+    if layer.is_1d() {
+        return Err(Error::Input(
+            "the filters view draws 2-D filters; this model convolves a series".into(),
+        ));
+    }
+    if image.len() != d {
         return Err(Error::Input(format!(
-            "feature maps are of one image of {INPUT_SIZE} values, got {}",
+            "feature maps are of one image of {d} values, got {}",
             image.len()
         )));
     }
@@ -46,7 +52,7 @@ pub async fn first_conv_layer(ex: &mut Executor, image: &[f32]) -> Result<FirstL
     activation_forward(spec.activation, &pre, &mut maps);
     Ok(FirstLayer {
         channels: layer.c_out,
-        kernel: layer.kernel,
+        kernel: layer.kernel[1],
         filters,
         bias,
         side: layer.out_h,
@@ -57,6 +63,7 @@ pub async fn first_conv_layer(ex: &mut Executor, image: &[f32]) -> Result<FirstL
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::MNIST_SHAPE;
     use crate::model::{ModelKind, ModelSpec, Program};
     use crate::reference::linear_forward;
 
@@ -66,10 +73,11 @@ mod tests {
     fn feature_maps_are_what_the_encoder_sees() {
         let spec =
             ModelSpec { channels: vec![4], latent: 3, ..ModelSpec::of_kind(ModelKind::ConvAe) };
-        let program = Program::build(&spec).unwrap();
+        let program = Program::build(&spec, &MNIST_SHAPE).unwrap();
         let params = program.initial_params();
-        let image: Vec<f32> = (0..INPUT_SIZE).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
-        let mut ex = Executor::cpu(program.clone(), &[0u8; INPUT_SIZE]);
+        let image: Vec<f32> =
+            (0..MNIST_SHAPE.size()).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+        let mut ex = Executor::cpu(program.clone(), &[0u8; MNIST_SHAPE.size()]);
         ex.set_params(&params).unwrap();
         let layer = pollster::block_on(first_conv_layer(&mut ex, &image)).unwrap();
         assert_eq!((layer.channels, layer.kernel, layer.side), (4, 4, 14));
@@ -90,9 +98,12 @@ mod tests {
 
     #[test]
     fn a_dense_model_or_a_wrong_image_is_refused() {
-        let executor = |spec: &ModelSpec| Executor::cpu(Program::build(spec).unwrap(), &[0; 784]);
+        let executor = |spec: &ModelSpec| {
+            Executor::cpu(Program::build(spec, &MNIST_SHAPE).unwrap(), &[0; 784])
+        };
         let mut dense = executor(&ModelSpec::default());
-        let err = pollster::block_on(first_conv_layer(&mut dense, &[0.0; INPUT_SIZE])).unwrap_err();
+        let err = pollster::block_on(first_conv_layer(&mut dense, &[0.0; MNIST_SHAPE.size()]))
+            .unwrap_err();
         assert!(err.to_string().contains("no convolutions"), "{err}");
         let mut conv = executor(&ModelSpec::of_kind(ModelKind::ConvAe));
         let err = pollster::block_on(first_conv_layer(&mut conv, &[0.0; 10])).unwrap_err();

@@ -5,7 +5,7 @@
 //! The layers, top to bottom: [`web`] (the wasm API), [`train`] (trainer and evaluation),
 //! [`model`] (ModelSpec → Program), [`backend`] (the CPU and GPU executors), [`reference`]
 //! (CPU kernels) and `shaders/` (WGSL kernels). Side modules: [`data`], [`weights`], [`rng`],
-//! [`inspect`] (a model's insides for the page's views).
+//! [`inspect`] (a model's insides for the page's views), [`pca`] (the linear baseline).
 
 pub mod backend;
 pub mod data;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod inspect;
 pub mod limits;
 pub mod model;
+pub mod pca;
 pub mod reference;
 pub mod rng;
 pub mod shaders;

@@ -35,6 +35,10 @@ pub struct Budget {
 
 const MIB: usize = 1 << 20;
 
+/// Most values in one input row (an image's pixels over its channels, a table row's
+/// features, a window's points): 128 × 128, or three planes of 64 × 64.
+pub const MAX_INPUT: usize = 16_384;
+
 impl Budget {
     /// The page's limits: a model that a phone's browser holds. At the limits the engine
     /// needs about 64 MB for the parameters and their optimizer state and at most 128 MiB

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::backend::Executor;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model::{ModelKind, ModelSpec, NoiseSpec, INPUT_SIZE};
+use crate::model::{ModelKind, ModelSpec, NoiseSpec, Output};
 use crate::reference;
 use crate::rng;
 use crate::weights::WeightsError;
@@ -16,20 +16,29 @@ pub fn steps_for_epochs(epochs: f64, images: usize, batch: usize) -> u32 {
     ((epochs * images as f64) / batch as f64).ceil().max(1.0) as u32
 }
 
-/// Quality on a set of images, per image or per pixel as named.
+/// Quality on a set of rows (images, table rows, windows), per row or per value as named.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evaluation {
     pub model: String,
     pub split: String,
     pub samples: usize,
-    /// Mean squared error of the reconstruction, per pixel.
+    /// Mean squared error of the reconstruction, per value (pixel, feature or point).
     pub mse_per_pixel: f64,
-    /// Binary cross-entropy of the reconstruction, summed over pixels, mean over images (nats).
-    pub bce_per_image: f64,
-    /// KL(q(z|x) ‖ N(0, I)) per image (VAE only).
+    /// Squared error of the reconstruction summed over a row's values, mean over rows.
+    pub mse_per_row: f64,
+    /// The MSE per value of PCA with as many components as the code, fitted on the training
+    /// split: the linear baseline (set by `latent-lab eval --pca`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pca_mse_per_pixel: Option<f64>,
+    /// Binary cross-entropy of the reconstruction, summed over pixels, mean over images
+    /// (nats; images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bce_per_image: Option<f64>,
+    /// KL(q(z|x) ‖ N(0, I)) per row (VAE only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kl: Option<f64>,
-    /// BCE + KL per image: the negative ELBO in nats (VAE only).
+    /// The training loss per row with z sampled: BCE + KL for images (the negative ELBO in
+    /// nats), squared error + KL for standardised rows (VAE only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
     /// The corruption `denoise_mse` was measured with, e.g. `gaussian 0.5`.
@@ -78,20 +87,24 @@ pub async fn evaluate(
         (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
     let params = ex.params().await?;
     let dense = !spec.kind.is_convolutional();
+    let d = ex.program().input_size();
+    let pixels = ex.program().shape.output() == Output::Sigmoid;
     let mut jacobian = 0f64;
+    let no_labels = vec![0; data.len()];
+    let all_labels = if data.has_labels() { &data.labels } else { &no_labels };
     for (chunk, start) in (0..data.len()).step_by(CHUNK).enumerate() {
         let end = (start + CHUNK).min(data.len());
-        let x = data.images_f32(start..end);
-        let labels = Some(&data.labels[start..end]);
+        let x = data.rows_f32(start..end);
+        let labels = Some(&all_labels[start..end]);
         if let Some(n) = noise {
             let mut noisy = vec![0.0; x.len()];
             let step = EVAL_NOISE_STEP + chunk as u32;
-            reference::corrupt_input(n.kind, n.amount, &x, &mut noisy, seed, step);
+            reference::corrupt_input(n.kind, n.amount, pixels, &x, &mut noisy, seed, step);
             let y = ex.reconstruct_labeled(&noisy, labels).await?;
             dse += y.iter().zip(&x).map(|(&p, &t)| ((p - t) as f64).powi(2)).sum::<f64>();
         }
         if dense {
-            for (image, &label) in x.chunks_exact(INPUT_SIZE).zip(&data.labels[start..end]) {
+            for (image, &label) in x.chunks_exact(d).zip(&all_labels[start..end]) {
                 jacobian += encoder_jacobian_sq(&spec, &params, image, label).sqrt();
             }
         }
@@ -117,8 +130,10 @@ pub async fn evaluate(
         for (&p, &t) in y.iter().zip(&x) {
             let (p, t) = (p as f64, t as f64);
             se += (p - t) * (p - t);
-            // As PyTorch's binary_cross_entropy: logs clamped at −100.
-            bce -= t * p.ln().max(-100.0) + (1.0 - t) * (1.0 - p).ln().max(-100.0);
+            if pixels {
+                // As PyTorch's binary_cross_entropy: logs clamped at −100.
+                bce -= t * p.ln().max(-100.0) + (1.0 - t) * (1.0 - p).ln().max(-100.0);
+            }
         }
     }
     let cond_accuracy = match spec.kind.is_conditional() {
@@ -126,18 +141,21 @@ pub async fn evaluate(
         false => None,
     };
     let n = data.len().max(1) as f64;
-    let pixels = n * INPUT_SIZE as f64;
+    let values = n * d as f64;
     let variational = spec.kind.is_variational();
+    let recon = if pixels { bce } else { se };
     Ok(Evaluation {
         model: spec.kind.name().to_string(),
         split: split.to_string(),
         samples: data.len(),
-        mse_per_pixel: se / pixels,
-        bce_per_image: bce / n,
+        mse_per_pixel: se / values,
+        mse_per_row: se / n,
+        pca_mse_per_pixel: None,
+        bce_per_image: pixels.then_some(bce / n),
         kl: variational.then_some(kl / n),
-        loss: variational.then_some((bce + kl) / n),
+        loss: variational.then_some((recon + kl) / n),
         noise: noise.map(|n| format!("{} {}", n.kind.name(), n.amount)),
-        denoise_mse: noise.map(|_| dse / pixels),
+        denoise_mse: noise.map(|_| dse / values),
         mean_code_activation: sparse.then(|| code_sum / (n * spec.latent as f64)),
         active_fraction: sparse.then_some(active / n),
         jacobian_fro: dense.then_some(jacobian / n),
@@ -167,8 +185,10 @@ pub async fn check_in_use(
     };
     let first_bad = |v: &[f32]| v.iter().copied().find(|x| !x.is_finite());
     let digits: Vec<u8> = (0..PROBE_IMAGES).map(|i| (i % crate::model::CLASSES) as u8).collect();
-    let (images, labels, what) = if images.len() >= INPUT_SIZE {
-        (images.to_vec(), labels, "a real digit")
+    let d = ex.program().input_size();
+    let real = format!("a real {}", ex.program().shape.row_name());
+    let (images, labels, what) = if images.len() >= d {
+        (images.to_vec(), labels, real.as_str())
     } else {
         let draws = 4;
         let labels = &digits[..draws];
@@ -179,11 +199,11 @@ pub async fn check_in_use(
         }
         (samples, labels, "a sample decoded from N(0, I)")
     };
-    let mut rows = (images.len() / INPUT_SIZE).min(PROBE_IMAGES);
+    let mut rows = (images.len() / d).min(PROBE_IMAGES);
     if !labels.is_empty() {
         rows = rows.min(labels.len());
     }
-    let x = &images[..rows * INPUT_SIZE];
+    let x = &images[..rows * d];
     let labels = (!labels.is_empty()).then(|| &labels[..rows]);
     let enc = ex.encode_labeled(x, labels).await?;
     if let Some(v) = first_bad(&enc.mu) {
@@ -199,7 +219,7 @@ pub async fn check_in_use(
         return overflow(&format!("the reconstruction of {what}"), v);
     }
     if !spec.kind.is_convolutional() {
-        let j = encoder_jacobian_sq(&spec, params, &x[..INPUT_SIZE], labels.map_or(0, |l| l[0]));
+        let j = encoder_jacobian_sq(&spec, params, &x[..d], labels.map_or(0, |l| l[0]));
         if !j.is_finite() {
             return overflow(&format!("the encoder's Jacobian ‖∂code/∂x‖² on {what}"), j as f32);
         }
@@ -216,20 +236,21 @@ async fn conditional_accuracy(ex: &mut Executor, data: &Dataset, seed: u32) -> R
     let n = SAMPLES_PER_CLASS * crate::model::CLASSES;
     let labels: Vec<u8> = (0..n).map(|i| (i / SAMPLES_PER_CLASS) as u8).collect();
     let samples = ex.sample_labeled(n, seed, Some(&labels)).await?;
-    let reference = data.images_f32(0..data.len());
+    let d = ex.program().input_size();
+    let reference = data.rows_f32(0..data.len());
     let norms: Vec<f32> =
-        reference.chunks_exact(INPUT_SIZE).map(|r| r.iter().map(|v| v * v).sum()).collect();
+        reference.chunks_exact(d).map(|r| r.iter().map(|v| v * v).sum()).collect();
     let mut correct = 0;
-    for (sample, &label) in samples.chunks_exact(INPUT_SIZE).zip(&labels) {
+    for (sample, &label) in samples.chunks_exact(d).zip(&labels) {
         // ‖s − r‖² = ‖s‖² − 2 s·r + ‖r‖²; ‖s‖² is the same for every r.
         let nearest = reference
-            .chunks_exact(INPUT_SIZE)
+            .chunks_exact(d)
             .zip(&norms)
             .map(|(r, &rn)| rn - 2.0 * r.iter().zip(sample).map(|(a, b)| a * b).sum::<f32>())
             .enumerate()
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(i, _)| i);
-        if nearest.is_some_and(|i| data.labels[i] == label) {
+        if nearest.is_some_and(|i| data.labels.get(i) == Some(&label)) {
             correct += 1;
         }
     }
@@ -303,6 +324,6 @@ pub fn encoder_jacobian_sq(spec: &ModelSpec, params: &[Vec<f32>], x: &[f32], lab
         r = next;
         cols = inputs;
     }
-    // Columns past the pixels are the label's.
-    r.chunks_exact(cols).flat_map(|row| &row[..INPUT_SIZE]).map(|&v| (v as f64) * (v as f64)).sum()
+    // Columns past the input's are the label's.
+    r.chunks_exact(cols).flat_map(|row| &row[..x.len()]).map(|&v| (v as f64) * (v as f64)).sum()
 }

@@ -17,18 +17,19 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
-use std::sync::Arc;
 
 use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{check_finite, Executor, GpuContext, GpuDataset, Metrics};
-use crate::data::{decode_lab_data, preprocess_drawing, Split};
+use crate::data::{
+    decode_lab_file, prepare, preprocess_drawing, InputShape, Split, Values, Windows,
+};
 use crate::error::{Error, Result};
 use crate::limits::Budget;
-use crate::model::{ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program, INPUT_SIZE};
-use crate::weights::{self, Tensor};
+use crate::model::{ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program};
+use crate::weights::{self, ModelInfo, Tensor};
 
 /// How often training stops to copy the weights to the CPU (for rollback and GPU loss).
 const CHECKPOINT_MS: f64 = 5_000.0;
@@ -67,6 +68,9 @@ struct Shared {
     /// WebGPU devices this engine has opened (one, unless one was lost).
     devices: std::cell::Cell<u32>,
     data: RefCell<Option<Data>>,
+    /// The shape of the engine's data: models are built for it (the digits' until the data
+    /// says otherwise).
+    shape: std::cell::Cell<InputShape>,
 }
 
 /// The page's WebGPU device: not asked for yet, open, or why there is none.
@@ -78,12 +82,12 @@ enum Gpu {
     Failed(String),
 }
 
-/// The bundled data, decoded once: the split for the views, the training images for the CPU
+/// The page's data, decoded once: the split for the views, the training rows for the CPU
 /// executors, and their upload to the GPU (made when a GPU model first trains).
 #[derive(Clone)]
 struct Data {
     split: Rc<Split>,
-    images: Arc<[u8]>,
+    rows: Values,
     on_gpu: Option<GpuDataset>,
 }
 
@@ -93,9 +97,9 @@ impl Shared {
         let mut slot = self.data.borrow_mut();
         let Some(data) = slot.as_mut() else { return Ok(None) };
         if let (Some(ctx), None) = (gpu, &data.on_gpu) {
-            let split = &data.split;
-            data.on_gpu =
-                Some(GpuDataset::upload(ctx, &split.train.images, Some(&split.train.labels))?);
+            let train = &data.split.train;
+            let labels = train.has_labels().then_some(&train.labels[..]);
+            data.on_gpu = Some(GpuDataset::upload(ctx, &data.rows, train.shape.size(), labels)?);
         }
         Ok(Some(data.clone()))
     }
@@ -142,19 +146,27 @@ impl Engine {
         Engine { shared: Rc::default() }
     }
 
-    /// The bundled lab data (`www/data/mnist-10k.bin`), decoded once for every model; a
-    /// model opened before it arrived trains once [`Lab::attach_data`] gives it the data.
+    /// The page's lab data (`www/data/mnist-10k.bin`, …), decoded once for every model; a
+    /// model opened before it arrived trains once [`Lab::attach_data`] gives it the data. A
+    /// table is standardised on its training rows, a series cut into windows.
     pub fn set_data(&self, data: Vec<u8>) -> Result<(), JsError> {
         if self.shared.data.borrow().is_some() {
             return Ok(());
         }
-        let split = decode_lab_data(&data).map_err(js_error)?;
+        let file = decode_lab_file(&data).map_err(js_error)?;
+        let split = prepare(file, Windows::default(), None).map_err(js_error)?;
         if split.train.is_empty() {
-            return Err(JsError::new("the lab data holds no training images"));
+            return Err(JsError::new("the lab data holds no training rows"));
         }
-        let images = Arc::from(&split.train.images[..]);
-        *self.shared.data.borrow_mut() = Some(Data { split: Rc::new(split), images, on_gpu: None });
+        self.shared.shape.set(split.shape());
+        let rows = split.train.values.clone();
+        *self.shared.data.borrow_mut() = Some(Data { split: Rc::new(split), rows, on_gpu: None });
         Ok(())
+    }
+
+    /// The shape of the engine's data as JSON (the digits' until data with another arrives).
+    pub fn shape_json(&self) -> String {
+        serde_json::to_string(&self.shared.shape.get()).expect("shapes serialise")
     }
 
     /// WebGPU devices opened so far: 1 for a page of GPU models, however many.
@@ -170,7 +182,7 @@ impl Engine {
         let shared = self.shared.clone();
         future_to_promise(async move {
             let spec = ModelSpec::from_json(&spec_json).map_err(js_error)?;
-            let program = Program::build(&spec).map_err(js_error)?;
+            let program = Program::build(&spec, &shared.shape.get()).map_err(js_error)?;
             let (ex, gpu, adapter) = if prefer_gpu {
                 match shared.gpu().await {
                     Ok(ctx) => open_gpu(&shared, ctx, program).await,
@@ -180,7 +192,7 @@ impl Engine {
                 let ex = cpu_executor(&shared, program).map_err(js_error)?;
                 (ex, None, "WebGPU was not requested".to_string())
             };
-            let has_data = ex.train_image_count() > 0;
+            let has_data = ex.train_rows() > 0;
             let state = State::new(ex, gpu, adapter, shared.clone(), has_data);
             Ok(Lab { state: Rc::new(RefCell::new(Some(state))), shared }.into())
         })
@@ -246,8 +258,17 @@ impl Lab {
     }
 
     /// Trainable parameters of the model.
+    /// The shape of one input row, as JSON: `{"type": "image", "channels": 1, "height": 28,
+    /// "width": 28}`, `{"type": "vector", "features": 9}` or `{"type": "series", …}`.
+    pub fn shape_json(&self) -> Result<String, JsError> {
+        let shape = self.lock()?.ex.program().shape;
+        Ok(serde_json::to_string(&shape).expect("shapes serialise"))
+    }
+
     pub fn parameter_count(&self) -> Result<usize, JsError> {
-        Ok(self.lock()?.ex.program().spec.parameter_count())
+        let st = self.lock()?;
+        let program = st.ex.program();
+        Ok(program.spec.parameter_count(&program.shape))
     }
 
     /// Training steps taken (queued ones included).
@@ -317,10 +338,14 @@ impl Lab {
         })
     }
 
-    /// Encodes n images (n × 784 values in [0, 1]): `{mu, logvar}` (n × Z each; `logvar`
+    /// Encodes n rows (n × D values: images in [0, 1], or standardised): `{mu, logvar}` (n × Z each; `logvar`
     /// is null for an AE). A conditional model (cvae) needs each image's label (0–9).
     pub fn encode(&self, pixels: JsValue, labels: Option<Vec<u8>>) -> Promise {
-        let pixels = match rows_of(&pixels, "pixels", INPUT_SIZE, "encode") {
+        let d = match self.input_size() {
+            Ok(d) => d,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        let pixels = match rows_of(&pixels, "pixels", d, "encode") {
             Ok(p) => p,
             Err(e) => return rejected(e),
         };
@@ -342,7 +367,7 @@ impl Lab {
         })
     }
 
-    /// Decodes latent vectors (n × Z) to images (n × 784, in [0, 1]); a cvae with a label
+    /// Decodes latent vectors (n × Z) to rows (n × D); a cvae with a label
     /// per row.
     pub fn decode(&self, z: JsValue, labels: Option<Vec<u8>>) -> Promise {
         let latent = match self.lock() {
@@ -364,7 +389,11 @@ impl Lab {
     /// Decodes the code (AE) or μ (VAE) of each image: a deterministic reconstruction; a
     /// cvae with a label per image.
     pub fn reconstruct(&self, pixels: JsValue, labels: Option<Vec<u8>>) -> Promise {
-        let pixels = match rows_of(&pixels, "pixels", INPUT_SIZE, "reconstruct") {
+        let d = match self.input_size() {
+            Ok(d) => d,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        let pixels = match rows_of(&pixels, "pixels", d, "reconstruct") {
             Ok(p) => p,
             Err(e) => return rejected(e),
         };
@@ -394,14 +423,18 @@ impl Lab {
         })
     }
 
-    /// A convolutional model's first layer and its response to one image (784 values):
+    /// A convolutional model's first layer and its response to one image (D values):
     /// `{channels, kernel, filters (channels × k × k), bias (channels), side, maps (channels ×
     /// side × side, after the activation)}`. An error for a model without convolutions.
     pub fn first_layer(&self, pixels: JsValue) -> Promise {
-        let pixels = match rows_of(&pixels, "pixels", INPUT_SIZE, "firstLayer") {
-            Ok(p) if p.len() == INPUT_SIZE => p,
+        let d = match self.input_size() {
+            Ok(d) => d,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        let pixels = match rows_of(&pixels, "pixels", d, "firstLayer") {
+            Ok(p) if p.len() == d => p,
             Ok(p) => {
-                let msg = format!("firstLayer takes one image (784 values), got {}", p.len());
+                let msg = format!("firstLayer takes one image ({d} values), got {}", p.len());
                 return rejected(Error::Input(msg));
             }
             Err(e) => return rejected(e),
@@ -423,18 +456,18 @@ impl Lab {
         })
     }
 
-    /// The first `n` held-out test images (n × 784 values in [0, 1]); fewer if the test
+    /// The first `n` held-out test rows (n × D values); fewer if the test
     /// set is smaller.
     pub fn test_images(&self, n: f64) -> Result<Float32Array, JsError> {
         let split = self.split()?;
         let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(split.test.len());
-        Ok(Float32Array::from(&split.test.images_f32(0..n)[..]))
+        Ok(Float32Array::from(&split.test.rows_f32(0..n)[..]))
     }
 
     /// Labels (0–9) of the first `n` test images.
     pub fn test_labels(&self, n: f64) -> Result<Uint8Array, JsError> {
         let split = self.split()?;
-        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(split.test.len());
+        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(split.test.labels.len());
         Ok(Uint8Array::from(&split.test.labels[..n]))
     }
 
@@ -456,7 +489,7 @@ impl Lab {
                 .zip(params)
                 .map(|((name, shape), data)| Tensor { name, shape, data })
                 .collect();
-            let bytes = weights::save_weights(&program.spec, &tensors);
+            let bytes = weights::save_weights(&st.info(), &tensors);
             Ok(Uint8Array::from(&bytes[..]).into())
         })
     }
@@ -466,8 +499,25 @@ impl Lab {
     /// is kept untouched.
     pub fn load_weights(&self, bytes: Vec<u8>) -> Promise {
         self.run(move |mut st| async move {
-            let (spec, tensors) = weights::load_weights(&bytes)?;
-            let program = Program::build(&spec)?;
+            let (info, tensors) = weights::load_weights(&bytes)?;
+            let ours = st.ex.program().shape;
+            if info.shape != ours {
+                return Err(Error::Input(format!(
+                    "this model takes {} rows, and the lab's data has {} rows: open it with \
+                     that data",
+                    info.shape, ours
+                )));
+            }
+            let data_norm = st.shared.data.borrow().as_ref().map(|d| d.split.normalisation.clone());
+            if data_norm.is_some_and(|n| n != info.normalisation) {
+                return Err(Error::Input(
+                    "this model was trained on data standardised otherwise than the lab's: its \
+                     scores would not be comparable"
+                        .into(),
+                ));
+            }
+            let spec = info.spec;
+            let program = Program::build(&spec, &info.shape)?;
             let values = weights::match_tensors(&program.param_shapes(), tensors)?;
             st.replace(program, values, Probe::OnRealDigits).await?;
             Ok(JsValue::from(spec.to_json()))
@@ -485,7 +535,7 @@ impl Lab {
             .zip(st.checkpoint.params.iter().cloned())
             .map(|((name, shape), data)| Tensor { name, shape, data })
             .collect();
-        Ok(Uint8Array::from(&weights::save_weights(&program.spec, &tensors)[..]))
+        Ok(Uint8Array::from(&weights::save_weights(&st.info(), &tensors)[..]))
     }
 
     /// The step of the last checkpoint.
@@ -525,14 +575,14 @@ impl Lab {
     pub fn reset(&self, spec_json: String) -> Promise {
         self.run(move |mut st| async move {
             let spec = ModelSpec::from_json(&spec_json)?;
-            let program = Program::build(&spec)?;
+            let program = Program::build(&spec, &st.ex.program().shape)?;
             let values = program.initial_params();
             st.replace(program, values, Probe::No).await?;
             Ok(JsValue::from(spec.to_json()))
         })
     }
 
-    /// Corrupts images (n × 784 values in [0, 1]) exactly as a denoising autoencoder's
+    /// Corrupts pixels (values in [0, 1], any number) exactly as a denoising autoencoder's
     /// training does: `kind` is `gaussian` (σ = `amount`), `mask` or `salt_pepper` (fraction
     /// = `amount`); the noise is the shared counter-based RNG's at (`seed`, `step`).
     pub fn corrupt(
@@ -551,10 +601,11 @@ impl Lab {
         let noise = NoiseSpec { kind, amount };
         let spec = ModelSpec { kind: ModelKind::Dae, noise, ..ModelSpec::default() };
         spec.validate().map_err(|e| JsError::new(&e.to_string()))?;
-        let pixels = rows_of(&pixels, "pixels", INPUT_SIZE, "corrupt").map_err(js_error)?;
-        check_finite(&pixels, INPUT_SIZE, "corrupt: pixels").map_err(js_error)?;
+        let pixels = rows_of(&pixels, "pixels", 1, "corrupt").map_err(js_error)?;
+        check_finite(&pixels, 1, "corrupt: pixels").map_err(js_error)?;
         let mut noisy = vec![0.0; pixels.len()];
-        crate::reference::corrupt_input(kind, amount, &pixels, &mut noisy, seed, step);
+        // The page corrupts pixels: values in [0, 1], clipped as in training on images.
+        crate::reference::corrupt_input(kind, amount, true, &pixels, &mut noisy, seed, step);
         Ok(noisy)
     }
 
@@ -609,6 +660,11 @@ impl Lab {
 }
 
 impl Lab {
+    /// Values in one input row of the model.
+    fn input_size(&self) -> Result<usize, JsError> {
+        Ok(self.lock()?.ex.program().input_size())
+    }
+
     /// The engine's data, or an error saying it has not arrived.
     fn split(&self) -> Result<Rc<Split>, JsError> {
         let data = self.shared.data.borrow();
@@ -665,10 +721,15 @@ async fn open_gpu(
 /// The CPU executor, training from the engine's data if it has arrived.
 fn cpu_executor(shared: &Shared, program: Program) -> Result<Executor> {
     let Some(data) = shared.data_for(None)? else {
-        return Ok(Executor::cpu_sharing(program, Arc::from(&[][..])));
+        return Ok(Executor::cpu_sharing(program, Values::default()));
     };
-    let mut ex = Executor::cpu_sharing(program, data.images.clone());
-    ex.set_train_labels(&data.split.train.labels)?;
+    if data.split.shape() != program.shape {
+        return Ok(Executor::cpu_sharing(program, Values::default()));
+    }
+    let mut ex = Executor::cpu_sharing(program, data.rows.clone());
+    if data.split.train.has_labels() {
+        ex.set_train_labels(&data.split.train.labels)?;
+    }
     Ok(ex)
 }
 
@@ -704,6 +765,15 @@ async fn webgpu_context() -> Result<GpuContext, String> {
 }
 
 impl State {
+    /// What a weights file says besides the tensors: the spec, the shape and the data's
+    /// standardisation.
+    fn info(&self) -> ModelInfo {
+        let program = self.ex.program();
+        let normalisation =
+            self.shared.data.borrow().as_ref().and_then(|d| d.split.normalisation.clone());
+        ModelInfo { spec: program.spec.clone(), shape: program.shape, normalisation }
+    }
+
     fn new(
         ex: Executor,
         gpu: Option<GpuContext>,
@@ -733,8 +803,17 @@ impl State {
         let Some(data) = self.shared.data_for(self.gpu.as_ref())? else {
             return Err(Error::Input("the engine has no data yet".into()));
         };
-        self.ex.share_train_images(data.images.clone(), data.on_gpu.clone()).await?;
-        self.ex.set_train_labels(&data.split.train.labels)?;
+        if data.split.shape() != self.ex.program().shape {
+            return Err(Error::Input(format!(
+                "the model takes {} rows, the lab's data has {} rows",
+                self.ex.program().shape,
+                data.split.shape()
+            )));
+        }
+        self.ex.share_train_rows(data.rows.clone(), data.on_gpu.clone()).await?;
+        if data.split.train.has_labels() {
+            self.ex.set_train_labels(&data.split.train.labels)?;
+        }
         self.has_data = true;
         Ok(())
     }
@@ -759,7 +838,7 @@ impl State {
         let program = self.ex.program().clone();
         let mut cpu =
             cpu_executor(&self.shared, program).expect("the CPU executor over shared data");
-        self.has_data = cpu.train_image_count() > 0;
+        self.has_data = cpu.train_rows() > 0;
         // The checkpoint was taken from this very program, so its shapes always fit.
         if cpu.set_params(&self.checkpoint.params).is_err() {
             web_sys::console::error_1(&"checkpoint does not fit the model; weights reset".into());
@@ -883,7 +962,9 @@ impl State {
             let (images, labels) = match &split {
                 Some(split) => {
                     let n = split.test.len().min(crate::train::PROBE_IMAGES);
-                    (split.test.images_f32(0..n), &split.test.labels[..n])
+                    let labels =
+                        if split.test.has_labels() { &split.test.labels[..n] } else { &[] };
+                    (split.test.rows_f32(0..n), labels)
                 }
                 // Without digits the probe decodes samples of N(0, I) and encodes them.
                 None => (vec![], &[][..]),
@@ -893,7 +974,7 @@ impl State {
         if let Some(ctx) = &self.gpu {
             ctx.check("loading the weights")?;
         }
-        self.has_data = ex.train_image_count() > 0;
+        self.has_data = ex.train_rows() > 0;
         self.ex = ex;
         self.step_base = 0;
         let serial = self.checkpoint.serial + 1;

@@ -1,9 +1,12 @@
 //! Saving and loading trained weights as `.safetensors`, bytes in and bytes out.
 //!
 //! A weights file is an ordinary safetensors file: every parameter is an F32 tensor, and the
-//! header's `__metadata__` holds `{"format": "latent-lab", "format_version": "1", "spec": …}`
-//! with the [`ModelSpec`] as JSON, so a file alone is enough to rebuild its model. Any
-//! safetensors reader (Python's `safetensors`, the Rust crate) can open it.
+//! header's `__metadata__` holds `{"format": "latent-lab", "format_version": "1", "spec": …,
+//! "shape": …}` with the [`ModelSpec`] and the [`InputShape`] as JSON — and, for a table or a
+//! series, `"normalisation": {"mean": […], "std": […]}` — so a file alone is enough to
+//! rebuild its model and to score new data exactly as in training. A file without `shape`
+//! (written before shapes were a parameter) is a model of 28 × 28 digits. Any safetensors
+//! reader (Python's `safetensors`, the Rust crate) can open it.
 //!
 //! Loading never panics and never trusts the bytes: every failure is a [`WeightsError`] whose
 //! one-line message says what is wrong and, where there is something to do, what to do.
@@ -15,9 +18,37 @@ use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
 use thiserror::Error;
 
+use crate::data::{InputShape, Normalisation};
 use crate::error::SpecError;
 use crate::limits::quote;
 use crate::model::ModelSpec;
+
+/// What a weights file says about its model besides the tensors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    pub spec: ModelSpec,
+    /// The shape of one input row.
+    pub shape: InputShape,
+    /// The standardisation of a table's features or a series' channels, fitted on the
+    /// training split; `None` for images.
+    pub normalisation: Option<Normalisation>,
+}
+
+impl ModelInfo {
+    /// A model of `spec` on images of 28 × 28 (the digits).
+    pub fn digits(spec: ModelSpec) -> Self {
+        ModelInfo { spec, shape: InputShape::default(), normalisation: None }
+    }
+}
+
+/// Entries of a normalisation: a table's features, a series' channels, none for images.
+pub fn normalised_groups(shape: &InputShape) -> Option<usize> {
+    match *shape {
+        InputShape::Image { .. } => None,
+        InputShape::Vector { features } => Some(features),
+        InputShape::Series { channels, .. } => Some(channels),
+    }
+}
 
 /// Value of the `format` metadata key of a Latent Lab weights file.
 pub const FORMAT: &str = "latent-lab";
@@ -38,6 +69,9 @@ const HEADER_LEN_BYTES: usize = 8;
 pub enum WeightsError {
     #[error("the weights file is empty (0 bytes): choose a .safetensors file saved by Latent Lab")]
     Empty,
+    /// A metadata entry besides the spec that does not describe the model.
+    #[error("the weights file's metadata `{key}` is not valid: {message}")]
+    Metadata { key: String, message: String },
     #[error(
         "not a valid safetensors file ({0}): the file is truncated, corrupt or of another \
          format; choose a .safetensors file saved by Latent Lab"
@@ -156,7 +190,8 @@ impl View for F32View<'_> {
 }
 
 /// Serialises a model: tensors as F32, metadata
-/// `{"format": "latent-lab", "format_version": "1", "spec": <spec JSON>}`.
+/// `{"format": "latent-lab", "format_version": "1", "spec": <spec JSON>, "shape": <shape JSON>}`
+/// (and `"normalisation"` when there is one).
 ///
 /// The file stores tensors sorted by name (safetensors' own order); [`load_weights`] returns
 /// them in that order and [`match_tensors`] puts them back in model order.
@@ -165,7 +200,7 @@ impl View for F32View<'_> {
 ///
 /// On a programming error in the caller: two tensors with the same name, or a tensor whose
 /// data length is not the product of its shape.
-pub fn save_weights(spec: &ModelSpec, tensors: &[Tensor]) -> Vec<u8> {
+pub fn save_weights(info: &ModelInfo, tensors: &[Tensor]) -> Vec<u8> {
     let mut seen = std::collections::HashSet::new();
     for t in tensors {
         assert!(seen.insert(t.name.as_str()), "save_weights: tensor `{}` appears twice", t.name);
@@ -178,15 +213,24 @@ pub fn save_weights(spec: &ModelSpec, tensors: &[Tensor]) -> Vec<u8> {
             t.shape
         );
     }
-    let metadata = HashMap::from([
+    let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("format_version".to_string(), FORMAT_VERSION.to_string()),
-        ("spec".to_string(), spec.to_json()),
+        ("spec".to_string(), info.spec.to_json()),
+        ("shape".to_string(), json(&info.shape)),
     ]);
+    if let Some(n) = &info.normalisation {
+        metadata.insert("normalisation".to_string(), json(n));
+    }
     let views = tensors.iter().map(|t| (t.name.as_str(), F32View(t)));
     let bytes = safetensors::serialize(views, Some(metadata))
         .expect("checked tensors always serialise (the header is far below safetensors' limit)");
     canonical_header(bytes)
+}
+
+/// A metadata value as JSON.
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("shapes and normalisations serialise")
 }
 
 /// safetensors writes the metadata map in `HashMap` order, which changes from run to run.
@@ -225,14 +269,14 @@ fn sorted_keys(v: serde_json::Value) -> serde_json::Value {
 /// Parses a file: header, metadata, spec (validated), every tensor (F32 only, finite values).
 ///
 /// Tensors come back in file order (sorted by name for files written by [`save_weights`]).
-pub fn load_weights(bytes: &[u8]) -> Result<(ModelSpec, Vec<Tensor>), WeightsError> {
+pub fn load_weights(bytes: &[u8]) -> Result<(ModelInfo, Vec<Tensor>), WeightsError> {
     if bytes.is_empty() {
         return Err(WeightsError::Empty);
     }
     check_header(bytes)?;
     let (header_len, header) =
         SafeTensors::read_metadata(bytes).map_err(WeightsError::Safetensors)?;
-    let spec = read_spec(&header)?;
+    let info = read_info(&header)?;
 
     // `read_metadata` checked that the offsets tile the data section exactly.
     let data = HEADER_LEN_BYTES
@@ -264,7 +308,7 @@ pub fn load_weights(bytes: &[u8]) -> Result<(ModelSpec, Vec<Tensor>), WeightsErr
         }
         tensors.push(Tensor { name, shape: info.shape.clone(), data: values });
     }
-    Ok((spec, tensors))
+    Ok((info, tensors))
 }
 
 /// Checks the header before the safetensors crate sees it: its length is sane, no tensor
@@ -370,7 +414,7 @@ fn first_repeat(items: &[String]) -> Option<&String> {
 }
 
 /// Reads and validates the Latent Lab entries of the header's `__metadata__`.
-fn read_spec(header: &Metadata) -> Result<ModelSpec, WeightsError> {
+fn read_info(header: &Metadata) -> Result<ModelInfo, WeightsError> {
     let not_ours = |reason: &str| WeightsError::NotLatentLab { reason: reason.to_string() };
     let meta = header.metadata().as_ref().ok_or_else(|| not_ours("the file has no metadata"))?;
     match meta.get("format") {
@@ -389,7 +433,39 @@ fn read_spec(header: &Metadata) -> Result<ModelSpec, WeightsError> {
         }
     }
     let spec = meta.get("spec").ok_or_else(|| not_ours("its metadata has no `spec` entry"))?;
-    ModelSpec::from_json(spec).map_err(WeightsError::Spec)
+    let spec = ModelSpec::from_json(spec).map_err(WeightsError::Spec)?;
+    let bad = |key: &str, message: String| WeightsError::Metadata { key: key.into(), message };
+    let shape = match meta.get("shape") {
+        None => InputShape::default(),
+        Some(text) => serde_json::from_str::<InputShape>(text)
+            .map_err(|e| bad("shape", quote(&e.to_string())))?,
+    };
+    shape.validate(crate::limits::MAX_INPUT).map_err(|m| bad("shape", m))?;
+    let normalisation = match meta.get("normalisation") {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str::<Normalisation>(text)
+                .map_err(|e| bad("normalisation", quote(&e.to_string())))?,
+        ),
+    };
+    match (normalised_groups(&shape), &normalisation) {
+        (Some(groups), Some(n)) => n.validate(groups).map_err(|m| bad("normalisation", m))?,
+        (Some(_), None) => {
+            return Err(bad(
+                "normalisation",
+                format!(
+                    "a model of a {} needs the mean and deviation it was trained with",
+                    shape.row_name()
+                ),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(bad("normalisation", "images are not standardised: drop the entry".into()))
+        }
+        (None, None) => {}
+    }
+    spec.validate_for(&shape).map_err(WeightsError::Spec)?;
+    Ok(ModelInfo { spec, shape, normalisation })
 }
 
 /// Checks loaded tensors against what the model built from the spec expects (names and shapes,
@@ -496,9 +572,9 @@ mod tests {
     /// metadata in a `HashMap` (a new iteration order for every map).
     #[test]
     fn saving_is_byte_for_byte_reproducible() {
-        let first = save_weights(&spec(), &model_tensors());
+        let first = save_weights(&ModelInfo::digits(spec()), &model_tensors());
         for _ in 0..20 {
-            assert_eq!(save_weights(&spec(), &model_tensors()), first);
+            assert_eq!(save_weights(&ModelInfo::digits(spec()), &model_tensors()), first);
         }
         let (_, header) = SafeTensors::read_metadata(&first).unwrap();
         let metadata = header.metadata().as_ref().unwrap();
@@ -513,7 +589,7 @@ mod tests {
     }
 
     fn small_file() -> Vec<u8> {
-        save_weights(&spec(), &[tensor("w", &[2, 3], 1), tensor("b", &[2], 2)])
+        save_weights(&ModelInfo::digits(spec()), &[tensor("w", &[2, 3], 1), tensor("b", &[2], 2)])
     }
 
     fn load_err(bytes: &[u8]) -> String {
@@ -550,9 +626,9 @@ mod tests {
     #[test]
     fn round_trip_is_bit_exact() {
         let tensors = model_tensors();
-        let bytes = save_weights(&spec(), &tensors);
+        let bytes = save_weights(&ModelInfo::digits(spec()), &tensors);
         let (loaded_spec, loaded) = load_weights(&bytes).unwrap();
-        assert_eq!(loaded_spec, spec());
+        assert_eq!(loaded_spec, ModelInfo::digits(spec()));
         assert_eq!(loaded.len(), tensors.len());
         for t in &tensors {
             let l = loaded.iter().find(|l| l.name == t.name).unwrap();
@@ -566,16 +642,53 @@ mod tests {
     }
 
     #[test]
+    fn shape_and_normalisation_travel_with_the_weights() {
+        let table = ModelInfo {
+            spec: ModelSpec { loss: crate::model::ReconLoss::Mse, ..spec() },
+            shape: InputShape::Vector { features: 3 },
+            normalisation: Some(Normalisation {
+                mean: vec![1.0, -2.5, 0.0],
+                std: vec![2.0, 0.5, 1.0],
+            }),
+        };
+        let bytes = save_weights(&table, &[]);
+        assert_eq!(load_weights(&bytes).unwrap().0, table);
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let meta = header.metadata().as_ref().unwrap();
+        assert_eq!(meta["shape"], r#"{"type":"vector","features":3}"#);
+        assert_eq!(meta["normalisation"], r#"{"mean":[1.0,-2.5,0.0],"std":[2.0,0.5,1.0]}"#);
+        // A file without a shape is a model of 28 × 28 digits.
+        let e = |info: &ModelInfo| load_err(&save_weights(info, &[]));
+        let old = ModelInfo::digits(spec());
+        assert_eq!(
+            load_weights(&save_weights(&old, &[])).unwrap().0.shape,
+            InputShape::image(28, 28)
+        );
+        // A table without its normalisation, one of another width, images with one.
+        let msg = e(&ModelInfo { normalisation: None, ..table.clone() });
+        assert!(msg.contains("`normalisation`") && msg.contains("mean and deviation"), "{msg}");
+        let narrow = Normalisation { mean: vec![0.0], std: vec![1.0] };
+        let msg = e(&ModelInfo { normalisation: Some(narrow.clone()), ..table.clone() });
+        assert!(msg.contains("1 means") && msg.contains("3 features"), "{msg}");
+        let msg = e(&ModelInfo { normalisation: Some(narrow), ..old.clone() });
+        assert!(msg.contains("images are not standardised"), "{msg}");
+        // A spec its shape cannot take: BCE on standardised rows.
+        let msg = e(&ModelInfo { spec: spec(), ..table });
+        assert!(msg.contains("`loss`") && msg.contains("mse for a table row"), "{msg}");
+    }
+
+    #[test]
     fn round_trip_of_a_model_without_tensors() {
-        let (s, t) = load_weights(&save_weights(&ModelSpec::default(), &[])).unwrap();
-        assert_eq!(s, ModelSpec::default());
+        let (s, t) =
+            load_weights(&save_weights(&ModelInfo::digits(ModelSpec::default()), &[])).unwrap();
+        assert_eq!(s.spec, ModelSpec::default());
         assert!(t.is_empty());
     }
 
     #[test]
     fn readable_by_the_safetensors_crate() {
         let tensors = model_tensors();
-        let bytes = save_weights(&spec(), &tensors);
+        let bytes = save_weights(&ModelInfo::digits(spec()), &tensors);
         let st = SafeTensors::deserialize(&bytes).unwrap();
         assert_eq!(st.len(), tensors.len());
         let w = st.tensor("enc.0.weight").unwrap();
@@ -743,7 +856,7 @@ mod tests {
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
             let mut t = tensor("dec.1.weight", &[3, 4], 1);
             t.data[5] = bad;
-            let bytes = save_weights(&spec(), &[tensor("a", &[2], 2), t]);
+            let bytes = save_weights(&ModelInfo::digits(spec()), &[tensor("a", &[2], 2), t]);
             let e = load_err(&bytes);
             assert!(e.contains("`dec.1.weight`") && e.contains("element 5"), "{e}");
             assert!(e.contains(&bad.to_string()) && e.contains("diverged"), "{e}");
@@ -755,13 +868,13 @@ mod tests {
         for bad in [f32::MAX, -1e7] {
             let mut t = tensor("dec.1.weight", &[3, 4], 1);
             t.data[2] = bad;
-            let e = load_err(&save_weights(&spec(), &[t]));
+            let e = load_err(&save_weights(&ModelInfo::digits(spec()), &[t]));
             assert!(e.contains("`dec.1.weight`") && e.contains("element 2"), "{e}");
             assert!(e.contains("overflow in use"), "{e}");
         }
         let mut t = tensor("dec.1.weight", &[3, 4], 1);
         t.data[2] = 1e5; // large, but not absurd
-        assert!(load_weights(&save_weights(&spec(), &[t])).is_ok());
+        assert!(load_weights(&save_weights(&ModelInfo::digits(spec()), &[t])).is_ok());
     }
 
     /// A file from a header written by hand (repeated keys are what serialisers never write).
@@ -869,6 +982,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "appears twice")]
     fn saving_duplicate_names_is_a_bug() {
-        save_weights(&spec(), &[tensor("w", &[1], 1), tensor("w", &[1], 2)]);
+        save_weights(&ModelInfo::digits(spec()), &[tensor("w", &[1], 1), tensor("w", &[1], 2)]);
     }
 }

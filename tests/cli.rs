@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use latent_lab::data::{encode_lab_data, Dataset, Split};
+use latent_lab::data::{encode_lab_data, Dataset, Split, MNIST_SHAPE};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_latent-lab");
@@ -38,11 +38,14 @@ impl Drop for Scratch {
 
 /// A small lab-data file of synthetic digits: 192 train, 48 test.
 fn write_data(dir: &Scratch) -> String {
-    let set = |n: usize, seed: u32| Dataset {
-        images: common::synthetic_digits(n, seed),
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    let set = |n: usize, seed: u32| {
+        Dataset::images(
+            MNIST_SHAPE,
+            common::synthetic_digits(n, seed),
+            (0..n).map(|i| (i % 10) as u8).collect(),
+        )
     };
-    let split = Split { train: set(192, 11), test: set(48, 12) };
+    let split = Split { train: set(192, 11), test: set(48, 12), normalisation: None };
     std::fs::write(dir.path("data.bin"), encode_lab_data(&split)).unwrap();
     dir.arg("data.bin")
 }
@@ -443,12 +446,12 @@ fn specs_and_sizes_that_lie_are_refused_with_the_reason() {
 #[test]
 fn weights_that_overflow_in_use_are_refused_by_eval_and_sample() {
     use latent_lab::model::{ModelSpec, Program};
-    use latent_lab::weights::{save_weights, Tensor};
+    use latent_lab::weights::{save_weights, ModelInfo, Tensor};
     let dir = Scratch::new("overflow");
     let data = write_data(&dir);
     // Finite weights of 1e5 (under the reader's bound) that overflow f32 after four layers.
     let spec = ModelSpec { hidden: vec![64, 64], latent: 2, ..ModelSpec::default() };
-    let program = Program::build(&spec).unwrap();
+    let program = Program::build(&spec, &MNIST_SHAPE).unwrap();
     let tensors: Vec<Tensor> = program
         .params
         .iter()
@@ -458,7 +461,8 @@ fn weights_that_overflow_in_use_are_refused_by_eval_and_sample() {
             data: vec![1e5; program.tensors[p.value].len()],
         })
         .collect();
-    std::fs::write(dir.path("big.safetensors"), save_weights(&spec, &tensors)).unwrap();
+    std::fs::write(dir.path("big.safetensors"), save_weights(&ModelInfo::digits(spec), &tensors))
+        .unwrap();
     let weights = dir.arg("big.safetensors");
     let line =
         error_line(None, &["eval", "--weights", &weights, "--data", &data, "--backend", "cpu"]);
@@ -510,4 +514,198 @@ fn bench_prints_one_json_line() {
     );
     assert_eq!(b["steps"], 5);
     assert!(number(b, "samples_per_s") > 0.0 && number(b, "ms_per_step") > 0.0);
+}
+
+/// A CSV table of `n` rows: three features that follow two hidden factors, and a `kind`
+/// column (1 on every tenth row).
+fn write_table(dir: &Scratch, name: &str, n: usize) -> String {
+    let mut text = String::from("pressure,flow,temp,kind\n");
+    for i in 0..n {
+        let (a, b) = ((i % 13) as f32 * 0.5, (i % 7) as f32 - 3.0);
+        let kind = u8::from(i % 10 == 0);
+        text += &format!("{},{},{},{kind}\n", 100.0 + a, 2.0 * a - b, 20.0 + 0.1 * b);
+    }
+    std::fs::write(dir.path(name), text).unwrap();
+    dir.arg(name)
+}
+
+#[test]
+fn a_csv_table_trains_standardised_with_mse_and_reports_its_pca_baseline() {
+    let dir = Scratch::new("table");
+    let data = write_table(&dir, "t.csv", 300);
+    let out = dir.arg("t.safetensors");
+    let args = [
+        "train",
+        "--model",
+        "ae",
+        "--backend",
+        "cpu",
+        "--data",
+        &data,
+        "--label",
+        "kind",
+        "--hidden",
+        "16",
+        "--latent",
+        "2",
+        "--batch",
+        "32",
+        "--steps",
+        "300",
+        "--seed",
+        "3",
+        "--json",
+        "--out",
+        &out,
+    ];
+    let lines = json_lines(&ok(&args));
+    let start = &lines[0];
+    assert_eq!(start["shape"], serde_json::json!({"type": "vector", "features": 3}), "{start}");
+    assert_eq!(number(start, "train_samples"), 180.0, "the first 60 % of the rows train");
+    let eval = lines.iter().find(|l| l["event"] == "eval").unwrap();
+    // Standardised rows have no BCE; the squared error is per row and per value.
+    assert!(eval.get("bce_per_image").is_none(), "{eval}");
+    has_keys(eval, &["mse_per_pixel", "mse_per_row"]);
+    assert!((number(eval, "mse_per_row") - 3.0 * number(eval, "mse_per_pixel")).abs() < 1e-9);
+    // The saved model scores the table with the training split's mean and deviation, and
+    // PCA of the same width is its baseline.
+    let e = &json_lines(&ok(&[
+        "eval",
+        "--weights",
+        &out,
+        "--data",
+        &data,
+        "--label",
+        "kind",
+        "--backend",
+        "cpu",
+        "--pca",
+    ]))[0];
+    assert_eq!(number(e, "mse_per_pixel"), number(eval, "mse_per_pixel"), "{e}");
+    let pca = number(e, "pca_mse_per_pixel");
+    assert!(pca > 0.0 && pca < 1.0, "standardised rows: PCA keeps some variance: {e}");
+    // Without the label column the table has four features: the model does not take it.
+    let line = error_line(None, &["eval", "--weights", &out, "--data", &data, "--backend", "cpu"]);
+    assert!(line.contains("vector of 3") && line.contains("vector of 4"), "{line}");
+}
+
+#[test]
+fn tables_and_series_refuse_what_they_cannot_take_with_the_reason() {
+    let dir = Scratch::new("refusals");
+    let data = write_table(&dir, "t.csv", 50);
+    let out = dir.arg("never.safetensors");
+    let train = |extra: &[&str]| {
+        let mut args =
+            vec!["train", "--backend", "cpu", "--data", &data, "--steps", "2", "--out", &out];
+        args.extend(extra);
+        error_line(None, &args)
+    };
+    let line = train(&["--model", "vae", "--loss", "bce"]);
+    assert!(line.contains("mse for a table row") && line.contains("--loss"), "{line}");
+    let line = train(&["--model", "conv_ae"]);
+    assert!(line.contains("conv_ae convolves images") && line.contains("--model"), "{line}");
+    let line = train(&["--model", "ae", "--label", "nope"]);
+    assert!(
+        line.contains("no such column") && line.contains("pressure, flow, temp, kind"),
+        "{line}"
+    );
+    std::fs::write(dir.path("bad.csv"), "a,b\n1,2\n3,x\n").unwrap();
+    let bad = dir.arg("bad.csv");
+    let line = error_line(
+        None,
+        &["train", "--model", "ae", "--backend", "cpu", "--data", &bad, "--out", &out],
+    );
+    assert!(line.contains("line 3") && line.contains("`b`") && line.contains("bad.csv"), "{line}");
+    assert!(!dir.path("never.safetensors").exists());
+}
+
+/// A lab-data file of a noisy sine series: 600 training steps, 400 test steps with a burst
+/// of anomalous steps.
+fn write_series(dir: &Scratch) -> String {
+    use latent_lab::data::{encode_series, Series, SeriesSplit};
+    let wave = |n: usize, seed: u32| -> Vec<f32> {
+        (0..n)
+            .map(|t| {
+                let noise = latent_lab::rng::normal(seed, 3, 0, t as u32);
+                5.0 + 2.0 * (t as f32 * 0.3).sin() + 0.1 * noise
+            })
+            .collect()
+    };
+    let mut test = wave(400, 2);
+    test[200..210].iter_mut().for_each(|v| *v += 6.0);
+    let split = SeriesSplit {
+        train: Series { channels: 1, values: wave(600, 1), labels: vec![0; 600] },
+        test: Series {
+            channels: 1,
+            values: test,
+            labels: (0..400).map(|t| u8::from((200..210).contains(&t))).collect(),
+        },
+    };
+    std::fs::write(dir.path("series.bin"), encode_series(&split)).unwrap();
+    dir.arg("series.bin")
+}
+
+#[test]
+fn a_conv1d_autoencoder_trains_on_windows_of_a_series() {
+    let dir = Scratch::new("series");
+    let data = write_series(&dir);
+    let out = dir.arg("s.safetensors");
+    let args = [
+        "train",
+        "--model",
+        "conv1d_ae",
+        "--backend",
+        "cpu",
+        "--data",
+        &data,
+        "--window",
+        "32",
+        "--stride",
+        "4",
+        "--channels",
+        "4,8",
+        "--latent",
+        "4",
+        "--batch",
+        "16",
+        "--steps",
+        "200",
+        "--seed",
+        "2",
+        "--json",
+        "--out",
+        &out,
+    ];
+    let lines = json_lines(&ok(&args));
+    assert_eq!(
+        lines[0]["shape"],
+        serde_json::json!({"type": "series", "channels": 1, "length": 32})
+    );
+    // (600 − 32)/4 + 1 training windows, (400 − 32)/4 + 1 test windows.
+    assert_eq!(number(&lines[0], "train_samples"), 143.0);
+    assert_eq!(number(&lines[0], "test_samples"), 93.0);
+    let recon: Vec<f64> =
+        lines.iter().filter(|l| l.get("recon").is_some()).map(|l| number(l, "recon")).collect();
+    assert!(recon.last().unwrap() < &(0.5 * recon[0]), "the loss falls: {recon:?}");
+    let e = &json_lines(&ok(&[
+        "eval",
+        "--weights",
+        &out,
+        "--data",
+        &data,
+        "--window",
+        "32",
+        "--stride",
+        "4",
+        "--backend",
+        "cpu",
+    ]))[0];
+    assert_eq!(e["model"], "conv1d_ae");
+    assert!(number(e, "mse_per_pixel") < 1.0, "better than predicting the mean: {e}");
+    // Another window length is another input shape.
+    let line = error_line(
+        None,
+        &["eval", "--weights", &out, "--data", &data, "--window", "48", "--backend", "cpu"],
+    );
+    assert!(line.contains("series 1×32") && line.contains("series 1×48"), "{line}");
 }

@@ -13,8 +13,8 @@ use std::cell::Cell;
 use std::io::Write;
 
 use latent_lab::data::{
-    decode_lab_data, encode_lab_data, read_csv, read_idx_dataset, read_idx_images, read_idx_labels,
-    Dataset, Split,
+    decode_lab_file, encode_lab_data, read_csv, read_idx_dataset, read_idx_images, read_idx_labels,
+    Dataset, LabFile, Split, MNIST_SHAPE,
 };
 use latent_lab::model::{ModelKind, ModelSpec, Program};
 use latent_lab::weights::{load_weights, match_tensors, save_weights, Tensor, MAX_WEIGHT};
@@ -334,7 +334,7 @@ fn check_spec(text: &str) -> Result<String, TestCaseError> {
         Ok(spec) => {
             prop_assert!(spec.validate().is_ok());
             prop_assert_eq!(ModelSpec::from_json(&spec.to_json()).unwrap(), spec.clone());
-            match Program::build(&spec) {
+            match Program::build(&spec, &MNIST_SHAPE) {
                 Ok(_) => Ok("accepted".into()),
                 Err(e) => refused("Program::build", &e.to_string()),
             }
@@ -351,7 +351,7 @@ fn the_spec_parser_survives_random_and_hostile_text() {
 #[test]
 fn the_spec_parser_survives_mutated_specs() {
     let valid: Vec<String> =
-        ModelKind::EVERY.iter().map(|&k| ModelSpec::of_kind(k).to_json()).collect();
+        ModelKind::ALL.iter().map(|&k| ModelSpec::of_kind(k).to_json()).collect();
     let strategy = (prop::sample::select(valid), mutations());
     fuzz("spec parser (mutated specs)", strategy, |(text, m)| {
         let bytes = mutate(text.into_bytes(), &m, 0);
@@ -368,14 +368,14 @@ fn weights_file(kind: ModelKind) -> Vec<u8> {
         channels: vec![2],
         ..ModelSpec::of_kind(kind)
     };
-    let program = Program::build(&spec).unwrap();
+    let program = Program::build(&spec, &MNIST_SHAPE).unwrap();
     let tensors: Vec<Tensor> = program
         .params
         .iter()
         .zip(program.initial_params())
         .map(|(p, data)| Tensor { name: p.name.clone(), shape: p.shape.clone(), data })
         .collect();
-    save_weights(&spec, &tensors)
+    save_weights(&latent_lab::weights::ModelInfo::digits(spec), &tensors)
 }
 
 /// Weights as the engine reads them: the file, the spec in it, the tensors against the
@@ -383,7 +383,8 @@ fn weights_file(kind: ModelKind) -> Vec<u8> {
 fn check_weights(bytes: &[u8]) -> Result<String, TestCaseError> {
     let (result, peak) = peak_of(|| {
         let (spec, tensors) = load_weights(bytes)?;
-        let program = Program::build(&spec).map_err(latent_lab::weights::WeightsError::Spec)?;
+        let program = Program::build(&spec.spec, &spec.shape)
+            .map_err(latent_lab::weights::WeightsError::Spec)?;
         match_tensors(&program.param_shapes(), tensors)
     });
     prop_assert!(
@@ -493,25 +494,36 @@ fn the_weights_reader_survives_random_bytes() {
 }
 
 fn small_split() -> Split {
-    let set = |n: usize, seed: u8| Dataset {
-        images: (0..n * 784).map(|i| (i as u8).wrapping_mul(seed)).collect(),
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    let set = |n: usize, seed: u8| {
+        Dataset::images(
+            MNIST_SHAPE,
+            (0..n * 784).map(|i| (i as u8).wrapping_mul(seed)).collect(),
+            (0..n).map(|i| (i % 10) as u8).collect(),
+        )
     };
-    Split { train: set(6, 3), test: set(3, 7) }
+    Split { train: set(6, 3), test: set(3, 7), normalisation: None }
 }
 
 fn check_lab_data(bytes: &[u8]) -> Result<String, TestCaseError> {
-    let (result, peak) = peak_of(|| decode_lab_data(bytes));
+    let (result, peak) = peak_of(|| decode_lab_file(bytes));
     prop_assert!(
         peak <= memory_bound(bytes.len().max(8_000)),
         "{peak} bytes held for {} bytes",
         bytes.len()
     );
     match result {
-        Ok(split) => {
+        Ok(LabFile::Rows(split)) => {
             for set in [&split.train, &split.test] {
-                prop_assert_eq!(set.images.len(), set.labels.len() * 784);
+                prop_assert_eq!(set.values.len() % set.shape.size(), 0);
+                prop_assert!(set.labels.is_empty() || set.labels.len() == set.len());
                 prop_assert!(set.labels.iter().all(|&l| l <= 9));
+            }
+            Ok("accepted".into())
+        }
+        Ok(LabFile::Series(series)) => {
+            for s in [&series.train, &series.test] {
+                prop_assert_eq!(s.values.len() % s.channels, 0);
+                prop_assert!(s.labels.is_empty() || s.labels.len() == s.steps());
             }
             Ok("accepted".into())
         }

@@ -135,7 +135,7 @@ fn data(s: &ConvShape, seed: u32) -> Data {
 /// The four conv2d kernels on one shape.
 fn check_conv2d(ctx: &GpuContext, s: &ConvShape, what: &str) {
     let d = data(s, 11);
-    let k2 = s.kernel * s.kernel;
+    let k2 = s.taps();
     let mut want = vec![0.0; s.y_len()];
     r::conv2d_forward(&d.x, &d.w, &d.bias, &mut want, s);
     let got = run_conv(
@@ -168,7 +168,7 @@ fn check_conv2d(ctx: &GpuContext, s: &ConvShape, what: &str) {
 /// The four conv_transpose2d kernels on one shape.
 fn check_conv_transpose2d(ctx: &GpuContext, s: &ConvShape, what: &str) {
     let d = data(s, 21);
-    let k2 = s.kernel * s.kernel;
+    let k2 = s.taps();
     let mut want = vec![0.0; s.y_len()];
     r::conv_transpose2d_forward(&d.x, &d.w, &d.bias, &mut want, s);
     let inputs = [(X, &d.x[..]), (W, &d.w[..]), (BIAS, &d.bias[..])];
@@ -257,4 +257,36 @@ fn conv_transpose2d_should_match_reference_mnist_decoder() {
     let d3 = ConvShape::conv_transpose2d(16, [8, 1], [14, 14], 3, 2, [1, 1]);
     assert_eq!((d3.out_h, d3.out_w), (28, 28));
     check_conv_transpose2d(ctx, &d3, "mnist k3 op1 14→28");
+}
+
+// ---- conv1d (the 2-D kernels on planes of height 1, 1 × k kernels) ----
+
+#[test]
+fn conv1d_should_match_reference_on_awkward_lengths_over_several_workgroups() {
+    let Some(ctx) = common::gpu() else { return };
+    // 5 windows × 3 channels × 333 steps → 5 × 7 × 166: y 5,810 and x 4,995 elements (23 and
+    // 20 workgroups, a partial last one), dw 7·3·4 = 84.
+    let s = ConvShape::conv1d(5, [3, 7], 333, 4, 2, 1);
+    assert!(s.is_1d() && s.out_w == 166);
+    check_conv2d(ctx, &s, "conv1d k4 s2 p1 L333");
+    check_conv_transpose2d(ctx, &s.transpose(), "conv_transpose1d k4 s2 p1 L166→333");
+    // A stride-3 kernel of 2 that skips steps, and padding 2 with stride 1.
+    let s = ConvShape::conv1d(4, [2, 5], 301, 2, 3, 0);
+    check_conv2d(ctx, &s, "conv1d k2 s3 p0 L301");
+    check_conv_transpose2d(ctx, &s.transpose(), "conv_transpose1d k2 s3 p0");
+    let s = ConvShape::conv1d(3, [4, 4], 257, 3, 1, 2);
+    check_conv2d(ctx, &s, "conv1d k3 s1 p2 L257");
+}
+
+#[test]
+fn conv1d_should_match_reference_on_the_conv1d_ae_encoder_and_decoder() {
+    let Some(ctx) = common::gpu() else { return };
+    // conv1d_ae on windows of 64 with channels [16, 32]: 64 → 32 → 16 and back.
+    let e1 = ConvShape::conv1d(32, [1, 16], 64, 4, 2, 1);
+    let e2 = ConvShape::conv1d(32, [16, 32], 32, 4, 2, 1);
+    assert_eq!((e1.out_w, e2.out_w), (32, 16));
+    check_conv2d(ctx, &e1, "conv1d_ae 64→32");
+    check_conv2d(ctx, &e2, "conv1d_ae 32→16");
+    check_conv_transpose2d(ctx, &e2.transpose(), "conv1d_ae 16→32");
+    check_conv_transpose2d(ctx, &e1.transpose(), "conv1d_ae 32→64");
 }

@@ -10,9 +10,7 @@ mod common;
 use common::{assert_close, randn};
 use latent_lab::backend::gpu::context::read_mapped_f32;
 use latent_lab::backend::GpuContext;
-use latent_lab::model::{
-    Activation, NoiseKind, ReconLoss, SparsityPenalty, INPUT_SIZE, LEAKY_SLOPE,
-};
+use latent_lab::model::{Activation, LossKind, NoiseKind, SparsityPenalty, LEAKY_SLOPE};
 use latent_lab::shaders::Shader;
 use latent_lab::{reference, rng};
 use pollster::block_on;
@@ -449,9 +447,12 @@ fn activation_backward_should_match_reference_all_activations() {
 
 // ---- loss.wgsl ----
 
+/// Values in a digit: the width of the kernels' awkward-but-real rows.
+const INPUT_SIZE: usize = 28 * 28;
+
 fn reconstruction_loss_gpu(
     ctx: &GpuContext,
-    loss: ReconLoss,
+    loss: LossKind,
     logits: &[f32],
     target: &[f32],
     rows: usize,
@@ -482,19 +483,24 @@ fn reconstruction_loss_by_hand() {
     let logits = [0.0, 0.0, 0.0, -30.0, 30.0, 0.0];
     let target = [1.0; 6];
     let ln2 = std::f32::consts::LN_2;
-    let (dlogits, row_loss) = reconstruction_loss_gpu(ctx, ReconLoss::Bce, &logits, &target, 2, 3);
+    let (dlogits, row_loss) = reconstruction_loss_gpu(ctx, LossKind::Bce, &logits, &target, 2, 3);
     // The GPU's exp and log: a few ulp.
     assert_close(&row_loss, &[3.0 * ln2, 30.0 + ln2], 1e-6, 1e-6, "bce row_loss by hand");
     let expected = [-0.25, -0.25, -0.25, -0.5, 0.0, -0.25];
     assert_close(&dlogits, &expected, 1e-6, 1e-6, "bce dlogits by hand");
     // MSE of σ(0) = ½ against 1: ¼, ∂ = 2(½ − 1)·½·½ = −¼, times the scale ½.
     let (dlogits, row_loss) =
-        reconstruction_loss_gpu(ctx, ReconLoss::Mse, &[0.0; 2], &[1.0; 2], 1, 2);
+        reconstruction_loss_gpu(ctx, LossKind::SigmoidMse, &[0.0; 2], &[1.0; 2], 1, 2);
     assert_close(&row_loss, &[0.5], 1e-6, 1e-6, "mse row_loss by hand");
     assert_close(&dlogits, &[-0.25; 2], 1e-6, 1e-6, "mse dlogits by hand");
+    // MSE of the value itself (standardised data): (3 − 1)² + (−1 − 1)² = 8, ∂ = 2(l − t).
+    let (dlogits, row_loss) =
+        reconstruction_loss_gpu(ctx, LossKind::Mse, &[3.0, -1.0], &[1.0; 2], 1, 2);
+    assert_close(&row_loss, &[8.0], 0.0, 0.0, "identity mse row_loss by hand");
+    assert_close(&dlogits, &[4.0, -4.0], 0.0, 0.0, "identity mse dlogits by hand");
 }
 
-fn check_reconstruction_loss(ctx: &GpuContext, loss: ReconLoss) {
+fn check_reconstruction_loss(ctx: &GpuContext, loss: LossKind) {
     let (rows, cols) = (37, INPUT_SIZE);
     let logits: Vec<f32> = randn(rows * cols, 13).iter().map(|v| 3.0 * v).collect();
     let target = randu(rows * cols, 14);
@@ -503,7 +509,7 @@ fn check_reconstruction_loss(ctx: &GpuContext, loss: ReconLoss) {
     reference::reconstruction_loss(loss, &logits, &target, &mut d, &mut r, rows, cols);
     // Per pixel: the GPU's exp/log (a few ulp). Per row: 784 terms summed as 64 strided
     // partial sums and a tree instead of left to right.
-    let name = loss.name();
+    let name = format!("{loss:?}");
     assert_close(&dlogits, &d, 1e-7, 1e-5, &format!("reconstruction_loss {name} dlogits"));
     assert_close(&row_loss, &r, 1e-4, 1e-5, &format!("reconstruction_loss {name} row_loss"));
 }
@@ -511,13 +517,14 @@ fn check_reconstruction_loss(ctx: &GpuContext, loss: ReconLoss) {
 #[test]
 fn reconstruction_loss_should_match_reference_bce() {
     let Some(ctx) = common::gpu() else { return };
-    check_reconstruction_loss(ctx, ReconLoss::Bce);
+    check_reconstruction_loss(ctx, LossKind::Bce);
 }
 
 #[test]
 fn reconstruction_loss_should_match_reference_mse() {
     let Some(ctx) = common::gpu() else { return };
-    check_reconstruction_loss(ctx, ReconLoss::Mse);
+    check_reconstruction_loss(ctx, LossKind::SigmoidMse);
+    check_reconstruction_loss(ctx, LossKind::Mse);
 }
 
 // ---- reduce.wgsl ----
@@ -554,19 +561,23 @@ fn corrupt_input_should_match_reference_every_kind() {
     let len = 1_100_000; // more than 4096 × 256: the strided loop runs twice
     let x: Vec<f32> = (0..len as u32).map(|i| rng::uniform(4, 33, 0, i)).collect();
     let (seed, step) = (11u32, 6u32);
-    for (kind, amount) in
-        [(NoiseKind::Gaussian, 0.4f32), (NoiseKind::Mask, 0.3), (NoiseKind::SaltPepper, 0.2)]
-    {
+    // Code 3: Gaussian noise on standardised values, not clipped.
+    for (kind, code, amount) in [
+        (NoiseKind::Gaussian, 0, 0.4f32),
+        (NoiseKind::Mask, 1, 0.3),
+        (NoiseKind::SaltPepper, 2, 0.2),
+        (NoiseKind::Gaussian, 3, 0.4),
+    ] {
         let out = run_kernel(
             ctx,
             Shader::Data,
             "corrupt_input",
-            words(&[len as u32, kind.code(), seed, amount.to_bits()]),
+            words(&[len as u32, code, seed, amount.to_bits()]),
             groups_1d(len, 256),
             &[(1, state(step)), (4, read(&x)), (5, read_write(&unwritten(len)))],
         );
         let mut expected = vec![0.0; len];
-        reference::corrupt_input(kind, amount, &x, &mut expected, seed, step);
+        reference::corrupt_input(kind, amount, code != 3, &x, &mut expected, seed, step);
         // Mask and salt-and-pepper copy or replace values exactly; Gaussian noise goes
         // through log/cos (WGSL allows a few ulp, and cos 2⁻¹¹ absolute).
         let abs = if kind == NoiseKind::Gaussian { 5e-3 } else { 0.0 };
@@ -897,28 +908,63 @@ fn advance_step_by_hand() {
 fn gather_batch_should_match_reference_steps_0_1_2() {
     let Some(ctx) = common::gpu() else { return };
     let (rows, count, seed) = (33, 50, 5);
-    // Random bytes: every value 0..=255 appears, in every byte lane of the packed words.
-    let images: Vec<u8> =
-        (0..count * INPUT_SIZE).map(|i| rng::random_u32(seed, 40, 0, i as u32) as u8).collect();
-    let packed: Vec<u32> =
-        images.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    // Step 1 straddles the end of the first epoch (positions 33..66 of 50).
-    for step in [0, 1, 2] {
+    // A digit's 784 bytes (whole words) and a row of 30 (padded to 8 words): random bytes, so
+    // every value 0..=255 appears in every byte lane of the packed words.
+    for width in [INPUT_SIZE, 30] {
+        let images: Vec<u8> =
+            (0..count * width).map(|i| rng::random_u32(seed, 40, 0, i as u32) as u8).collect();
+        let stride = width.div_ceil(4);
+        let packed: Vec<u32> = images
+            .chunks_exact(width)
+            .flat_map(|row| {
+                let mut padded = row.to_vec();
+                padded.resize(stride * 4, 0);
+                padded
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        // Step 1 straddles the end of the first epoch (positions 33..66 of 50).
+        for step in [0, 1, 2] {
+            let out = run_kernel(
+                ctx,
+                Shader::Data,
+                "gather_batch",
+                words(&[rows as u32, count as u32, seed, 0, width as u32, stride as u32]),
+                groups_1d(rows * width, 256),
+                &[
+                    (1, state(step)),
+                    (2, BufferInit::Read(packed.clone())),
+                    (3, read_write(&unwritten(rows * width))),
+                ],
+            );
+            let mut x = vec![0.0; rows * width];
+            reference::gather_batch(&images, width, &mut x, rows, count, seed, step);
+            // Exact (zero tolerance): the same permutation in integers, and byte/255.
+            let what = format!("gather_batch of rows of {width} at step {step}");
+            assert_close(&out.f32(3), &x, 0.0, 0.0, &what);
+        }
+    }
+}
+
+#[test]
+fn gather_rows_should_match_reference_over_several_workgroups() {
+    let Some(ctx) = common::gpu() else { return };
+    // 300 rows of 9 floats (a shuttle row's width): 2,700 values over 11 workgroups.
+    let (rows, count, width, seed) = (300, 1000, 9, 8);
+    let values = randn(count * width, 41);
+    for step in [0, 3] {
         let out = run_kernel(
             ctx,
             Shader::Data,
-            "gather_batch",
-            words(&[rows as u32, count as u32, seed]),
-            groups_1d(rows * INPUT_SIZE / 4, 256),
-            &[
-                (1, state(step)),
-                (2, BufferInit::Read(packed.clone())),
-                (3, read_write(&unwritten(rows * INPUT_SIZE))),
-            ],
+            "gather_rows",
+            words(&[rows as u32, count as u32, seed, 0, width as u32, width as u32]),
+            groups_1d(rows * width, 256),
+            &[(1, state(step)), (13, read(&values)), (3, read_write(&unwritten(rows * width)))],
         );
-        let mut x = vec![0.0; rows * INPUT_SIZE];
-        reference::gather_batch(&images, &mut x, rows, count, seed, step);
-        // Exact (zero tolerance): the same permutation in integers, and byte/255.
-        assert_close(&out.f32(3), &x, 0.0, 0.0, &format!("gather_batch at step {step}"));
+        let mut x = vec![0.0; rows * width];
+        reference::gather_rows(&values, width, &mut x, rows, count, seed, step);
+        assert_close(&out.f32(3), &x, 0.0, 0.0, &format!("gather_rows at step {step}"));
     }
 }

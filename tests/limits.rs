@@ -5,15 +5,12 @@
 mod common;
 
 use common::{gpu, synthetic_digits};
+use latent_lab::data::MNIST_SHAPE;
 use latent_lab::limits::Budget;
 use latent_lab::model::{ModelKind, ModelSpec, Program};
 use latent_lab::train::check_in_use;
 use latent_lab::Executor;
 use pollster::block_on;
-
-fn labels(images: &[u8]) -> Vec<u8> {
-    (0..images.len() / 784).map(|i| (i % 10) as u8).collect()
-}
 
 fn tiny(kind: ModelKind) -> ModelSpec {
     ModelSpec { kind, hidden: vec![24], latent: 3, channels: vec![4], ..ModelSpec::of_kind(kind) }
@@ -31,21 +28,21 @@ fn five_steps_of_one(ex: &mut Executor, what: &str) -> Vec<f32> {
 
 #[test]
 fn batch_size_one_trains_every_kind_on_both_executors() {
-    let images = synthetic_digits(40, 5);
-    for kind in ModelKind::EVERY {
+    for kind in ModelKind::ALL {
+        let (shape, rows, labels) = common::data_for(kind, 40, 5);
         let spec = ModelSpec { batch_size: 1, ..tiny(kind) };
-        let program = Program::build(&spec).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let program = Program::build(&spec, &shape).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         // Every activation of the step has its gradient (a batch of one row included).
         assert!(program
             .train
             .iter()
             .any(|op| matches!(op, latent_lab::model::Op::AdamUpdate { .. })));
-        let mut cpu = Executor::cpu(program.clone(), &images);
-        cpu.set_train_labels(&labels(&images)).unwrap();
+        let mut cpu = Executor::cpu_sharing(program.clone(), rows.clone());
+        cpu.set_train_labels(&labels).unwrap();
         let cpu_loss = five_steps_of_one(&mut cpu, &format!("{kind:?} on the CPU"));
         let Some(ctx) = gpu() else { continue };
-        let mut gpu = block_on(Executor::gpu(ctx, program, &images)).unwrap();
-        gpu.set_train_labels(&labels(&images)).unwrap();
+        let mut gpu = block_on(Executor::gpu_rows(ctx, program, &rows)).unwrap();
+        gpu.set_train_labels(&labels).unwrap();
         let gpu_loss = five_steps_of_one(&mut gpu, &format!("{kind:?} on the GPU"));
         common::assert_close(
             &gpu_loss,
@@ -61,7 +58,7 @@ fn batch_size_one_trains_every_kind_on_both_executors() {
 fn requests_over_the_budget_are_refused_before_anything_is_allocated() {
     let images = synthetic_digits(8, 1);
     let spec = tiny(ModelKind::Vae);
-    let mut ex = Executor::cpu(Program::build(&spec).unwrap(), &images);
+    let mut ex = Executor::cpu(Program::build(&spec, &MNIST_SHAPE).unwrap(), &images);
     let rows = Budget::HERE.request_rows + 1;
     let e = block_on(ex.decode(&vec![0.0; rows * spec.latent])).unwrap_err().to_string();
     assert!(
@@ -81,7 +78,7 @@ fn requests_over_the_budget_are_refused_before_anything_is_allocated() {
 fn non_finite_inputs_are_refused_with_where_they_are() {
     let images = synthetic_digits(8, 1);
     let spec = tiny(ModelKind::Vae);
-    let mut ex = Executor::cpu(Program::build(&spec).unwrap(), &images);
+    let mut ex = Executor::cpu(Program::build(&spec, &MNIST_SHAPE).unwrap(), &images);
     let mut pixels = vec![0.5; 2 * 784];
     pixels[784 + 3] = f32::NAN;
     let e = block_on(ex.reconstruct(&pixels)).unwrap_err().to_string();
@@ -98,9 +95,10 @@ fn non_finite_inputs_are_refused_with_where_they_are() {
 #[test]
 fn models_too_large_are_refused_with_the_limit_and_the_way_under_it() {
     // 174 M parameters: over both budgets.
-    let e = Program::build(&ModelSpec { hidden: vec![4096; 6], ..ModelSpec::default() })
-        .unwrap_err()
-        .to_string();
+    let e =
+        Program::build(&ModelSpec { hidden: vec![4096; 6], ..ModelSpec::default() }, &MNIST_SHAPE)
+            .unwrap_err()
+            .to_string();
     assert!(e.contains("174,269,204 parameters") && e.contains("64,000,000"), "{e}");
     // Few parameters, but activations past 2 GiB: 1024 rows of 256 × 14 × 14 feature maps.
     let conv = ModelSpec {
@@ -108,10 +106,10 @@ fn models_too_large_are_refused_with_the_limit_and_the_way_under_it() {
         batch_size: 1024,
         ..ModelSpec::of_kind(ModelKind::ConvAe)
     };
-    let e = Program::build(&conv).unwrap_err().to_string();
+    let e = Program::build(&conv, &MNIST_SHAPE).unwrap_err().to_string();
     assert!(e.contains("activations need 2.") && e.contains("2.00 GiB on the command line"), "{e}");
     assert!(e.contains("lower batch_size (now 1024)") && e.contains("fewer channels"), "{e}");
-    assert!(Program::build(&ModelSpec { batch_size: 64, ..conv }).is_ok());
+    assert!(Program::build(&ModelSpec { batch_size: 64, ..conv }, &MNIST_SHAPE).is_ok());
 }
 
 /// A model whose every weight is f32::MAX: finite, so the file reads, but it overflows.
@@ -128,7 +126,7 @@ fn weights_that_overflow_in_use_are_refused_on_both_executors() {
     let images = synthetic_digits(20, 3);
     let x: Vec<f32> = images[..4 * 784].iter().map(|&p| p as f32 / 255.0).collect();
     for kind in [ModelKind::Vae, ModelKind::Ae, ModelKind::ConvAe, ModelKind::Cvae] {
-        let program = Program::build(&tiny(kind)).unwrap();
+        let program = Program::build(&tiny(kind), &MNIST_SHAPE).unwrap();
         let mut executors = vec![Executor::cpu(program.clone(), &images)];
         if let Some(ctx) = gpu() {
             executors.push(block_on(Executor::gpu(ctx, program.clone(), &images)).unwrap());
@@ -142,7 +140,7 @@ fn weights_that_overflow_in_use_are_refused_on_both_executors() {
             ex.set_params(&bad).unwrap();
             let e =
                 block_on(check_in_use(&mut ex, &bad, &x, &[1, 2, 3, 4])).unwrap_err().to_string();
-            assert!(e.contains("overflow in use") && e.contains("real digit"), "{kind:?}: {e}");
+            assert!(e.contains("overflow in use") && e.contains("a real image"), "{kind:?}: {e}");
             // Without real images, digits decoded from N(0, I) are the probe.
             let e = block_on(check_in_use(&mut ex, &bad, &[], &[])).unwrap_err().to_string();
             assert!(e.contains("overflow in use") && e.contains("N(0, I)"), "{kind:?}: {e}");

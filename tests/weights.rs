@@ -4,8 +4,9 @@
 mod common;
 
 use common::{gpu, synthetic_digits};
+use latent_lab::data::MNIST_SHAPE;
 use latent_lab::model::{ModelSpec, Program};
-use latent_lab::weights::{load_weights, match_tensors, save_weights, Tensor};
+use latent_lab::weights::{load_weights, match_tensors, save_weights, ModelInfo, Tensor};
 use latent_lab::Executor;
 use pollster::block_on;
 
@@ -23,16 +24,16 @@ fn tensors(program: &Program, values: Vec<Vec<f32>>) -> Vec<Tensor> {
 fn round_trip(make: &dyn Fn(Program) -> Executor) {
     let images = synthetic_digits(200, 5);
     let spec = ModelSpec { hidden: vec![64], latent: 3, batch_size: 20, ..ModelSpec::default() };
-    let program = Program::build(&spec).unwrap();
+    let program = Program::build(&spec, &MNIST_SHAPE).unwrap();
     let mut a = make(program.clone());
     block_on(a.train(10)).unwrap();
     block_on(a.finish()).unwrap();
     let trained = block_on(a.params()).unwrap();
-    let bytes = save_weights(&spec, &tensors(&program, trained.clone()));
+    let bytes = save_weights(&ModelInfo::digits(spec.clone()), &tensors(&program, trained.clone()));
 
     let (loaded_spec, loaded) = load_weights(&bytes).unwrap();
-    assert_eq!(loaded_spec, spec);
-    let program_b = Program::build(&loaded_spec).unwrap();
+    assert_eq!(loaded_spec, ModelInfo::digits(spec.clone()));
+    let program_b = Program::build(&loaded_spec.spec, &loaded_spec.shape).unwrap();
     let values = match_tensors(&program_b.param_shapes(), loaded).unwrap();
     let mut b = make(program_b);
     b.set_params(&values).unwrap();
@@ -67,12 +68,17 @@ fn save_load_round_trip_is_exact_on_the_gpu() {
 fn weights_of_another_model_are_refused_with_the_tensor_named() {
     let small = ModelSpec { hidden: vec![64], latent: 3, ..ModelSpec::default() };
     let other = ModelSpec { hidden: vec![64], latent: 4, ..ModelSpec::default() };
-    let p_other = Program::build(&other).unwrap();
+    let p_other = Program::build(&other, &MNIST_SHAPE).unwrap();
     // A file whose metadata claims `small` but holds `other`'s tensors: the spec does not
     // match the tensors.
-    let bytes = save_weights(&small, &tensors(&p_other, p_other.initial_params()));
+    let bytes = save_weights(
+        &ModelInfo::digits(small.clone()),
+        &tensors(&p_other, p_other.initial_params()),
+    );
     let (spec, loaded) = load_weights(&bytes).unwrap();
-    let err = match_tensors(&Program::build(&spec).unwrap().param_shapes(), loaded).unwrap_err();
+    let err =
+        match_tensors(&Program::build(&spec.spec, &spec.shape).unwrap().param_shapes(), loaded)
+            .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("encoder.1.weight") || msg.contains("decoder.0.weight"), "{msg}");
     assert!(msg.contains('6') || msg.contains('8'), "names the shapes: {msg}");
@@ -81,7 +87,9 @@ fn weights_of_another_model_are_refused_with_the_tensor_named() {
 #[test]
 fn set_params_with_wrong_lengths_errors_and_keeps_the_model() {
     let images = synthetic_digits(50, 6);
-    let program = Program::build(&ModelSpec { hidden: vec![32], ..ModelSpec::default() }).unwrap();
+    let program =
+        Program::build(&ModelSpec { hidden: vec![32], ..ModelSpec::default() }, &MNIST_SHAPE)
+            .unwrap();
     let mut ex = Executor::cpu(program, &images);
     let before = block_on(ex.params()).unwrap();
     let mut bad = before.clone();

@@ -20,9 +20,13 @@
 //                pretrained, condition}     from a checkpoint of an engine that died (a
 //                                           failure is an error: see 'crash')
 //   close        —                          null: the model stops training and is freed
-//   info         —                          info: {backend, adapter, spec, parameters, step,
-//                                           training, trainSize, testSize, pretrained,
+//   info         —                          info: {backend, adapter, spec, shape, parameters,
+//                                           step, training, trainSize, testSize, pretrained,
 //                                           condition, models}
+//                                           (`shape`: one input row, e.g. {type: 'image',
+//                                           channels: 1, height: 28, width: 28}, {type:
+//                                           'vector', features} or {type: 'series',
+//                                           channels, length})
 //                                           (`pretrained`: the file name while the model is
 //                                           the one loaded at open, else null; `trainSize`
 //                                           and `testSize`: 0 until the digits are loaded;
@@ -246,6 +250,7 @@ function info(s) {
     backend: lab.backend(),
     adapter: adapterLabel(lab.backend(), lab.adapter()),
     spec,
+    shape: JSON.parse(lab.shape_json()),
     parameters: lab.parameter_count(),
     step: lab.step(),
     training: s.training.active,

@@ -4,16 +4,17 @@
 use std::sync::Arc;
 
 use crate::backend::Metrics;
+use crate::data::{Output, Values};
 use crate::model::ConvShape;
-use crate::model::{metric, ModelSpec, Op, Program, INPUT_SIZE};
+use crate::model::{metric, ModelSpec, Op, Program};
 use crate::reference as r;
 use crate::reference::conv as rc;
 
 pub struct CpuExecutor {
     program: Program,
     tensors: Vec<Vec<f32>>,
-    /// The training images (n × 784 bytes), shared with other executors of the same data.
-    images: Arc<[u8]>,
+    /// The training rows (n × D values), shared with other executors of the same data.
+    rows: Values,
     /// One label per training image (conditional models).
     labels: Option<Vec<u8>>,
     step: u32,
@@ -22,21 +23,14 @@ pub struct CpuExecutor {
 
 impl CpuExecutor {
     pub fn new(program: Program, train_images: &[u8]) -> Self {
-        Self::with_images(program, Arc::from(train_images))
+        Self::with_rows(program, Values::Bytes(Arc::from(train_images)))
     }
 
-    /// An executor that trains from `images` without copying them (none: it only runs
+    /// An executor that trains from `rows` without copying them (none: it only runs
     /// inference until it is given some).
-    pub fn with_images(program: Program, train_images: Arc<[u8]>) -> Self {
+    pub fn with_rows(program: Program, rows: Values) -> Self {
         let tensors = program.tensors.iter().map(|t| vec![0.0; t.len()]).collect();
-        let mut ex = CpuExecutor {
-            program,
-            tensors,
-            images: train_images,
-            labels: None,
-            step: 0,
-            pending: vec![],
-        };
+        let mut ex = CpuExecutor { program, tensors, rows, labels: None, step: 0, pending: vec![] };
         let init = ex.program.initial_params();
         ex.set_params(&init);
         ex
@@ -55,9 +49,9 @@ impl CpuExecutor {
         self.program.spec = spec;
     }
 
-    /// New training images; their labels must be set again.
-    pub fn set_train_images(&mut self, images: Arc<[u8]>) {
-        self.images = images;
+    /// New training rows; their labels must be set again.
+    pub fn set_train_rows(&mut self, rows: Values) {
+        self.rows = rows;
         self.labels = None;
     }
 
@@ -70,8 +64,8 @@ impl CpuExecutor {
         self.labels.is_some()
     }
 
-    pub fn train_image_count(&self) -> usize {
-        self.images.len() / INPUT_SIZE
+    pub fn train_rows(&self) -> usize {
+        self.rows.len() / self.program.input_size()
     }
 
     /// Replaces the parameters and restarts the optimizer (moments zero, step 0).
@@ -113,7 +107,7 @@ impl CpuExecutor {
 
     /// Encoder outputs of up to `infer_rows` images.
     pub fn encode_chunk(&mut self, pixels: &[f32], cond: Option<&[f32]>) -> Vec<f32> {
-        let rows = pixels.len() / INPUT_SIZE;
+        let rows = pixels.len() / self.program.input_size();
         self.tensors[self.program.infer_x][..pixels.len()].copy_from_slice(pixels);
         self.write_cond(cond);
         self.run_list(ListKind::Encode, rows);
@@ -127,7 +121,7 @@ impl CpuExecutor {
         self.tensors[self.program.infer_z][..z.len()].copy_from_slice(z);
         self.write_cond(cond);
         self.run_list(ListKind::Decode, rows);
-        self.tensors[self.program.infer_image][..rows * INPUT_SIZE].to_vec()
+        self.tensors[self.program.infer_image][..rows * self.program.input_size()].to_vec()
     }
 
     fn write_cond(&mut self, cond: Option<&[f32]>) {
@@ -159,8 +153,12 @@ impl CpuExecutor {
         let t = &mut self.tensors;
         match *op {
             Op::GatherBatch { x } => {
-                let n = self.images.len() / INPUT_SIZE;
-                r::gather_batch(&self.images, &mut t[x], rows, n, seed, self.step);
+                let d = self.program.input_size();
+                let n = self.rows.len() / d;
+                match &self.rows {
+                    Values::Bytes(b) => r::gather_batch(b, d, &mut t[x], rows, n, seed, self.step),
+                    Values::Floats(f) => r::gather_rows(f, d, &mut t[x], rows, n, seed, self.step),
+                }
             }
             Op::LinearForward { x, w, b, y } => {
                 let (i, o) = (cols(x), cols(y));
@@ -247,12 +245,13 @@ impl CpuExecutor {
                 }
             }
             Op::CorruptInput { x, noisy } => {
-                let n = rows * INPUT_SIZE;
+                let n = rows * self.program.input_size();
                 let mut out = std::mem::take(&mut t[noisy]);
                 let noise = spec.noise;
                 r::corrupt_input(
                     noise.kind,
                     noise.amount,
+                    self.program.shape.output() == Output::Sigmoid,
                     &t[x][..n],
                     &mut out[..n],
                     seed,

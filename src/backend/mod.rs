@@ -8,9 +8,10 @@ pub mod gpu;
 
 use std::sync::Arc;
 
+use crate::data::Values;
 use crate::error::{Error, Result};
 use crate::limits::Budget;
-use crate::model::{metric, ModelSpec, Program, CLASSES, INPUT_SIZE};
+use crate::model::{metric, ModelSpec, Program, CLASSES};
 use crate::rng;
 
 pub use cpu::CpuExecutor;
@@ -22,7 +23,7 @@ pub struct Metrics {
     /// Step counter before the first of these steps.
     pub first_step: u32,
     pub steps: u32,
-    /// Reconstruction loss per image (summed over pixels), mean over the steps' images.
+    /// Reconstruction loss per row (summed over its values), mean over the steps' rows.
     pub recon: f32,
     /// KL divergence per image (0 for a plain AE).
     pub kl: f32,
@@ -80,9 +81,15 @@ impl Executor {
         Ok(Executor::Gpu(Box::new(GpuExecutor::new(ctx, program, train_images).await?)))
     }
 
-    /// The CPU executor over training images shared with other executors (empty: none yet).
-    pub fn cpu_sharing(program: Program, train_images: Arc<[u8]>) -> Self {
-        Executor::Cpu(Box::new(CpuExecutor::with_images(program, train_images)))
+    /// The CPU executor over training rows shared with other executors (empty: none yet).
+    pub fn cpu_sharing(program: Program, rows: Values) -> Self {
+        Executor::Cpu(Box::new(CpuExecutor::with_rows(program, rows)))
+    }
+
+    /// The GPU executor over its own copy of training rows of any value type.
+    pub async fn gpu_rows(ctx: &GpuContext, program: Program, rows: &Values) -> Result<Self> {
+        let data = GpuDataset::upload(ctx, rows, program.input_size(), None)?;
+        Ok(Executor::Gpu(Box::new(GpuExecutor::with_data(ctx, program, Some(data)).await?)))
     }
 
     /// The GPU executor over a data set already on the GPU (`None`: none yet).
@@ -112,7 +119,7 @@ impl Executor {
     /// settings) between steps, keeping weights, Adam moments and the step count. A spec
     /// with another architecture is refused and nothing changes.
     pub fn set_spec(&mut self, spec: ModelSpec) -> Result<()> {
-        spec.validate()?;
+        spec.validate_for(&self.program().shape)?;
         if !self.program().spec.same_architecture(&spec) {
             return Err(Error::Input(
                 "only beta, optimizer, noise, sparsity and contraction can change while a model \
@@ -138,8 +145,8 @@ impl Executor {
     /// Runs (CPU) or submits (GPU) `steps` training steps. On the GPU this returns as soon
     /// as the work is queued, unless the metrics ring is full.
     pub async fn train(&mut self, steps: u32) -> Result<()> {
-        if self.train_image_count() == 0 {
-            return Err(Error::Input("there are no training images to train on yet".into()));
+        if self.train_rows() == 0 {
+            return Err(Error::Input("there are no training rows to train on yet".into()));
         }
         if self.program().spec.kind.is_conditional() && !self.has_labels() {
             return Err(Error::Input(
@@ -172,48 +179,51 @@ impl Executor {
         }
     }
 
+    /// New training images (bytes, value / 255).
     pub async fn set_train_images(&mut self, images: &[u8]) -> Result<()> {
-        match self {
-            Executor::Cpu(e) => {
-                e.set_train_images(Arc::from(images));
-                Ok(())
-            }
-            Executor::Gpu(e) => e.set_train_images(images).await,
-        }
+        self.share_train_rows(Values::Bytes(Arc::from(images)), None).await
     }
 
-    /// Training images shared with other executors: the CPU's bytes and, on the GPU, the
-    /// data set uploaded once for the context. Their labels must be set again.
-    pub async fn share_train_images(
+    /// Training rows shared with other executors: the CPU's values and, on the GPU, the
+    /// data set uploaded once for the context (`None`: uploaded here). Their labels must be
+    /// set again.
+    pub async fn share_train_rows(
         &mut self,
-        images: Arc<[u8]>,
+        rows: Values,
         on_gpu: Option<GpuDataset>,
     ) -> Result<()> {
+        let d = self.program().input_size();
+        if !rows.len().is_multiple_of(d) {
+            return Err(Error::Input(format!(
+                "{} training values are not whole rows of {d}",
+                rows.len()
+            )));
+        }
         match (self, on_gpu) {
             (Executor::Cpu(e), _) => {
-                e.set_train_images(images);
+                e.set_train_rows(rows);
                 Ok(())
             }
             (Executor::Gpu(e), Some(data)) => e.set_data(data).await,
-            (Executor::Gpu(e), None) => e.set_train_images(&images).await,
+            (Executor::Gpu(e), None) => e.set_train_rows(&rows).await,
         }
     }
 
-    /// Training images the executor holds.
-    pub fn train_image_count(&self) -> usize {
+    /// Training rows the executor holds.
+    pub fn train_rows(&self) -> usize {
         match self {
-            Executor::Cpu(e) => e.train_image_count(),
-            Executor::Gpu(e) => e.train_image_count(),
+            Executor::Cpu(e) => e.train_rows(),
+            Executor::Gpu(e) => e.train_rows(),
         }
     }
 
     /// The label (0–9) of each training image, for conditional models; every other model
     /// ignores them.
     pub fn set_train_labels(&mut self, labels: &[u8]) -> Result<()> {
-        let images = self.train_image_count();
-        if labels.len() != images {
+        let rows = self.train_rows();
+        if labels.len() != rows {
             return Err(Error::Input(format!(
-                "{} training labels for {images} training images",
+                "{} training labels for {rows} training rows",
                 labels.len()
             )));
         }
@@ -304,7 +314,7 @@ impl Executor {
         }
     }
 
-    /// Encodes `pixels` (n × 784, values in [0, 1]).
+    /// Encodes `pixels` (n × D: images in [0, 1], or standardised rows).
     pub async fn encode(&mut self, pixels: &[f32]) -> Result<Encoded> {
         self.encode_labeled(pixels, None).await
     }
@@ -315,12 +325,13 @@ impl Executor {
         pixels: &[f32],
         labels: Option<&[u8]>,
     ) -> Result<Encoded> {
-        check_input(pixels, INPUT_SIZE, "encode", "pixels")?;
-        let cond = self.condition(labels, pixels.len() / INPUT_SIZE)?;
+        let d = self.program().input_size();
+        check_input(pixels, d, "encode", "pixels")?;
+        let cond = self.condition(labels, pixels.len() / d)?;
         let (width, latent) = (self.program().stats_width(), self.program().spec.latent);
         let cap = self.program().infer_rows;
-        let mut stats = Vec::with_capacity(pixels.len() / INPUT_SIZE * width);
-        for (k, chunk) in pixels.chunks(cap * INPUT_SIZE).enumerate() {
+        let mut stats = Vec::with_capacity(pixels.len() / d * width);
+        for (k, chunk) in pixels.chunks(cap * d).enumerate() {
             let c = cond.as_deref().map(|c| chunk_of(c, k, cap * CLASSES));
             stats.extend(match self {
                 Executor::Cpu(e) => e.encode_chunk(chunk, c),
@@ -340,7 +351,7 @@ impl Executor {
         Ok(Encoded { rows, latent, mu, logvar: Some(logvar) })
     }
 
-    /// Decodes latent vectors (n × Z) to images (n × 784, in [0, 1]).
+    /// Decodes latent vectors (n × Z) to rows (n × D: images in [0, 1], or standardised).
     pub async fn decode(&mut self, z: &[f32]) -> Result<Vec<f32>> {
         self.decode_labeled(z, None).await
     }
@@ -351,7 +362,7 @@ impl Executor {
         check_input(z, latent, "decode", "z")?;
         let cond = self.condition(labels, z.len() / latent)?;
         let cap = self.program().infer_rows;
-        let mut out = Vec::with_capacity(z.len() / latent * INPUT_SIZE);
+        let mut out = Vec::with_capacity(z.len() / latent * self.program().input_size());
         for (k, chunk) in z.chunks(cap * latent).enumerate() {
             let c = cond.as_deref().map(|c| chunk_of(c, k, cap * CLASSES));
             out.extend(match self {
@@ -373,7 +384,7 @@ impl Executor {
         pixels: &[f32],
         labels: Option<&[u8]>,
     ) -> Result<Vec<f32>> {
-        check_input(pixels, INPUT_SIZE, "reconstruct", "pixels")?;
+        check_input(pixels, self.program().input_size(), "reconstruct", "pixels")?;
         let enc = self.encode_labeled(pixels, labels).await?;
         self.decode_labeled(&enc.mu, labels).await
     }

@@ -7,7 +7,7 @@
 //! must have the header's number of fields, and the whole text must fit the budget's
 //! `csv_bytes` (gzip-compressed input is accepted and measured once inflated).
 
-use super::{gunzip_within, DataError};
+use super::{gunzip_within, DataError, Dataset, InputShape, Split, Values};
 use crate::limits::{group, quote, Budget};
 use crate::model::MAX_WIDTH;
 
@@ -34,6 +34,78 @@ impl Table {
     pub fn column(&self, name: &str) -> Option<Vec<f32>> {
         let k = self.columns.iter().position(|c| c == name)?;
         Some(self.values.iter().skip(k).step_by(self.columns.len()).copied().collect())
+    }
+}
+
+/// Share of a table's rows that train (the first ones, in file order); the rest test.
+pub const TRAIN_FRACTION: f64 = 0.6;
+
+impl Table {
+    /// The table as a split of raw (not yet standardised) rows: the first
+    /// [`TRAIN_FRACTION`] of the rows train, the rest test, in file order. With `label`, that
+    /// column (whole numbers 0 to 9: a class, or 1 for an anomaly) becomes the labels and
+    /// leaves the features.
+    pub fn split(&self, label: Option<&str>) -> Result<Split, DataError> {
+        let n = self.columns.len();
+        let (features, labels) = match label {
+            None => (self.values.clone(), vec![]),
+            Some(name) => {
+                let k =
+                    self.columns.iter().position(|c| c == name).ok_or_else(|| DataError::Csv {
+                        line: 1,
+                        column: quote(name),
+                        message: format!(
+                            "no such column; the columns are {}",
+                            self.columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+                        ),
+                    })?;
+                if n == 1 {
+                    return Err(DataError::Csv {
+                        line: 1,
+                        column: quote(name),
+                        message: "the label is the only column: no features are left".into(),
+                    });
+                }
+                let mut labels = Vec::with_capacity(self.rows());
+                for (r, row) in self.values.chunks_exact(n).enumerate() {
+                    let v = row[k];
+                    if v.fract() != 0.0 || !(0.0..=9.0).contains(&v) {
+                        return Err(DataError::Csv {
+                            line: r as u64 + 2,
+                            column: quote(name),
+                            message: format!("label {v}: a label is a whole number from 0 to 9"),
+                        });
+                    }
+                    labels.push(v as u8);
+                }
+                let features = self
+                    .values
+                    .chunks_exact(n)
+                    .flat_map(|row| {
+                        row.iter().enumerate().filter(|&(j, _)| j != k).map(|(_, &v)| v)
+                    })
+                    .collect();
+                (features, labels)
+            }
+        };
+        let width = n - usize::from(label.is_some());
+        let rows = self.rows();
+        if rows < 2 {
+            return Err(DataError::Csv {
+                line: 2,
+                column: String::new(),
+                message: "one row cannot be split into training and test rows: give at least two"
+                    .into(),
+            });
+        }
+        let train = ((rows as f64 * TRAIN_FRACTION).round() as usize).clamp(1, rows - 1);
+        let shape = InputShape::Vector { features: width };
+        let set = |r: std::ops::Range<usize>| Dataset {
+            shape,
+            values: Values::from(features[r.start * width..r.end * width].to_vec()),
+            labels: if labels.is_empty() { vec![] } else { labels[r].to_vec() },
+        };
+        Ok(Split { train: set(0..train), test: set(train..rows), normalisation: None })
     }
 }
 
@@ -190,6 +262,25 @@ mod tests {
         assert!(err("a,a\n1,2\n").contains("twice"));
         let e = err(&format!("a,b\n1,{}\n", "x".repeat(100_000)));
         assert!(e.len() < 300, "a hostile value is cut short: {} bytes", e.len());
+    }
+
+    #[test]
+    fn a_table_splits_in_file_order_with_its_label_column() {
+        let t = read_csv(b"a,label,b\n1,0,2\n3,1,4\n5,0,6\n7,0,8\n9,1,10\n").unwrap();
+        let s = t.split(Some("label")).unwrap();
+        assert_eq!(s.shape(), InputShape::Vector { features: 2 });
+        assert_eq!((s.train.len(), s.test.len()), (3, 2));
+        assert_eq!(s.train.rows_f32(0..3), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(s.test.labels, [0, 1]);
+        let s = t.split(None).unwrap();
+        assert_eq!(s.shape(), InputShape::Vector { features: 3 });
+        assert!(!s.train.has_labels());
+        let e = t.split(Some("klass")).unwrap_err().to_string();
+        assert!(e.contains("no such column") && e.contains("a, label, b"), "{e}");
+        let e = read_csv(b"a,l\n1,0\n2,0.5\n").unwrap().split(Some("l")).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("whole number"), "{e}");
+        let e = read_csv(b"a\n1\n").unwrap().split(None).unwrap_err().to_string();
+        assert!(e.contains("at least two"), "{e}");
     }
 
     #[test]

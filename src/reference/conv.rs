@@ -1,6 +1,9 @@
 //! 2-D convolutions, NCHW, batch-major: conv2d (PyTorch's `Conv2d`, weight
-//! C_out × C_in × k × k) and conv_transpose2d (`ConvTranspose2d`, weight C_in × C_out × k × k),
-//! each with its forward and three gradients, named as the entry points of `conv.wgsl`.
+//! C_out × C_in × k_h × k_w) and conv_transpose2d (`ConvTranspose2d`, weight
+//! C_in × C_out × k_h × k_w), each with its forward and three gradients, named as the entry
+//! points of `conv.wgsl`. Kernel, stride and padding are per axis, so a 1-D convolution of a
+//! series (C × L) is the 2-D one on a plane of height 1 with a 1 × k kernel
+//! ([`ConvShape::conv1d`]): PyTorch's `Conv1d` with its weight viewed as C_out × C_in × 1 × k.
 //!
 //! Both ops are written as one list of taps: a tap pairs an element of x, an element of w and
 //! an element of y with y += w·x. The forward and every gradient walk the same taps
@@ -18,40 +21,75 @@ pub struct ConvShape {
     pub in_w: usize,
     pub out_h: usize,
     pub out_w: usize,
-    /// Square kernel side k.
-    pub kernel: usize,
-    pub stride: usize,
-    pub padding: usize,
+    /// Kernel [k_h, k_w].
+    pub kernel: [usize; 2],
+    /// Stride [s_h, s_w].
+    pub stride: [usize; 2],
+    /// Zero padding [p_h, p_w] on both sides of each axis.
+    pub padding: [usize; 2],
 }
 
 impl ConvShape {
-    /// conv2d of `[c_in, c_out]` channels on `[h, w]` images: out = (in + 2p − k)/s + 1.
+    /// conv2d of `[c_in, c_out]` channels on `[h, w]` images with a square kernel:
+    /// out = (in + 2p − k)/s + 1.
     pub fn conv2d(
         batch: usize,
-        [c_in, c_out]: [usize; 2],
-        [in_h, in_w]: [usize; 2],
+        channels: [usize; 2],
+        size: [usize; 2],
         kernel: usize,
         stride: usize,
         padding: usize,
     ) -> ConvShape {
-        assert!(stride > 0 && kernel > 0, "conv2d: kernel and stride must be positive");
+        Self::conv2d_axes(batch, channels, size, [kernel; 2], [stride; 2], [padding; 2])
+    }
+
+    /// conv1d of `[c_in, c_out]` channels on series of `length` steps: the conv2d of a plane
+    /// of height 1 with a 1 × `kernel` kernel, striding and padding along the steps only.
+    pub fn conv1d(
+        batch: usize,
+        channels: [usize; 2],
+        length: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> ConvShape {
+        Self::conv2d_axes(batch, channels, [1, length], [1, kernel], [1, stride], [0, padding])
+    }
+
+    /// conv2d with kernel, stride and padding given per axis `[h, w]`.
+    pub fn conv2d_axes(
+        batch: usize,
+        [c_in, c_out]: [usize; 2],
+        [in_h, in_w]: [usize; 2],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> ConvShape {
+        for a in 0..2 {
+            assert!(stride[a] > 0 && kernel[a] > 0, "conv2d: kernel and stride must be positive");
+        }
         assert!(
-            in_h + 2 * padding >= kernel && in_w + 2 * padding >= kernel,
-            "conv2d: kernel {kernel} is larger than the padded {in_h} × {in_w} input"
+            in_h + 2 * padding[0] >= kernel[0] && in_w + 2 * padding[1] >= kernel[1],
+            "conv2d: kernel {kernel:?} is larger than the padded {in_h} × {in_w} input"
         );
-        let out = |len: usize| (len + 2 * padding - kernel) / stride + 1;
+        let out = |len: usize, a: usize| (len + 2 * padding[a] - kernel[a]) / stride[a] + 1;
         ConvShape {
             batch,
             c_in,
             c_out,
             in_h,
             in_w,
-            out_h: out(in_h),
-            out_w: out(in_w),
+            out_h: out(in_h, 0),
+            out_w: out(in_w, 1),
             kernel,
             stride,
             padding,
         }
+    }
+
+    /// Whether this is a 1-D convolution: planes of height 1 and a kernel of height 1.
+    pub fn is_1d(&self) -> bool {
+        self.in_h == 1 && self.out_h == 1 && self.kernel[0] == 1
     }
 
     /// conv_transpose2d: out = (in − 1)·s − 2p + k + output_padding.
@@ -73,6 +111,7 @@ impl ConvShape {
         let (Some(out_h), Some(out_w)) = (out(in_h), out(in_w)) else {
             panic!("conv_transpose2d: padding {padding} leaves no output of {in_h} × {in_w}");
         };
+        let (kernel, stride, padding) = ([kernel; 2], [stride; 2], [padding; 2]);
         ConvShape { batch, c_in, c_out, in_h, in_w, out_h, out_w, kernel, stride, padding }
     }
 
@@ -99,23 +138,28 @@ impl ConvShape {
         self.batch * self.c_out * self.out_h * self.out_w
     }
 
-    /// Weights of either layout: c_out × c_in × k × k or c_in × c_out × k × k.
+    /// Weights of either layout: c_out × c_in × k_h × k_w or c_in × c_out × k_h × k_w.
     pub fn w_len(&self) -> usize {
-        self.c_out * self.c_in * self.kernel * self.kernel
+        self.c_out * self.c_in * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Taps of one kernel plane: k_h · k_w.
+    pub fn taps(&self) -> usize {
+        self.kernel[0] * self.kernel[1]
     }
 }
 
-/// Index on the strided side reached from position `other` through tap `t`:
+/// Index on the strided side reached from position `other` through tap `t` along axis `a`:
 /// other·s − p + t, or `None` where that falls outside `0..len` (zero padding).
-fn strided(other: usize, t: usize, s: &ConvShape, len: usize) -> Option<usize> {
-    (other * s.stride + t).checked_sub(s.padding).filter(|&i| i < len)
+fn strided(other: usize, t: usize, s: &ConvShape, a: usize, len: usize) -> Option<usize> {
+    (other * s.stride[a] + t).checked_sub(s.padding[a]).filter(|&i| i < len)
 }
 
 /// Calls `f(xi, wi, yi)` for every tap: y[yi] += w[wi]·x[xi].
 /// conv2d reads x at y·s − p + k (w is c_out × c_in × k × k); conv_transpose2d writes y at
 /// x·s − p + k (w is c_in × c_out × k × k). The innermost loop walks a row.
 fn for_each_tap(s: &ConvShape, transposed: bool, mut f: impl FnMut(usize, usize, usize)) {
-    let k = s.kernel;
+    let [kh, kw] = s.kernel;
     // The side whose positions (py, px) are enumerated, and the strided side (sy, sx).
     let ((other_h, other_w), (strided_h, strided_w)) = if transposed {
         ((s.in_h, s.in_w), (s.out_h, s.out_w))
@@ -127,18 +171,18 @@ fn for_each_tap(s: &ConvShape, transposed: bool, mut f: impl FnMut(usize, usize,
             for ci in 0..s.c_in {
                 let x_plane = (b * s.c_in + ci) * s.in_h;
                 let y_plane = (b * s.c_out + co) * s.out_h;
-                for ky in 0..k {
-                    for kx in 0..k {
+                for ky in 0..kh {
+                    for kx in 0..kw {
                         let wi = if transposed {
-                            ((ci * s.c_out + co) * k + ky) * k + kx
+                            ((ci * s.c_out + co) * kh + ky) * kw + kx
                         } else {
-                            ((co * s.c_in + ci) * k + ky) * k + kx
+                            ((co * s.c_in + ci) * kh + ky) * kw + kx
                         };
                         for py in 0..other_h {
-                            let Some(sy) = strided(py, ky, s, strided_h) else { continue };
+                            let Some(sy) = strided(py, ky, s, 0, strided_h) else { continue };
                             let (xy, yy) = if transposed { (py, sy) } else { (sy, py) };
                             for px in 0..other_w {
-                                let Some(sx) = strided(px, kx, s, strided_w) else { continue };
+                                let Some(sx) = strided(px, kx, s, 1, strided_w) else { continue };
                                 let (xx, yx) = if transposed { (px, sx) } else { (sx, px) };
                                 f((x_plane + xy) * s.in_w + xx, wi, (y_plane + yy) * s.out_w + yx);
                             }
@@ -399,6 +443,54 @@ mod tests {
                 ops,
                 &format!("conv_transpose2d k{k} s{stride} p{padding} op{output_padding}"),
             );
+        }
+    }
+
+    #[test]
+    fn conv1d_by_hand() {
+        // x = 1 2 3 4 5 (one channel), w = 1 2 3, stride 2, padding 1: taps at −1..1, 1..3,
+        // 3..5 of the zero-padded series.
+        let s = ConvShape::conv1d(1, [1, 1], 5, 3, 2, 1);
+        assert!(s.is_1d());
+        assert_eq!((s.in_h, s.in_w, s.out_h, s.out_w), (1, 5, 1, 3));
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let y = conv2d(&x, &[1.0, 2.0, 3.0], &[0.5], &s);
+        // 0·1 + 1·2 + 2·3, 2·1 + 3·2 + 4·3, 4·1 + 5·2 + 0·3, plus the bias.
+        assert_eq!(y, [8.5, 20.5, 14.5]);
+        // Its transpose stamps each input step's kernel back at 2i − 1 (output padding 0
+        // restores the length: (3 − 1)·2 − 2 + 3 = 5): step 0 puts w[1], w[2] at 0 and 1 (w[0]
+        // falls off the left), step 2 puts w[0], w[1] at 3 and 4 (w[2] falls off the right).
+        let t = s.transpose();
+        assert_eq!((t.out_h, t.out_w), (1, 5));
+        let back = conv_transpose2d(&[1.0, 0.0, 1.0], &[1.0, 2.0, 3.0], &[0.0], &t);
+        assert_eq!(back, [2.0, 3.0, 0.0, 1.0, 2.0]);
+        // Two channels in, one out: the weight is c_out × c_in × 1 × k.
+        let s = ConvShape::conv1d(1, [2, 1], 3, 2, 1, 0);
+        let y = conv2d(&[1.0, 2.0, 3.0, 10.0, 20.0, 30.0], &[1.0, 1.0, 0.0, 1.0], &[0.0], &s);
+        assert_eq!(y, [1.0 + 2.0 + 20.0, 2.0 + 3.0 + 30.0]);
+    }
+
+    #[test]
+    fn conv1d_backward_matches_finite_differences() {
+        // Series of odd length; stride 2 with kernel 4 (the conv1d_ae's), and a stride-3 kernel
+        // that skips steps; the transposed layers of the decoder.
+        for (length, k, stride, padding) in [(9, 4, 2, 1), (10, 2, 3, 0), (7, 3, 1, 2)] {
+            let s = ConvShape::conv1d(2, [2, 3], length, k, stride, padding);
+            let ops: (Forward, Input, Weight, Bias) = (
+                conv2d_forward,
+                conv2d_backward_input,
+                conv2d_backward_weight,
+                conv2d_backward_bias,
+            );
+            check_backward(&s, ops, &format!("conv1d L{length} k{k} s{stride} p{padding}"));
+            let ops: (Forward, Input, Weight, Bias) = (
+                conv_transpose2d_forward,
+                conv_transpose2d_backward_input,
+                conv_transpose2d_backward_weight,
+                conv_transpose2d_backward_bias,
+            );
+            let t = s.transpose();
+            check_backward(&t, ops, &format!("conv_transpose1d L{length} k{k} s{stride}"));
         }
     }
 

@@ -6,7 +6,7 @@
 
 pub mod conv;
 
-use crate::model::{Activation, NoiseKind, ReconLoss, SparsityPenalty, LEAKY_SLOPE};
+use crate::model::{Activation, LossKind, NoiseKind, SparsityPenalty, LEAKY_SLOPE};
 use crate::rng;
 
 /// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o]. x: B × I, w: O × I, y: B × O.
@@ -213,17 +213,19 @@ pub fn kl_divergence(
 /// Per-pixel loss and its derivative with respect to the logit l, for target t.
 /// BCE from logits, stable form: max(l, 0) − l·t + log(1 + e^−|l|); d/dl = σ(l) − t.
 /// MSE of the image σ(l): (σ(l) − t)²; d/dl = 2(σ(l) − t)·σ(l)(1 − σ(l)).
-pub fn pixel_loss(loss: ReconLoss, l: f32, t: f32) -> (f32, f32) {
+/// MSE of the value l itself (standardised data): (l − t)²; d/dl = 2(l − t).
+pub fn pixel_loss(loss: LossKind, l: f32, t: f32) -> (f32, f32) {
     let s = sigmoid(l);
     match loss {
-        ReconLoss::Bce => (l.max(0.0) - l * t + (-l.abs()).exp().ln_1p(), s - t),
-        ReconLoss::Mse => ((s - t) * (s - t), 2.0 * (s - t) * s * (1.0 - s)),
+        LossKind::Bce => (l.max(0.0) - l * t + (-l.abs()).exp().ln_1p(), s - t),
+        LossKind::SigmoidMse => ((s - t) * (s - t), 2.0 * (s - t) * s * (1.0 - s)),
+        LossKind::Mse => ((l - t) * (l - t), 2.0 * (l - t)),
     }
 }
 
 /// row_loss[b] = Σ_d loss(logits[b, d], target[b, d]); dlogits = gradient of the batch mean.
 pub fn reconstruction_loss(
-    loss: ReconLoss,
+    loss: LossKind,
     logits: &[f32],
     target: &[f32],
     dlogits: &mut [f32],
@@ -250,9 +252,12 @@ pub fn accumulate_metric(values: &[f32], metrics: &mut [f32], slot: usize, scale
 }
 
 /// The denoising autoencoder's corruption of x, element i drawn at (seed, NOISE, step, i).
+/// Gaussian noise is clipped to [0, 1] for pixels (`clip`), not for standardised values.
+#[allow(clippy::too_many_arguments)] // the noise, its data and its draw
 pub fn corrupt_input(
     kind: NoiseKind,
     amount: f32,
+    clip: bool,
     x: &[f32],
     noisy: &mut [f32],
     seed: u32,
@@ -262,7 +267,12 @@ pub fn corrupt_input(
         let i = i as u32;
         *n = match kind {
             NoiseKind::Gaussian => {
-                (v + amount * rng::normal(seed, rng::stream::NOISE, step, i)).clamp(0.0, 1.0)
+                let n = v + amount * rng::normal(seed, rng::stream::NOISE, step, i);
+                if clip {
+                    n.clamp(0.0, 1.0)
+                } else {
+                    n
+                }
             }
             NoiseKind::Mask => {
                 if rng::uniform(seed, rng::stream::NOISE, step, i) < amount {
@@ -445,14 +455,37 @@ pub fn adam_update(
     }
 }
 
-/// x[b, :] = image `batch_index(seed, step, b)` / 255. `images` holds n × 784 bytes.
-pub fn gather_batch(images: &[u8], x: &mut [f32], rows: usize, n: usize, seed: u32, step: u32) {
-    let d = crate::model::INPUT_SIZE;
+/// x[b, :] = image `batch_index(seed, step, b)` / 255. `images` holds n × `d` bytes.
+pub fn gather_batch(
+    images: &[u8],
+    d: usize,
+    x: &mut [f32],
+    rows: usize,
+    n: usize,
+    seed: u32,
+    step: u32,
+) {
     for b in 0..rows {
         let idx = rng::batch_index(seed, step, b as u32, rows as u32, n as u32) as usize;
         for (xi, &p) in x[b * d..(b + 1) * d].iter_mut().zip(&images[idx * d..(idx + 1) * d]) {
             *xi = p as f32 * (1.0 / 255.0);
         }
+    }
+}
+
+/// x[b, :] = rows[batch_index(seed, step, b)]: [`gather_batch`] of rows of `d` floats.
+pub fn gather_rows(
+    values: &[f32],
+    d: usize,
+    x: &mut [f32],
+    rows: usize,
+    n: usize,
+    seed: u32,
+    step: u32,
+) {
+    for b in 0..rows {
+        let idx = rng::batch_index(seed, step, b as u32, rows as u32, n as u32) as usize;
+        x[b * d..(b + 1) * d].copy_from_slice(&values[idx * d..(idx + 1) * d]);
     }
 }
 
@@ -512,7 +545,7 @@ mod tests {
         let (rows, seed, step) = (8, 3, 5);
         let mut x = vec![0.0; rows * 784];
         let mut cond = vec![-1.0; rows * 10];
-        gather_batch(&images, &mut x, rows, n, seed, step);
+        gather_batch(&images, 784, &mut x, rows, n, seed, step);
         gather_labels(&labels, &mut cond, rows, seed, step);
         for b in 0..rows {
             let image = (x[b * 784] * 255.0).round() as usize;
@@ -566,14 +599,14 @@ mod tests {
     #[test]
     fn bce_from_logits_is_stable_and_correct() {
         // l = 0, t = 1: −log σ(0) = log 2.
-        let (v, g) = pixel_loss(ReconLoss::Bce, 0.0, 1.0);
+        let (v, g) = pixel_loss(LossKind::Bce, 0.0, 1.0);
         assert!(close(v, std::f32::consts::LN_2, 1e-6) && close(g, -0.5, 1e-6));
         // Huge logits stay finite where the naive −t·log σ(l) overflows.
-        let (v, _) = pixel_loss(ReconLoss::Bce, -200.0, 1.0);
+        let (v, _) = pixel_loss(LossKind::Bce, -200.0, 1.0);
         assert!(close(v, 200.0, 1e-6));
-        let (v, g) = pixel_loss(ReconLoss::Bce, 200.0, 1.0);
+        let (v, g) = pixel_loss(LossKind::Bce, 200.0, 1.0);
         assert!(v.abs() < 1e-6 && g.abs() < 1e-6);
-        let (v, g) = pixel_loss(ReconLoss::Mse, 0.0, 1.0);
+        let (v, g) = pixel_loss(LossKind::SigmoidMse, 0.0, 1.0);
         assert!(close(v, 0.25, 1e-6) && close(g, -0.25, 1e-6));
     }
 
@@ -612,10 +645,18 @@ mod tests {
         let n = 5;
         let images: Vec<u8> = (0..n * 784).map(|i| (i / 784 * 50) as u8).collect();
         let mut x = vec![0.0; 5 * 784];
-        gather_batch(&images, &mut x, 5, n, 3, 0);
+        gather_batch(&images, 784, &mut x, 5, n, 3, 0);
         let mut firsts: Vec<u32> = (0..5).map(|b| (x[b * 784] * 255.0).round() as u32).collect();
         firsts.sort();
         assert_eq!(firsts, vec![0, 50, 100, 150, 200], "one epoch draws every image once");
+        // Rows of floats are drawn in the same order, whole.
+        let floats: Vec<f32> = (0..n * 3).map(|i| (i / 3 * 50) as f32 + (i % 3) as f32).collect();
+        let mut y = vec![0.0; 5 * 3];
+        gather_rows(&floats, 3, &mut y, 5, n, 3, 0);
+        for b in 0..5 {
+            assert_eq!(y[b * 3], (x[b * 784] * 255.0).round(), "row {b} is the same draw");
+            assert_eq!(&y[b * 3 + 1..b * 3 + 3], &[y[b * 3] + 1.0, y[b * 3] + 2.0]);
+        }
     }
 
     // ---- finite differences ----
@@ -696,7 +737,7 @@ mod tests {
         let (rows, cols) = (3, 7);
         let logits = rand_vec(21, 7);
         let target: Vec<f32> = (0..21u32).map(|i| rng::uniform(1, 8, 0, i)).collect();
-        for loss in [ReconLoss::Bce, ReconLoss::Mse] {
+        for loss in [LossKind::Bce, LossKind::SigmoidMse, LossKind::Mse] {
             let mean_loss = |l: &[f32]| {
                 let (mut d, mut r) = (vec![0.0; 21], vec![0.0; rows]);
                 reconstruction_loss(loss, l, &target, &mut d, &mut r, rows, cols);
@@ -704,7 +745,7 @@ mod tests {
             };
             let (mut d, mut r) = (vec![0.0; 21], vec![0.0; rows]);
             reconstruction_loss(loss, &logits, &target, &mut d, &mut r, rows, cols);
-            assert_grad(&d, &numeric_grad(&logits, &mean_loss), loss.name());
+            assert_grad(&d, &numeric_grad(&logits, &mean_loss), &format!("{loss:?}"));
         }
     }
 
@@ -824,22 +865,28 @@ mod tests {
         let n = 20_000;
         let x = vec![0.5f32; n];
         let mut y = vec![0.0; n];
-        corrupt_input(NoiseKind::Mask, 0.3, &x, &mut y, 1, 0);
+        corrupt_input(NoiseKind::Mask, 0.3, true, &x, &mut y, 1, 0);
         let zeros = y.iter().filter(|&&v| v == 0.0).count() as f32 / n as f32;
         assert!((zeros - 0.3).abs() < 0.02, "masked fraction {zeros}");
         assert!(y.iter().all(|&v| v == 0.0 || v == 0.5));
-        corrupt_input(NoiseKind::SaltPepper, 0.2, &x, &mut y, 1, 0);
+        corrupt_input(NoiseKind::SaltPepper, 0.2, true, &x, &mut y, 1, 0);
         let ones = y.iter().filter(|&&v| v == 1.0).count() as f32 / n as f32;
         let zeros = y.iter().filter(|&&v| v == 0.0).count() as f32 / n as f32;
         assert!((ones - 0.1).abs() < 0.01 && (zeros - 0.1).abs() < 0.01, "{ones} {zeros}");
-        corrupt_input(NoiseKind::Gaussian, 0.2, &x, &mut y, 1, 0);
+        corrupt_input(NoiseKind::Gaussian, 0.2, true, &x, &mut y, 1, 0);
         let mean = y.iter().sum::<f32>() / n as f32;
         let var = y.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n as f32;
         assert!((mean - 0.5).abs() < 0.01 && (var.sqrt() - 0.2).abs() < 0.01, "{mean} {var}");
         assert!(y.iter().all(|v| (0.0..=1.0).contains(v)));
         // Another step, other noise: the same image is corrupted afresh every step.
         let mut z = vec![0.0; n];
-        corrupt_input(NoiseKind::Gaussian, 0.2, &x, &mut z, 1, 1);
+        corrupt_input(NoiseKind::Gaussian, 0.2, true, &x, &mut z, 1, 1);
         assert_ne!(y, z);
+        // Standardised values are not clipped: the same draws, without the clamp.
+        let x = vec![0.9f32; n];
+        corrupt_input(NoiseKind::Gaussian, 0.2, false, &x, &mut y, 1, 0);
+        corrupt_input(NoiseKind::Gaussian, 0.2, true, &x, &mut z, 1, 0);
+        assert!(y.iter().any(|&v| v > 1.0));
+        assert!(y.iter().zip(&z).all(|(a, b)| a.clamp(0.0, 1.0) == *b));
     }
 }

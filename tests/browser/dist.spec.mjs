@@ -60,6 +60,8 @@ test('dist/ under a sub-path of a static host, with the course page beside it', 
   const { info, problems, hosts } = await openLesson(p, `${lab.base}/course/same-origin.html`);
   expect(info.backend).toBe(testInfo.project.name === 'webgpu' ? 'webgpu' : 'cpu');
   expect(info.pretrained).toBe('vae-2d.safetensors');
+  // The engine says what the model eats: the digits' shape, from the data, not a constant.
+  expect(info.shape).toEqual({ type: 'image', channels: 1, height: 28, width: 28 });
   const worker = p.workers().find((w) => w.url().includes('engine-worker'));
   expect(worker.url()).toBe(`${lab.base}/lab/v1/engine-worker.js`);
   const out = await exercise(p);

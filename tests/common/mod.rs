@@ -4,6 +4,8 @@
 use std::sync::OnceLock;
 
 use latent_lab::backend::GpuContext;
+use latent_lab::data::{InputShape, Values, MNIST_SHAPE};
+use latent_lab::model::ModelKind;
 use latent_lab::rng;
 
 /// The shared GPU context, or `None` with a visible message where no adapter exists.
@@ -76,4 +78,38 @@ pub fn assert_close(actual: &[f32], expected: &[f32], abs: f32, rel: f32, what: 
 /// Deterministic normal values for kernel inputs.
 pub fn randn(n: usize, seed: u32) -> Vec<f32> {
     (0..n as u32).map(|i| rng::normal(seed, 31, 0, i)).collect()
+}
+
+/// `n` windows of a synthetic standardised series, `channels` × `length` each (NCL): sums of
+/// two sines whose phase and period vary per window, with a little noise. Structured enough
+/// that a 1-D convolutional autoencoder has something to learn.
+pub fn synthetic_windows(n: usize, channels: usize, length: usize, seed: u32) -> Vec<f32> {
+    let mut out = Vec::with_capacity(n * channels * length);
+    for k in 0..n {
+        let u = |i: u32| rng::uniform(seed, 12, k as u32, i);
+        let (phase, period) = (6.3 * u(0), 8.0 + 8.0 * u(1));
+        for c in 0..channels {
+            for t in 0..length {
+                let x = t as f32 * std::f32::consts::TAU / period + phase + c as f32;
+                let noise = 0.1 * rng::normal(seed, 13, k as u32, (c * length + t) as u32);
+                out.push(x.sin() + 0.5 * (2.0 * x).cos() + noise);
+            }
+        }
+    }
+    out
+}
+
+/// The series windows the 1-D kinds train on in tests: one channel of 32 steps.
+pub const WINDOW: InputShape = InputShape::Series { channels: 1, length: 32 };
+
+/// The shape a kind's tests train it on, and `n` rows of data of that shape with a label
+/// each (0–9): digits for the image kinds, windows for the 1-D kinds.
+pub fn data_for(kind: ModelKind, n: usize, seed: u32) -> (InputShape, Values, Vec<u8>) {
+    let labels = (0..n).map(|i| (i % 10) as u8).collect();
+    if kind.is_conv1d() {
+        let InputShape::Series { channels, length } = WINDOW else { unreachable!() };
+        (WINDOW, Values::from(synthetic_windows(n, channels, length, seed)), labels)
+    } else {
+        (MNIST_SHAPE, Values::from(synthetic_digits(n, seed)), labels)
+    }
 }

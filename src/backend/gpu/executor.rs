@@ -9,10 +9,11 @@
 use std::collections::VecDeque;
 
 use super::context::{read_mapped_f32, GpuContext};
-use super::plan::{plan, Plan, Resource, UNIFORM_WORDS};
+use super::plan::{plan, Plan, Resource, TrainData, UNIFORM_WORDS};
 use crate::backend::Metrics;
+use crate::data::Values;
 use crate::error::{Error, Result};
-use crate::model::{metric, ModelSpec, Op, Program, INPUT_SIZE};
+use crate::model::{metric, ModelSpec, Op, Program};
 
 /// Staging buffers for metrics in flight: how many submits may run ahead of the readback.
 const RING: usize = 4;
@@ -71,41 +72,58 @@ fn staging(device: &wgpu::Device, label: &str, bytes: u64) -> wgpu::Buffer {
     })
 }
 
-/// Training images as bytes packed four to a u32 (784 = 4 · 196, so rows stay aligned).
-fn image_bytes(images: &[u8]) -> Vec<u8> {
-    let mut bytes = images.to_vec();
-    bytes.resize(images.len().next_multiple_of(4).max(4), 0);
+/// Training rows as the GPU holds them: bytes packed four to a u32 with each row padded to
+/// whole words (784 = 4 · 196 needs no padding), or f32 values as they are.
+fn row_bytes(rows: &Values, width: usize) -> Vec<u8> {
+    let mut bytes = match rows {
+        Values::Bytes(b) => {
+            let stride = width.next_multiple_of(4);
+            let mut out = vec![0u8; b.len() / width * stride];
+            for (dst, src) in out.chunks_exact_mut(stride).zip(b.chunks_exact(width)) {
+                dst[..width].copy_from_slice(src);
+            }
+            out
+        }
+        Values::Floats(f) => bytemuck::cast_slice(f).to_vec(),
+    };
+    bytes.resize(bytes.len().max(4), 0);
     bytes
 }
 
-/// Training images (bytes packed four to a u32) and their labels, resident on the GPU. Cloning
-/// shares the buffers: every executor of one context can train from one upload of the data.
+/// Training rows (see [`TrainData`]) and their labels, resident on the GPU. Cloning shares
+/// the buffers: every executor of one context can train from one upload of the data.
 #[derive(Clone)]
 pub struct GpuDataset {
-    images: wgpu::Buffer,
-    count: usize,
-    /// One u32 label per training image (conditional models); zeros until set.
+    rows: wgpu::Buffer,
+    layout: TrainData,
+    /// One u32 label per training row (conditional models); zeros until set.
     labels: wgpu::Buffer,
     has_labels: bool,
 }
 
 impl GpuDataset {
-    /// Uploads `images` (n × 784 bytes, n ≥ 1) and, if given, their labels (n digits,
+    /// Uploads `rows` (n × `width` values, n ≥ 1) and, if given, their labels (n digits,
     /// checked by the caller).
-    pub fn upload(ctx: &GpuContext, images: &[u8], labels: Option<&[u8]>) -> Result<Self> {
-        if images.is_empty() || !images.len().is_multiple_of(INPUT_SIZE) {
+    pub fn upload(
+        ctx: &GpuContext,
+        rows: &Values,
+        width: usize,
+        labels: Option<&[u8]>,
+    ) -> Result<Self> {
+        if width == 0 || rows.is_empty() || !rows.len().is_multiple_of(width) {
             return Err(Error::Input(format!(
-                "training images: {} bytes is not a positive multiple of 784",
-                images.len()
+                "training rows: {} values is not a positive multiple of the row width {width}",
+                rows.len()
             )));
         }
-        let bytes = image_bytes(images);
-        let buffer = storage(&ctx.device, "train images", bytes.len() as u64);
+        let bytes = row_bytes(rows, width);
+        let buffer = storage(&ctx.device, "train rows", bytes.len() as u64);
         ctx.queue.write_buffer(&buffer, 0, &bytes);
-        let count = images.len() / INPUT_SIZE;
+        let count = rows.len() / width;
+        let layout = TrainData { rows: count, width, floats: matches!(rows, Values::Floats(_)) };
         let mut data = GpuDataset {
-            images: buffer,
-            count,
+            rows: buffer,
+            layout,
             labels: storage(&ctx.device, "train labels", count as u64 * 4),
             has_labels: false,
         };
@@ -115,14 +133,27 @@ impl GpuDataset {
         Ok(data)
     }
 
-    /// No training images: an executor that only runs inference (it refuses to train).
-    fn empty(ctx: &GpuContext) -> Self {
+    /// No training rows: an executor that only runs inference (it refuses to train).
+    fn empty(ctx: &GpuContext, width: usize) -> Self {
         GpuDataset {
-            images: storage(&ctx.device, "no train images", 4),
-            count: 0,
+            rows: storage(&ctx.device, "no train rows", 4),
+            layout: TrainData { rows: 0, width, floats: false },
             labels: storage(&ctx.device, "no train labels", 4),
             has_labels: false,
         }
+    }
+
+    /// Refuses rows of another width than the program's inputs.
+    fn check_width(&self, program: &Program) -> Result<()> {
+        if self.layout.rows > 0 && self.layout.width != program.input_size() {
+            return Err(Error::Input(format!(
+                "the training rows have {} values, the model's inputs ({}) {}",
+                self.layout.width,
+                program.shape,
+                program.input_size()
+            )));
+        }
+        Ok(())
     }
 
     fn write_labels(&mut self, ctx: &GpuContext, labels: &[u8]) {
@@ -134,7 +165,8 @@ impl GpuDataset {
 
 impl GpuExecutor {
     pub async fn new(ctx: &GpuContext, program: Program, train_images: &[u8]) -> Result<Self> {
-        let data = GpuDataset::upload(ctx, train_images, None)?;
+        let rows = Values::from(train_images);
+        let data = GpuDataset::upload(ctx, &rows, program.input_size(), None)?;
         Self::with_data(ctx, program, Some(data)).await
     }
 
@@ -148,13 +180,14 @@ impl GpuExecutor {
         let device = &ctx.device;
         let buffers: Vec<wgpu::Buffer> =
             program.tensors.iter().map(|t| storage(device, &t.name, t.len() as u64 * 4)).collect();
-        let data = data.unwrap_or_else(|| GpuDataset::empty(ctx));
+        let data = data.unwrap_or_else(|| GpuDataset::empty(ctx, program.input_size()));
+        data.check_width(&program)?;
         let state = storage(device, "step counter", 16);
         let metrics = storage(device, "metric sums", (metric::COUNT * 4) as u64);
         let ring = (0..RING)
             .map(|i| staging(device, &format!("metrics staging {i}"), (metric::COUNT * 4) as u64))
             .collect();
-        let readback_len = program.infer_rows * INPUT_SIZE.max(program.stats_width());
+        let readback_len = program.infer_rows * program.input_size().max(program.stats_width());
         let readback = staging(device, "inference readback", readback_len as u64 * 4);
         let mut ex = GpuExecutor {
             ctx: ctx.clone(),
@@ -185,7 +218,7 @@ impl GpuExecutor {
     fn resource(&self, r: Resource) -> &wgpu::Buffer {
         match r {
             Resource::Tensor(t) => &self.buffers[t],
-            Resource::Images => &self.data.images,
+            Resource::Rows => &self.data.rows,
             Resource::Labels => &self.data.labels,
             Resource::State => &self.state,
             Resource::Metrics => &self.metrics,
@@ -197,7 +230,7 @@ impl GpuExecutor {
         let device = &self.ctx.device;
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
-            let p: Plan = plan(&self.program, op, rows, self.data.count, self.ctx.tiled_matmul);
+            let p: Plan = plan(&self.program, op, rows, self.data.layout, self.ctx.tiled_matmul);
             let pipeline = self.ctx.pipeline(p.shader, p.entry, p.tiled).await?;
             let uniform = p.uniform.map(|words| {
                 let buffer = device.create_buffer(&wgpu::BufferDescriptor {
@@ -240,7 +273,7 @@ impl GpuExecutor {
         self.program.spec = spec;
         let rows = self.program.batch;
         for (op, d) in self.program.train.iter().zip(&self.train) {
-            let p = plan(&self.program, op, rows, self.data.count, self.ctx.tiled_matmul);
+            let p = plan(&self.program, op, rows, self.data.layout, self.ctx.tiled_matmul);
             if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
                 self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
             }
@@ -255,14 +288,15 @@ impl GpuExecutor {
         &self.ctx
     }
 
-    /// Replaces the resident training images (same executor, new data).
-    pub async fn set_train_images(&mut self, images: &[u8]) -> Result<()> {
-        let data = GpuDataset::upload(&self.ctx, images, None)?;
+    /// Replaces the resident training rows (same executor, new data).
+    pub async fn set_train_rows(&mut self, rows: &Values) -> Result<()> {
+        let data = GpuDataset::upload(&self.ctx, rows, self.program.input_size(), None)?;
         self.set_data(data).await
     }
 
     /// Trains from `data` from now on (a data set uploaded once for several executors).
     pub async fn set_data(&mut self, data: GpuDataset) -> Result<()> {
+        data.check_width(&self.program)?;
         self.data = data;
         // Only the gathers' bind groups name the data, but rebuilding the list is cheap.
         let ops = self.program.train.clone();
@@ -280,8 +314,8 @@ impl GpuExecutor {
         self.data.has_labels
     }
 
-    pub fn train_image_count(&self) -> usize {
-        self.data.count
+    pub fn train_rows(&self) -> usize {
+        self.data.layout.rows
     }
 
     /// Records `steps` training steps — one compute pass each — into one submit, then
@@ -442,7 +476,7 @@ impl GpuExecutor {
         // Re-plan for `rows`: only the uniform words and grids change.
         let mut grids = Vec::with_capacity(ops.len());
         for (op, d) in ops.iter().zip(dispatches) {
-            let p = plan(&self.program, op, rows, self.data.count, self.ctx.tiled_matmul);
+            let p = plan(&self.program, op, rows, self.data.layout, self.ctx.tiled_matmul);
             if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
                 self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
             }
@@ -477,7 +511,7 @@ impl GpuExecutor {
     }
 
     pub async fn encode_chunk(&mut self, pixels: &[f32], cond: Option<&[f32]>) -> Result<Vec<f32>> {
-        self.infer(false, pixels, cond, pixels.len() / INPUT_SIZE).await
+        self.infer(false, pixels, cond, pixels.len() / self.program.input_size()).await
     }
 
     pub async fn decode_chunk(&mut self, z: &[f32], cond: Option<&[f32]>) -> Result<Vec<f32>> {

@@ -4,7 +4,7 @@
 //! serves the training step (B rows, planned once) and inference calls (any n ≤ capacity,
 //! re-planned per call by rewriting a few uniform words).
 
-use crate::model::{ConvShape, Op, Program, CLASSES, INPUT_SIZE, LEAKY_SLOPE};
+use crate::model::{ConvShape, NoiseKind, Op, Output, Program, CLASSES, LEAKY_SLOPE};
 use crate::shaders::Shader;
 
 /// Uniform block of every kernel: eight 32-bit words (u32, or f32 bits).
@@ -13,13 +13,36 @@ pub const UNIFORM_WORDS: usize = 8;
 /// Largest grid of the strided 1-D kernels; they loop over whatever is left.
 const MAX_GROUPS: u32 = 4096;
 
+/// The training rows resident on the GPU, as the gather sees them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainData {
+    /// Rows held.
+    pub rows: usize,
+    /// Values per row.
+    pub width: usize,
+    /// f32 values (tables, series); else bytes, four to a word, each row padded to whole
+    /// words.
+    pub floats: bool,
+}
+
+impl TrainData {
+    /// u32 words from one row to the next.
+    pub fn stride_words(&self) -> usize {
+        if self.floats {
+            self.width
+        } else {
+            self.width.div_ceil(4)
+        }
+    }
+}
+
 /// A buffer bound to a kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resource {
     Tensor(usize),
-    /// The training images, bytes packed four to a u32.
-    Images,
-    /// The training labels, one u32 per image.
+    /// The training rows: bytes packed four to a u32, or f32 (see [`TrainData`]).
+    Rows,
+    /// The training labels, one u32 per row.
     Labels,
     /// The step counter.
     State,
@@ -75,7 +98,8 @@ fn matmul(
     }
 }
 
-/// Uniform words of `conv.wgsl`: sizes with height in the low and width in the high 16 bits.
+/// Uniform words of `conv.wgsl`: sizes, kernel, stride and padding with height in the low and
+/// width in the high 16 bits.
 pub fn conv_words(s: &ConvShape) -> [u32; UNIFORM_WORDS] {
     let hw = |h: usize, w: usize| {
         assert!(h < 1 << 16 && w < 1 << 16, "{h} × {w} does not fit 16 bits a side");
@@ -87,9 +111,9 @@ pub fn conv_words(s: &ConvShape) -> [u32; UNIFORM_WORDS] {
         s.c_out as u32,
         hw(s.in_h, s.in_w),
         hw(s.out_h, s.out_w),
-        s.kernel as u32,
-        s.stride as u32,
-        s.padding as u32,
+        hw(s.kernel[0], s.kernel[1]),
+        hw(s.stride[0], s.stride[1]),
+        hw(s.padding[0], s.padding[1]),
     ]
 }
 
@@ -110,20 +134,28 @@ fn conv(
     }
 }
 
-/// The plan of `op` on `rows` rows, with `images` training images resident. `tiled` picks
-/// the matmul schedule (see `shaders/linear.wgsl`).
-pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool) -> Plan {
+/// The plan of `op` on `rows` rows, with `data` resident. `tiled` picks the matmul schedule
+/// (see `shaders/linear.wgsl`).
+pub fn plan(program: &Program, op: &Op, rows: usize, data: TrainData, tiled: bool) -> Plan {
+    let images = data.rows;
     use Resource::{Tensor as T, *};
     let cols = |t: usize| program.tensors[t].cols;
     let spec = &program.spec;
     match *op {
         Op::GatherBatch { x } => Plan {
             shader: Shader::Data,
-            entry: "gather_batch",
+            entry: if data.floats { "gather_rows" } else { "gather_batch" },
             tiled: None,
-            uniform: words(&[rows as u32, images as u32, spec.seed]),
-            groups: groups_1d(rows * INPUT_SIZE / 4, 256),
-            bindings: vec![(1, State), (2, Images), (3, T(x))],
+            uniform: words(&[
+                rows as u32,
+                images as u32,
+                spec.seed,
+                0,
+                program.input_size() as u32,
+                data.stride_words() as u32,
+            ]),
+            groups: groups_1d(rows * program.input_size(), 256),
+            bindings: vec![(1, State), (if data.floats { 13 } else { 2 }, Rows), (3, T(x))],
         },
         Op::ConvForward { transpose, x, w, b, y, shape } => {
             let shape = ConvShape { batch: rows, ..shape };
@@ -316,13 +348,16 @@ pub fn plan(program: &Program, op: &Op, rows: usize, images: usize, tiled: bool)
             }
         }
         Op::CorruptInput { x, noisy } => {
-            let len = rows * INPUT_SIZE;
+            let len = rows * program.input_size();
             let n = spec.noise;
+            // Code 3: Gaussian noise on standardised values, not clipped to [0, 1].
+            let unclipped = program.shape.output() == Output::Identity;
+            let code = if unclipped && n.kind == NoiseKind::Gaussian { 3 } else { n.kind.code() };
             Plan {
                 shader: Shader::Data,
                 entry: "corrupt_input",
                 tiled: None,
-                uniform: words(&[len as u32, n.kind.code(), spec.seed, n.amount.to_bits()]),
+                uniform: words(&[len as u32, code, spec.seed, n.amount.to_bits()]),
                 groups: groups_1d(len, 256),
                 bindings: vec![(1, State), (4, T(x)), (5, T(noisy))],
             }

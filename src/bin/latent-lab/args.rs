@@ -12,8 +12,9 @@ use latent_lab::Backend;
     version,
     about = "Autoencoders (AE, VAE) on MNIST, trained with WGSL compute shaders through wgpu \
              or on the CPU",
-    after_help = "Data: the bundled www/data/mnist-10k.bin (build it with `make data`) unless \
-                  --data names a directory of MNIST IDX files or a lab-data file."
+    after_help = "Data: the bundled digits (www/data/mnist-10k.bin, built by `make data`) unless \
+                  --data names another bundled set (fashion, shuttle, bleeding, ecg), a \
+                  directory of MNIST IDX files, a lab-data file or a CSV table."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -52,6 +53,12 @@ pub enum ModelArg {
     /// Convolutional VAE (default loss bce)
     #[value(name = "conv_vae")]
     ConvVae,
+    /// 1-D convolutional autoencoder for series windows (see --window, --channels)
+    #[value(name = "conv1d_ae")]
+    Conv1dAe,
+    /// 1-D convolutional VAE for series windows
+    #[value(name = "conv1d_vae")]
+    Conv1dVae,
 }
 
 impl From<ModelArg> for ModelKind {
@@ -65,6 +72,8 @@ impl From<ModelArg> for ModelKind {
             ModelArg::Cvae => ModelKind::Cvae,
             ModelArg::ConvAe => ModelKind::ConvAe,
             ModelArg::ConvVae => ModelKind::ConvVae,
+            ModelArg::Conv1dAe => ModelKind::Conv1dAe,
+            ModelArg::Conv1dVae => ModelKind::Conv1dVae,
         }
     }
 }
@@ -246,9 +255,8 @@ pub struct TrainArgs {
     /// Weight λ of a contractive AE's penalty λ·‖∂code/∂h‖² (h: the code layer's input)
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub contraction: Option<f32>,
-    /// A directory of MNIST IDX files or a lab-data file [default: www/data/mnist-10k.bin]
-    #[arg(long, value_name = "DIR_OR_FILE")]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Where to train
     #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
     pub backend: BackendArg,
@@ -263,14 +271,31 @@ pub struct TrainArgs {
     pub out: PathBuf,
 }
 
+/// Which data, and how a table or a series becomes rows.
+#[derive(Args, Debug, Default)]
+pub struct DataArgs {
+    /// mnist, fashion, shuttle, bleeding or ecg (the bundled sets, built by `make data`), a
+    /// directory of MNIST IDX files, a lab-data file or a CSV table [default: mnist]
+    #[arg(long, value_name = "NAME|DIR|FILE")]
+    pub data: Option<PathBuf>,
+    /// The label column of a CSV table (whole numbers 0–9; 1 marks an anomaly)
+    #[arg(long, value_name = "COLUMN")]
+    pub label: Option<String>,
+    /// Length of the windows a series is cut into
+    #[arg(long, value_name = "STEPS")]
+    pub window: Option<usize>,
+    /// Steps from one window's start to the next
+    #[arg(long, value_name = "STEPS")]
+    pub stride: Option<usize>,
+}
+
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// Weights file saved by `latent-lab train` (or the web page)
     #[arg(long, value_name = "FILE")]
     pub weights: PathBuf,
-    /// A directory of MNIST IDX files or a lab-data file [default: www/data/mnist-10k.bin]
-    #[arg(long, value_name = "DIR_OR_FILE")]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Where to run
     #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
     pub backend: BackendArg,
@@ -284,6 +309,14 @@ pub struct EvalArgs {
     /// The noise's σ (gaussian) or fraction of pixels (mask, salt_pepper)
     #[arg(long, value_name = "X", requires = "noise")]
     pub noise_amount: Option<f32>,
+    /// Also fit PCA with as many components as the model's code on the training split and
+    /// report its reconstruction error on the same rows (`pca_mse_per_pixel`): the linear
+    /// baseline
+    #[arg(long)]
+    pub pca: bool,
+    /// Evaluate only the rows labelled 0: the normal rows of an anomaly data set
+    #[arg(long)]
+    pub normal: bool,
 }
 
 #[derive(Args, Debug)]

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use latent_lab::data::IMAGE_SIDE;
+use latent_lab::data::{InputShape, Values};
 use latent_lab::model::{NoiseKind, NoiseSpec};
+use latent_lab::pca::Pca;
 use latent_lab::train::{check_in_use, evaluate, PROBE_IMAGES};
 use latent_lab::Backend;
 
@@ -11,19 +12,41 @@ use crate::args::{EvalArgs, SampleArgs, SplitArg};
 use crate::shared::{self, emit, fail, EvalLine, Result};
 
 pub async fn eval(a: EvalArgs) -> Result<()> {
-    let (spec, program, values) = shared::read_weights(&a.weights)?;
-    let (data, _) = shared::load(a.data.as_deref())?;
+    let (info, program, values) = shared::read_weights(&a.weights)?;
+    let spec = info.spec.clone();
+    let (data, path) = shared::load(&a.data, info.normalisation.as_ref())?;
+    if data.shape() != info.shape {
+        fail!(
+            "{}: the model takes {} rows, {} holds {} rows",
+            a.weights.display(),
+            info.shape,
+            path.display(),
+            data.shape()
+        );
+    }
     let (set, name) = match a.split {
         SplitArg::Test => (&data.test, "test"),
         SplitArg::Train => (&data.train, "train"),
     };
+    let normal;
+    let (set, name) = if a.normal {
+        normal = match set.with_label(0) {
+            Some(rows) if !rows.is_empty() => rows,
+            Some(_) => {
+                fail!("--normal: the {name} split of {} has no rows labelled 0", path.display())
+            }
+            None => fail!("--normal: {} has no labels to tell normal rows by", path.display()),
+        };
+        (&normal, if name == "test" { "test (normal rows)" } else { "train (normal rows)" })
+    } else {
+        (set, name)
+    };
     let backend: Backend = a.backend.into();
-    let (mut ex, _) = shared::executor(backend, program, &[]).await?;
+    let (mut ex, _) = shared::executor(backend, program, &Values::default()).await?;
     ex.set_params(&values)?;
     let probe = set.len().min(PROBE_IMAGES);
-    if let Err(e) =
-        check_in_use(&mut ex, &values, &set.images_f32(0..probe), &set.labels[..probe]).await
-    {
+    let labels = if set.has_labels() { &set.labels[..probe] } else { &[] };
+    if let Err(e) = check_in_use(&mut ex, &values, &set.rows_f32(0..probe), labels).await {
         fail!("{}: {e}", a.weights.display());
     }
     let noise = match a.noise {
@@ -41,7 +64,12 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
             Some(NoiseSpec { kind, amount })
         }
     };
-    let evaluation = evaluate(&mut ex, set, name, spec.seed, noise).await?;
+    let mut evaluation = evaluate(&mut ex, set, name, spec.seed, noise).await?;
+    if a.pca {
+        let train = data.train.rows_f32(0..data.train.len());
+        let pca = Pca::fit(&train, info.shape.size(), spec.latent)?;
+        evaluation.pca_mse_per_pixel = Some(pca.mse(&set.rows_f32(0..set.len())));
+    }
     // A figure that is not a number would print as null: say so instead.
     let figures = serde_json::to_value(&evaluation)?;
     if let Some((key, _)) = figures.as_object().into_iter().flatten().find(|(_, v)| v.is_null()) {
@@ -58,9 +86,16 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
 const GAP: usize = 2;
 
 pub async fn sample(a: SampleArgs) -> Result<()> {
-    let (_, program, values) = shared::read_weights(&a.weights)?;
+    let (info, program, values) = shared::read_weights(&a.weights)?;
     shared::check_output(&a.out)?;
-    let (mut ex, _) = shared::executor(a.backend.into(), program, &[]).await?;
+    let InputShape::Image { channels: 1, height, width } = info.shape else {
+        fail!(
+            "{}: a sample grid is of greyscale images; this model makes {} rows",
+            a.weights.display(),
+            info.shape
+        );
+    };
+    let (mut ex, _) = shared::executor(a.backend.into(), program, &Values::default()).await?;
     ex.set_params(&values)?;
     if let Err(e) = check_in_use(&mut ex, &values, &[], &[]).await {
         fail!("{}: {e}", a.weights.display());
@@ -69,25 +104,25 @@ pub async fn sample(a: SampleArgs) -> Result<()> {
     // A conditional model draws the digit `--label`, or 0–9 in turn.
     let labels: Vec<u8> = (0..n).map(|i| a.label.unwrap_or((i % 10) as u8)).collect();
     let images = ex.sample_labeled(n, a.seed, Some(&labels)).await?;
-    let (width, height, pixels) = grid(&images, n, a.scale as usize);
+    let (width, height, pixels) = grid(&images, [height, width], n, a.scale as usize);
     write_png(&a.out, width, height, &pixels)?;
     emit(format_args!("wrote {} ({n} samples, {width}x{height} pixels)", a.out.display()))
 }
 
-/// Lays `n` 28 × 28 images (values in [0, 1]) out in a grid of ⌈√n⌉ columns with a black
-/// gap, white ink on black as in MNIST, each pixel repeated `scale` × `scale` times.
-/// Returns (width, height, grey bytes).
-fn grid(images: &[f32], n: usize, scale: usize) -> (u32, u32, Vec<u8>) {
+/// Lays `n` images of `[height, width]` (values in [0, 1]) out in a grid of ⌈√n⌉ columns
+/// with a black gap, white ink on black as in MNIST, each pixel repeated `scale` × `scale`
+/// times. Returns (width, height, grey bytes).
+fn grid(images: &[f32], [ih, iw]: [usize; 2], n: usize, scale: usize) -> (u32, u32, Vec<u8>) {
     let cols = (1..=n).find(|c| c * c >= n).unwrap_or(1);
     let rows = n.div_ceil(cols);
-    let side = |k: usize| k * IMAGE_SIDE + k.saturating_sub(1) * GAP;
-    let (w, h) = (side(cols) * scale, side(rows) * scale);
+    let span = |k: usize, side: usize| k * side + k.saturating_sub(1) * GAP;
+    let (w, h) = (span(cols, iw) * scale, span(rows, ih) * scale);
     let mut out = vec![0u8; w * h];
-    for (k, image) in images.chunks(IMAGE_SIDE * IMAGE_SIDE).take(n).enumerate() {
-        let (x0, y0) = ((k % cols) * (IMAGE_SIDE + GAP), (k / cols) * (IMAGE_SIDE + GAP));
+    for (k, image) in images.chunks(ih * iw).take(n).enumerate() {
+        let (x0, y0) = ((k % cols) * (iw + GAP), (k / cols) * (ih + GAP));
         for (i, &v) in image.iter().enumerate() {
             let grey = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-            let (x, y) = ((x0 + i % IMAGE_SIDE) * scale, (y0 + i / IMAGE_SIDE) * scale);
+            let (x, y) = ((x0 + i % iw) * scale, (y0 + i / iw) * scale);
             for dy in 0..scale {
                 let row = (y + dy) * w;
                 out[row + x..row + x + scale].fill(grey);
@@ -121,7 +156,7 @@ mod tests {
     fn grid_size_and_placement() {
         let mut images = vec![0f32; 5 * 784];
         images[4 * 784] = 1.0; // top-left pixel of the 5th image: column 1, row 1
-        let (w, h, px) = grid(&images, 5, 2);
+        let (w, h, px) = grid(&images, [28, 28], 5, 2);
         // 3 columns, 2 rows: (3·28 + 2·2)·2 by (2·28 + 2)·2.
         assert_eq!((w, h), (176, 116));
         let (x, y) = (30 * 2, 30 * 2);

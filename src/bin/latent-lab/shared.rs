@@ -5,10 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use latent_lab::backend::GpuContext;
-use latent_lab::data::{load_data, Split};
+use latent_lab::data::{load_file, prepare, Normalisation, Split, Values, Windows};
 use latent_lab::error::SpecError;
-use latent_lab::model::{ModelSpec, Program, INPUT_SIZE};
-use latent_lab::weights::{load_weights, match_tensors};
+use latent_lab::model::Program;
+use latent_lab::weights::{load_weights, match_tensors, ModelInfo};
+
+use crate::args::DataArgs;
 use latent_lab::{Backend, Error, Executor};
 
 /// A failure as the one line printed after `error: `.
@@ -35,30 +37,56 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The data read when `--data` is not given, relative to the current directory.
-pub const DEFAULT_DATA: &str = "www/data/mnist-10k.bin";
+/// The bundled data sets by name, as `make data` writes them (relative to the current
+/// directory).
+pub const BUNDLED: [(&str, &str); 5] = [
+    ("mnist", "www/data/mnist-10k.bin"),
+    ("fashion", "www/data/fashion-10k.bin"),
+    ("shuttle", "www/data/shuttle.bin"),
+    ("bleeding", "www/data/bleeding.bin"),
+    ("ecg", "www/data/ecg.bin"),
+];
 
-/// Loads `--data`, or the bundled 10k digits.
-pub fn load(data: Option<&Path>) -> Result<(Split, PathBuf)> {
-    let path = match data {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let p = PathBuf::from(DEFAULT_DATA);
+/// Loads `--data` (the bundled digits when not given) as rows: a table standardised, a
+/// series cut into windows, each with `given` (a saved model's normalisation) or with the
+/// training split's own. Returns the split and what it was read from.
+pub fn load(args: &DataArgs, given: Option<&Normalisation>) -> Result<(Split, PathBuf)> {
+    let name = args.data.as_deref().map(|p| p.to_string_lossy().into_owned());
+    let bundled = BUNDLED.iter().find(|(n, _)| Some(*n) == name.as_deref().or(Some("mnist")));
+    let path = match (bundled, &args.data) {
+        (Some((n, file)), _) => {
+            let p = PathBuf::from(file);
             if !p.is_file() {
                 fail!(
-                    "no data: {DEFAULT_DATA} not found (from {}); run `make data` to build it, \
-                     or pass --data DIR_OR_FILE (a directory of MNIST IDX files or a lab-data \
-                     file)",
+                    "no data: {file} (the bundled set `{n}`) not found (from {}); run `make data` \
+                     to build it, or pass --data DIR_OR_FILE (a directory of MNIST IDX files, a \
+                     lab-data file or a CSV table)",
                     std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
                 );
             }
             p
         }
+        (None, Some(p)) => {
+            if !p.exists() {
+                let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
+                fail!(
+                    "--data {}: no such file or directory, and not a bundled set ({})",
+                    p.display(),
+                    names.join(", ")
+                );
+            }
+            p.clone()
+        }
+        (None, None) => unreachable!("no --data means the bundled digits"),
     };
-    if data.is_some() && !path.exists() {
-        fail!("--data {}: no such file or directory", path.display());
-    }
-    let split = load_data(&path)?;
+    let file = load_file(&path, args.label.as_deref())?;
+    let defaults = Windows::default();
+    let windows = Windows {
+        length: args.window.unwrap_or(defaults.length),
+        stride: args.stride.unwrap_or(defaults.stride),
+    };
+    let split =
+        prepare(file, windows, given).map_err(|e| Failure(format!("{}: {e}", path.display())))?;
     Ok((split, path))
 }
 
@@ -82,16 +110,17 @@ pub async fn gpu_context() -> Result<GpuContext> {
 pub async fn executor(
     backend: Backend,
     program: Program,
-    train_images: &[u8],
+    train_rows: &Values,
 ) -> Result<(Executor, Device)> {
     match backend {
-        Backend::Cpu => Ok((Executor::cpu(program, train_images), Device::cpu())),
+        Backend::Cpu => Ok((Executor::cpu_sharing(program, train_rows.clone()), Device::cpu())),
         Backend::Gpu => {
             let ctx = gpu_context().await?;
-            // Inference-only executors still need resident training images: one blank image.
-            let blank = [0u8; INPUT_SIZE];
-            let images = if train_images.is_empty() { &blank[..] } else { train_images };
-            let ex = Executor::gpu(&ctx, program, images).await?;
+            let ex = if train_rows.is_empty() {
+                Executor::gpu_sharing(&ctx, program, None).await?
+            } else {
+                Executor::gpu_rows(&ctx, program, train_rows).await?
+            };
             Ok((ex, Device { name: ctx.adapter_info.name.clone(), describe: ctx.describe() }))
         }
     }
@@ -111,22 +140,23 @@ impl Device {
     }
 }
 
-/// Reads and checks a weights file; returns its spec and the parameters in model order.
-pub fn read_weights(path: &Path) -> Result<(ModelSpec, Program, Vec<Vec<f32>>)> {
+/// Reads and checks a weights file; returns what it says of its model and the parameters in
+/// model order.
+pub fn read_weights(path: &Path) -> Result<(ModelInfo, Program, Vec<Vec<f32>>)> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => fail!("cannot read weights file {}: {e}", path.display()),
     };
-    let (spec, tensors) = match load_weights(&bytes) {
+    let (info, tensors) = match load_weights(&bytes) {
         Ok(x) => x,
         Err(e) => fail!("{}: {e}", path.display()),
     };
-    let program = Program::build(&spec)?;
+    let program = Program::build(&info.spec, &info.shape)?;
     let values = match match_tensors(&program.param_shapes(), tensors) {
         Ok(v) => v,
         Err(e) => fail!("{}: {e}", path.display()),
     };
-    Ok((spec, program, values))
+    Ok((info, program, values))
 }
 
 /// A spec error, naming the flag that set the field when there is one.
@@ -134,6 +164,7 @@ pub fn spec_error(e: SpecError, flag_of: impl Fn(&str) -> Option<&'static str>) 
     let field = match &e {
         SpecError::Parse { field, .. } | SpecError::Invalid { field, .. } => field.clone(),
         SpecError::TooLarge(_) => String::new(),
+        SpecError::Shape(_) => "data".into(),
     };
     let base = field.split('[').next().unwrap_or_default();
     match flag_of(base) {

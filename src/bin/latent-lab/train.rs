@@ -4,9 +4,10 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use latent_lab::model::{ModelSpec, Program};
+use latent_lab::data::{InputShape, Output};
+use latent_lab::model::{ModelSpec, Program, ReconLoss};
 use latent_lab::train::{evaluate, steps_for_epochs, Evaluation};
-use latent_lab::weights::{save_weights, Tensor};
+use latent_lab::weights::{save_weights, ModelInfo, Tensor};
 use latent_lab::{Backend, Executor, Metrics};
 
 use crate::args::TrainArgs;
@@ -31,7 +32,7 @@ fn submit_size(backend: Backend, total: u32) -> u32 {
 }
 
 /// The spec: the kind's defaults or `--spec`, then the flags, then validation.
-fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
+fn build_spec(a: &TrainArgs, shape: &InputShape) -> Result<ModelSpec> {
     let mut spec = match &a.spec {
         Some(path) => {
             let text = match std::fs::read_to_string(path) {
@@ -57,6 +58,11 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
     }
     if let Some(f) = a.activation {
         spec.activation = f.into();
+    }
+    // Standardised data has no BCE: a table or a series is reconstructed with MSE unless
+    // --loss says otherwise (and is refused with the reason).
+    if shape.output() == Output::Identity && a.spec.is_none() {
+        spec.loss = ReconLoss::Mse;
     }
     if let Some(l) = a.loss {
         spec.loss = l.into();
@@ -94,8 +100,10 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
     if let Some(seed) = a.seed {
         spec.seed = seed;
     }
-    spec.validate().map_err(|e| {
+    spec.validate_for(shape).map_err(|e| {
         shared::spec_error(e, |field| match field {
+            "loss" if a.loss.is_some() => Some("--loss"),
+            "kind" => Some("--model"),
             "latent" if a.latent.is_some() => Some("--latent"),
             "hidden" if a.hidden.is_some() => Some("--hidden"),
             "batch_size" if a.batch.is_some() => Some("--batch"),
@@ -113,11 +121,11 @@ fn build_spec(a: &TrainArgs) -> Result<ModelSpec> {
 }
 
 /// "784 → 512 → 256 → 2 → 256 → 512 → 784"-style summary of the layers.
-fn architecture(spec: &ModelSpec) -> String {
-    let mut widths = vec![latent_lab::model::INPUT_SIZE.to_string()];
-    let conv = latent_lab::model::conv_layers(spec);
-    let maps = |c: usize, side: usize| format!("{c}×{side}×{side}");
-    widths.extend(conv.iter().map(|c| maps(c.c_out, c.out_h)));
+fn architecture(spec: &ModelSpec, shape: &InputShape) -> String {
+    let mut widths = vec![shape.size().to_string()];
+    let conv = latent_lab::model::conv_layers(spec, shape);
+    let maps = |c: usize, h: usize, w: usize| format!("{c}×{h}×{w}");
+    widths.extend(conv.iter().map(|c| maps(c.c_out, c.out_h, c.out_w)));
     widths.extend(spec.hidden.iter().map(|w| w.to_string()));
     widths.push(if spec.kind.is_variational() {
         format!("2×{0} (μ, log σ²) → z {0}", spec.latent)
@@ -125,8 +133,8 @@ fn architecture(spec: &ModelSpec) -> String {
         spec.latent.to_string()
     });
     widths.extend(spec.decoder_widths().iter().map(|w| w.to_string()));
-    widths.extend(conv.iter().rev().skip(1).map(|c| maps(c.c_out, c.out_h)));
-    widths.push(latent_lab::model::INPUT_SIZE.to_string());
+    widths.extend(conv.iter().rev().skip(1).map(|c| maps(c.c_out, c.out_h, c.out_w)));
+    widths.push(shape.size().to_string());
     widths.join(" → ")
 }
 
@@ -249,10 +257,11 @@ impl Drop for Progress {
 }
 
 pub async fn run(a: TrainArgs) -> Result<()> {
-    let spec = build_spec(&a)?;
-    let program = Program::build(&spec)?;
     shared::check_output(&a.out)?;
-    let (data, data_path) = shared::load(a.data.as_deref())?;
+    let (data, data_path) = shared::load(&a.data, None)?;
+    let shape = data.shape();
+    let spec = build_spec(&a, &shape)?;
+    let program = Program::build(&spec, &shape)?;
     let images = data.train.len();
     if images == 0 {
         fail!("{}: the training split is empty", data_path.display());
@@ -262,15 +271,20 @@ pub async fn run(a: TrainArgs) -> Result<()> {
         None => steps_for_epochs(a.epochs.unwrap_or(DEFAULT_EPOCHS), images, spec.batch_size),
     };
     let backend: Backend = a.backend.into();
-    let (mut ex, device) = shared::executor(backend, program, &data.train.images).await?;
-    ex.set_train_labels(&data.train.labels)?;
+    let (mut ex, device) = shared::executor(backend, program, &data.train.values).await?;
+    if data.train.has_labels() {
+        ex.set_train_labels(&data.train.labels)?;
+    } else if spec.kind.is_conditional() {
+        fail!("{}: a cvae needs labels, and this data has none", data_path.display());
+    }
     let epochs = f64::from(total) * spec.batch_size as f64 / images as f64;
 
     if a.json {
         emit(object! {
             "event": "start",
             "spec": serde_json::from_str::<serde_json::Value>(&spec.to_json())?,
-            "params": spec.parameter_count(),
+            "params": spec.parameter_count(&shape),
+            "shape": shape,
             "backend": backend,
             "adapter": device.name,
             "data": data_path.display().to_string(),
@@ -283,8 +297,8 @@ pub async fn run(a: TrainArgs) -> Result<()> {
         emit(format_args!(
             "{} {}  ({} params, {}, {} loss, batch {}, lr {}{})",
             spec.kind.name(),
-            architecture(&spec),
-            spec.parameter_count(),
+            architecture(&spec, &shape),
+            spec.parameter_count(&shape),
             spec.activation.name(),
             spec.loss.name(),
             spec.batch_size,
@@ -292,8 +306,9 @@ pub async fn run(a: TrainArgs) -> Result<()> {
             if spec.kind.is_variational() { format!(", beta {}", spec.beta) } else { "".into() },
         ))?;
         emit(format_args!(
-            "data {}: {} train, {} test digits; {} steps = {:.2} epochs on {}",
+            "data {} ({}): {} train, {} test rows; {} steps = {:.2} epochs on {}",
             data_path.display(),
+            shape,
             images,
             data.test.len(),
             total,
@@ -340,7 +355,8 @@ pub async fn run(a: TrainArgs) -> Result<()> {
     }
 
     let tensors = tensors(&ex, params);
-    let bytes = save_weights(&spec, &tensors);
+    let info = ModelInfo { spec: spec.clone(), shape, normalisation: data.normalisation.clone() };
+    let bytes = save_weights(&info, &tensors);
     shared::write_atomic(&a.out, &bytes)?;
     if a.json {
         emit(object! {
@@ -373,12 +389,19 @@ fn report_eval(e: &Evaluation, backend: Backend, json: bool) -> Result<()> {
     if json {
         return emit(serde_json::to_string(&EvalLine { event: Some("eval"), eval: e, backend })?);
     }
-    let mut line = format!(
-        "{} ({} digits): bce {:.2} nats/image, mse {:.5}/pixel",
-        e.split, e.samples, e.bce_per_image, e.mse_per_pixel
-    );
+    let mut line = match e.bce_per_image {
+        Some(bce) => format!(
+            "{} ({} images): bce {bce:.2} nats/image, mse {:.5}/pixel",
+            e.split, e.samples, e.mse_per_pixel
+        ),
+        None => format!(
+            "{} ({} rows): squared error {:.4}/row, mse {:.5}/value",
+            e.split, e.samples, e.mse_per_row, e.mse_per_pixel
+        ),
+    };
     if let (Some(kl), Some(loss)) = (e.kl, e.loss) {
-        line += &format!(", kl {kl:.2}, loss (−ELBO) {loss:.2}");
+        let what = if e.bce_per_image.is_some() { "−ELBO" } else { "squared error + kl" };
+        line += &format!(", kl {kl:.2}, loss ({what}) {loss:.2}");
     }
     emit(line)
 }

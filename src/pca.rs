@@ -1,0 +1,155 @@
+//! Principal component analysis: the linear baseline an autoencoder is measured against. A
+//! linear autoencoder with an MSE loss learns the same subspace, so an autoencoder earns its
+//! nonlinearity only where it reconstructs better than PCA of the same width.
+//!
+//! The covariance is accumulated in f64 and diagonalised by nalgebra's symmetric eigensolver.
+
+use nalgebra::{DMatrix, SymmetricEigen};
+
+use crate::error::{Error, Result};
+
+/// The top `k` principal directions of a set of rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pca {
+    /// The rows' mean, `d` values.
+    pub mean: Vec<f64>,
+    /// `k` unit directions of `d` values, by decreasing variance.
+    pub components: Vec<Vec<f64>>,
+    /// The variance along each component (its eigenvalue).
+    pub variances: Vec<f64>,
+}
+
+impl Pca {
+    /// Fits `k` components to `rows` (n × `d`, n ≥ 2).
+    pub fn fit(rows: &[f32], d: usize, k: usize) -> Result<Pca> {
+        let n = rows.len().checked_div(d).unwrap_or(0);
+        if d == 0 || n < 2 || !rows.len().is_multiple_of(d) {
+            return Err(Error::Input(format!(
+                "PCA needs at least two whole rows of {d} values, got {} values",
+                rows.len()
+            )));
+        }
+        if k == 0 || k > d {
+            return Err(Error::Input(format!("PCA of {k} components on rows of {d} values")));
+        }
+        let mut mean = vec![0f64; d];
+        for row in rows.chunks_exact(d) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += f64::from(v);
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        let mut cov = DMatrix::<f64>::zeros(d, d);
+        let mut centred = vec![0f64; d];
+        for row in rows.chunks_exact(d) {
+            for ((c, &v), m) in centred.iter_mut().zip(row).zip(&mean) {
+                *c = f64::from(v) - m;
+            }
+            for a in 0..d {
+                let ca = centred[a];
+                if ca != 0.0 {
+                    for b in a..d {
+                        cov[(a, b)] += ca * centred[b];
+                    }
+                }
+            }
+        }
+        for a in 0..d {
+            for b in a..d {
+                let v = cov[(a, b)] / (n - 1) as f64;
+                cov[(a, b)] = v;
+                cov[(b, a)] = v;
+            }
+        }
+        let eig = SymmetricEigen::new(cov);
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        let components = order[..k]
+            .iter()
+            .map(|&j| eig.eigenvectors.column(j).iter().copied().collect())
+            .collect();
+        let variances = order[..k].iter().map(|&j| eig.eigenvalues[j].max(0.0)).collect();
+        Ok(Pca { mean, components, variances })
+    }
+
+    /// Width of a row.
+    pub fn width(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The coordinates of each row along the components (n × k).
+    pub fn encode(&self, rows: &[f32]) -> Vec<f32> {
+        let d = self.width();
+        let mut out = Vec::with_capacity(rows.len() / d * self.components.len());
+        for row in rows.chunks_exact(d) {
+            for c in &self.components {
+                let dot: f64 = row
+                    .iter()
+                    .zip(&self.mean)
+                    .zip(c)
+                    .map(|((&v, m), w)| (f64::from(v) - m) * w)
+                    .sum();
+                out.push(dot as f32);
+            }
+        }
+        out
+    }
+
+    /// Each row projected onto the components and back: the best reconstruction of the rows
+    /// from `k` numbers that any linear map can give.
+    pub fn reconstruct(&self, rows: &[f32]) -> Vec<f32> {
+        let d = self.width();
+        let codes = self.encode(rows);
+        let mut out = Vec::with_capacity(rows.len());
+        for code in codes.chunks_exact(self.components.len()) {
+            for j in 0..d {
+                let v: f64 = self.mean[j]
+                    + code
+                        .iter()
+                        .zip(&self.components)
+                        .map(|(&z, c)| f64::from(z) * c[j])
+                        .sum::<f64>();
+                out.push(v as f32);
+            }
+        }
+        out
+    }
+
+    /// Mean squared error per value of reconstructing `rows`.
+    pub fn mse(&self, rows: &[f32]) -> f64 {
+        let back = self.reconstruct(rows);
+        let se: f64 = back.iter().zip(rows).map(|(&a, &b)| f64::from(a - b).powi(2)).sum();
+        se / rows.len().max(1) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_plane_the_rows_lie_in() {
+        // Points on the plane z = x + 2y (3-D), with a mean offset: two components reconstruct
+        // them exactly; one leaves the smaller spread as error.
+        let mut rows = vec![];
+        for i in 0..50 {
+            let (x, y) = ((i % 7) as f32 - 3.0, 0.25 * ((i * 3) % 5) as f32);
+            rows.extend([x + 10.0, y - 4.0, x + 2.0 * y + 1.0]);
+        }
+        let two = Pca::fit(&rows, 3, 2).unwrap();
+        assert!(two.mse(&rows) < 1e-10, "{}", two.mse(&rows));
+        let mean_x: f64 = rows.iter().step_by(3).map(|&v| f64::from(v)).sum::<f64>() / 50.0;
+        assert!((two.mean[0] - mean_x).abs() < 1e-9);
+        for c in &two.components {
+            let norm: f64 = c.iter().map(|v| v * v).sum();
+            assert!((norm - 1.0).abs() < 1e-9);
+            // Every component lies in the plane: its normal (1, 2, −1) is orthogonal to it.
+            assert!((c[0] + 2.0 * c[1] - c[2]).abs() < 1e-9, "{c:?}");
+        }
+        assert!(two.variances[0] >= two.variances[1]);
+        let one = Pca::fit(&rows, 3, 1).unwrap();
+        assert!(one.mse(&rows) > 0.01);
+        assert!(Pca::fit(&rows, 3, 4).is_err());
+        assert!(Pca::fit(&rows[..3], 3, 1).is_err());
+    }
+}
