@@ -97,11 +97,23 @@ fn labels(images: &[u8]) -> Vec<u8> {
 
 fn gpu_matches_cpu(ctx: &latent_lab::backend::GpuContext, spec: ModelSpec) {
     let images = synthetic_digits(300, 1);
-    let program = Program::build(&spec, &MNIST_SHAPE).unwrap();
-    let mut cpu = Executor::cpu(program.clone(), &images);
-    let mut gpu = block_on(Executor::gpu(ctx, program, &images)).unwrap();
+    let rows = Values::from(images.clone());
+    gpu_matches_cpu_on(ctx, spec, MNIST_SHAPE, rows, &labels(&images));
+}
+
+/// Twenty steps of `spec` on rows of `shape` on both executors: the same losses and weights.
+fn gpu_matches_cpu_on(
+    ctx: &latent_lab::backend::GpuContext,
+    spec: ModelSpec,
+    shape: InputShape,
+    rows: Values,
+    labels: &[u8],
+) {
+    let program = Program::build(&spec, &shape).unwrap();
+    let mut cpu = Executor::cpu_sharing(program.clone(), rows.clone());
+    let mut gpu = block_on(Executor::gpu_rows(ctx, program, &rows)).unwrap();
     for ex in [&mut cpu, &mut gpu] {
-        ex.set_train_labels(&labels(&images)).unwrap();
+        ex.set_train_labels(labels).unwrap();
     }
     let (cr, ck, cpen, cp) = run(&mut cpu, 20);
     let (gr, gk, gpen, gp) = run(&mut gpu, 20);
@@ -142,6 +154,28 @@ fn twenty_convolutional_steps_on_the_gpu_match_the_cpu() {
     for (kind, channels) in [(ModelKind::ConvAe, vec![3, 5]), (ModelKind::ConvVae, vec![4])] {
         let spec = ModelSpec { kind, channels, hidden: vec![], batch_size: 20, ..small_vae() };
         gpu_matches_cpu(ctx, spec);
+    }
+}
+
+#[test]
+fn twenty_steps_on_standardised_rows_on_the_gpu_match_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    // Table rows of 13 features (f32 rows, no sigmoid, MSE of the values): a VAE, and a
+    // denoiser whose Gaussian noise is not clipped to [0, 1]; and 1-D convolutions on
+    // windows of two channels.
+    let table = InputShape::Vector { features: 13 };
+    let rows = Values::from(common::randn(300 * 13, 4));
+    let labels: Vec<u8> = (0..300).map(|i| (i % 10) as u8).collect();
+    let mse = ModelSpec { loss: ReconLoss::Mse, ..small_vae() };
+    gpu_matches_cpu_on(ctx, mse.clone(), table, rows.clone(), &labels);
+    let noise = NoiseSpec { kind: NoiseKind::Gaussian, amount: 0.7 };
+    let dae = ModelSpec { kind: ModelKind::Dae, noise, ..mse.clone() };
+    gpu_matches_cpu_on(ctx, dae, table, rows, &labels);
+    let window = InputShape::Series { channels: 2, length: 24 };
+    let windows = Values::from(common::synthetic_windows(300, 2, 24, 5));
+    for kind in [ModelKind::Conv1dAe, ModelKind::Conv1dVae] {
+        let spec = ModelSpec { kind, channels: vec![3, 5], hidden: vec![], ..mse.clone() };
+        gpu_matches_cpu_on(ctx, spec, window, windows.clone(), &labels);
     }
 }
 

@@ -446,3 +446,101 @@ fn sparsity_words(rows: usize, units: usize, sp: crate::model::SparsitySpec) -> 
     };
     [rows as u32, units as u32, kind, sp.target.to_bits(), sp.weight.to_bits()]
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every plan against its kernel's WGSL, read by naga: the bindings a plan binds are
+    //! exactly the ones its entry point uses, and its uniform fits the kernel's `Params`.
+    use std::collections::{BTreeSet, HashMap};
+
+    use super::*;
+    use crate::data::{InputShape, MNIST_SHAPE};
+    use crate::model::{ModelKind, ModelSpec, ReconLoss};
+
+    /// Per shader, per entry point: the binding numbers it uses and the size of its uniform.
+    fn reflect(shader: Shader) -> HashMap<String, (BTreeSet<u32>, Option<u32>)> {
+        let module = naga::front::wgsl::parse_str(shader.source()).expect("the shader parses");
+        let info = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        )
+        .validate(&module)
+        .expect("the shader validates");
+        let mut out = HashMap::new();
+        for (i, ep) in module.entry_points.iter().enumerate() {
+            let uses = info.get_entry_point(i);
+            let mut bindings = BTreeSet::new();
+            let mut uniform = None;
+            for (handle, var) in module.global_variables.iter() {
+                let (Some(binding), false) = (&var.binding, uses[handle].is_empty()) else {
+                    continue;
+                };
+                bindings.insert(binding.binding);
+                if var.space == naga::AddressSpace::Uniform {
+                    uniform = Some(module.types[var.ty].inner.size(module.to_ctx()));
+                }
+            }
+            out.insert(ep.name.clone(), (bindings, uniform));
+        }
+        out
+    }
+
+    fn programs() -> Vec<Program> {
+        let table = InputShape::Vector { features: 9 };
+        let window = InputShape::Series { channels: 2, length: 32 };
+        let mut out = vec![];
+        for kind in ModelKind::ALL {
+            let mut spec = ModelSpec { channels: vec![3, 4], ..ModelSpec::of_kind(kind) };
+            let shape = if kind.is_conv1d() { window } else { MNIST_SHAPE };
+            out.push(Program::build(&spec, &shape).unwrap());
+            if !kind.is_convolutional() {
+                spec.loss = ReconLoss::Mse;
+                out.push(Program::build(&spec, &table).unwrap());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_plan_binds_what_its_entry_point_uses_and_fits_its_uniform() {
+        let reflected: HashMap<Shader, _> = Shader::ALL.iter().map(|&s| (s, reflect(s))).collect();
+        let mut checked = BTreeSet::new();
+        for program in programs() {
+            let lists =
+                [(&program.train, program.batch), (&program.encode, 7), (&program.decode, 7)];
+            for floats in [false, true] {
+                let data = TrainData { rows: 100, width: program.input_size(), floats };
+                for (ops, rows) in lists {
+                    for op in ops {
+                        let p = plan(&program, op, rows, data, false);
+                        let (uses, uniform) = &reflected[&p.shader][p.entry];
+                        let mut bound: BTreeSet<u32> = p.bindings.iter().map(|b| b.0).collect();
+                        assert_eq!(bound.len(), p.bindings.len(), "{}: a binding twice", p.entry);
+                        if p.uniform.is_some() {
+                            bound.insert(0);
+                        }
+                        assert_eq!(&bound, uses, "{}::{}: bound vs used", p.shader.name(), p.entry);
+                        if let Some(size) = uniform {
+                            assert!(
+                                *size as usize <= UNIFORM_WORDS * 4,
+                                "{}: Params of {size} bytes",
+                                p.entry
+                            );
+                        }
+                        checked.insert(p.entry);
+                    }
+                }
+            }
+        }
+        // Every entry point of every shader was reached by some program's plan.
+        for shader in Shader::ALL {
+            for entry in reflected[&shader].keys() {
+                assert!(
+                    checked.contains(entry.as_str()),
+                    "no plan runs {}::{entry}",
+                    shader.name()
+                );
+            }
+        }
+    }
+}
