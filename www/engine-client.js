@@ -1,4 +1,5 @@
-// The page's side of the engine worker's protocol (documented in engine-worker.js). A page
+// The page's side of the engine worker's protocol (www/protocol.js: the request types both
+// sides share). A page
 // has one engine Worker however many widgets it holds: `engineModel()` gives each widget its
 // own model in the page's engine (an `EngineModel`), starting the Worker with the first.
 //
@@ -12,6 +13,8 @@
 // Starting another engine is the caller's choice (the element does, from its last
 // checkpoint): the next `engineModel()` starts a new Worker, which the other widgets of the
 // page then share too. When the last model closes, the Worker ends.
+
+import { checkRequest } from './protocol.js';
 
 let shared = null; // the page's EngineClient while it lives
 let modelCount = 0;
@@ -64,6 +67,11 @@ export class EngineClient extends EventTarget {
   request(type, args = {}, transfer = [], { timed = false } = {}) {
     const id = this.#next++;
     if (this.#dead !== null) return Promise.reject(new EngineError(this.#dead, type, true));
+    try {
+      checkRequest(type);
+    } catch (e) {
+      return Promise.reject(new EngineError(e.message, type));
+    }
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, type, timed });
       try {

@@ -3,92 +3,8 @@
 // page: it holds one `Engine` (one WebGPU device, one copy of the digits, fetched only when a
 // model first needs them) and one `Lab` per widget, each with its own model and training.
 //
-// Protocol (postMessage, structured clone; typed arrays are transferred where possible)
-//
-//   page → worker requests:  {id, type, model, ...args}   (`model`: the widget's model id)
-//   worker → page replies:   {id, ok: true, result, ms?}  |  {id, ok: false, error: message}
-//                            (`ms`: the engine's time for an inference call, queueing excluded)
-//   worker → page events:    {type, model, ...} ('ready', 'metrics', 'state', 'error',
-//                            'checkpoint', 'rollback': about one model) and {type: 'crash'}
-//
-//   request      args                       result
-//   ───────────  ─────────────────────────  ─────────────────────────────────────────────────
-//   open         spec (JSON string),        info (below) of a new model `model`; also sent
-//                preferGpu (bool),          as a 'ready' event. With `weights` (a URL), the
-//                weights? (URL),            model is loaded from that file (a failure keeps
-//                restore? {bytes, step,     the fresh model and is reported); with `restore`,
-//                pretrained, condition}     from a checkpoint of an engine that died (a
-//                                           failure is an error: see 'crash')
-//   close        —                          null: the model stops training and is freed
-//   info         —                          info: {backend, adapter, spec, shape, parameters,
-//                                           step, training, trainSize, testSize, pretrained,
-//                                           condition, models}
-//                                           (`shape`: one input row, e.g. {type: 'image',
-//                                           channels: 1, height: 28, width: 28}, {type:
-//                                           'vector', features} or {type: 'series',
-//                                           channels, length})
-//                                           (`pretrained`: the file name while the model is
-//                                           the one loaded at open, else null; `trainSize`
-//                                           and `testSize`: 0 until the digits are loaded;
-//                                           `models`: how many models the engine holds)
-//   start        steps? (number)            {step}: starts training; without `steps` it runs
-//                                           until 'stop'. Replies at once.
-//   train        steps (number)             {step, reason}: trains `steps` more steps and
-//                                           replies when they are done (or training stopped)
-//   stop         —                          {step}: stops training, waits for queued steps
-//   reset        spec (JSON string)         info: a fresh model (training stops first)
-//   setSpec      spec (JSON string)         info: β, optimizer, noise or sparsity of the
-//                                           running model changed (weights, step and
-//                                           training kept); any other change is refused
-//   loadUrl      url                        info: the model of a .safetensors file fetched
-//                                           from `url` (a kind's pretrained weights);
-//                                           `pretrained` names it. On error the model is kept
-//   corrupt      pixels, kind, amount,      Float32Array n×784: the images corrupted exactly
-//                seed, step                 as a dae's training does (never waits on training)
-//   encode       pixels (Float32Array n×784) {mu, logvar|null, rows, latent}
-//                labels? (Uint8Array n)     (labels: a conditional model's digit per row;
-//   decode       z (Float32Array n×Z),      Float32Array n×784      without them every
-//                labels?                                            row has the condition)
-//   reconstruct  pixels, labels?            Float32Array n×784
-//   sample       n, seed, labels?           Float32Array n×784
-//   condition    label (0–9)                {condition}: the digit a conditional model
-//                                           (cvae) draws when a request gives no labels
-//   firstLayer   pixels (784)               {channels, kernel, filters, bias, side, maps}: a
-//                                           conv model's first filters and their maps
-//   twinEncode   url, pixels                {mu, logvar|null, rows, latent}: encoded by a
-//                                           second model, loaded once from `url` on the
-//                                           CPU (the contractive view's plain AE)
-//   testImages   n                          {images: Float32Array n×784, labels: Uint8Array}
-//                                           (the digits are fetched at the first request
-//                                           that needs them: this, start or train)
-//   preprocess   ink, width, height         Float32Array 784
-//   save         —                          Uint8Array (a .safetensors file)
-//   load         bytes (Uint8Array)         info; on error the current model is kept
-//   memory       —                          {wasmBytes, models, digits, devices}: the engine's
-//                                           linear memory (it only grows: a leak shows here),
-//                                           the models it holds, whether it has the digits,
-//                                           the WebGPU devices it opened
-//   loseDevice   —                          null (test hook: destroys the WebGPU device)
-//   panic        when ('now' | 'async')     never replies (test hook: a panic inside the
-//                                           engine, at once or inside an awaited call)
-//
-//   event        fields (all but 'crash' carry `model`)
-//   ───────────  ─────────────────────────────────────────────────────────────────────────
-//   ready        info
-//   metrics      items: [{first_step, steps, recon, kl, penalty, beta}], step, stepsPerSec,
-//                samplesPerSec, chunk (steps per training call). `beta`: the β those steps
-//                trained with (it changes with setSpec)
-//   state        info (training started or stopped, backend switched, model replaced, the
-//                digits arrived), reason?: 'start' | 'stop' | 'done' | 'diverged' |
-//                'fallback' | 'model' | 'spec' (a live change by setSpec) | 'data'
-//   error        message, fatal (bool: the model could not be opened)
-//   checkpoint   bytes (a .safetensors of the last weights known to be good), step,
-//                pretrained: sent whenever they change, so the page can restore the model
-//                if the engine dies (the page knows the condition itself)
-//   rollback     step: a diverged run was undone; the weights are those of `step`
-//   crash        message: the engine died (a panic, or out of memory). Nothing more is
-//                answered: the page ends this worker and starts another, reopening each
-//                widget's model from its last checkpoint
+// Protocol: www/protocol.js (one table of request types for both sides, with each
+// request's arguments and reply, and the events).
 //
 // Faults: a panic in Rust aborts the wasm instance (a `WebAssembly.RuntimeError`, thrown
 // from the call or, inside an awaited call, uncaught in a later task, its promise never
@@ -103,7 +19,9 @@
 // the engine goes through one queue (`exclusive`), so calls never overlap.
 
 import init, { Engine, Lab } from './pkg/latent_lab.js';
+import { checkRequest, REQUESTS, requestsWhere } from './protocol.js';
 import { isConditional } from './util/kinds.js';
+import { rowSize } from './util/shape.js';
 
 const TARGET_MS = 40;
 const MAX_CHUNK = 500;
@@ -231,11 +149,11 @@ function inference(s, fn) {
     return result;
   });
 }
-const INFERENCE = new Set(['encode', 'decode', 'reconstruct', 'sample', 'firstLayer']);
+const INFERENCE = requestsWhere((r) => r.inference);
 // Requests that never touch the model's backend: no need to check it after them.
-const BACKEND_FREE = new Set(['open', 'close', 'preprocess', 'corrupt', 'condition', 'twinEncode', 'memory']);
+const BACKEND_FREE = requestsWhere((r) => r.touches === false);
 // Requests about no model in particular.
-const ENGINE_WIDE = new Set(['preprocess', 'corrupt', 'memory']);
+const ENGINE_WIDE = requestsWhere((r) => r.engine);
 
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
@@ -264,13 +182,15 @@ function info(s) {
 
 // A conditional model's label per row: the request's own, else the condition for every
 // row; nothing for other models. Called in the request's turn of the queue, so `lab` is the
-// model that answers it. `rows`: of pixels (784 values) or, with `perLatent`, of codes.
+// model that answers it. `length` counts values `per` input row (D values), latent code or
+// row (a sample's count).
 // A request of an impossible size gets no labels: the engine refuses its size.
-function labelsFor(s, length, labels, perLatent = false) {
+function labelsFor(s, length, labels, per = 'input') {
   const spec = JSON.parse(s.lab.spec_json());
   if (!isConditional(spec.kind)) return undefined;
   if (labels != null) return labels instanceof Uint8Array ? labels : Uint8Array.from(labels);
-  const rows = length / (perLatent ? spec.latent : 784);
+  const width = { input: () => rowSize(JSON.parse(s.lab.shape_json())), latent: () => spec.latent, rows: () => 1 }[per]();
+  const rows = length / width;
   if (!(Number.isInteger(rows) && rows >= 0 && rows <= MAX_LABEL_ROWS)) return undefined;
   return new Uint8Array(rows).fill(s.condition);
 }
@@ -642,9 +562,9 @@ const handlers = {
   },
   reset: (s, { spec }) => replaceModel(s, (lab) => lab.reset(spec)),
   encode: (s, { pixels, labels }) => inference(s, () => s.lab.encode(pixels, labelsFor(s, pixels.length, labels))),
-  decode: (s, { z, labels }) => inference(s, () => s.lab.decode(z, labelsFor(s, z.length, labels, true))),
+  decode: (s, { z, labels }) => inference(s, () => s.lab.decode(z, labelsFor(s, z.length, labels, 'latent'))),
   reconstruct: (s, { pixels, labels }) => inference(s, () => s.lab.reconstruct(pixels, labelsFor(s, pixels.length, labels))),
-  sample: (s, { n, seed = 0, labels }) => inference(s, () => s.lab.sample(n, seed, labelsFor(s, n * 784, labels))),
+  sample: (s, { n, seed = 0, labels }) => inference(s, () => s.lab.sample(n, seed, labelsFor(s, n, labels, 'rows'))),
   condition(s, { label }) {
     if (!(Number.isInteger(label) && label >= 0 && label <= 9)) {
       throw new Error(`condition: the label must be a digit from 0 to 9, got ${show(label)}`);
@@ -698,6 +618,13 @@ const handlers = {
     return Lab.corrupt(pixels, kind, amount, whole(seed, 'corrupt: seed', 2 ** 32 - 1), whole(step, 'corrupt: step', 2 ** 32 - 1));
   },
 };
+// The worker serves exactly the protocol's requests: a handler missing from the table, or a
+// request of the table without a handler, stops the worker before it answers anything.
+for (const type of new Set([...Object.keys(handlers), ...Object.keys(REQUESTS)])) {
+  if (!Object.hasOwn(handlers, type) || !Object.hasOwn(REQUESTS, type)) {
+    throw new Error(`engine-worker: the request ${type} is not both in protocol.js and served here`);
+  }
+}
 
 const fileName = (url) => new URL(url).pathname.split('/').pop();
 
@@ -762,7 +689,7 @@ self.onmessage = async (event) => {
   }
   let s = null;
   try {
-    if (!handler) throw new Error(`unknown request type ${show(type)}`);
+    checkRequest(type);
     if (!ENGINE_WIDE.has(type)) {
       if (typeof model !== 'string' || model === '') throw new Error(`${type}: the request names no model`);
       if (type === 'open') {

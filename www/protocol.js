@@ -1,0 +1,137 @@
+// The engine worker's protocol, in one place for both sides: `REQUESTS` lists every request
+// type with what the worker needs to know about it; the worker (engine-worker.js) serves
+// exactly these and the page's client (engine-client.js) sends nothing else. D below is the
+// size of one input row: the model's `shape` in its info (784 for the 28 × 28 digits).
+//
+// Protocol (postMessage, structured clone; typed arrays are transferred where possible)
+//
+//   page → worker requests:  {id, type, model, ...args}   (`model`: the widget's model id)
+//   worker → page replies:   {id, ok: true, result, ms?}  |  {id, ok: false, error: message}
+//                            (`ms`: the engine's time for an inference call, queueing excluded)
+//   worker → page events:    {type, model, ...} ('ready', 'metrics', 'state', 'error',
+//                            'checkpoint', 'rollback': about one model) and {type: 'crash'}
+//
+//   request      args                       result
+//   ───────────  ─────────────────────────  ─────────────────────────────────────────────────
+//   open         spec (JSON string),        info (below) of a new model `model`; also sent
+//                preferGpu (bool),          as a 'ready' event. With `weights` (a URL), the
+//                weights? (URL),            model is loaded from that file (a failure keeps
+//                restore? {bytes, step,     the fresh model and is reported); with `restore`,
+//                pretrained, condition}     from a checkpoint of an engine that died (a
+//                                           failure is an error: see 'crash')
+//   close        —                          null: the model stops training and is freed
+//   info         —                          info: {backend, adapter, spec, shape, parameters,
+//                                           step, training, trainSize, testSize, pretrained,
+//                                           condition, models}
+//                                           (`shape`: one input row, e.g. {type: 'image',
+//                                           channels: 1, height: 28, width: 28}, {type:
+//                                           'vector', features} or {type: 'series',
+//                                           channels, length})
+//                                           (`pretrained`: the file name while the model is
+//                                           the one loaded at open, else null; `trainSize`
+//                                           and `testSize`: 0 until the digits are loaded;
+//                                           `models`: how many models the engine holds)
+//   start        steps? (number)            {step}: starts training; without `steps` it runs
+//                                           until 'stop'. Replies at once.
+//   train        steps (number)             {step, reason}: trains `steps` more steps and
+//                                           replies when they are done (or training stopped)
+//   stop         —                          {step}: stops training, waits for queued steps
+//   reset        spec (JSON string)         info: a fresh model (training stops first)
+//   setSpec      spec (JSON string)         info: β, optimizer, noise or sparsity of the
+//                                           running model changed (weights, step and
+//                                           training kept); any other change is refused
+//   loadUrl      url                        info: the model of a .safetensors file fetched
+//                                           from `url` (a kind's pretrained weights);
+//                                           `pretrained` names it. On error the model is kept
+//   corrupt      pixels, kind, amount,      Float32Array n×D: the images corrupted exactly
+//                seed, step                 as a dae's training does (never waits on training)
+//   encode       pixels (Float32Array n×D) {mu, logvar|null, rows, latent}
+//                labels? (Uint8Array n)     (labels: a conditional model's digit per row;
+//   decode       z (Float32Array n×Z),      Float32Array n×D      without them every
+//                labels?                                            row has the condition)
+//   reconstruct  pixels, labels?            Float32Array n×D
+//   sample       n, seed, labels?           Float32Array n×D
+//   condition    label (0–9)                {condition}: the digit a conditional model
+//                                           (cvae) draws when a request gives no labels
+//   firstLayer   pixels (D)                 {channels, kernel, filters, bias, side, maps}: a
+//                                           conv model's first filters and their maps
+//   twinEncode   url, pixels                {mu, logvar|null, rows, latent}: encoded by a
+//                                           second model, loaded once from `url` on the
+//                                           CPU (the contractive view's plain AE)
+//   testImages   n                          {images: Float32Array n×D, labels: Uint8Array}
+//                                           (the digits are fetched at the first request
+//                                           that needs them: this, start or train)
+//   preprocess   ink, width, height         Float32Array 28×28 (the digit pad's input)
+//   save         —                          Uint8Array (a .safetensors file)
+//   load         bytes (Uint8Array)         info; on error the current model is kept
+//   memory       —                          {wasmBytes, models, digits, devices}: the engine's
+//                                           linear memory (it only grows: a leak shows here),
+//                                           the models it holds, whether it has the digits,
+//                                           the WebGPU devices it opened
+//   loseDevice   —                          null (test hook: destroys the WebGPU device)
+//   panic        when ('now' | 'async')     never replies (test hook: a panic inside the
+//                                           engine, at once or inside an awaited call)
+//
+//   event        fields (all but 'crash' carry `model`)
+//   ───────────  ─────────────────────────────────────────────────────────────────────────
+//   ready        info
+//   metrics      items: [{first_step, steps, recon, kl, penalty, beta}], step, stepsPerSec,
+//                samplesPerSec, chunk (steps per training call). `beta`: the β those steps
+//                trained with (it changes with setSpec)
+//   state        info (training started or stopped, backend switched, model replaced, the
+//                digits arrived), reason?: 'start' | 'stop' | 'done' | 'diverged' |
+//                'fallback' | 'model' | 'spec' (a live change by setSpec) | 'data'
+//   error        message, fatal (bool: the model could not be opened)
+//   checkpoint   bytes (a .safetensors of the last weights known to be good), step,
+//                pretrained: sent whenever they change, so the page can restore the model
+//                if the engine dies (the page knows the condition itself)
+//   rollback     step: a diverged run was undone; the weights are those of `step`
+//   crash        message: the engine died (a panic, or out of memory). Nothing more is
+//                answered: the page ends this worker and starts another, reopening each
+//                widget's model from its last checkpoint
+//
+
+/**
+ * Every request type. `engine`: about no model in particular (no `model` id); `inference`:
+ * an inference call (it may fall back to the CPU, and its engine time is reported); `touches`:
+ * false for a request that never touches the model's backend (no need to check it after).
+ */
+export const REQUESTS = Object.freeze({
+  open: { touches: false },
+  close: { touches: false },
+  info: {},
+  start: {},
+  train: {},
+  stop: {},
+  reset: {},
+  setSpec: {},
+  loadUrl: {},
+  corrupt: { engine: true, touches: false },
+  encode: { inference: true },
+  decode: { inference: true },
+  reconstruct: { inference: true },
+  sample: { inference: true },
+  condition: { touches: false },
+  firstLayer: { inference: true },
+  twinEncode: { touches: false },
+  testImages: {},
+  preprocess: { engine: true, touches: false },
+  save: {},
+  load: {},
+  memory: { engine: true, touches: false },
+  loseDevice: {},
+  panic: {},
+});
+
+/** The request types for which `flag` holds. */
+export function requestsWhere(flag) {
+  return new Set(Object.keys(REQUESTS).filter((type) => flag(REQUESTS[type])));
+}
+
+/** Throws unless `type` is a request of the protocol. */
+export function checkRequest(type) {
+  if (!Object.hasOwn(REQUESTS, type)) {
+    const known = Object.keys(REQUESTS).join(', ');
+    throw new Error(`unknown request type ${JSON.stringify(String(type)).slice(0, 60)}: the engine serves ${known}`);
+  }
+}
