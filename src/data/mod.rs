@@ -537,6 +537,17 @@ impl SeriesSplit {
         norm.validate(channels).map_err(bad)?;
         let shape = InputShape::Series { channels, length: w.length };
         shape.validate(crate::limits::MAX_INPUT).map_err(bad)?;
+        // Windows overlap: their values can be many times the series'. They must fit the
+        // budget of one data set before any is cut.
+        let windows = |s: &Series| ((s.steps() - w.length) / w.stride + 1) as u64;
+        let values = (windows(&self.train) + windows(&self.test)) * shape.size() as u64;
+        let bytes = usize::try_from(values.saturating_mul(4)).unwrap_or(usize::MAX);
+        let budget = Budget::HERE;
+        let advice =
+            format!("use a larger stride (now {}) or shorter windows (now {})", w.stride, w.length);
+        budget
+            .check_bytes("the series' windows", bytes, budget.data_bytes, &advice)
+            .map_err(|source| DataError::TooLarge { what: "series", source })?;
         let cut = |s: &Series| {
             let z = norm.apply(&s.values);
             let starts: Vec<usize> = (0..=s.steps() - w.length).step_by(w.stride).collect();
@@ -1425,6 +1436,14 @@ mod tests {
         assert_eq!(w.test.labels, [0, 0, 0, 1, 1]);
         let e = series.windows(Windows { length: 13, stride: 1 }, None).unwrap_err().to_string();
         assert!(e.contains("test series has 12 steps"), "{e}");
+        // Overlapping windows of a long series may not outgrow a data set's budget.
+        let long = SeriesSplit {
+            train: Series { channels: 1, values: vec![0.5; 1 << 20], labels: vec![] },
+            test: Series { channels: 1, values: vec![0.5; 4096], labels: vec![] },
+        };
+        let e = long.windows(Windows { length: 4096, stride: 1 }, None).unwrap_err().to_string();
+        assert!(e.contains("the series' windows is") && e.contains("larger stride"), "{e}");
+        assert!(long.windows(Windows { length: 64, stride: 64 }, None).is_ok());
     }
 
     #[test]

@@ -252,10 +252,14 @@ impl Normalisation {
     }
 
     /// Standardises values laid out with `groups` interleaved (a table row's features, a
-    /// series' channels per time step).
+    /// series' channels per time step). Computed in f64: values near f32's range (±3e38)
+    /// would overflow `v − mean` in f32.
     pub fn apply(&self, raw: &[f32]) -> Vec<f32> {
         let n = self.mean.len().max(1);
-        raw.iter().enumerate().map(|(i, &v)| (v - self.mean[i % n]) / self.std[i % n]).collect()
+        let z = |i: usize, v: f32| {
+            (f64::from(v) - f64::from(self.mean[i % n])) / f64::from(self.std[i % n])
+        };
+        raw.iter().enumerate().map(|(i, &v)| z(i, v) as f32).collect()
     }
 
     /// Undoes [`Normalisation::apply`].
@@ -328,6 +332,10 @@ mod tests {
             assert!((a - b).abs() < 1e-5);
         }
         assert!(n.validate(3).is_err());
+        // Values at the edge of f32's range standardise to finite numbers.
+        let huge = [3e38, -3e38, 3e38, -3e38];
+        let z = Normalisation::fit_groups(&huge, 1).apply(&huge);
+        assert_eq!(z, [1.0, -1.0, 1.0, -1.0]);
         let bad = Normalisation { mean: vec![0.0], std: vec![0.0] };
         assert!(bad.validate(1).unwrap_err().contains("positive"));
     }
