@@ -323,7 +323,11 @@ fn a_short_run_lowers_the_loss_on_the_gpu_for_every_kind() {
         let program = Program::build(&spec, &shape).unwrap();
         let mut ex = block_on(Executor::gpu_rows(ctx, program, &rows)).unwrap();
         ex.set_train_labels(&labels).unwrap();
-        let (first, last) = loss_falls(&mut ex, 150);
+        // Lavapipe runs a dense or 2-D convolutional step in 35–120 ms: 100 steps show the
+        // fall there (the CPU run above takes 150); the windows' 1-D models are cheap and
+        // take the CPU's 150 (a VAE on them falls more slowly).
+        let steps = if kind.is_conv1d() { 150 } else { 100 };
+        let (first, last) = loss_falls(&mut ex, steps);
         assert!(last < 0.6 * first, "{kind:?}: loss {first} → {last}");
     }
 }
