@@ -455,6 +455,27 @@ pub fn adam_update(
     }
 }
 
+/// x[b, :] = value(src row `batch_index(seed, step, b)`), rows of `d` values: the draw both
+/// gathers share.
+#[allow(clippy::too_many_arguments)] // the rows, their draw and how a value reads
+fn gather<T: Copy>(
+    src: &[T],
+    d: usize,
+    x: &mut [f32],
+    rows: usize,
+    n: usize,
+    seed: u32,
+    step: u32,
+    value: impl Fn(T) -> f32,
+) {
+    for b in 0..rows {
+        let idx = rng::batch_index(seed, step, b as u32, rows as u32, n as u32) as usize;
+        for (xi, &v) in x[b * d..(b + 1) * d].iter_mut().zip(&src[idx * d..(idx + 1) * d]) {
+            *xi = value(v);
+        }
+    }
+}
+
 /// x[b, :] = image `batch_index(seed, step, b)` / 255. `images` holds n × `d` bytes.
 pub fn gather_batch(
     images: &[u8],
@@ -465,12 +486,7 @@ pub fn gather_batch(
     seed: u32,
     step: u32,
 ) {
-    for b in 0..rows {
-        let idx = rng::batch_index(seed, step, b as u32, rows as u32, n as u32) as usize;
-        for (xi, &p) in x[b * d..(b + 1) * d].iter_mut().zip(&images[idx * d..(idx + 1) * d]) {
-            *xi = p as f32 * (1.0 / 255.0);
-        }
-    }
+    gather(images, d, x, rows, n, seed, step, |p| p as f32 * (1.0 / 255.0));
 }
 
 /// x[b, :] = rows[batch_index(seed, step, b)]: [`gather_batch`] of rows of `d` floats.
@@ -483,10 +499,7 @@ pub fn gather_rows(
     seed: u32,
     step: u32,
 ) {
-    for b in 0..rows {
-        let idx = rng::batch_index(seed, step, b as u32, rows as u32, n as u32) as usize;
-        x[b * d..(b + 1) * d].copy_from_slice(&values[idx * d..(idx + 1) * d]);
-    }
+    gather(values, d, x, rows, n, seed, step, |v| v);
 }
 
 /// cond[b, :] = one-hot of labels[batch_index(seed, step, b)]: the labels of the images
