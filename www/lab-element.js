@@ -102,6 +102,7 @@
 // contractive (contractive), cvae (cvae), filters (conv_ae, conv_vae).
 
 import { engineModel } from './engine-client.js';
+import { rowSize } from './util/shape.js';
 import { styles } from './lab-style.js';
 import { h, THEME_EVENT } from './views/canvas.js';
 import { BackendBadge } from './views/backend-badge.js';
@@ -1030,7 +1031,7 @@ export class LatentLabElement extends HTMLElement {
     try {
       const bytes = await this.saveWeights();
       const spec = JSON.parse(this.#info.spec);
-      const widths = [784, ...(spec.hidden ?? []), spec.latent].join('-');
+      const widths = [rowSize(this.#info.shape), ...(spec.hidden ?? []), spec.latent].join('-');
       const name = `latent-lab-${spec.kind}-${widths}-step${this.#metrics.step}.safetensors`;
       const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
       const a = h('a', { href: url, download: name, hidden: true });
@@ -1048,7 +1049,7 @@ export class LatentLabElement extends HTMLElement {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const info = await this.loadWeights(bytes);
       this.#clearErrors();
-      this.#views.messages.show(`Loaded ${file.name}: ${describeSpec(JSON.parse(info.spec))}.`, 'info');
+      this.#views.messages.show(`Loaded ${file.name}: ${describeSpec(JSON.parse(info.spec), info.shape)}.`, 'info');
     } catch (e) {
       this.#showError(`Could not load ${file.name}: ${e.message} The current model is unchanged.`);
     }

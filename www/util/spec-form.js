@@ -2,6 +2,7 @@
 // Limits match the engine's; the engine validates again and has the last word.
 
 import { isConvolutional, kindOf } from './kinds.js';
+import { rowSize } from './shape.js';
 
 export const LIMITS = {
   latent: [2, 256], // the engine allows 1, but the latent map needs two numbers
@@ -91,13 +92,14 @@ export function specToForm(spec) {
 }
 
 /**
- * A short name for a model: "VAE 784-400-2", "β-VAE 784-400-2 (β = 4)", "DAE 784-256-32",
- * "Conv AE 784-c16-c32-16" (cN: a convolution with N channels).
+ * A short name for a model on inputs of `shape` (the engine's info): "VAE 784-400-2",
+ * "β-VAE 784-400-2 (β = 4)", "DAE 784-256-32", "Conv AE 784-c16-c32-16" (cN: a convolution
+ * with N channels) for the digits; the first number is the size of an input row.
  */
-export function describeSpec(spec) {
+export function describeSpec(spec, shape) {
   const kind = spec.kind ?? 'vae';
   const convs = isConvolutional(kind) ? (spec.channels ?? []).map((c) => `c${c}`) : [];
-  const widths = [784, ...convs, ...(spec.hidden ?? []), spec.latent];
+  const widths = [rowSize(shape), ...convs, ...(spec.hidden ?? []), spec.latent];
   const beta = spec.beta ?? 1;
   if (kind === 'vae' && beta !== 1) return `β-VAE ${widths.join('-')} (β = ${beta})`;
   return `${kindOf(kind)?.short ?? kind.toUpperCase()} ${widths.join('-')}`;

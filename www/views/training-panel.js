@@ -16,6 +16,7 @@ export class TrainingPanel {
   #fields = {};
   #errors = {};
   #spec = {};
+  #shape = null; // the model's input shape, from its info
   #training = false;
   #ready = false;
   #live = {}; // the kind's live settings: key → {input, error, wrap}
@@ -152,7 +153,8 @@ export class TrainingPanel {
     const origin = info.pretrained ? ' · pretrained: Start trains on, Reset starts fresh' : '';
     // The digits are fetched when first needed (a view that shows them, or training).
     const digits = info.trainSize > 0 ? ` · ${formatInt(info.trainSize)} training digits` : '';
-    this.#els.summary.textContent = `${describeSpec(this.#spec)} · ${formatCompact(info.parameters)} parameters${digits}${origin}`;
+    this.#shape = info.shape;
+    this.#els.summary.textContent = `${describeSpec(this.#spec, info.shape)} · ${formatCompact(info.parameters)} parameters${digits}${origin}`;
   }
 
   /** Engine info ({spec, parameters, trainSize, …}): fills the form with the model's spec. */
@@ -172,7 +174,7 @@ export class TrainingPanel {
     this.#spec = JSON.parse(specJson);
     this.#showKind();
     const summary = this.#els.summary.textContent.split(' · ');
-    summary[0] = describeSpec(this.#spec);
+    summary[0] = describeSpec(this.#spec, this.#shape);
     this.#els.summary.textContent = summary.join(' · ');
   }
 
