@@ -764,12 +764,19 @@ fn decode_v1(data: &[u8]) -> Result<Split, DataError> {
 /// Decodes a lab-data file of rows (images or a table); a series must be cut into windows
 /// first ([`decode_lab_file`], [`SeriesSplit::windows`]).
 pub fn decode_lab_data(bytes: &[u8]) -> Result<Split, DataError> {
-    match decode_lab_file(bytes)? {
-        LabFile::Rows(split) => Ok(split),
-        LabFile::Series(_) => Err(DataError::Shape {
-            what: LAB_DATA,
-            message: "it holds a series: cut it into windows first".into(),
-        }),
+    decode_lab_file(bytes)?.rows()
+}
+
+impl LabFile {
+    /// The rows of a file of rows; an error for a series, which is cut into windows first.
+    pub fn rows(self) -> Result<Split, DataError> {
+        match self {
+            LabFile::Rows(split) => Ok(split),
+            LabFile::Series(_) => Err(DataError::Shape {
+                what: LAB_DATA,
+                message: "it holds a series: cut it into windows first".into(),
+            }),
+        }
     }
 }
 
@@ -899,16 +906,9 @@ pub fn load_file(path: &std::path::Path, label: Option<&str>) -> Result<LabFile,
 /// [`load_file`] of rows only (images or a table, not standardised).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_data(path: &std::path::Path) -> Result<Split, DataError> {
-    match load_file(path, None)? {
-        LabFile::Rows(split) => Ok(split),
-        LabFile::Series(_) => Err(DataError::InFile {
-            path: path.to_path_buf(),
-            source: Box::new(DataError::Shape {
-                what: LAB_DATA,
-                message: "it holds a series: cut it into windows first".into(),
-            }),
-        }),
-    }
+    load_file(path, None)?
+        .rows()
+        .map_err(|e| DataError::InFile { path: path.to_path_buf(), source: Box::new(e) })
 }
 
 /// Ink above this counts for the bounding box in [`preprocess_drawing`].

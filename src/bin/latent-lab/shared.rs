@@ -51,8 +51,8 @@ pub const BUNDLED: [(&str, &str); 5] = [
 /// series cut into windows, each with `given` (a saved model's normalisation) or with the
 /// training split's own. Returns the split and what it was read from.
 pub fn load(args: &DataArgs, given: Option<&Normalisation>) -> Result<(Split, PathBuf)> {
-    let name = args.data.as_deref().map(|p| p.to_string_lossy().into_owned());
-    let bundled = BUNDLED.iter().find(|(n, _)| Some(*n) == name.as_deref().or(Some("mnist")));
+    let name = args.data.as_deref().map_or("mnist".into(), |p| p.to_string_lossy());
+    let bundled = BUNDLED.iter().find(|(n, _)| *n == name);
     let path = match (bundled, &args.data) {
         (Some((n, file)), _) => {
             let p = PathBuf::from(file);
@@ -66,7 +66,9 @@ pub fn load(args: &DataArgs, given: Option<&Normalisation>) -> Result<(Split, Pa
             }
             p
         }
-        (None, Some(p)) => {
+        (None, p) => {
+            // Not a bundled name, so `--data` was given.
+            let p = p.as_deref().unwrap_or(std::path::Path::new(""));
             if !p.exists() {
                 let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
                 fail!(
@@ -75,9 +77,8 @@ pub fn load(args: &DataArgs, given: Option<&Normalisation>) -> Result<(Split, Pa
                     names.join(", ")
                 );
             }
-            p.clone()
+            p.to_path_buf()
         }
-        (None, None) => unreachable!("no --data means the bundled digits"),
     };
     let file = load_file(&path, args.label.as_deref())?;
     let defaults = Windows::default();
