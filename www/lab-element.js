@@ -966,8 +966,9 @@ export class LatentLabElement extends HTMLElement {
 
   // The switcher: errors go back to it (it shows them next to the select).
   async #switchFromPanel(kind) {
+    const before = this.#views.messages.texts('error');
     await this.switchKind(kind);
-    this.#clearErrors();
+    this.#clearErrors(before);
   }
 
   // A live setting from the switcher or a view: the engine's refusal is shown in the element.
@@ -1001,10 +1002,10 @@ export class LatentLabElement extends HTMLElement {
     }
   }
 
-  // Errors are cleared when a form action succeeds; the attribute problems stay until fixed.
-  #clearErrors() {
-    this.#views.messages.clear('error');
-    for (const m of this.#shownProblems) this.#views.messages.show(m, 'error');
+  // The errors shown when a form action started are cleared when it succeeds; one that came
+  // while it ran (from the engine, say) stays, and so do the attribute problems until fixed.
+  #clearErrors(before) {
+    for (const m of before) if (!this.#shownProblems.includes(m)) this.#views.messages.remove(m);
   }
 
   #showError(message) {
@@ -1020,8 +1021,9 @@ export class LatentLabElement extends HTMLElement {
     try {
       // The widget's seed, if it has one, makes the fresh weights.
       const seed = this.#settings.seed;
+      const before = this.#views.messages.texts('error');
       await this.reset(seed === undefined ? spec : { ...(typeof spec === 'string' ? JSON.parse(spec) : spec), seed });
-      this.#clearErrors();
+      this.#clearErrors(before);
     } catch (e) {
       if (!this.#views.training.showEngineError(e.message)) this.#showError(e.message);
     }
@@ -1046,9 +1048,10 @@ export class LatentLabElement extends HTMLElement {
 
   async #loadFile(file) {
     try {
+      const before = this.#views.messages.texts('error');
       const bytes = new Uint8Array(await file.arrayBuffer());
       const info = await this.loadWeights(bytes);
-      this.#clearErrors();
+      this.#clearErrors(before);
       this.#views.messages.show(`Loaded ${file.name}: ${describeSpec(JSON.parse(info.spec), info.shape)}.`, 'info');
     } catch (e) {
       this.#showError(`Could not load ${file.name}: ${e.message} The current model is unchanged.`);

@@ -67,7 +67,7 @@ test('the page and its engine work under a strict Content-Security-Policy', asyn
   );
   expect(refused).toBe('connect-src');
   // The engine told the page, which shows it.
-  await expect(part('messages')).toContainText('Content-Security-Policy refused http://192.0.2.1/');
+  await expect(part('messages')).toContainText('Content-Security-Policy refused http://192.0.2.1/', { timeout: 20_000 });
   await page.unrouteAll({ behavior: 'ignoreErrors' }); // requests still in flight as the page closes
 });
 

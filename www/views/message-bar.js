@@ -34,6 +34,11 @@ export class MessageBar {
     for (const m of [...this.root.children]) if (m.dataset.text === text) m.remove();
   }
 
+  /** The texts shown now, of one kind or all. */
+  texts(kind) {
+    return [...this.root.children].filter((m) => !kind || m.classList.contains(kind)).map((m) => m.dataset.text);
+  }
+
   clear(kind) {
     for (const m of [...this.root.children]) {
       if (!kind || m.classList.contains(kind)) m.remove();
