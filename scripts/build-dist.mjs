@@ -1,7 +1,7 @@
 // Writes dist/: the folder a teacher copies next to a course page (or publishes to npm and
 // loads from a CDN). Its one entry is dist/latent-lab.js; beside it, exactly what the widget
 // loads — the ES modules reachable from the entry and from the engine's worker, the wasm
-// engine, the bundled digits and the pretrained models — and a package.json that makes the
+// engine, the bundled data sets and the pretrained models — and a package.json that makes the
 // folder an npm package. Every URL inside is resolved from its module's own URL, so the
 // folder works under any sub-path of any static host, and from another origin.
 //
@@ -35,8 +35,10 @@ function modules() {
   return [...seen].sort();
 }
 
-// What the modules fetch by URL: the wasm (next to its glue), the digits, the models.
-const ASSETS = ['pkg/latent_lab_bg.wasm', 'data/mnist-10k.bin', 'models'];
+// What the modules fetch by URL: the wasm (next to its glue), the data sets of
+// www/util/datasets.js (each fetched only when a widget switches to it), the models.
+const { DATASETS } = await import(join(WWW, 'util/datasets.js'));
+const ASSETS = ['pkg/latent_lab_bg.wasm', ...Object.values(DATASETS).map((d) => `data/${d.file}`), 'models'];
 // The pages beside the widget: embed.html (one widget, settings in the hash, for iframes and
 // links) and the example course page.
 const PAGES = ['embed.html', 'embed.css', 'favicon.svg', 'examples/course.html', 'examples/course.css'];

@@ -24,7 +24,8 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{check_finite, Executor, GpuContext, GpuDataset, Metrics};
 use crate::data::{
-    decode_lab_file, prepare, preprocess_drawing, InputShape, Split, Values, Windows,
+    decode_lab_file, prepare, preprocess_drawing, read_csv, InputShape, Split, Values, Windows,
+    MNIST_SHAPE,
 };
 use crate::error::{Error, Result};
 use crate::limits::Budget;
@@ -34,6 +35,13 @@ use crate::weights::{self, ModelInfo, Tensor};
 /// How often training stops to copy the weights to the CPU (for rollback and GPU loss).
 const CHECKPOINT_MS: f64 = 5_000.0;
 const BUSY: &str = "the engine is busy with another call: await the previous call first";
+/// The data set a model opens on when none is named: the bundled digits, whose shape the
+/// engine knows before they arrive.
+pub const DIGITS: &str = "mnist";
+/// Most data sets one engine holds at once (the bundled ones and a user's tables).
+const MAX_DATA_SETS: usize = 8;
+/// Longest name of a data set.
+const MAX_DATA_NAME: usize = 64;
 
 /// The global the panic hook leaves a panic's message in, for the worker to report after the
 /// trap (a panic aborts the wasm instance; its message is all that is left of it).
@@ -67,10 +75,8 @@ struct Shared {
     gpu: RefCell<Gpu>,
     /// WebGPU devices this engine has opened (one, unless one was lost).
     devices: std::cell::Cell<u32>,
-    data: RefCell<Option<Data>>,
-    /// The shape of the engine's data: models are built for it (the digits' until the data
-    /// says otherwise).
-    shape: std::cell::Cell<InputShape>,
+    /// The data sets by name, each decoded once and shared by every model opened on it.
+    data: RefCell<std::collections::HashMap<String, Data>>,
 }
 
 /// The page's WebGPU device: not asked for yet, open, or why there is none.
@@ -82,7 +88,7 @@ enum Gpu {
     Failed(String),
 }
 
-/// The page's data, decoded once: the split for the views, the training rows for the CPU
+/// One data set, decoded once: the split for the views, the training rows for the CPU
 /// executors, and their upload to the GPU (made when a GPU model first trains).
 #[derive(Clone)]
 struct Data {
@@ -92,10 +98,27 @@ struct Data {
 }
 
 impl Shared {
-    /// The data for an executor on `gpu` (uploading the images once per device).
-    fn data_for(&self, gpu: Option<&GpuContext>) -> Result<Option<Data>> {
+    /// The shape of the rows of data set `name`: the digits' before they arrive.
+    fn shape_of(&self, name: &str) -> Result<InputShape> {
+        match self.data.borrow().get(name) {
+            Some(d) => Ok(d.split.shape()),
+            None if name == DIGITS => Ok(MNIST_SHAPE),
+            None => Err(Error::Input(format!(
+                "the engine has no data set {}: give it with setData or setCsv first",
+                crate::limits::quote(name)
+            ))),
+        }
+    }
+
+    /// The split of data set `name`, if it has arrived.
+    fn split_of(&self, name: &str) -> Option<Rc<Split>> {
+        self.data.borrow().get(name).map(|d| d.split.clone())
+    }
+
+    /// Data set `name` for an executor on `gpu` (uploading its rows once per device).
+    fn data_for(&self, name: &str, gpu: Option<&GpuContext>) -> Result<Option<Data>> {
         let mut slot = self.data.borrow_mut();
-        let Some(data) = slot.as_mut() else { return Ok(None) };
+        let Some(data) = slot.get_mut(name) else { return Ok(None) };
         if let (Some(ctx), None) = (gpu, &data.on_gpu) {
             let train = &data.split.train;
             let labels = train.has_labels().then_some(&train.labels[..]);
@@ -130,8 +153,8 @@ impl Shared {
         };
         *self.gpu.borrow_mut() = next;
         if result.is_err() {
-            // A lost device's data set goes with it.
-            if let Some(data) = self.data.borrow_mut().as_mut() {
+            // A lost device's uploads go with it.
+            for data in self.data.borrow_mut().values_mut() {
                 data.on_gpu = None;
             }
         }
@@ -146,27 +169,68 @@ impl Engine {
         Engine { shared: Rc::default() }
     }
 
-    /// The page's lab data (`www/data/mnist-10k.bin`, …), decoded once for every model; a
-    /// model opened before it arrived trains once [`Lab::attach_data`] gives it the data. A
-    /// table is standardised on its training rows, a series cut into windows.
-    pub fn set_data(&self, data: Vec<u8>) -> Result<(), JsError> {
-        if self.shared.data.borrow().is_some() {
+    /// Lab data (`www/data/mnist-10k.bin`, …) as data set `name`, decoded once for every
+    /// model opened on it; a model opened on the digits before they arrived trains once
+    /// [`Lab::attach_data`] gives it them. A table is standardised on its training rows, a
+    /// series cut into windows of `window` steps every `stride` (0: the defaults, 64 and 4).
+    /// A name already given is kept as it is.
+    pub fn set_data(
+        &self,
+        name: String,
+        data: Vec<u8>,
+        window: u32,
+        stride: u32,
+    ) -> Result<(), JsError> {
+        if self.shared.data.borrow().contains_key(&name) {
             return Ok(());
         }
+        self.check_room(&name)?;
+        let defaults = Windows::default();
+        let pick = |v: u32, d: usize| if v == 0 { d } else { v as usize };
+        let windows = Windows {
+            length: pick(window, defaults.length),
+            stride: pick(stride, defaults.stride),
+        };
         let file = decode_lab_file(&data).map_err(js_error)?;
-        let split = prepare(file, Windows::default(), None).map_err(js_error)?;
-        if split.train.is_empty() {
-            return Err(JsError::new("the lab data holds no training rows"));
-        }
-        self.shared.shape.set(split.shape());
-        let rows = split.train.values.clone();
-        *self.shared.data.borrow_mut() = Some(Data { split: Rc::new(split), rows, on_gpu: None });
-        Ok(())
+        let split = prepare(file, windows, None).map_err(js_error)?;
+        self.insert(name, split)
     }
 
-    /// The shape of the engine's data as JSON (the digits' until data with another arrives).
-    pub fn shape_json(&self) -> String {
-        serde_json::to_string(&self.shared.shape.get()).expect("shapes serialise")
+    /// A CSV table (numeric columns; `label`, if given, names the column of labels 0–9) as
+    /// data set `name`: the first 60 % of its rows train, the rest test, each feature
+    /// standardised on the training rows. Returns the table's shape as JSON; an error names
+    /// the line and the column of the first bad cell, and nothing is kept.
+    pub fn set_csv(
+        &self,
+        name: String,
+        text: Vec<u8>,
+        label: Option<String>,
+    ) -> Result<String, JsError> {
+        if self.shared.data.borrow().contains_key(&name) {
+            return Err(JsError::new(&format!(
+                "a data set {} is loaded already",
+                crate::limits::quote(&name)
+            )));
+        }
+        self.check_room(&name)?;
+        let label = label.filter(|l| !l.is_empty());
+        let table = read_csv(&text).map_err(js_error)?;
+        let split =
+            table.split(label.as_deref()).and_then(|s| s.standardised(None)).map_err(js_error)?;
+        let shape = split.shape();
+        self.insert(name, split)?;
+        Ok(serde_json::to_string(&shape).expect("shapes serialise"))
+    }
+
+    /// Forgets data set `name` (the models opened on it keep their training rows).
+    pub fn remove_data(&self, name: &str) -> bool {
+        self.shared.data.borrow_mut().remove(name).is_some()
+    }
+
+    /// The shape of data set `name`'s rows as JSON (the digits' before they arrive).
+    pub fn shape_json(&self, name: &str) -> Result<String, JsError> {
+        let shape = self.shared.shape_of(name).map_err(js_error)?;
+        Ok(serde_json::to_string(&shape).expect("shapes serialise"))
     }
 
     /// WebGPU devices opened so far: 1 for a page of GPU models, however many.
@@ -174,28 +238,62 @@ impl Engine {
         self.shared.devices.get()
     }
 
-    /// Builds a model: `spec_json` is a ModelSpec (`"{}"` for the default VAE). With
-    /// `prefer_gpu` it runs on the page's WebGPU device, or on the CPU, recording why, when
-    /// WebGPU is missing or fails. Resolves to a [`Lab`]. Calls must not overlap (the first
-    /// opens the device).
-    pub fn open(&self, spec_json: String, prefer_gpu: bool) -> Promise {
+    /// Builds a model on data set `data` (`"mnist"`, the digits, before they arrive, or one given by
+    /// `set_data`/`set_csv`): `spec_json` is a ModelSpec, its missing fields filled in for
+    /// the data's shape (`"{}"`: the default VAE). With `prefer_gpu` it runs on the page's
+    /// WebGPU device, or on the CPU, recording why, when WebGPU is missing or fails.
+    /// Resolves to a [`Lab`]. Calls must not overlap (the first opens the device).
+    pub fn open(&self, spec_json: String, prefer_gpu: bool, data: String) -> Promise {
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let spec = ModelSpec::from_json(&spec_json).map_err(js_error)?;
-            let program = Program::build(&spec, &shared.shape.get()).map_err(js_error)?;
+            let shape = shared.shape_of(&data).map_err(js_error)?;
+            let spec = ModelSpec::from_json_for(&spec_json, &shape).map_err(js_error)?;
+            let program = Program::build(&spec, &shape).map_err(js_error)?;
             let (ex, gpu, adapter) = if prefer_gpu {
                 match shared.gpu().await {
-                    Ok(ctx) => open_gpu(&shared, ctx, program).await,
-                    Err(why) => (cpu_executor(&shared, program).map_err(js_error)?, None, why),
+                    Ok(ctx) => open_gpu(&shared, &data, ctx, program).await,
+                    Err(why) => {
+                        (cpu_executor(&shared, &data, program).map_err(js_error)?, None, why)
+                    }
                 }
             } else {
-                let ex = cpu_executor(&shared, program).map_err(js_error)?;
+                let ex = cpu_executor(&shared, &data, program).map_err(js_error)?;
                 (ex, None, "WebGPU was not requested".to_string())
             };
             let has_data = ex.train_rows() > 0;
-            let state = State::new(ex, gpu, adapter, shared.clone(), has_data);
-            Ok(Lab { state: Rc::new(RefCell::new(Some(state))), shared }.into())
+            let state = State::new(ex, gpu, adapter, shared.clone(), data.clone(), has_data);
+            Ok(Lab { state: Rc::new(RefCell::new(Some(state))), shared, data }.into())
         })
+    }
+}
+
+impl Engine {
+    /// Refuses a name too long or one data set too many.
+    fn check_room(&self, name: &str) -> Result<(), JsError> {
+        if name.is_empty() || name.len() > MAX_DATA_NAME {
+            return Err(JsError::new(&format!(
+                "a data set's name has 1 to {MAX_DATA_NAME} characters, got {}",
+                name.len()
+            )));
+        }
+        if self.shared.data.borrow().len() >= MAX_DATA_SETS {
+            return Err(JsError::new(&format!(
+                "the engine holds {MAX_DATA_SETS} data sets already; close a model on one first"
+            )));
+        }
+        Ok(())
+    }
+
+    fn insert(&self, name: String, split: Split) -> Result<(), JsError> {
+        if split.train.is_empty() {
+            return Err(JsError::new("the data holds no training rows"));
+        }
+        let rows = split.train.values.clone();
+        self.shared
+            .data
+            .borrow_mut()
+            .insert(name, Data { split: Rc::new(split), rows, on_gpu: None });
+        Ok(())
     }
 }
 
@@ -210,6 +308,8 @@ impl Default for Engine {
 pub struct Lab {
     state: Rc<RefCell<Option<State>>>,
     shared: Rc<Shared>,
+    /// The data set the model was opened on.
+    data: String,
 }
 
 /// Weights known to be good (trained without a non-finite loss), copied to the CPU.
@@ -238,10 +338,17 @@ struct State {
     /// A non-finite loss was seen since the last checkpoint or rollback.
     diverged: bool,
     shared: Rc<Shared>,
+    /// The data set the model was opened on.
+    data: String,
 }
 
 #[wasm_bindgen]
 impl Lab {
+    /// The name of the data set the model was opened on.
+    pub fn data_name(&self) -> String {
+        self.data.clone()
+    }
+
     /// "webgpu" or "cpu".
     pub fn backend(&self) -> Result<String, JsError> {
         Ok(self.lock()?.backend().to_string())
@@ -278,12 +385,12 @@ impl Lab {
 
     /// Training images (0 until the engine has its data).
     pub fn train_size(&self) -> usize {
-        self.shared.data.borrow().as_ref().map_or(0, |d| d.split.train.len())
+        self.shared.split_of(&self.data).map_or(0, |s| s.train.len())
     }
 
     /// Held-out images (0 until the engine has its data).
     pub fn test_size(&self) -> usize {
-        self.shared.data.borrow().as_ref().map_or(0, |d| d.split.test.len())
+        self.shared.split_of(&self.data).map_or(0, |s| s.test.len())
     }
 
     /// Whether this model can train: it has the engine's training data.
@@ -508,7 +615,7 @@ impl Lab {
                     info.shape, ours
                 )));
             }
-            let data_norm = st.shared.data.borrow().as_ref().map(|d| d.split.normalisation.clone());
+            let data_norm = st.shared.split_of(&st.data).map(|s| s.normalisation.clone());
             if data_norm.is_some_and(|n| n != info.normalisation) {
                 return Err(Error::Input(
                     "this model was trained on data standardised otherwise than the lab's: its \
@@ -564,7 +671,7 @@ impl Lab {
     /// refused with an error and the model is kept.
     pub fn set_spec(&self, spec_json: String) -> Promise {
         self.run(move |mut st| async move {
-            let spec = ModelSpec::from_json(&spec_json)?;
+            let spec = ModelSpec::from_json_for(&spec_json, &st.ex.program().shape)?;
             st.ex.set_spec(spec.clone())?;
             Ok(JsValue::from(spec.to_json()))
         })
@@ -574,8 +681,9 @@ impl Lab {
     /// the spec as JSON. On error the current model is kept.
     pub fn reset(&self, spec_json: String) -> Promise {
         self.run(move |mut st| async move {
-            let spec = ModelSpec::from_json(&spec_json)?;
-            let program = Program::build(&spec, &st.ex.program().shape)?;
+            let shape = st.ex.program().shape;
+            let spec = ModelSpec::from_json_for(&spec_json, &shape)?;
+            let program = Program::build(&spec, &shape)?;
             let values = program.initial_params();
             st.replace(program, values, Probe::No).await?;
             Ok(JsValue::from(spec.to_json()))
@@ -667,10 +775,9 @@ impl Lab {
 
     /// The engine's data, or an error saying it has not arrived.
     fn split(&self) -> Result<Rc<Split>, JsError> {
-        let data = self.shared.data.borrow();
-        data.as_ref()
-            .map(|d| d.split.clone())
-            .ok_or_else(|| JsError::new("the digits are not loaded yet"))
+        self.shared
+            .split_of(&self.data)
+            .ok_or_else(|| JsError::new(&format!("the data set {} is not loaded yet", self.data)))
     }
 
     /// The state for a synchronous call.
@@ -696,11 +803,12 @@ impl Lab {
 /// failure, the CPU executor and why.
 async fn open_gpu(
     shared: &Shared,
+    data: &str,
     ctx: GpuContext,
     program: Program,
 ) -> (Executor, Option<GpuContext>, String) {
     let built = async {
-        let data = shared.data_for(Some(&ctx))?;
+        let data = shared.data_for(data, Some(&ctx))?;
         let ex = Executor::gpu_sharing(&ctx, program.clone(), data.and_then(|d| d.on_gpu)).await?;
         ctx.check("building the model")?;
         Ok::<_, Error>(ex)
@@ -712,15 +820,15 @@ async fn open_gpu(
         }
         Err(e) => format!("WebGPU could not build the model: {e}"),
     };
-    match cpu_executor(shared, program) {
+    match cpu_executor(shared, data, program) {
         Ok(ex) => (ex, None, why),
         Err(e) => unreachable!("a CPU executor over shared data cannot fail: {e}"),
     }
 }
 
-/// The CPU executor, training from the engine's data if it has arrived.
-fn cpu_executor(shared: &Shared, program: Program) -> Result<Executor> {
-    let Some(data) = shared.data_for(None)? else {
+/// The CPU executor, training from data set `name` if it has arrived.
+fn cpu_executor(shared: &Shared, name: &str, program: Program) -> Result<Executor> {
+    let Some(data) = shared.data_for(name, None)? else {
         return Ok(Executor::cpu_sharing(program, Values::default()));
     };
     if data.split.shape() != program.shape {
@@ -769,8 +877,7 @@ impl State {
     /// standardisation.
     fn info(&self) -> ModelInfo {
         let program = self.ex.program();
-        let normalisation =
-            self.shared.data.borrow().as_ref().and_then(|d| d.split.normalisation.clone());
+        let normalisation = self.shared.split_of(&self.data).and_then(|s| s.normalisation.clone());
         ModelInfo { spec: program.spec.clone(), shape: program.shape, normalisation }
     }
 
@@ -779,6 +886,7 @@ impl State {
         gpu: Option<GpuContext>,
         adapter: String,
         shared: Rc<Shared>,
+        data: String,
         has_data: bool,
     ) -> State {
         let params = ex.program().initial_params();
@@ -792,6 +900,7 @@ impl State {
             held: vec![],
             diverged: false,
             shared,
+            data,
         }
     }
 
@@ -800,8 +909,8 @@ impl State {
         if self.has_data {
             return Ok(());
         }
-        let Some(data) = self.shared.data_for(self.gpu.as_ref())? else {
-            return Err(Error::Input("the engine has no data yet".into()));
+        let Some(data) = self.shared.data_for(&self.data, self.gpu.as_ref())? else {
+            return Err(Error::Input(format!("the engine has no data set {} yet", self.data)));
         };
         if data.split.shape() != self.ex.program().shape {
             return Err(Error::Input(format!(
@@ -836,8 +945,8 @@ impl State {
     /// After a GPU failure: continue on the CPU from the last checkpoint.
     fn fall_back(&mut self, e: &Error) {
         let program = self.ex.program().clone();
-        let mut cpu =
-            cpu_executor(&self.shared, program).expect("the CPU executor over shared data");
+        let mut cpu = cpu_executor(&self.shared, &self.data, program)
+            .expect("the CPU executor over shared data");
         self.has_data = cpu.train_rows() > 0;
         // The checkpoint was taken from this very program, so its shapes always fit.
         if cpu.set_params(&self.checkpoint.params).is_err() {
@@ -951,14 +1060,14 @@ impl State {
     ) -> Result<()> {
         let mut ex = match &self.gpu {
             Some(ctx) => {
-                let data = self.shared.data_for(Some(ctx))?.and_then(|d| d.on_gpu);
+                let data = self.shared.data_for(&self.data, Some(ctx))?.and_then(|d| d.on_gpu);
                 Executor::gpu_sharing(ctx, program, data).await?
             }
-            None => cpu_executor(&self.shared, program)?,
+            None => cpu_executor(&self.shared, &self.data, program)?,
         };
         ex.set_params(&values)?;
         if probe == Probe::OnRealDigits {
-            let split = self.shared.data.borrow().as_ref().map(|d| d.split.clone());
+            let split = self.shared.split_of(&self.data);
             let (images, labels) = match &split {
                 Some(split) => {
                     let n = split.test.len().min(crate::train::PROBE_IMAGES);

@@ -1,24 +1,31 @@
-//! The data's shape is a parameter: no input size is written into the engine's code. A
-//! literal 784 (28 × 28) or 196 (its words) in `src/` or `shaders/` outside comments and test
-//! modules is a size constant that some data set will not have; the readers of MNIST's own
-//! formats and the digit pad name `MNIST_SIDE` instead.
+//! The data's shape is a parameter: no input size is written into the code. A literal 784
+//! (28 × 28) or 196 (its words) in `src/`, `shaders/` or the page's modules (`www/`, but not
+//! the generated `www/pkg/`) outside comments and test modules is a size constant that some
+//! data set will not have; the readers of MNIST's own formats and the digit pad name
+//! `MNIST_SIDE` (Rust) or `DIGIT_SHAPE` (`www/util/shape.js`) instead.
 
 use std::path::{Path, PathBuf};
+
+/// Folders the search skips: generated code (wasm-bindgen's glue).
+const GENERATED: &[&str] = &["pkg"];
 
 /// Files under `dir` ending in one of `exts`, recursively.
 fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            files(&path, exts, out);
+            if !path.file_name().is_some_and(|n| GENERATED.iter().any(|g| n == *g)) {
+                files(&path, exts, out);
+            }
         } else if path.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
             out.push(path);
         }
     }
 }
 
-/// `(line number, line)` of the code lines of a file: comments dropped, and for Rust
-/// everything from the first `#[cfg(test)]` on (the test modules sit at the end of a file).
+/// `(line number, line)` of the code lines of a file: comments dropped (`//` to the end of a
+/// line; lines of a `/* … */` block, which start with `/*` or `*`), and for Rust everything
+/// from the first `#[cfg(test)]` on (the test modules sit at the end of a file).
 fn code_lines(path: &Path) -> Vec<(usize, String)> {
     let text = std::fs::read_to_string(path).unwrap();
     let rust = path.extension().is_some_and(|e| e == "rs");
@@ -26,6 +33,10 @@ fn code_lines(path: &Path) -> Vec<(usize, String)> {
     for (i, line) in text.lines().enumerate() {
         if rust && line.trim_start().starts_with("#[cfg(test)]") {
             break;
+        }
+        let start = line.trim_start();
+        if start.starts_with("/*") || start.starts_with('*') {
+            continue;
         }
         let code = line.split("//").next().unwrap_or_default();
         if !code.trim().is_empty() {
@@ -52,7 +63,11 @@ fn no_input_size_constant_remains_in_the_engine() {
     let mut paths = vec![];
     files(&root.join("src"), &["rs"], &mut paths);
     files(&root.join("shaders"), &["wgsl"], &mut paths);
-    assert!(paths.len() > 20, "the engine's sources were not found under {}", root.display());
+    let engine = paths.len();
+    files(&root.join("www"), &["js"], &mut paths);
+    assert!(engine > 20, "the engine's sources were not found under {}", root.display());
+    assert!(paths.len() - engine > 20, "the page's modules were not found under www/");
+    assert!(!paths.iter().any(|p| p.components().any(|c| c.as_os_str() == "pkg")));
     let mut stray = vec![];
     for path in &paths {
         for (n, line) in code_lines(path) {
@@ -78,5 +93,8 @@ fn the_search_finds_what_it_looks_for() {
     std::fs::write(&file, "// 784 in a comment\nlet d = 784;\n#[cfg(test)]\nlet t = 784;\n")
         .unwrap();
     assert_eq!(code_lines(&file), vec![(2, "let d = 784;".to_string())]);
+    let js = dir.join("a.js");
+    std::fs::write(&js, "/**\n * n×784 rows\n */\nconst d = 784; // 784\n").unwrap();
+    assert_eq!(code_lines(&js), vec![(4, "const d = 784; ".to_string())]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

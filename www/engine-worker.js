@@ -1,7 +1,7 @@
 // Latent Lab's engine worker: a module Worker that owns the wasm engine (src/web.rs), so the
 // page never waits on the GPU or on CPU training. One worker serves every <latent-lab> of a
-// page: it holds one `Engine` (one WebGPU device, one copy of the digits, fetched only when a
-// model first needs them) and one `Lab` per widget, each with its own model and training.
+// page: it holds one `Engine` (one WebGPU device, one copy of each data set, fetched only when
+// a model first needs it) and one `Lab` per widget, each with its own model and training.
 //
 // Protocol: www/protocol.js (one table of request types for both sides, with each
 // request's arguments and reply, and the events).
@@ -22,6 +22,7 @@ import init, { Engine, Lab } from './pkg/latent_lab.js';
 import { checkRequest, REQUESTS, requestsWhere } from './protocol.js';
 import { isConditional } from './util/kinds.js';
 import { rowSize } from './util/shape.js';
+import { DATASETS, DEFAULT_DATA, isCsvData } from './util/datasets.js';
 
 const TARGET_MS = 40;
 const MAX_CHUNK = 500;
@@ -30,7 +31,8 @@ const MAX_MODELS = 32; // models one engine holds at once (a page of many widget
 
 let engine = null; // Promise of the wasm Engine, made at the first 'open'
 let wasmMemory = null; // the engine's WebAssembly.Memory
-let digits = null; // Promise of the digits loaded into the engine, made when first needed
+const dataSets = new Map(); // name → Promise of that data set loaded into the engine
+let csvCount = 0; // the user's CSV tables given so far (their data sets are csv-1, csv-2, …)
 let browserAdapter = null; // Promise of vendor and architecture from GPUAdapterInfo
 let twin = null; // {url, lab: Promise<Lab>}: the model `twinEncode` encodes with
 let crashed = null; // the message, once the engine has died
@@ -41,6 +43,8 @@ class Session {
   constructor(id) {
     this.id = id;
     this.lab = null;
+    this.data = DEFAULT_DATA; // the data set the model is opened on
+    this.preferGpu = true;
     this.batchSize = 128;
     this.known = { backend: null, adapter: null };
     this.pretrained = null; // the weights file loaded at open, until the model is replaced
@@ -169,6 +173,7 @@ function info(s) {
     adapter: adapterLabel(lab.backend(), lab.adapter()),
     spec,
     shape: JSON.parse(lab.shape_json()),
+    data: s.data,
     parameters: lab.parameter_count(),
     step: lab.step(),
     training: s.training.active,
@@ -251,19 +256,29 @@ function theEngine() {
   return engine;
 }
 
-// The digits, fetched and decoded once for the page, and given to `s`'s model.
-async function needDigits(s) {
+// Data set `name` in the engine: a bundled one is fetched and decoded once for the page; a
+// CSV is there from addCsv (or was never given).
+async function loadData(name) {
   const eng = await theEngine();
-  digits ??= (async () => {
-    const bytes = await fetchDigits();
-    await exclusive(() => eng.set_data(bytes));
-  })();
-  try {
-    await digits;
-  } catch (e) {
-    digits = null; // the next request tries again
-    throw e;
+  if (!dataSets.has(name)) {
+    const entry = Object.hasOwn(DATASETS, name) ? DATASETS[name] : null;
+    if (!entry) {
+      const known = Object.keys(DATASETS).join(', ');
+      throw new Error(isCsvData(name) ? `the table ${name} is not loaded: add it again` : `unknown data set ${show(name)}: the lab has ${known} or a CSV of your own`);
+    }
+    const loading = (async () => {
+      const bytes = await fetchData(entry.file);
+      await exclusive(() => eng.set_data(name, bytes, 0, 0));
+    })();
+    dataSets.set(name, loading);
+    loading.catch(() => dataSets.delete(name)); // the next request tries again
   }
+  await dataSets.get(name);
+}
+
+// `s`'s data set, loaded and given to its model.
+async function needData(s) {
+  await loadData(s.data);
   if (s.closed) return;
   const attached = await exclusive(async () => {
     if (s.lab.has_data()) return false;
@@ -503,15 +518,20 @@ async function replaceModel(s, replace, pretrained = null) {
 
 // ── requests ─────────────────────────────────────────────────────────────────────────────
 const handlers = {
-  async open(s, { spec = '{}', preferGpu = true, weights = null, restore = null }) {
+  async open(s, { spec = '{}', preferGpu = true, weights = null, restore = null, data = DEFAULT_DATA }) {
     const eng = await theEngine();
     browserAdapter ??= navigator.gpu && preferGpu ? probeBrowserAdapter() : null;
-    const lab = await exclusive(() => eng.open(spec, preferGpu));
+    if (typeof data !== 'string') throw new Error(`open: data must be a data set's name, got ${show(data)}`);
+    // The digits' shape is known before they arrive; another data set's is read from it.
+    if (data !== DEFAULT_DATA) await loadData(data);
+    const lab = await exclusive(() => eng.open(spec, preferGpu, data));
     if (s.closed) {
       lab.free();
       throw new Error('the widget was removed before its model opened');
     }
     s.lab = lab;
+    s.data = data;
+    s.preferGpu = preferGpu;
     if (lab.backend() === 'webgpu' && browserAdapter) browserAdapterName = await browserAdapter;
     s.known = { backend: lab.backend(), adapter: lab.adapter() };
     if (restore) {
@@ -541,18 +561,19 @@ const handlers = {
     await s.training.loop;
     await exclusive(() => s.lab?.free());
     s.lab = null;
+    await dropUnusedTables();
     return null;
   },
   info: (s) => exclusive(() => info(s)),
   async start(s, { steps }) {
     if (steps !== undefined) whole(steps, 'start: steps', MAX_STEPS, 1);
-    await needDigits(s);
+    await needData(s);
     startTraining(s, steps);
     return exclusive(() => ({ step: s.lab.step() }));
   },
   async train(s, { steps }) {
     whole(steps, 'train: steps', MAX_STEPS, 1);
-    await needDigits(s);
+    await needData(s);
     const reason = await startTraining(s, steps);
     return exclusive(() => ({ step: s.lab.step(), reason }));
   },
@@ -585,14 +606,20 @@ const handlers = {
     }
   },
   async testImages(s, { n }) {
-    await needDigits(s);
+    await needData(s);
     return exclusive(() => ({ images: s.lab.test_images(n), labels: s.lab.test_labels(n) }));
   },
   preprocess: ({ ink, width, height }) => Lab.preprocess(ink, width, height),
   save: (s) => exclusive(() => s.lab.save_weights()),
   async memory() {
     const eng = engine && (await engine.catch(() => null));
-    return { wasmBytes: wasmMemory?.buffer.byteLength ?? 0, models: sessions.size, digits: digits !== null, devices: eng?.devices() ?? 0 };
+    return {
+      wasmBytes: wasmMemory?.buffer.byteLength ?? 0,
+      models: sessions.size,
+      digits: dataSets.has(DEFAULT_DATA),
+      data: [...dataSets.keys()],
+      devices: eng?.devices() ?? 0,
+    };
   },
   panic: (s, { when }) => exclusive(() => s.lab.simulate_panic(when)),
   load: (s, { bytes }) => replaceModel(s, (lab) => lab.load_weights(bytes)),
@@ -607,6 +634,46 @@ const handlers = {
     });
     s.post({ type: 'state', reason: 'spec', ...result });
     return result;
+  },
+  async switchData(s, { data, spec = '{}' }) {
+    if (typeof data !== 'string') throw new Error(`switchData: data must be a data set's name, got ${show(data)}`);
+    if (typeof spec !== 'string') throw new Error(`switchData: spec must be a JSON string, got ${show(spec)}`);
+    await loadData(data);
+    await stopTraining(s);
+    const eng = await theEngine();
+    // The new model is built before the old one goes: on any error the old one stays.
+    const lab = await exclusive(() => eng.open(spec, s.preferGpu, data));
+    if (s.closed) {
+      lab.free();
+      throw new Error('the widget was removed while its data changed');
+    }
+    await exclusive(async () => {
+      s.lab.free();
+      s.lab = lab;
+      s.data = data;
+      s.known = { backend: lab.backend(), adapter: lab.adapter() };
+      if (!lab.has_data()) await lab.attach_data();
+      s.betaLog = [];
+      s.pretrained = null;
+      s.condition = 0;
+      sendCheckpoint(s, true);
+    });
+    forgetSpeed(s);
+    await dropUnusedTables();
+    const result = await exclusive(() => info(s));
+    s.post({ type: 'state', reason: 'model', ...result });
+    return result;
+  },
+  async addCsv({ bytes, label = null }) {
+    if (!(bytes instanceof Uint8Array)) throw new Error(`addCsv: bytes must be a Uint8Array, got ${show(bytes)}`);
+    if (label !== null && typeof label !== 'string') throw new Error(`addCsv: label must be a column's name or null, got ${show(label)}`);
+    const eng = await theEngine();
+    await dropUnusedTables();
+    const name = `csv-${csvCount + 1}`;
+    const shape = JSON.parse(await exclusive(() => eng.set_csv(name, bytes, label)));
+    csvCount += 1;
+    dataSets.set(name, Promise.resolve());
+    return { data: name, shape, label };
   },
   async loadUrl(s, { url }) {
     const bytes = await fetchBytes(url);
@@ -651,20 +718,31 @@ async function loadPretrained(s, url) {
   }
 }
 
-// The bundled digits: fetched once per page, when a model first needs them.
-async function fetchDigits() {
-  const response = await fetch(new URL('./data/mnist-10k.bin', import.meta.url));
+// A bundled data set: fetched once per page, when a model first needs it.
+async function fetchData(file) {
+  const response = await fetch(new URL(`./data/${file}`, import.meta.url));
   if (!response.ok) {
-    throw new Error(`could not load the digits (data/mnist-10k.bin): HTTP ${response.status}`);
+    throw new Error(`could not load the data (data/${file}): HTTP ${response.status}`);
   }
   return new Uint8Array(await response.arrayBuffer());
+}
+
+// The tables no model uses any more are forgotten (a user may drop many in turn).
+async function dropUnusedTables() {
+  const used = new Set([...sessions.values()].map((s) => s.data));
+  for (const name of [...dataSets.keys()]) {
+    if (!isCsvData(name) || used.has(name)) continue;
+    dataSets.delete(name);
+    const eng = await theEngine();
+    await exclusive(() => eng.remove_data(name));
+  }
 }
 
 // A second model on the CPU, from a .safetensors file, for comparisons.
 async function openTwin(url) {
   const weights = await fetchBytes(url);
   const eng = await theEngine();
-  const other = await exclusive(() => eng.open('{}', false));
+  const other = await exclusive(() => eng.open('{}', false, DEFAULT_DATA));
   await exclusive(() => other.load_weights(weights));
   return other;
 }

@@ -5,14 +5,19 @@
 // refreshes at most every REFRESH_MS and at most ~SHARE of the engine's time.
 
 import { kindOf } from './util/kinds.js';
+import { DIGIT_SHAPE, isDigitShaped, rowSize } from './util/shape.js';
+import { viewUnfit } from './util/settings.js';
 import { DENOISE_DIGITS } from './views/denoise-view.js';
 import { nudgeBatch, codeMovement, SPREAD_DIGITS } from './views/contractive-view.js';
 import { bestLabel, digitLoss, GUESS } from './views/cvae-view.js';
 
 const REFRESH_MS = 800;
+// Values in one digit: the denoising, contractive, conditional and filters views show
+// 28 × 28 images only (viewUnfit hides them for other data).
+const D = rowSize(DIGIT_SHAPE);
 const SHARE = 0.2;
 // The plain autoencoder the contractive view compares with: the contractive model's shape
-// (784-256-32) without the penalty; see `make models`.
+// (28 × 28 inputs, 256, 32) without the penalty; see `make models`.
 export const PLAIN_TWIN = new URL('./models/ae-256-32.safetensors', import.meta.url).href;
 
 export class KindViews {
@@ -22,10 +27,11 @@ export class KindViews {
   #showError;
   #onCondition;
   #spec = {};
-  #tests = null; // the first held-out digits (n×784, one per class first) and their labels
+  #tests = null; // the first held-out rows (n×D, one per class first) and their labels
   #testLabels = null;
   #spread = null; // SPREAD_DIGITS held-out digits: the contractive view's scale
-  #drawing = null; // the pad's network input (784), or null
+  #drawing = null; // the pad's network input (D values), or null
+  #shape = DIGIT_SHAPE; // of the data's rows
   #condition = 0; // the conditional model's label, as the engine has it
   #chains = {};
   #generation = 0; // counts model replacements (see live-views.js)
@@ -52,7 +58,7 @@ export class KindViews {
   setSpec(spec, { replaced = false } = {}) {
     const changedNoise = JSON.stringify(spec.noise) !== JSON.stringify(this.#spec.noise);
     this.#spec = spec;
-    const view = kindOf(spec.kind)?.view ?? null;
+    const view = this.#view(spec);
     for (const [name, el] of Object.entries(this.#parts)) el.hidden = name !== view;
     this.#views.beta.setBeta(spec.beta ?? 1);
     this.#views.denoise.setNoise(spec.noise, { force: replaced });
@@ -68,22 +74,39 @@ export class KindViews {
     if (replaced || changedNoise) this.refresh(true);
   }
 
+  /** The data's rows have `shape`: its held-out rows come again (setTestDigits). */
+  setShape(shape) {
+    this.#shape = shape;
+    this.#tests = null;
+    this.#testLabels = null;
+    this.#spread = null;
+    if (!isDigitShaped(shape)) this.#drawing = null;
+    this.#generation++;
+    this.setSpec(this.#spec, { replaced: true });
+  }
+
+  // The kind's own view, if it shows for the data (the image views show 28 × 28 images only).
+  #view(spec = this.#spec) {
+    const view = kindOf(spec.kind)?.view ?? null;
+    return view && !viewUnfit(view, this.#shape) ? view : null;
+  }
+
   /** After a refused change: the denoising view shows the model's noise again. */
   noiseRefused() {
     this.#views.denoise.setNoise(this.#spec.noise, { force: true });
     this.refresh(true);
   }
 
-  /** The held-out digits (n×784, one per class first) and their labels. */
+  /** The held-out rows (n×D, one per class first) and their labels. */
   setTestDigits(images, labels) {
     this.#tests = images;
     this.#testLabels = labels;
     this.refresh(true);
   }
 
-  /** Held-out digits that set the contractive view's scale (SPREAD_DIGITS×784). */
+  /** Held-out digits that set the contractive view's scale (SPREAD_DIGITS×D). */
   setSpreadDigits(images) {
-    this.#spread = images.slice(0, SPREAD_DIGITS * 784);
+    this.#spread = images.slice(0, SPREAD_DIGITS * D);
     this.refresh(true);
   }
 
@@ -104,7 +127,7 @@ export class KindViews {
    * conditional, convolutional): `force` now, else only if it has not refreshed lately.
    */
   refresh(force = false) {
-    const view = kindOf(this.#spec.kind)?.view;
+    const view = this.#view();
     if (view === 'denoise') this.#pump('denoise', force, () => this.#denoise());
     if (view === 'contractive') this.#pump('contractive', force, () => this.#contractive());
     if (view === 'cvae') this.#pump('cvae', force, () => this.#cvae());
@@ -115,13 +138,13 @@ export class KindViews {
   #source() {
     if (this.#drawing) return { digit: this.#drawing, label: null, from: 'drawing' };
     if (!this.#tests) return null;
-    return { digit: this.#tests.slice(0, 784), label: this.#testLabels?.[0] ?? null, from: 'test' };
+    return { digit: this.#tests.slice(0, D), label: this.#testLabels?.[0] ?? null, from: 'test' };
   }
 
   // Runs `run` for view `name` with at most one chain in flight; `force` runs it now (or once
   // the running one returns), else only if the view has not refreshed recently.
   async #pump(name, force, run) {
-    if (name !== kindOf(this.#spec.kind)?.view) {
+    if (name !== this.#view()) {
       // Another kind's view by now: nothing to refresh, nobody to keep waiting.
       for (const resolve of this.#chain(name).waiters.splice(0)) resolve();
       return;
@@ -189,12 +212,12 @@ export class KindViews {
     if (label === GUESS) {
       // The drawing encoded and decoded as each digit: the label with the least loss is the
       // model's reading (a CVAE is a classifier too: the ELBO bounds log p(x | label)).
-      const copies = new Float32Array(10 * 784);
-      for (let k = 0; k < 10; k++) copies.set(src.digit, k * 784);
+      const copies = new Float32Array(10 * D);
+      for (let k = 0; k < 10; k++) copies.set(src.digit, k * D);
       const enc = await this.#request('encode', { pixels: copies, labels: labels() });
       const out = await this.#request('decode', { z: enc.mu.slice(), labels: labels() });
       const at = (a, k, n) => a.subarray(k * n, (k + 1) * n);
-      losses = Array.from(labels(), (k) => digitLoss(this.#spec, src.digit, at(out, k, 784), at(enc.mu, k, enc.latent), at(enc.logvar, k, enc.latent)).total);
+      losses = Array.from(labels(), (k) => digitLoss(this.#spec, src.digit, at(out, k, D), at(enc.mu, k, enc.latent), at(enc.logvar, k, enc.latent)).total);
       label = bestLabel(losses);
     }
     await this.setCondition(label);
@@ -243,9 +266,9 @@ export class KindViews {
     const kind = this.#spec.kind;
     const drawing = this.#drawing;
     const n = DENOISE_DIGITS + (drawing ? 1 : 0);
-    const clean = new Float32Array(n * 784);
-    clean.set(this.#tests.subarray(0, DENOISE_DIGITS * 784));
-    if (drawing) clean.set(drawing, DENOISE_DIGITS * 784);
+    const clean = new Float32Array(n * D);
+    clean.set(this.#tests.subarray(0, DENOISE_DIGITS * D));
+    if (drawing) clean.set(drawing, DENOISE_DIGITS * D);
     const { kind: noise, amount, draw } = this.#views.denoise.noise;
     const noisy = await this.#request('corrupt', { pixels: clean.slice(), kind: noise, amount, seed: this.#spec.seed ?? 1, step: draw });
     const denoised = await this.#request('reconstruct', { pixels: noisy.slice() });

@@ -5,8 +5,13 @@
 // Each is read when the element connects and again whenever it changes. A value the element
 // cannot use is named in a message inside the widget, with what is allowed, and the
 // default is used instead (a misspelt view is left out); the rest of the page is not affected.
+//   data      the data set: mnist (default: the digits), fashion (clothes), shuttle (a
+//             table of sensor rows), bleeding or ecg (series, in windows of 64 steps);
+//             www/util/datasets.js. A CSV of your own is picked or dropped on the widget
 //   kind      the model: vae (default), ae, dae, sparse, contractive, cvae, conv_ae,
-//             conv_vae (www/util/kinds.js), from its pretrained file in models/
+//             conv_vae, conv1d_ae, conv1d_vae (www/util/kinds.js), from its pretrained
+//             file in models/ (the digits' kinds); one that cannot take the data's rows
+//             is refused
 //   model     URL of a .safetensors file to start from (this page's origin or the lab's)
 //   spec      a ModelSpec as JSON: a fresh model of that spec instead
 //   views     the parts to show, in this order (comma- or space-separated; default all):
@@ -40,6 +45,14 @@
 //   await el.train({steps})  trains `steps` more steps; resolves {step, reason}
 //   el.start() / el.stop()   train until stopped / stop (both return promises)
 //   await el.reset(spec)     a fresh model from a spec object or JSON
+//   await el.switchData(name)  another data set (a name of www/util/datasets.js or one
+//                            loadCsv made): a fresh model of the kind in force, or of one
+//                            that fits the data (ae for a table, conv1d_ae for a series);
+//                            on error the model and data are kept; resolves to the info
+//   await el.loadCsv(file, {label})  a CSV table (a File, Blob, text or bytes; `label`: the
+//                            column of labels 0–9, or null) as the data: the first 60 % of
+//                            rows train; an error names the line and column of a bad cell
+//                            and changes nothing; resolves to the info
 //   await el.switchKind(kind)  the model switcher: a model of another kind ('vae', 'ae',
 //                            'dae', 'sparse', 'contractive', 'cvae', 'conv_ae', 'conv_vae';
 //                            www/util/kinds.js), from its pretrained file in www/models/ if
@@ -62,7 +75,8 @@
 //                            the model guess; resolves once the view and the engine follow
 //   await el.firstLayer(pixels)  a convolutional model's first filters and their feature
 //                            maps of one digit: {channels, kernel, filters, side, maps}
-//   await el.testImages(n)   → {images: Float32Array n×784, labels: Uint8Array}
+//   await el.testImages(n)   → {images: Float32Array n×D, labels: Uint8Array}: the first
+//                            held-out rows (D: the values of one row of info.shape)
 //   await el.saveWeights()   → Uint8Array (.safetensors)
 //   await el.loadWeights(bytes)  a model from .safetensors bytes; on error the model is kept
 //   await el.preprocess(ink, w, h)  ink coverage (w×h in [0, 1]) → the 28×28 network input
@@ -96,7 +110,7 @@
 //   error     {message} — also shown in the element as a dismissible message
 //   drawing   the drawing's new reconstruction: {error, mu, updates}
 //
-// Parts (for ::part styling): messages, backend, share, training, loss-plot, test-reconstructions,
+// Parts (for ::part styling): messages, data-note (the views the data cannot show, and why), backend, share, training, loss-plot, test-reconstructions,
 // pad, input, reconstruction (the drawing's), latent-map, sampler, interpolation, and each kind's own
 // view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse),
 // contractive (contractive), cvae (cvae), filters (conv_ae, conv_vae).
@@ -123,8 +137,10 @@ import { ContractiveView } from './views/contractive-view.js';
 import { CvaeView } from './views/cvae-view.js';
 import { FiltersView } from './views/filters-view.js';
 import { KindViews } from './kind-views.js';
-import { kindOf } from './util/kinds.js';
-import { readSettings, VIEWS, KIND_VIEWS, NEEDS_DIGITS, KEYS, LIVE_KEYS, specWith, liveOf, settingPairs, toHash, attributeText } from './util/settings.js';
+import { kindOf, kindFits, defaultsFor, KINDS } from './util/kinds.js';
+import { readSettings, VIEWS, KIND_VIEWS, NEEDS_DIGITS, KEYS, LIVE_KEYS, specWith, liveOf, settingPairs, toHash, attributeText, viewUnfit } from './util/settings.js';
+import { DATASETS, DEFAULT_DATA, isCsvData, csvEntry } from './util/datasets.js';
+import { isDigitShaped } from './util/shape.js';
 import { SharePanel } from './views/share-panel.js';
 
 const RECON_DIGITS = 10; // the first ten test digits: one of each class
@@ -177,6 +193,10 @@ export class LatentLabElement extends HTMLElement {
   #opened = null; // the model source the engine opened: {kind, model, spec, seed}
   #autoTrained = false; // training was started by autoplay=train (and stops with it)
   #digitsWanted = false;
+  #dataName = DEFAULT_DATA; // the data set the model runs on (info.data)
+  #dataShape = DATASETS[DEFAULT_DATA].shape;
+  #csv = null; // the user's table: {data, fileName, bytes, label}, kept to restore a crashed engine
+  #dataNote; // why views listed are not shown for this data
 
   static get observedAttributes() {
     return [...KEYS, 'spec'];
@@ -211,10 +231,11 @@ export class LatentLabElement extends HTMLElement {
       filters: kindPart('filters'),
     };
     for (const el of Object.values(kindParts)) el.hidden = true;
-    this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load it');
+    this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load the model, or a .csv table to train on it');
     this.#grid = h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), loss, recon, sampler, interp);
     this.#top = h('div', { class: 'top' }, badge, shareButton);
-    this.#lab = h('div', { class: 'lab' }, this.#top, messages, sharePart, this.#grid, this.#drop);
+    this.#dataNote = h('p', { part: 'data-note', class: 'data-note', hidden: true, role: 'note' });
+    this.#lab = h('div', { class: 'lab' }, this.#top, messages, sharePart, this.#dataNote, this.#grid, this.#drop);
     root.append(this.#lab);
     this.#parts = { backend: badge, training, pad, 'latent-map': map, ...kindParts, 'loss-plot': loss, 'test-reconstructions': recon, sampler, interpolation: interp };
     this.#share = new SharePanel(sharePart, shareButton, () => this.share());
@@ -228,6 +249,8 @@ export class LatentLabElement extends HTMLElement {
         download: () => this.#download(),
         load: (file) => this.#loadFile(file),
         switchKind: (kind) => this.#switchFromPanel(kind),
+        switchData: (name) => this.#fromPanel(() => this.switchData(name)),
+        loadCsv: (file, label) => this.#fromPanel(() => this.loadCsv(file, { label })),
         // The panel shows the engine's refusal next to the field itself.
         setLive: (spec) => this.setSpec(spec),
       }),
@@ -300,7 +323,7 @@ export class LatentLabElement extends HTMLElement {
     this.#readAttributes();
     if (!this.#info) return; // the engine opens with the settings as they are then
     if (name === 'backend') this.#reopen();
-    else if (['kind', 'model', 'spec', 'seed'].includes(name) || LIVE_KEYS[name]) this.#applyModelSettings();
+    else if (['data', 'kind', 'model', 'spec', 'seed'].includes(name) || LIVE_KEYS[name]) this.#applyModelSettings();
   }
 
   #nearViewport(near) {
@@ -360,7 +383,12 @@ export class LatentLabElement extends HTMLElement {
   async switchKind(kind) {
     const entry = kindOf(kind);
     if (!entry) throw new Error(`unknown model kind ${JSON.stringify(kind)}`);
-    if (entry.pretrained) {
+    await this.#ready;
+    if (!kindFits(entry, this.#dataShape, this.#labelled())) {
+      const fits = KINDS.filter((k) => kindFits(k, this.#dataShape, this.#labelled())).map((k) => k.id);
+      throw new Error(`the kind ${kind} cannot train on ${this.#dataEntry().short}: choose ${fits.join(', ')}`);
+    }
+    if (entry.pretrained && this.#dataName === DEFAULT_DATA) {
       try {
         const info = await this.#request('loadUrl', { url: modelUrl(entry.pretrained) });
         this.#modelChanged(info);
@@ -369,7 +397,50 @@ export class LatentLabElement extends HTMLElement {
         this.#views.messages.show(`The pretrained ${entry.short} could not be loaded (${e.message}); starting from a fresh one.`, 'info');
       }
     }
-    return this.reset(entry.defaults);
+    return this.reset(defaultsFor(entry, this.#dataShape));
+  }
+  async switchData(name, { kind } = {}) {
+    await this.#ready;
+    if (typeof name !== 'string' || !(Object.hasOwn(DATASETS, name) || (isCsvData(name) && this.#csv?.data === name))) {
+      throw new Error(`switchData: the data sets are ${Object.keys(DATASETS).join(', ')}${this.#csv ? ` and ${this.#csv.data}` : ''}; got ${describe(name)}`);
+    }
+    const shape = Object.hasOwn(DATASETS, name) ? DATASETS[name].shape : this.#csv.shape;
+    const labelled = Object.hasOwn(DATASETS, name) || Boolean(this.#csv.label);
+    if (kind !== undefined && !kindFits(kindOf(kind), shape, labelled)) {
+      throw new Error(`switchData: the kind ${describe(kind)} cannot train on ${name}: choose ${KINDS.filter((k) => kindFits(k, shape, labelled)).map((k) => k.id).join(', ')}`);
+    }
+    // The kind in force, unless it cannot take the new rows: then the plain choice for them.
+    const current = kindOf(kind ?? (this.#info ? JSON.parse(this.#info.spec).kind : (this.#settings.kind ?? 'vae')));
+    const chosen = kindFits(current, shape, labelled) ? current : kindOf(plainKind(shape));
+    const spec = { ...defaultsFor(chosen, shape), ...(this.#settings.seed !== undefined ? { seed: this.#settings.seed } : {}) };
+    const info = await this.#request('switchData', { data: name, spec: JSON.stringify(spec) });
+    this.#modelChanged(info);
+    // The digits' kinds start from their pretrained weights, as at first.
+    if (name === DEFAULT_DATA && chosen.pretrained) return this.switchKind(chosen.id);
+    return info;
+  }
+  async loadCsv(input, { label = null, name } = {}) {
+    await this.#ready;
+    let bytes;
+    let fileName = name;
+    if (typeof input === 'string') bytes = new TextEncoder().encode(input);
+    else if (input instanceof Blob) {
+      bytes = new Uint8Array(await input.arrayBuffer());
+      fileName ??= input.name;
+    } else if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) bytes = new Uint8Array(input instanceof ArrayBuffer ? input : input.buffer).slice();
+    else throw new TypeError(`loadCsv: a File, Blob, string or bytes, got ${describe(input)}`);
+    if (label !== null && typeof label !== 'string') throw new TypeError(`loadCsv: label is a column's name or null, got ${describe(label)}`);
+    fileName = String(fileName || 'table.csv');
+    // The bytes are kept (a crashed engine gets them again); the worker takes a copy.
+    const added = await this.#request('addCsv', { bytes: bytes.slice(), label });
+    const previous = this.#csv;
+    this.#csv = { data: added.data, fileName, bytes, label, shape: added.shape };
+    try {
+      return await this.switchData(added.data);
+    } catch (e) {
+      this.#csv = previous;
+      throw e;
+    }
   }
   async setSpec(changes) {
     await this.#ready;
@@ -510,6 +581,8 @@ export class LatentLabElement extends HTMLElement {
     return {
       ...s,
       kind,
+      // A user's table cannot travel in a link; a bundled data set does.
+      data: isCsvData(this.#dataName) ? undefined : this.#dataName,
       views: views?.length ? views : s.views,
       model: fromAttribute ? s.model : undefined,
       controls: this.#explicitControls ? s.controls : undefined,
@@ -541,6 +614,15 @@ export class LatentLabElement extends HTMLElement {
     let cards = listed.filter((v) => v !== 'backend');
     if (controls === 'none') cards = cards.filter((v) => v !== 'training');
     else if (!cards.includes('training')) cards.unshift('training');
+    // Views that cannot show this data's rows step aside, and one line says why.
+    const kindView = this.#kindView();
+    const unfit = cards.filter((v) => (!KIND_VIEWS.includes(v) || v === kindView) && viewUnfit(v, this.#dataShape));
+    cards = cards.filter((v) => !unfit.includes(v));
+    this.#dataNote.hidden = unfit.length === 0;
+    this.#dataNote.textContent = unfit.length
+      ? `Not shown for ${this.#dataEntry().short}: ${unfit.map((v) => viewUnfit(v, this.#dataShape)).join('; ')}.`
+      : '';
+    this.#dataNote.dataset.views = unfit.join(',');
     const rest = VIEWS.filter((v) => v !== 'backend' && !cards.includes(v));
     this.#grid.append(...[...cards, ...rest].map((n) => this.#parts[n]));
     for (const v of VIEWS) this.#parts[v].classList.toggle('off', v === 'backend' ? !listed.includes(v) : !cards.includes(v));
@@ -557,7 +639,7 @@ export class LatentLabElement extends HTMLElement {
       this.#themeSetting = s.theme;
       if (!first) dispatchEvent(new Event(THEME_EVENT));
     }
-    this.#grid.classList.toggle('few', cards.filter((v) => !KIND_VIEWS.includes(v) || v === this.#kindView()).length <= 2);
+    this.#grid.classList.toggle('few', cards.filter((v) => !KIND_VIEWS.includes(v) || v === kindView).length <= 2);
     this.#controls = controls;
     const play = s.autoplay !== 'off' && !matchMedia('(prefers-reduced-motion: reduce)').matches;
     if (this.#autoplaySetting !== s.autoplay) {
@@ -609,11 +691,13 @@ export class LatentLabElement extends HTMLElement {
       }
       return { key: JSON.stringify(['spec', spec]), specJson: spec, weights: null };
     }
-    const entry = kindOf(s.kind ?? 'vae');
-    const fresh = JSON.stringify({ ...entry.defaults, ...(s.seed !== undefined ? { seed: s.seed } : {}) });
-    if (s.model) return { key: JSON.stringify(['model', s.model]), specJson: fresh, weights: s.model };
-    const weights = entry.pretrained ? modelUrl(entry.pretrained) : null;
-    return { key: JSON.stringify(['kind', entry.id, weights ? null : (s.seed ?? null)]), specJson: fresh, weights };
+    const data = s.data ?? DEFAULT_DATA;
+    const shape = DATASETS[data].shape;
+    const entry = kindOf(s.kind ?? plainKind(shape));
+    const fresh = JSON.stringify({ ...defaultsFor(entry, shape), ...(s.seed !== undefined ? { seed: s.seed } : {}) });
+    if (s.model) return { key: JSON.stringify(['model', s.model, data]), specJson: fresh, weights: s.model, data };
+    const weights = entry.pretrained && data === DEFAULT_DATA ? modelUrl(entry.pretrained) : null;
+    return { key: JSON.stringify(['kind', entry.id, weights ? null : (s.seed ?? null), data]), specJson: fresh, weights, data };
   }
 
   // After a change of kind, model, spec, seed or a live setting: the model follows (one
@@ -629,6 +713,16 @@ export class LatentLabElement extends HTMLElement {
     const source = this.#source();
     if (source.key !== this.#opened) {
       this.#opened = source.key;
+      if (source.data !== this.#dataName) {
+        // Another data set: a model for it first (the file, if any, is loaded on it next).
+        const info = await this.#request('switchData', { data: source.data, spec: source.specJson });
+        this.#modelChanged(info);
+        if (!source.weights) {
+          this.#layout();
+          await this.#applyLive();
+          return;
+        }
+      }
       if (source.weights) {
         try {
           const info = await this.#request('loadUrl', { url: source.weights });
@@ -742,11 +836,21 @@ export class LatentLabElement extends HTMLElement {
     const preferGpu = this.#settings.backend !== 'cpu';
     const source = this.#source();
     // The restore's bytes are copied: the worker takes them, and another crash needs them again.
+    // A restored model opens on its data again; a user's table is given to the new engine first.
+    const data = restore ? this.#dataName : source.data;
     const args = restore
       ? { spec: '{}', preferGpu, restore: { ...restore, bytes: restore.bytes.slice() } }
       : { spec: source.specJson, preferGpu, weights: source.weights };
     if (!restore) this.#opened = source.key;
-    engine.request('open', args).then(
+    const csv = restore && isCsvData(data) ? this.#csv : null;
+    const opened = csv
+      ? engine.request('addCsv', { bytes: csv.bytes.slice(), label: csv.label }).then((added) => {
+          this.#csv = { ...csv, data: added.data };
+          this.#dataName = added.data;
+          return engine.request('open', { ...args, data: added.data });
+        })
+      : engine.request('open', { ...args, data });
+    opened.then(
       async (info) => {
         if (engine !== this.#engine) return;
         this.#info = info;
@@ -839,20 +943,24 @@ export class LatentLabElement extends HTMLElement {
   }
 
   async #loadTestDigits() {
+    const data = this.#dataName;
     try {
       const { images, labels } = await this.#request('testImages', { n: RECON_DIGITS });
+      if (data !== this.#dataName) return; // the data changed meanwhile: its own rows come
       this.#testImages = images;
       this.#testLabels = labels;
-      this.#views.recon.setOriginals(images, images.length / 784);
+      this.#views.recon.setOriginals(images, labels.length);
       this.#refreshReconstructions(true);
       this.#live.setTestDigits(images, labels);
       this.#kinds.setTestDigits(images, labels);
       const many = await this.#request('testImages', { n: MAP_DIGITS });
+      if (data !== this.#dataName) return;
       this.#live.setMapDigits(many.images, many.labels);
       this.#kinds.setSpreadDigits(many.images);
     } catch (e) {
+      if (data !== this.#dataName) return;
       this.#digitsWanted = false; // a later change of views tries again
-      this.#showError(`Could not load the test digits: ${e.message}`);
+      this.#showError(`Could not load the held-out ${this.#dataEntry().rows}: ${e.message}`);
     }
   }
 
@@ -874,7 +982,7 @@ export class LatentLabElement extends HTMLElement {
       this.#recon.took = performance.now() - now;
       this.#views.recon.setReconstructions(out);
     } catch (e) {
-      this.#showError(`Could not reconstruct the test digits: ${e.message}`);
+      this.#showError(`Could not reconstruct the held-out ${this.#dataEntry().rows}: ${e.message}`);
     } finally {
       this.#recon.busy = false;
       if (this.#recon.again) {
@@ -914,6 +1022,11 @@ export class LatentLabElement extends HTMLElement {
     this.#info = { ...this.#info, ...info };
     this.#views.training.setTraining(info.training);
     this.#views.sampler.setTraining(Boolean(info.training));
+    // A model on another data set: the reply to that switch brings the views along.
+    if (info.data && info.data !== this.#dataName) {
+      this.dispatchEvent(new CustomEvent('state', { detail: { reason, ...info } }));
+      return;
+    }
     if (reason === 'spec') this.#specChanged(info);
     if (reason === 'data') this.#views.training.setSummary(this.#info);
     if (backendChanged || reason === 'fallback') this.#views.badge.set(info.backend, info.adapter);
@@ -936,6 +1049,7 @@ export class LatentLabElement extends HTMLElement {
   // A new model (reset or loaded): clear the history and show its settings.
   #modelChanged(info, { quiet = false } = {}) {
     this.#info = { ...this.#info, ...info };
+    if (info.data && (info.data !== this.#dataName || JSON.stringify(info.shape) !== JSON.stringify(this.#dataShape) || !this.#dataShown)) this.#dataChanged(info);
     this.#history = [];
     this.#metrics = { step: info.step, recon: NaN, kl: NaN, penalty: NaN, stepsPerSec: 0, samplesPerSec: 0 };
     const spec = JSON.parse(info.spec);
@@ -948,11 +1062,57 @@ export class LatentLabElement extends HTMLElement {
     this.#kinds.setSpec(spec, { replaced: true });
     this.#live.modelChanged();
     this.#views.map.reset();
-    this.#views.sampler.setLatent(spec.latent, spec.kind);
+    this.#views.sampler.setLatent(spec.latent, spec.kind, info.shape ?? this.#dataShape, this.#dataEntry().rows);
     if (!quiet) {
       this.#refreshReconstructions(true);
       this.#live.refreshMap(true);
     }
+  }
+
+  // The model runs on another data set (or the first time): the views take its rows' shape,
+  // its held-out rows come again, and the views that do not fit it step aside.
+  #dataChanged(info) {
+    const first = !this.#dataShown;
+    this.#dataShown = true;
+    this.#dataName = info.data;
+    this.#dataShape = info.shape;
+    const entry = this.#dataEntry();
+    const shape = info.shape;
+    this.#views.training.setData(entry, shape, info.data, { labelled: this.#labelled() });
+    this.#views.recon.setData(shape, entry.rows);
+    this.#views.map.setData(shape, entry);
+    this.#views.interp.setData(shape, entry.rows.replace(/s$/, ''));
+    if (!first) {
+      this.#testImages = null;
+      this.#testLabels = null;
+      this.#digitsWanted = false;
+      this.#live.setShape(shape);
+      this.#kinds.setShape(shape);
+      if (!isDigitShaped(shape)) this.#views.pad.clear();
+    }
+    this.#layout();
+  }
+  #dataShown = false;
+
+  // The data set's entry: www/util/datasets.js's, or the user's table's.
+  #dataEntry() {
+    if (Object.hasOwn(DATASETS, this.#dataName)) return DATASETS[this.#dataName];
+    if (this.#csv && this.#csv.data === this.#dataName) return csvEntry(this.#csv.fileName, this.#csv);
+    return { label: this.#dataName, short: this.#dataName, caption: '', classes: null, rows: 'rows' };
+  }
+
+  // Whether the data has labels (a conditional model needs them).
+  #labelled() {
+    return !isCsvData(this.#dataName) || Boolean(this.#csv?.label);
+  }
+
+  // A data action from the training card: its refusal goes back to the card (shown next to
+  // the data select), an error shown while it ran stays.
+  async #fromPanel(action) {
+    const before = this.#views.messages.texts('error');
+    const info = await action();
+    this.#clearErrors(before);
+    return info;
   }
 
   // A live change of the running model's spec (β, noise, sparsity): same weights, same step.
@@ -1075,8 +1235,19 @@ export class LatentLabElement extends HTMLElement {
     this.#dragDepth = 0;
     this.#drop.hidden = true;
     const file = e.dataTransfer?.files?.[0];
-    if (file) this.#loadFile(file);
+    if (!file) return;
+    if (/\.csv$/i.test(file.name) || file.type === 'text/csv') {
+      this.#views.training.loadCsv(file).catch(() => {});
+    } else {
+      this.#loadFile(file);
+    }
   };
+}
+
+// The kind a data set starts with when none is asked for: the VAE on images, the plain AE on
+// a table, the 1-D convolutional AE on a series.
+function plainKind(shape) {
+  return shape.type === 'series' ? 'conv1d_ae' : shape.type === 'vector' ? 'ae' : 'vae';
 }
 
 // `changes` merged into `spec`, one level deep for the nested settings (noise, sparsity,

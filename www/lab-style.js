@@ -89,6 +89,8 @@ export const styles = `
   line-height: 1; padding: 2px 8px; min-height: 0;
 }
 
+.data-note { margin: 0 0 12px; color: var(--ll-muted); font-size: 0.92em; }
+
 .grid {
   display: grid; gap: 12px; align-items: start;
   grid-template-columns: repeat(auto-fill, minmax(min(100%, 21rem), 1fr));

@@ -4,7 +4,8 @@
 // and, when it returns, runs once more with the latest state.
 
 import { STEPS as INTERP_STEPS, MORPH_FRAMES, DRAWING } from './views/interpolation.js';
-import { meanSquaredError } from './views/digit-tile.js';
+import { meanSquaredError } from './views/renderers.js';
+import { DIGIT_SHAPE, isDigitShaped, rowSize } from './util/shape.js';
 
 export const MAP_DIGITS = 2000; // held-out digits on the latent map
 const MAP_INTERVAL_MS = 2500; // latent map refresh while training, at most this often
@@ -27,6 +28,7 @@ export class LiveViews {
   // Counts model replacements: a chain of requests that spans one (an encode by the old model,
   // a decode by the new) fails for no fault of its own, and runs again instead of reporting.
   #generation = 0;
+  #d = rowSize(DIGIT_SHAPE); // values in one row of the data
 
   /**
    * `request(type, args)`: an engine request; `views`: the element's views; `showError(m)`,
@@ -54,7 +56,26 @@ export class LiveViews {
     this.redraw();
   }
 
-  /** The test digits at the interpolation's ends (n×784, one per class) and their labels. */
+  /**
+   * The data changed to rows of `shape`: the held-out rows of the old data go, and so does the
+   * drawing unless the new rows are digit-shaped (the pad draws those only).
+   */
+  setShape(shape) {
+    this.#generation++;
+    this.#d = rowSize(shape);
+    this.#testDigits = null;
+    this.#testLabels = null;
+    // In place: a chain in flight holds this object and clears its `busy` when it returns.
+    Object.assign(this.#map, { images: null, labels: null, shown: -1 });
+    if (!isDigitShaped(shape)) {
+      this.#drawing.last = null;
+      this.#drawing.next = null;
+      this.#drawing.result = null;
+      this.#onDrawing(null);
+    }
+  }
+
+  /** The held-out rows at the interpolation's ends (n×D, one per class first) and their labels. */
   setTestDigits(images, labels) {
     this.#testDigits = images;
     this.#testLabels = labels;
@@ -107,7 +128,7 @@ export class LiveViews {
           : (mu, done, latent) => this.#views.map.setPoints(mu.subarray(0, done * latent), m.labels.subarray(0, done), latent, { partial: true });
       const enc = await this.#encodeInChunks(m.images, m.labels, partial);
       if (generation !== this.#generation) {
-        m.again = true; // chunks from two models: encode again with the new one
+        m.again = Boolean(m.images); // chunks from two models: encode again with the new one
         return;
       }
       m.took = performance.now() - now;
@@ -140,7 +161,8 @@ export class LiveViews {
     let latent = 0;
     for (let start = 0; start < n; start += MAP_CHUNK) {
       const end = Math.min(n, start + MAP_CHUNK);
-      const enc = await this.#request('encode', { pixels: images.slice(start * 784, end * 784), labels: labels.slice(start, end) });
+      const d = this.#d;
+      const enc = await this.#request('encode', { pixels: images.slice(start * d, end * d), labels: labels.slice(start, end) });
       if (!mu) {
         latent = enc.latent;
         mu = new Float32Array(n * latent);
@@ -164,16 +186,17 @@ export class LiveViews {
     state.busy = true;
     const generation = this.#generation;
     try {
+      const d = this.#d;
       const picks = this.#views.interp.ends.map((end) =>
-        end === DRAWING ? this.#drawing.result?.input : this.#testDigits.subarray(end * 784, (end + 1) * 784),
+        end === DRAWING ? this.#drawing.result?.input : this.#testDigits.subarray(end * d, (end + 1) * d),
       );
       if (picks.some((p) => !p)) {
         this.#views.interp.setStrip(null, null, 'Draw a digit on the pad first: it becomes that end of the line.');
         return;
       }
-      const ends = new Float32Array(2 * 784);
+      const ends = new Float32Array(2 * d);
       ends.set(picks[0], 0);
-      ends.set(picks[1], 784);
+      ends.set(picks[1], d);
       const labels = Uint8Array.from(this.#views.interp.ends, (end) => (end === DRAWING ? this.#condition() : (this.#testLabels?.[end] ?? 0)));
       const { mu, latent } = await this.#request('encode', { pixels: ends.slice(), labels });
       // One request: the strip's points, then the animation's finer ones.
@@ -186,8 +209,12 @@ export class LiveViews {
         for (let j = 0; j < latent; j++) z[i * latent + j] = (1 - t) * mu[j] + t * mu[latent + j];
       });
       const decoded = await this.#request('decode', { z });
-      const strip = decoded.subarray(0, INTERP_STEPS * 784);
-      this.#views.interp.setStrip(ends, strip, '', decoded.subarray(INTERP_STEPS * 784));
+      if (generation !== this.#generation) {
+        state.again = true; // the data or the model changed meanwhile
+        return;
+      }
+      const strip = decoded.subarray(0, INTERP_STEPS * d);
+      this.#views.interp.setStrip(ends, strip, '', decoded.subarray(INTERP_STEPS * d));
     } catch (e) {
       if (generation !== this.#generation) state.again = true;
       else this.#showError(`Could not interpolate: ${e.message}`);

@@ -1,7 +1,7 @@
 // The engine worker's protocol, in one place for both sides: `REQUESTS` lists every request
 // type with what the worker needs to know about it; the worker (engine-worker.js) serves
 // exactly these and the page's client (engine-client.js) sends nothing else. D below is the
-// size of one input row: the model's `shape` in its info (784 for the 28 × 28 digits).
+// size of one input row: the model's `shape` in its info (28 × 28 = 784 for the digits).
 //
 // Protocol (postMessage, structured clone; typed arrays are transferred where possible)
 //
@@ -17,19 +17,28 @@
 //                preferGpu (bool),          as a 'ready' event. With `weights` (a URL), the
 //                weights? (URL),            model is loaded from that file (a failure keeps
 //                restore? {bytes, step,     the fresh model and is reported); with `restore`,
-//                pretrained, condition}     from a checkpoint of an engine that died (a
-//                                           failure is an error: see 'crash')
+//                pretrained, condition},    from a checkpoint of an engine that died (a
+//                data? (a data set's name)  failure is an error: see 'crash'). `data`: mnist
+//                                           (default), fashion, shuttle, bleeding, ecg
+//                                           (www/util/datasets.js) or one from addCsv;
+//                                           the spec's missing fields fit its shape
+//   switchData   data, spec (JSON string)   info: a fresh model of `spec` on another data
+//                                           set (fetched first); on error the model is kept
+//   addCsv       bytes (Uint8Array),        {data, shape, label}: a CSV table as a new
+//                label? (a column's name)   data set (csv-1, csv-2, …) for open and
+//                                           switchData; an error names the line and column
+//                                           of a bad cell. Tables no model uses are dropped
 //   close        —                          null: the model stops training and is freed
-//   info         —                          info: {backend, adapter, spec, shape, parameters,
-//                                           step, training, trainSize, testSize, pretrained,
-//                                           condition, models}
+//   info         —                          info: {backend, adapter, spec, shape, data,
+//                                           parameters, step, training, trainSize,
+//                                           testSize, pretrained, condition, models}
 //                                           (`shape`: one input row, e.g. {type: 'image',
 //                                           channels: 1, height: 28, width: 28}, {type:
 //                                           'vector', features} or {type: 'series',
 //                                           channels, length})
 //                                           (`pretrained`: the file name while the model is
 //                                           the one loaded at open, else null; `trainSize`
-//                                           and `testSize`: 0 until the digits are loaded;
+//                                           and `testSize`: 0 until the data is loaded;
 //                                           `models`: how many models the engine holds)
 //   start        steps? (number)            {step}: starts training; without `steps` it runs
 //                                           until 'stop'. Replies at once.
@@ -60,14 +69,16 @@
 //                                           CPU (the contractive view's plain AE)
 //   testImages   n                          {images: Float32Array n×D, labels: Uint8Array}
 //                                           (the digits are fetched at the first request
-//                                           that needs them: this, start or train)
+//                                           that needs them: this, start or train; other
+//                                           data sets before the model opens)
 //   preprocess   ink, width, height         Float32Array 28×28 (the digit pad's input)
 //   save         —                          Uint8Array (a .safetensors file)
 //   load         bytes (Uint8Array)         info; on error the current model is kept
-//   memory       —                          {wasmBytes, models, digits, devices}: the engine's
-//                                           linear memory (it only grows: a leak shows here),
-//                                           the models it holds, whether it has the digits,
-//                                           the WebGPU devices it opened
+//   memory       —                          {wasmBytes, models, digits, data, devices}: the
+//                                           engine's linear memory (it only grows: a leak
+//                                           shows here), the models it holds, whether it
+//                                           has the digits, the data sets it holds, the
+//                                           WebGPU devices it opened
 //   loseDevice   —                          null (test hook: destroys the WebGPU device)
 //   panic        when ('now' | 'async')     never replies (test hook: a panic inside the
 //                                           engine, at once or inside an awaited call)
@@ -106,6 +117,8 @@ export const REQUESTS = Object.freeze({
   reset: {},
   setSpec: {},
   loadUrl: {},
+  switchData: {},
+  addCsv: { engine: true, touches: false },
   corrupt: { engine: true, touches: false },
   encode: { inference: true },
   decode: { inference: true },

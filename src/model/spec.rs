@@ -385,6 +385,43 @@ impl ModelSpec {
         spec
     }
 
+    /// The default spec of a kind for rows of `shape`. Images keep [`ModelSpec::of_kind`]'s
+    /// (the README's quality setups on 28 × 28 digits); a table row or a series window gets
+    /// MSE (its values are standardised) and layers sized to it: one hidden layer of twice
+    /// its width (32 to 256) and a code of half its width (2 to 16), or for the sparse AE an
+    /// overcomplete code of twice its width (8 to 64).
+    pub fn of_kind_for(kind: ModelKind, shape: &InputShape) -> Self {
+        let mut spec = ModelSpec::of_kind(kind);
+        if shape.output() == Output::Identity {
+            spec.loss = ReconLoss::Mse;
+            let n = shape.size();
+            if !kind.is_convolutional() {
+                spec.hidden = vec![(2 * n).clamp(32, 256)];
+                spec.latent = match kind {
+                    ModelKind::Sparse => (2 * n).clamp(8, 64),
+                    _ => (n / 2).clamp(2, 16),
+                };
+            }
+        }
+        spec
+    }
+
+    /// Parses a spec for rows of `shape` that may leave fields out: the fields given, the
+    /// others from [`ModelSpec::of_kind_for`] of its kind (VAE when none is given); nested
+    /// objects (`noise`, `optimizer`, …) are merged field by field. For images every field
+    /// left out has its [`ModelSpec::default`] value, exactly as [`ModelSpec::from_json`].
+    pub fn from_json_for(text: &str, shape: &InputShape) -> Result<Self, SpecError> {
+        let spec = ModelSpec::from_json(text)?;
+        if shape.output() != Output::Identity {
+            return Ok(spec);
+        }
+        let given: Value = serde_json::from_str(text).expect("from_json read it");
+        let mut merged = serde_json::to_value(ModelSpec::of_kind_for(spec.kind, shape))
+            .expect("a spec serialises");
+        merge(&mut merged, &given);
+        ModelSpec::from_value(&merged)
+    }
+
     /// Whether `other` builds the same Program as `self` up to the live fields — β, the
     /// optimizer, the noise, the sparsity and contractive settings — which only enter uniform
     /// words, so a running model can change them between steps.
@@ -668,6 +705,23 @@ impl ModelSpec {
 
 /// Refuses a field that the spec (or one of its nested settings) does not have, naming the
 /// fields it does have; `defaults` is the default spec as JSON, which lists every field.
+/// `over`'s fields written onto `base`, objects merged field by field.
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
 fn check_fields(
     prefix: &str,
     fields: &serde_json::Map<String, Value>,
@@ -765,6 +819,39 @@ mod tests {
         let spec = ModelSpec::from_json("{}").unwrap();
         assert_eq!(spec, ModelSpec::default());
         assert_eq!(spec.kind, ModelKind::Vae);
+    }
+
+    #[test]
+    fn a_partial_spec_for_a_table_or_a_series_fills_in_defaults_sized_to_it() {
+        let table = InputShape::Vector { features: 9 };
+        let spec = ModelSpec::from_json_for(r#"{"kind": "ae", "noise": {"amount": 0.2}}"#, &table)
+            .unwrap();
+        assert_eq!(
+            (spec.kind, spec.loss, &spec.hidden[..], spec.latent),
+            (ModelKind::Ae, ReconLoss::Mse, &[32][..], 4)
+        );
+        assert_eq!(spec.noise, NoiseSpec { amount: 0.2, ..NoiseSpec::default() });
+        spec.validate_for(&table).unwrap();
+        // Given fields win; the result builds for the shape.
+        let spec = ModelSpec::from_json_for(r#"{"kind": "vae", "latent": 3}"#, &table).unwrap();
+        assert_eq!((spec.latent, spec.loss), (3, ReconLoss::Mse));
+        let series = InputShape::Series { channels: 1, length: 64 };
+        let spec = ModelSpec::from_json_for(r#"{"kind": "conv1d_ae"}"#, &series).unwrap();
+        assert_eq!(spec, ModelSpec::of_kind_for(ModelKind::Conv1dAe, &series));
+        spec.validate_for(&series).unwrap();
+        for kind in ModelKind::ALL.into_iter().filter(|k| !k.is_convolutional() || k.is_conv1d()) {
+            ModelSpec::of_kind_for(kind, &series).validate_for(&series).unwrap();
+        }
+        // Images: the plain defaults, as from_json.
+        let digits = crate::data::MNIST_SHAPE;
+        let text = r#"{"kind": "ae", "latent": 2}"#;
+        assert_eq!(
+            ModelSpec::from_json_for(text, &digits).unwrap(),
+            ModelSpec::from_json(text).unwrap()
+        );
+        // A bad field is named, as from_json names it.
+        let err = ModelSpec::from_json_for(r#"{"kind": "ae", "latnet": 2}"#, &table).unwrap_err();
+        assert!(err.to_string().contains("latnet"), "{err}");
     }
 
     #[test]

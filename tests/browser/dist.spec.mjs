@@ -52,7 +52,9 @@ async function exercise(browserPage) {
     for (let i = 0; i < images.length; i++) se += (recon[i] - images[i]) ** 2;
     const trained = await el.train({ steps: 2 });
     const dae = await el.switchKind('dae');
-    return { mse: se / images.length, trained, pretrained: dae.pretrained, kind: JSON.parse(dae.spec).kind };
+    // Another data set, fetched from the lab's folder wherever the page is.
+    const table = await el.switchData('shuttle');
+    return { mse: se / images.length, trained, pretrained: dae.pretrained, kind: JSON.parse(dae.spec).kind, table: table.shape };
   });
 }
 
@@ -67,7 +69,7 @@ test('dist/ under a sub-path of a static host, with the course page beside it', 
   const out = await exercise(p);
   expect(out.mse).toBeLessThan(0.06); // the shipped model, not a fresh one (≈ 0.23)
   expect(out.trained.reason).toBe('done');
-  expect(out).toMatchObject({ pretrained: 'dae.safetensors', kind: 'dae' });
+  expect(out).toMatchObject({ pretrained: 'dae.safetensors', kind: 'dae', table: { type: 'vector', features: 9 } });
   expect([...hosts]).toEqual([lab.base]);
   // Only dist/'s files were asked for (and the page): nothing from the repository's www/.
   expect(lab.requests.filter((r) => !r.startsWith('/lab/v1/') && r !== '/course/same-origin.html')).toEqual([]);
@@ -82,7 +84,7 @@ test('dist/ on another origin: the worker starts from a blob and fetches from th
   const out = await exercise(p);
   expect(out.mse).toBeLessThan(0.06);
   expect(out.trained.reason).toBe('done');
-  expect(out).toMatchObject({ pretrained: 'dae.safetensors', kind: 'dae' });
+  expect(out).toMatchObject({ pretrained: 'dae.safetensors', kind: 'dae', table: { type: 'vector', features: 9 } });
   expect([...hosts].sort()).toEqual([course.base, lab.base].sort());
   expect(course.requests).toEqual(['/lesson.html']);
   expect(problems).toEqual([]);
@@ -96,7 +98,8 @@ test('dist/ is an npm package: `npm pack` takes its files and nothing else', asy
   expect(files).toContain('latent-lab.js');
   expect(files).toContain('engine-worker.js');
   expect(files).toContain('pkg/latent_lab_bg.wasm');
-  expect(files).toContain('data/mnist-10k.bin');
+  const { DATASETS } = await import('../../www/util/datasets.js');
+  for (const { file } of Object.values(DATASETS)) expect(files).toContain(`data/${file}`);
   expect(files).toContain('models/vae-2d.safetensors');
   expect(files.filter((f) => /README|\.rs$|\.mjs$|tests\//.test(f))).toEqual([]);
   const pkg = (await import(`../../${DIST}/package.json`, { with: { type: 'json' } })).default;

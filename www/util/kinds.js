@@ -7,7 +7,8 @@
 // src/model/spec.rs), a label and one plain sentence for a learner, the spec of a fresh model (`defaults`; the engine fills in every field left
 // out), the pretrained file in www/models/ if there is one, the live settings it shows (keys
 // of SETTINGS, or new entries there), the metrics it plots and the part name of its own view
-// (null: none).
+// (null: none), and the shapes of data it takes (`shapes`: 'image', 'vector' for a table row,
+// 'series' for a window of a series; all three when left out).
 
 /** Settings the engine changes on a running model (Lab.set_spec): β, noise, sparsity, λ. */
 export const SETTINGS = {
@@ -199,6 +200,7 @@ export const KINDS = [
       'Looks at the digit through small learned filters slid across the image (strided convolutions) ' +
       'and draws it back with transposed convolutions: fewer weights than a dense layer, and each sees a neighbourhood.',
     defaults: { kind: 'conv_ae', channels: [16, 32], hidden: [], latent: 16, loss: 'mse' },
+    shapes: ['image'],
     pretrained: 'conv-ae.safetensors',
     settings: [],
     metrics: ['recon'],
@@ -213,12 +215,65 @@ export const KINDS = [
       'The convolutional encoder and decoder around a VAE’s code: learned filters in front, ' +
       'a 2-D standard-normal code in the middle, so its samples and latent map work as the VAE’s do.',
     defaults: { kind: 'conv_vae', channels: [16, 32], hidden: [], latent: 2, loss: 'bce', beta: 1 },
+    shapes: ['image'],
     pretrained: 'conv-vae.safetensors',
     settings: ['beta'],
     metrics: ['recon', 'kl'],
     view: 'filters',
   },
+  {
+    id: 'conv1d_ae',
+    convolutional: true,
+    label: '1-D convolutional AE',
+    short: 'Conv1D AE',
+    sentence:
+      'Slides small learned filters along the time axis of a window (strided 1-D convolutions) and draws the window back ' +
+      'with transposed ones: the same filter finds a beat or a spike wherever it falls in the window.',
+    defaults: { kind: 'conv1d_ae', channels: [16, 32], hidden: [], latent: 8, loss: 'mse' },
+    shapes: ['series'],
+    pretrained: null,
+    settings: [],
+    metrics: ['recon'],
+    view: null,
+  },
+  {
+    id: 'conv1d_vae',
+    variational: true, convolutional: true,
+    label: '1-D convolutional VAE',
+    short: 'Conv1D VAE',
+    sentence:
+      'The 1-D convolutional encoder and decoder around a VAE’s code: windows become clouds of codes pulled towards N(0, 1), ' +
+      'so codes drawn from N(0, 1) decode to plausible windows.',
+    defaults: { kind: 'conv1d_vae', channels: [16, 32], hidden: [], latent: 4, loss: 'mse', beta: 1 },
+    shapes: ['series'],
+    pretrained: null,
+    settings: ['beta'],
+    metrics: ['recon', 'kl'],
+    view: null,
+  },
 ];
+
+const ALL_SHAPES = ['image', 'vector', 'series'];
+
+/**
+ * Whether kind `entry` takes rows of `shape` (the engine's info); a conditional kind needs
+ * labels too (`labelled`).
+ */
+export function kindFits(entry, shape, labelled = true) {
+  if (!entry || !(entry.shapes ?? ALL_SHAPES).includes(shape?.type)) return false;
+  return !entry.conditional || labelled;
+}
+
+/**
+ * The spec of a fresh model of kind `entry` for rows of `shape`: its defaults on images (the
+ * README's quality setups); on a table or a series only the kind and its live settings, and
+ * the engine sizes the rest to the data (ModelSpec::of_kind_for in src/model/spec.rs).
+ */
+export function defaultsFor(entry, shape) {
+  if (shape?.type === 'image') return entry.defaults;
+  const { hidden, latent, loss, channels, ...rest } = entry.defaults;
+  return rest;
+}
 
 /** The table entry of a kind id, or undefined. */
 export function kindOf(id) {

@@ -5,7 +5,9 @@
 // problem for each value it cannot use; the widget shows the problems and goes on with the
 // default for that key (for `views`: with the views it knows).
 
-import { KINDS, SETTINGS, kindOf, parseSetting } from './kinds.js';
+import { KINDS, SETTINGS, kindOf, kindFits, parseSetting } from './kinds.js';
+import { DATASETS, DEFAULT_DATA } from './datasets.js';
+import { isDigitShaped } from './shape.js';
 
 /** Every view (part) a widget can show, in the full lab's order. */
 export const VIEWS = [
@@ -28,6 +30,27 @@ export const VIEWS = [
 /** The views that belong to one kind (kinds.js's `view`), shown only for a model of that kind. */
 export const KIND_VIEWS = [...new Set(KINDS.map((k) => k.view).filter(Boolean))];
 
+/**
+ * Why `view` does not show for rows of `shape` (the engine's info), or null when it does: the
+ * pad and the image views of the denoising, contractive, conditional and convolutional kinds
+ * show 28 × 28 images; the others draw any row through views/renderers.js.
+ */
+export function viewUnfit(view, shape) {
+  if (!shape || isDigitShaped(shape)) return null;
+  switch (view) {
+    case 'pad':
+      return 'the drawing pad draws 28 × 28 images';
+    case 'denoise':
+    case 'contractive':
+    case 'cvae':
+      return `the ${view === 'cvae' ? 'CVAE' : view === 'denoise' ? 'denoising' : 'contractive'} view shows 28 × 28 images`;
+    case 'filters':
+      return 'the filters view shows the filters of 2-D convolutions on 28 × 28 images';
+    default:
+      return null;
+  }
+}
+
 /** Views that show held-out digits: a widget without any of them never fetches the digits. */
 export const NEEDS_DIGITS = new Set(['test-reconstructions', 'latent-map', 'interpolation', 'denoise', 'sparsity', 'contractive', 'cvae', 'filters']);
 
@@ -44,7 +67,7 @@ export const CHOICES = {
 export const LIVE_KEYS = Object.fromEntries(Object.keys(SETTINGS).map((k) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), k]));
 
 /** Every key, in the order snippets write them. */
-export const KEYS = ['kind', 'model', 'views', 'controls', 'captions', 'autoplay', 'seed', 'backend', 'theme', ...Object.keys(LIVE_KEYS)];
+export const KEYS = ['data', 'kind', 'model', 'views', 'controls', 'captions', 'autoplay', 'seed', 'backend', 'theme', ...Object.keys(LIVE_KEYS)];
 
 const MAX_SEED = 2 ** 32 - 1;
 
@@ -74,6 +97,22 @@ export function readSettings(get, { base = 'http://localhost/', origins = [] } =
     const k = kind.trim().toLowerCase();
     if (kindOf(k)) settings.kind = k;
     else problem('kind', kind, `the kinds are ${KINDS.map((x) => x.id).join(', ')}`);
+  }
+
+  const data = raw('data');
+  if (data !== null) {
+    const d = data.trim().toLowerCase();
+    if (Object.hasOwn(DATASETS, d)) settings.data = d;
+    else problem('data', data, `the data sets are ${Object.keys(DATASETS).join(', ')} (a CSV of your own is dropped on the widget)`);
+  }
+  // A kind that cannot take the data's rows (conv_ae on a table): the kind is left out.
+  if (settings.kind && settings.data) {
+    const shape = DATASETS[settings.data].shape;
+    if (!kindFits(kindOf(settings.kind), shape)) {
+      const fits = KINDS.filter((k) => kindFits(k, shape)).map((k) => k.id);
+      problem('kind', settings.kind, `the data ${settings.data} takes ${fits.join(', ')}`);
+      delete settings.kind;
+    }
   }
 
   const model = raw('model');
@@ -177,6 +216,7 @@ export function liveOf(spec) {
 export function settingPairs(settings) {
   const pairs = [];
   const put = (k, v) => v !== undefined && v !== null && pairs.push([k, String(v)]);
+  if (settings.data && settings.data !== DEFAULT_DATA) put('data', settings.data);
   if (settings.kind && settings.kind !== 'vae') put('kind', settings.kind);
   put('model', settings.model);
   if (settings.views) put('views', settings.views.join(','));

@@ -68,7 +68,7 @@ export class BetaPlot {
         'p',
         { class: 'explain' },
         'β weighs the KL term against reconstruction. Raise it while the model trains and the codes are pressed towards N(0,\u00a01): ' +
-          'KL falls, digits blur and the latent map tightens; lower it and the codes spread out to rebuild digits sharply.',
+          'KL falls, reconstructions blur and the latent map tightens; lower it and the codes spread out to rebuild the inputs sharply.',
       ),
       h(
         'div',
@@ -251,12 +251,12 @@ export class BetaPlot {
       ctx.stroke();
       ctx.fillText(formatTick(t), xx, height - m.bottom + 4);
     }
-    ctx.fillText('reconstruction loss (nats per image) →', (m.left + width - m.right) / 2, height - 15);
+    ctx.fillText('reconstruction loss (nats per input) →', (m.left + width - m.right) / 2, height - 15);
     ctx.save();
     ctx.translate(11, (m.top + height - m.bottom) / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textBaseline = 'middle';
-    ctx.fillText('KL (nats per image) →', 0, 0);
+    ctx.fillText('KL (nats per input) →', 0, 0);
     ctx.restore();
 
     // The path, clipped to the plot: one segment per point, in the colour of its β.

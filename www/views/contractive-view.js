@@ -13,6 +13,10 @@
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
 import { formatSig } from '../util/format.js';
+import { DIGIT_SHAPE, rowSize } from '../util/shape.js';
+
+// Values in one digit (this view shows 28 × 28 images only).
+const D = rowSize(DIGIT_SHAPE);
 
 export const NUDGES = 24;
 export const SPREAD_DIGITS = 100; // held-out digits that set each unit's scale
@@ -44,14 +48,14 @@ export function gaussians(seed, n) {
  * digits: (1 + NUDGES + SPREAD_DIGITS) × 784.
  */
 export function nudgeBatch(digit, spreadDigits, epsilon, seed = 1) {
-  const noise = gaussians(seed, NUDGES * 784);
-  const rows = 1 + NUDGES + spreadDigits.length / 784;
-  const out = new Float32Array(rows * 784);
+  const noise = gaussians(seed, NUDGES * D);
+  const rows = 1 + NUDGES + spreadDigits.length / D;
+  const out = new Float32Array(rows * D);
   out.set(digit, 0);
   for (let k = 0; k < NUDGES; k++) {
-    for (let i = 0; i < 784; i++) out[(1 + k) * 784 + i] = digit[i] + epsilon * noise[k * 784 + i];
+    for (let i = 0; i < D; i++) out[(1 + k) * D + i] = digit[i] + epsilon * noise[k * D + i];
   }
-  out.set(spreadDigits, (1 + NUDGES) * 784);
+  out.set(spreadDigits, (1 + NUDGES) * D);
   return out;
 }
 

@@ -5,7 +5,7 @@
 // for the drawing (reconstruction + β·KL, the negative ELBO at β = 1) is lowest.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
-import { paintDigit, parseColor } from './digit-tile.js';
+import { paintRow, parseColor } from './renderers.js';
 import { formatSig } from '../util/format.js';
 
 export const GUESS = null; // the picker's "let the model guess"
@@ -162,7 +162,7 @@ export class CvaeView {
     const tile = (images, index, x, y, label, strong) => {
       ctx.fillStyle = paper;
       ctx.fillRect(x, y, cell, cell);
-      paintDigit(ctx, images, index, x, y, cell, ink);
+      paintRow(ctx, images, index, x, y, cell, ink);
       ctx.strokeStyle = strong ? accent : border;
       ctx.lineWidth = strong ? 2 : 1;
       ctx.strokeRect(x + 0.5, y + 0.5, cell - 1, cell - 1);

@@ -3,9 +3,13 @@
 // controls set the noise shown here and the noise the model trains with.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
-import { paintDigit, parseColor } from './digit-tile.js';
+import { paintRow, parseColor } from './renderers.js';
 import { SETTINGS, noiseMax } from '../util/kinds.js';
 import { formatSig } from '../util/format.js';
+import { DIGIT_SHAPE, rowSize } from '../util/shape.js';
+
+// Values in one digit (this view shows 28 × 28 images only).
+const D = rowSize(DIGIT_SHAPE);
 
 export const DENOISE_DIGITS = 6; // test digits shown (the first six: 0 to 5)
 const ROWS = ['clean', 'noisy', 'denoised'];
@@ -23,7 +27,7 @@ export class DenoiseView {
   #noise = { kind: 'gaussian', amount: 0.5 };
   #wanted = null; // the noise last chosen here, until the model trains with it
   #draw = 0; // which draw of the noise: "New noise" moves on
-  #images = null; // {clean, noisy, denoised}: n×784 each, the drawing last if `drawing`
+  #images = null; // {clean, noisy, denoised}: n×D each, the drawing last if `drawing`
   #count = 0;
   #drawing = false;
 
@@ -113,13 +117,13 @@ export class DenoiseView {
    */
   setImages(images, { drawing = false } = {}) {
     this.#images = images;
-    this.#count = images ? images.clean.length / 784 : 0;
+    this.#count = images ? images.clean.length / D : 0;
     this.#drawing = drawing;
     const tests = drawing ? this.#count - 1 : this.#count;
     const mse = (a, b, from, to) => {
       let s = 0;
-      for (let i = from * 784; i < to * 784; i++) s += (a[i] - b[i]) ** 2;
-      return s / Math.max(1, (to - from) * 784);
+      for (let i = from * D; i < to * D; i++) s += (a[i] - b[i]) ** 2;
+      return s / Math.max(1, (to - from) * D);
     };
     const d = this.#canvas.dataset;
     if (images) {
@@ -211,7 +215,7 @@ export class DenoiseView {
         ctx.fillStyle = paper;
         ctx.fillRect(x, y, cell, cell);
         const index = isDrawing ? (this.#drawing ? this.#count - 1 : -1) : c < tests ? c : -1;
-        if (this.#images && index >= 0) paintDigit(ctx, this.#images[row], index, x, y, cell, ink);
+        if (this.#images && index >= 0) paintRow(ctx, this.#images[row], index, x, y, cell, ink);
         ctx.strokeStyle = isDrawing ? accent : border;
         ctx.lineWidth = 1;
         if (isDrawing && !this.#drawing) ctx.setLineDash([3, 3]);

@@ -1,33 +1,55 @@
-// A grid of 28×28 digits in pairs of rows: held-out test digits above, the model's
-// reconstructions of them below. One canvas, crisp pixels at any devicePixelRatio.
+// A grid of held-out rows in pairs: the rows above, the model's reconstructions of them
+// below, each drawn by the painter for the data's shape (views/renderers.js): image tiles, or
+// for a table row or a series window the reconstruction over its input, drawn faintly. One
+// canvas, crisp pixels at any devicePixelRatio.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
-
-const SIDE = 28;
-const PIXELS = SIDE * SIDE;
+import { overlays, paintRow, parseColor } from './renderers.js';
+import { DIGIT_SHAPE, rowSize } from '../util/shape.js';
 
 export class DigitGrid {
   #canvas;
-  #originals = null; // Float32Array n×784
+  #originals = null; // Float32Array n×D
   #recons = null;
   #count = 0;
   #loop;
-  #tile = document.createElement('canvas');
   #status;
+  #shape = DIGIT_SHAPE;
+  #rows = 'digits';
+  #explain;
+  #digitsExplanation; // the constructor's, for the digits
 
   /** `root`: the element with part="test-reconstructions". */
   constructor(root, { title, explanation }) {
     this.root = root;
-    this.#tile.width = SIDE;
-    this.#tile.height = SIDE;
+    this.#explain = h('p', { class: 'explain' }, explanation);
+    this.#digitsExplanation = explanation;
     this.#canvas = h('canvas', {
       class: 'digits',
       role: 'img',
       'aria-label': 'Test digits and their reconstructions (loading)',
     });
     this.#status = h('p', { class: 'digits-status' }, 'Top rows: test digits the model never trains on. Bottom rows: its reconstructions.');
-    root.replaceChildren(h('h2', {}, title), h('p', { class: 'explain' }, explanation), this.#canvas, this.#status);
+    root.replaceChildren(h('h2', {}, title), this.#explain, this.#canvas, this.#status);
     this.#loop = redrawLoop(this.#canvas, () => this.#draw());
+  }
+
+  /** Rows of `shape` (`rows`: what they are in words, e.g. 'digits', 'windows'). */
+  setData(shape, rows) {
+    this.#shape = shape;
+    this.#rows = rows;
+    this.#originals = null;
+    this.#recons = null;
+    this.#count = 0;
+    this.#explain.textContent =
+      rows === 'digits'
+        ? this.#digitsExplanation
+        : `Held-out ${rows} the model has never trained on, and what it rebuilds from their codes. ` +
+          'A fresh model (Reset) rebuilds them poorly; watch the reconstructions close in on them as the loss falls.';
+    this.#status.textContent = overlays(shape)
+      ? `Top: held-out ${rows} the model never trains on. Below each: its reconstruction, over the input drawn faintly.`
+      : `Top rows: held-out ${rows} the model never trains on. Bottom rows: its reconstructions.`;
+    this.#loop.schedule();
   }
 
   setOriginals(images, count) {
@@ -65,7 +87,10 @@ export class DigitGrid {
     }
     const { ctx, width: w, height: hh } = fitCanvas(this.#canvas);
     ctx.clearRect(0, 0, w, hh);
-    const ink = cssColor(this.root, '--ll-ink', '#000');
+    const ink = parseColor(cssColor(this.root, '--ll-ink', '#000'));
+    const faint = parseColor(cssColor(this.root, '--ll-muted', '#666'));
+    const d = rowSize(this.#shape);
+    const over = overlays(this.#shape);
     const paper = cssColor(this.root, '--ll-paper', '#fff');
     const muted = cssColor(this.root, '--ll-muted', '#666');
     const border = cssColor(this.root, '--ll-grid', '#ddd');
@@ -75,7 +100,7 @@ export class DigitGrid {
     for (let b = 0; b < blocks; b++) {
       const top = b * (blockH + 2 * gap);
       ctx.fillStyle = muted;
-      ctx.fillText(b === 0 ? 'test digit / reconstruction' : '', 0, top + labelH / 2);
+      ctx.fillText(b === 0 ? `held-out ${this.#rows} / reconstructions` : '', 0, top + labelH / 2);
       for (let c = 0; c < cols; c++) {
         const i = b * cols + c;
         if (i >= n) break;
@@ -87,9 +112,9 @@ export class DigitGrid {
           const y = top + labelH + row * (cell + gap);
           ctx.fillStyle = paper;
           ctx.fillRect(left, y, cell, cell);
-          if (images && images.length >= (i + 1) * PIXELS) {
-            this.#paint(images.subarray(i * PIXELS, (i + 1) * PIXELS), ink);
-            ctx.drawImage(this.#tile, left, y, cell, cell);
+          if (images && images.length >= (i + 1) * d) {
+            const under = row === 1 && over ? this.#originals : null;
+            paintRow(ctx, images, i, left, y, cell, ink, { shape: this.#shape, under, underInk: faint });
           }
           ctx.strokeStyle = border;
           ctx.lineWidth = 1;
@@ -103,38 +128,8 @@ export class DigitGrid {
     this.#canvas.setAttribute(
       'aria-label',
       this.#recons
-        ? `${n} test digits and their reconstructions by the current model`
-        : `${n} test digits (reconstructions loading)`,
+        ? `${n} held-out ${this.#rows} and their reconstructions by the current model`
+        : `${n} held-out ${this.#rows} (reconstructions loading)`,
     );
   }
-
-  // Paints one digit into the 28×28 tile: ink colour with the pixel value as opacity.
-  #paint(pixels, ink) {
-    const tctx = this.#tile.getContext('2d');
-    tctx.clearRect(0, 0, SIDE, SIDE);
-    const [r, g, b] = parseColor(ink);
-    const img = tctx.createImageData(SIDE, SIDE);
-    for (let p = 0; p < PIXELS; p++) {
-      const v = Math.min(1, Math.max(0, pixels[p] || 0));
-      img.data[4 * p] = r;
-      img.data[4 * p + 1] = g;
-      img.data[4 * p + 2] = b;
-      img.data[4 * p + 3] = Math.round(v * 255);
-    }
-    tctx.putImageData(img, 0, 0);
-  }
-}
-
-const colorCache = new Map();
-/** CSS colour → [r, g, b], via a 1×1 canvas (handles any CSS colour syntax). */
-function parseColor(css) {
-  if (colorCache.has(css)) return colorCache.get(css);
-  const c = document.createElement('canvas');
-  c.width = c.height = 1;
-  const ctx = c.getContext('2d', { willReadFrequently: true });
-  ctx.fillStyle = css;
-  ctx.fillRect(0, 0, 1, 1);
-  const [r, g, b] = ctx.getImageData(0, 0, 1, 1).data;
-  colorCache.set(css, [r, g, b]);
-  return [r, g, b];
 }

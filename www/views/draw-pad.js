@@ -3,7 +3,7 @@
 // the 28×28 network input and the model reconstruct it. Shows both, and the error.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
-import { paintDigit, parseColor } from './digit-tile.js';
+import { paintRow, parseColor } from './renderers.js';
 import { formatSig } from '../util/format.js';
 
 // Strokes are kept in pad units ([0, 1] across the pad) and rasterised at INK_SIDE pixels
@@ -190,7 +190,7 @@ export class DrawPad {
       const { ctx: c, width: w } = fitCanvas(canvas);
       c.fillStyle = paper;
       c.fillRect(0, 0, w, w);
-      if (pixels) paintDigit(c, pixels, 0, 0, 0, w, ink);
+      if (pixels) paintRow(c, pixels, 0, 0, 0, w, ink);
       c.strokeStyle = border;
       c.strokeRect(0.5, 0.5, w - 1, w - 1);
       canvas.dataset.state = pixels ? 'drawn' : 'empty';

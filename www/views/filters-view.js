@@ -3,7 +3,7 @@
 // or a held-out digit before there is one.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
-import { parseColor } from './digit-tile.js';
+import { parseColor } from './renderers.js';
 import { formatSig } from '../util/format.js';
 
 export class FiltersView {

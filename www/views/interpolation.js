@@ -4,8 +4,9 @@
 // jump shows where it switches from one kind to another.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
-import { paintDigit, parseColor } from './digit-tile.js';
+import { paintRow, parseColor } from './renderers.js';
 import { hashBytes } from '../util/random.js';
+import { DIGIT_SHAPE, isDigitShaped, rowSize } from '../util/shape.js';
 
 export const STEPS = 10; // decodes along the line, both ends included
 export const MORPH_FRAMES = 40; // the animation's decodes along the same line
@@ -18,11 +19,12 @@ export class Interpolation {
   #to;
   #status;
   #loop;
-  #ends = null; // Float32Array 2×784: the two digits
-  #strip = null; // Float32Array STEPS×784
+  #shape = DIGIT_SHAPE; // of the rows it shows (D values each)
+  #ends = null; // Float32Array 2×D: the two ends
+  #strip = null; // Float32Array STEPS×D
   #onChange;
   #morph; // the animation's canvas
-  #morphFrames = null; // Float32Array MORPH_FRAMES×784
+  #morphFrames = null; // Float32Array MORPH_FRAMES×D
   #playing = true;
   #play;
   #frame = 0; // position in the back-and-forth walk: 0 … 2·(MORPH_FRAMES − 1)
@@ -34,14 +36,9 @@ export class Interpolation {
   constructor(root, { onChange }) {
     this.root = root;
     this.#onChange = onChange;
-    const options = (selected) =>
-      [
-        ...Array.from({ length: 10 }, (_, i) => h('option', { value: String(i), selected: i === selected }, `test digit ${i}`)),
-        h('option', { value: DRAWING }, 'your drawing'),
-      ];
     const uid = Math.random().toString(36).slice(2, 8);
-    this.#from = h('select', { id: `ll-from-${uid}` }, options(1));
-    this.#to = h('select', { id: `ll-to-${uid}` }, options(0));
+    this.#from = h('select', { id: `ll-from-${uid}` });
+    this.#to = h('select', { id: `ll-to-${uid}` });
     for (const s of [this.#from, this.#to]) s.addEventListener('change', () => this.#onChange());
     this.#canvas = h('canvas', { class: 'strip', role: 'img', 'aria-label': 'Interpolation between two digits (loading)' });
     this.#status = h('p', { class: 'digits-status' }, '');
@@ -53,8 +50,8 @@ export class Interpolation {
       h(
         'p',
         { class: 'explain' },
-        'The codes of two digits joined by a straight line, and what the decoder draws at evenly spaced points on it. ' +
-          'A smooth morph means the space between codes is filled with plausible digits.',
+        'The codes of two held-out inputs joined by a straight line, and what the decoder draws at evenly spaced points on it. ' +
+          'A smooth morph means the space between codes is filled with plausible inputs.',
       ),
       h(
         'div',
@@ -67,6 +64,7 @@ export class Interpolation {
       h('div', { class: 'morph-row' }, this.#morph, h('div', {}, h('p', { class: 'explain' }, 'The same line walked back and forth, 40 decodes from one end to the other.'), this.#play)),
     );
     this.#loop = redrawLoop(this.#canvas, () => this.#draw());
+    this.setData(DIGIT_SHAPE, 'digit');
     // The morph runs only while it is on screen.
     if (typeof IntersectionObserver === 'function') {
       new IntersectionObserver((entries) => {
@@ -79,6 +77,21 @@ export class Interpolation {
     this.#schedule();
   }
   #visible = false;
+
+  /**
+   * Rows of `shape` (`row`: one of them in words, e.g. 'digit', 'window'): the ends offered
+   * are the first ten held-out rows, and the drawing for digit-shaped images.
+   */
+  setData(shape, row) {
+    this.#shape = shape;
+    const options = (selected) => [
+      ...Array.from({ length: 10 }, (_, i) => h('option', { value: String(i), selected: i === selected }, `test ${row} ${i}`)),
+      ...(isDigitShaped(shape) ? [h('option', { value: DRAWING }, 'your drawing')] : []),
+    ];
+    this.#from.replaceChildren(...options(1));
+    this.#to.replaceChildren(...options(0));
+    this.setStrip(null, null);
+  }
 
   /** Plays or pauses the morph (the Play/Pause button does the same). */
   setPlaying(on) {
@@ -120,7 +133,7 @@ export class Interpolation {
     if (!this.#morphFrames) return;
     const n = MORPH_FRAMES - 1;
     const i = this.#frame <= n ? this.#frame : 2 * n - this.#frame;
-    paintDigit(ctx, this.#morphFrames, i, 0, 0, Math.min(width, height), parseColor(cssColor(this.root, '--ll-ink', '#000')));
+    paintRow(ctx, this.#morphFrames, i, 0, 0, Math.min(width, height), parseColor(cssColor(this.root, '--ll-ink', '#000')), { shape: this.#shape });
     this.#shown += 1;
     c.dataset.frames = String(this.#shown);
     c.dataset.t = (i / n).toFixed(3);
@@ -133,15 +146,15 @@ export class Interpolation {
   }
 
   /**
-   * The two end digits (2×784), the decodes along the line (STEPS×784) and the animation's
-   * (MORPH_FRAMES×784); null to clear.
+   * The two ends (2×D), the decodes along the line (STEPS×D) and the animation's
+   * (MORPH_FRAMES×D); null to clear.
    */
   setStrip(ends, strip, note = '', morph = null) {
     this.#ends = ends;
     this.#strip = strip;
     this.#morphFrames = morph;
     this.#drawMorph();
-    this.#status.textContent = note || 'Outer digits: the two you chose. Between them: decodes along the line joining their codes.';
+    this.#status.textContent = note || 'Outer tiles: the two you chose. Between them: decodes along the line joining their codes.';
     this.#loop.schedule();
   }
 
@@ -169,8 +182,8 @@ export class Interpolation {
       ctx.fillStyle = paper;
       ctx.fillRect(xs[i], 0, cell, cell);
       const end = i === 0 ? 0 : i === cells - 1 ? 1 : -1;
-      if (end >= 0 && this.#ends) paintDigit(ctx, this.#ends, end, xs[i], 0, cell, ink);
-      if (end < 0 && this.#strip) paintDigit(ctx, this.#strip, i - 1, xs[i], 0, cell, ink);
+      if (end >= 0 && this.#ends) paintRow(ctx, this.#ends, end, xs[i], 0, cell, ink, { shape: this.#shape });
+      if (end < 0 && this.#strip) paintRow(ctx, this.#strip, i - 1, xs[i], 0, cell, ink, { shape: this.#shape });
       ctx.strokeStyle = end >= 0 ? muted : border;
       ctx.lineWidth = 1;
       ctx.strokeRect(xs[i] + 0.5, 0.5, cell - 1, cell - 1);
@@ -182,9 +195,9 @@ export class Interpolation {
     ctx.fillText('t = 0', xs[1] + cell / 2, cell + 3);
     ctx.fillText('t = 1', xs[cells - 2] + cell / 2, cell + 3);
     if (this.#strip) {
-      this.#canvas.dataset.steps = String(this.#strip.length / 784);
+      this.#canvas.dataset.steps = String(this.#strip.length / rowSize(this.#shape));
       this.#canvas.dataset.hash = String(hashBytes(new Uint8Array(this.#strip.buffer, this.#strip.byteOffset, this.#strip.byteLength)));
-      this.#canvas.setAttribute('aria-label', `${STEPS} digits decoded between the codes of two digits`);
+      this.#canvas.setAttribute('aria-label', `${STEPS} rows decoded between the codes of two held-out rows`);
     }
   }
 }

@@ -5,10 +5,16 @@
 // tile the plane with decodes (the "manifold").
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
-import { paintDigit, parseColor } from './digit-tile.js';
+import { paintRow, parseColor } from './renderers.js';
 import { linearScale } from '../util/scale.js';
 import { formatTick } from '../util/format.js';
 import { pca2, project, projectDiagonal, ellipse } from '../util/pca.js';
+import { DIGIT_SHAPE } from '../util/shape.js';
+import { DATASETS, className } from '../util/datasets.js';
+
+const explanation = (rows, names) =>
+  `Each dot is one of the held-out ${rows} placed at its code; the colour is its label (${names}), which the model never saw. ` +
+  `${rows[0].toUpperCase()}${rows.slice(1)} that look alike land together, so the code has learned something about them on its own.`;
 
 // Tableau 10: ten colours told apart by most eyes, in label order 0–9.
 export const LABEL_COLORS = [
@@ -36,6 +42,8 @@ export class LatentMap {
   #tiles = null; // {images, domain}
   #actions;
   #refreshes = 0;
+  #shape = DIGIT_SHAPE; // of the rows the decoder draws
+  #explain;
 
   /**
    * `root`: the element with part="latent-map". `actions`: {probe(z) → Promise<image>,
@@ -45,23 +53,14 @@ export class LatentMap {
     this.root = root;
     this.#actions = actions;
     this.#canvas = h('canvas', { class: 'map', role: 'img', 'aria-label': 'Latent map (loading)' });
-    this.#legend = h(
-      'ul',
-      { class: 'map-legend', 'aria-label': 'Colours of the digit labels' },
-      LABEL_COLORS.map((c, i) => h('li', { style: { '--swatch': c } }, String(i))),
-    );
+    this.#legend = h('ul', { class: 'map-legend', 'aria-label': 'Colours of the labels' });
     this.#axesNote = h('p', { class: 'map-note' }, '');
     this.#manifold = h('input', { type: 'checkbox' });
     this.#manifold.addEventListener('change', () => this.#refreshManifold());
     this.#manifoldBox = h('label', { class: 'check' }, this.#manifold, ' show decoded grid');
     root.replaceChildren(
       h('h2', {}, 'Latent map'),
-      h(
-        'p',
-        { class: 'explain' },
-        'Each dot is a test digit placed at its code; the colour is the true label, which the model never saw. ' +
-          'Digits that look alike land together, so the code has learned something about digits on its own.',
-      ),
+      (this.#explain = h('p', { class: 'explain' }, '')),
       h('div', { class: 'map-box' }, this.#canvas),
       this.#legend,
       h('div', { class: 'map-controls' }, this.#manifoldBox, this.#axesNote),
@@ -71,6 +70,16 @@ export class LatentMap {
     this.#canvas.addEventListener('pointerleave', this.#leave);
     this.#canvas.addEventListener('pointercancel', this.#leave);
     this.#loop = redrawLoop(this.#canvas, () => this.#draw());
+    this.setData(DIGIT_SHAPE, DATASETS.mnist);
+  }
+
+  /** The data set (its table entry, www/util/datasets.js) and the shape of its rows. */
+  setData(shape, entry) {
+    this.#shape = shape;
+    const classes = entry?.classes ?? LABEL_COLORS.map((_, k) => String(k));
+    this.#legend.replaceChildren(...classes.map((name, k) => h('li', { style: { '--swatch': LABEL_COLORS[k] } }, className(entry, k))));
+    this.#explain.textContent = explanation(entry?.rows ?? 'rows', classes.join(', '));
+    this.reset();
   }
 
   get pointCount() {
@@ -111,7 +120,7 @@ export class LatentMap {
     this.#canvas.dataset.points = String(n);
     this.#canvas.dataset.refreshes = String(++this.#refreshes);
     this.#canvas.dataset.axes = twoD ? 'latent' : 'pca';
-    this.#canvas.setAttribute('aria-label', `Latent map of ${n} test digits, coloured by label`);
+    this.#canvas.setAttribute('aria-label', `Latent map of ${n} held-out rows, coloured by label`);
     this.#refreshManifold();
     this.#loop.schedule();
   }
@@ -258,7 +267,7 @@ export class LatentMap {
       const ch = (y1 - y0) / GRID;
       for (let r = 0; r < GRID; r++) {
         for (let c = 0; c < GRID; c++) {
-          paintDigit(ctx, this.#tiles.images, r * GRID + c, x0 + c * cw, y0 + r * ch, Math.min(cw, ch), ink, 0.55);
+          paintRow(ctx, this.#tiles.images, r * GRID + c, x0 + c * cw, y0 + r * ch, Math.min(cw, ch), ink, { shape: this.#shape, alpha: 0.55 });
         }
       }
     }
@@ -369,7 +378,7 @@ export class LatentMap {
         const top = y0 + 6;
         ctx.fillStyle = paper;
         ctx.fillRect(left, top, size, size);
-        paintDigit(ctx, this.#probe.image, 0, left, top, size, ink);
+        paintRow(ctx, this.#probe.image, 0, left, top, size, ink, { shape: this.#shape });
         ctx.strokeStyle = text;
         ctx.strokeRect(left + 0.5, top + 0.5, size - 1, size - 1);
         const label = `z = (${this.#probe.x.toFixed(2)}, ${this.#probe.y.toFixed(2)})`;

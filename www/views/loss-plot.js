@@ -33,7 +33,7 @@ export class LossPlot {
       h(
         'p',
         { class: 'explain' },
-        'How wrong the reconstructions are (reconstruction loss, summed over the pixels of an image) and, for a VAE, ' +
+        'How wrong the reconstructions are (reconstruction loss, summed over the values of one input: the pixels of an image, the features of a row, the steps of a window) and, for a VAE, ' +
           'how far the codes stray from a standard normal (KL); for a sparse or contractive AE, its own penalty. Lower is better; the y axis is logarithmic.',
       ),
       this.#legend,

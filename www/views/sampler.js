@@ -24,13 +24,13 @@
 // decoded again, nearest first, while the stale pictures stand in until then.
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
-import { paintDigit, parseColor } from './digit-tile.js';
+import { paintRow, parseColor } from './renderers.js';
+import { DIGIT_SHAPE, rowSize } from '../util/shape.js';
 import { normal, draw, slerp, ease, hashBytes } from '../util/random.js';
 import { isConditional, isVariational } from '../util/kinds.js';
 
 const SIDE = 6; // cells per row and column
 const CELLS = SIDE * SIDE;
-const PIXELS = 784;
 // Frames per request: 7 × 36 = 252 codes stay within one GPU inference chunk (256 rows);
 // twice that while training.
 const MAX_BATCH = 7;
@@ -43,6 +43,10 @@ const MARGIN = 1.05; // a batch must decode this much faster than it plays
 // New weights while training arrive every few tens of ms: re-decode at most this often.
 const STALE_MS = 250;
 const TRAIN_SHARE = 0.1; // of the engine's time, at most, while the model trains
+
+const explanation = (rows) =>
+  `${rows[0].toUpperCase()}${rows.slice(1)} decoded from random codes drawn from N(0,\u00a01), the distribution a VAE is trained to fill. ` +
+  `Each code drifts smoothly to the next, so you see what lies between the ${rows}; a good generative model shows ${rows} all the way.`;
 
 export class Sampler {
   #canvas;
@@ -62,7 +66,10 @@ export class Sampler {
   #raf = 0;
   #observer;
   #note;
+  #explain;
   #kind = 'vae';
+  #shape = DIGIT_SHAPE; // of the rows it decodes
+  #rows = 'digits'; // what they are, in words
   #condition = 0;
 
   // The buffer: frames in path order, from the one on screen on.
@@ -111,12 +118,7 @@ export class Sampler {
     this.#fpsOut = h('span', { class: 'fps', 'aria-live': 'off' }, '');
     root.replaceChildren(
       h('h2', {}, 'Sampler'),
-      h(
-        'p',
-        { class: 'explain' },
-        'Digits decoded from random codes drawn from N(0,\u00a01), the distribution a VAE is trained to fill. ' +
-          'Each code drifts smoothly to the next, so you see what lies between the digits; a good generative model shows digits all the way.',
-      ),
+      (this.#explain = h('p', { class: 'explain' }, explanation('digits'))),
       (this.#note = h('p', { class: 'explain sampler-note', hidden: true }, '')),
       this.#canvas,
       h(
@@ -148,8 +150,15 @@ export class Sampler {
     return ((t.length - 1) * 1000) / (t[t.length - 1] - t[0]);
   }
 
-  /** A new model with `latent` code numbers: fresh codes. */
-  setLatent(latent, kind = 'vae') {
+  /**
+   * A new model with `latent` code numbers, decoding rows of `shape` (`rows`: what they are
+   * in words, e.g. 'digits', 'windows'): fresh codes.
+   */
+  setLatent(latent, kind = 'vae', shape = DIGIT_SHAPE, rows = 'digits') {
+    if (rowSize(shape) !== rowSize(this.#shape) || shape.type !== this.#shape.type) this.#drawn = { index: -1, images: null };
+    this.#shape = shape;
+    this.#rows = rows;
+    this.#explain.textContent = explanation(rows);
     this.#latent = latent;
     this.#cost = Infinity;
     this.#kind = kind;
@@ -172,7 +181,7 @@ export class Sampler {
         'the label fixes the digit, the code only its style.';
     } else if (!isVariational(this.#kind)) {
       text =
-        'This model is not a VAE: nothing pushed its codes towards N(0,\u00a01), so many of these codes fall where no digit was ever encoded. Compare with a VAE.';
+        `This model is not a VAE: nothing pushed its codes towards N(0,\u00a01), so many of these codes fall where none of the ${this.#rows} was ever encoded. Compare with a VAE.`;
     }
     this.#note.textContent = text;
     this.#note.hidden = !text;
@@ -409,7 +418,8 @@ export class Sampler {
     frames.forEach((f, j) => {
       if (f.pending === version) f.pending = -1;
       if (version < f.version) return; // a newer decode is already there
-      f.images = images.subarray(j * CELLS * PIXELS, (j + 1) * CELLS * PIXELS);
+      const d = rowSize(this.#shape);
+      f.images = images.subarray(j * CELLS * d, (j + 1) * CELLS * d);
       f.version = version;
     });
     this.#kick(true);
@@ -464,7 +474,7 @@ export class Sampler {
       const y = Math.floor(i / SIDE) * (cell + gap);
       ctx.fillStyle = paper;
       ctx.fillRect(x, y, cell, cell);
-      if (images) paintDigit(ctx, images, i, x, y, cell, ink);
+      if (images) paintRow(ctx, images, i, x, y, cell, ink, { shape: this.#shape });
       ctx.strokeStyle = border;
       ctx.lineWidth = 1;
       ctx.strokeRect(x + 0.5, y + 0.5, cell - 1, cell - 1);
@@ -482,7 +492,7 @@ export class Sampler {
       this.#canvas.dataset.frames = String(this.#frames);
       this.#canvas.dataset.frame = String(frame.index);
       this.#canvas.dataset.hash = String(hashBytes(new Uint8Array(images.buffer, images.byteOffset, images.byteLength)));
-      this.#canvas.setAttribute('aria-label', `${CELLS} digits decoded from random codes`);
+      this.#canvas.setAttribute('aria-label', `${CELLS} ${this.#rows} decoded from random codes`);
     }
     const fps = this.fps;
     this.#canvas.dataset.fps = fps.toFixed(1);

@@ -4,12 +4,43 @@
 
 import { h } from './canvas.js';
 import { formToSpec, specToForm, describeSpec, LIMITS } from '../util/spec-form.js';
-import { KINDS, SETTINGS, METRICS, kindOf, metricField, parseSetting } from '../util/kinds.js';
+import { KINDS, SETTINGS, METRICS, kindOf, kindFits, metricField, parseSetting } from '../util/kinds.js';
+import { DATASETS } from '../util/datasets.js';
+import { describeShape } from '../util/shape.js';
 import { formatInt, formatRate, formatSig, formatEpoch, formatCompact } from '../util/format.js';
 
 let uid = 0;
 const APPLY_HINT = 'Reset builds a fresh model with these settings.';
 const PENDING_HINT = 'Settings changed: press Reset to build and train this model.';
+const CSV = '__csv'; // the data select's "your own CSV" entry
+
+/** A CSV file's column names from its first line (quotes removed), for the label picker. */
+export function csvColumns(firstLine) {
+  const names = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < firstLine.length; i++) {
+    const c = firstLine[i];
+    if (quoted) {
+      if (c === '"' && firstLine[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      names.push(field.trim());
+      field = '';
+    } else field += c;
+  }
+  names.push(field.trim().replace(/\r$/, ''));
+  return names;
+}
+
+/** The column most likely to hold labels: one named label, class, target or anomaly. */
+export function guessLabel(columns) {
+  return columns.find((c) => /^(label|labels|class|target|anomaly|is_anomaly|y)$/i.test(c)) ?? null;
+}
 
 export class TrainingPanel {
   #els = {};
@@ -21,10 +52,15 @@ export class TrainingPanel {
   #ready = false;
   #live = {}; // the kind's live settings: key → {input, error, wrap}
   #switching = false;
+  #data = null; // the data set's entry (www/util/datasets.js)
+  #labelled = true; // whether the data has labels (a conditional kind needs them)
+  #csvFile = null; // the last CSV picked: reloaded with another label column
 
   /**
    * `root`: the element with part="training". `actions`: {start(), stop(), reset(spec),
-   * download(), load(file), switchKind(id), setLive(spec)}; each may return a promise.
+   * download(), load(file), switchKind(id), setLive(spec), switchData(name),
+   * loadCsv(file, label)}; each may return a promise (switchData and loadCsv reject with the
+   * reason, shown next to the data select).
    * `setLive` rejects with the engine's message when it refuses a setting.
    */
   constructor(root, actions) {
@@ -56,6 +92,28 @@ export class TrainingPanel {
       return h('div', {}, h('dt', {}, label), e[key]);
     };
     e.kind = h('select', { id: `${id}-kind`, disabled: true }, KINDS.map((k) => h('option', { value: k.id }, k.label)));
+    e.data = h(
+      'select',
+      { id: `${id}-data`, disabled: true },
+      Object.entries(DATASETS).map(([name, d]) => h('option', { value: name }, d.label)),
+      (e.tableOption = h('option', { value: '', hidden: true }, '')),
+      h('option', { value: CSV }, 'Your own CSV file…'),
+    );
+    e.dataSentence = h('p', { class: 'kind-sentence data-sentence', id: `${id}-data-sentence`, 'aria-live': 'polite' }, '');
+    e.data.setAttribute('aria-describedby', e.dataSentence.id);
+    e.dataStatus = h('small', { class: 'field-error', 'aria-live': 'polite' });
+    e.csv = h('input', { type: 'file', accept: '.csv,text/csv', hidden: true, tabindex: '-1' });
+    e.label = h('select', { id: `${id}-label` });
+    e.labelField = h('div', { class: 'field field-label', hidden: true }, h('label', { for: e.label.id }, 'Label column'), e.label);
+    e.dataBox = h(
+      'fieldset',
+      { class: 'switcher data-switcher' },
+      h('legend', {}, 'Data'),
+      h('div', { class: 'field field-data' }, h('label', { for: e.data.id }, 'Data set'), e.data, e.dataStatus),
+      e.dataSentence,
+      e.labelField,
+      e.csv,
+    );
     e.kindSentence = h('p', { class: 'kind-sentence', id: `${id}-kind-sentence`, 'aria-live': 'polite' }, '');
     e.kind.setAttribute('aria-describedby', e.kindSentence.id);
     e.kindStatus = h('small', { class: 'field-error', 'aria-live': 'polite' });
@@ -102,14 +160,11 @@ export class TrainingPanel {
         (e.formHint = h('p', { class: 'form-hint', 'aria-live': 'polite' }, APPLY_HINT)),
       ),
     );
+    e.explain = h('p', { class: 'explain' }, '');
     root.replaceChildren(
       h('h2', {}, 'Training'),
-      h(
-        'p',
-        { class: 'explain' },
-        'The autoencoder squeezes each 28×28 digit through a small code (the latent vector) and ' +
-          'learns to rebuild the digit from it. Each step shows it a batch of digits and nudges its weights to lower the loss.',
-      ),
+      e.explain,
+      e.dataBox,
       e.switcher,
       h('div', { class: 'buttons' }, e.toggle, e.reset),
       e.summary,
@@ -140,6 +195,103 @@ export class TrainingPanel {
       if (file) actions.load(file);
     });
     e.kind.addEventListener('change', () => this.#switchKind());
+    e.data.addEventListener('change', () => this.#switchData());
+    e.csv.addEventListener('change', () => {
+      const file = e.csv.files?.[0];
+      e.csv.value = '';
+      if (file) this.loadCsv(file);
+      else this.#showData();
+    });
+    e.label.addEventListener('change', () => this.#csvFile && this.loadCsv(this.#csvFile, e.label.value || null));
+    this.setData(DATASETS.mnist, { type: 'image', channels: 1, height: 28, width: 28 }, 'mnist');
+  }
+
+  /**
+   * The data set the model trains on: its entry (www/util/datasets.js, or a CSV's), the
+   * shape of its rows and its name. The kinds that cannot take them leave the select.
+   */
+  setData(entry, shape, name, { labelled = true } = {}) {
+    const e = this.#els;
+    this.#data = { ...entry, name };
+    this.#labelled = labelled;
+    this.#shape = shape;
+    const table = !Object.hasOwn(DATASETS, name);
+    e.tableOption.hidden = !table;
+    if (table) {
+      e.tableOption.value = name;
+      e.tableOption.textContent = entry.label;
+    }
+    if (!this.#switching) e.data.value = name;
+    e.dataSentence.textContent = entry.caption;
+    e.labelField.hidden = !table;
+    const rows = entry.rows;
+    e.explain.textContent =
+      `The autoencoder squeezes each ${describeShape(shape)} through a small code (the latent vector) and ` +
+      `learns to rebuild it from that code. Each step shows it a batch of ${rows} and nudges its weights to lower the loss.`;
+    for (const option of e.kind.options) {
+      const fits = kindFits(kindOf(option.value), shape, labelled);
+      option.hidden = !fits;
+      option.disabled = !fits;
+    }
+    e.ips.previousSibling.textContent = `${rows[0].toUpperCase()}${rows.slice(1)}/s`;
+  }
+
+  /** Reads a CSV file's header and loads it, labels from `label` (else a guessed column). */
+  async loadCsv(file, label) {
+    const e = this.#els;
+    e.dataStatus.textContent = '';
+    let columns = [];
+    try {
+      const head = await file.slice(0, 64 * 1024).text();
+      columns = csvColumns(head.split('\n', 1)[0]);
+    } catch {
+      // The engine reads the file and says what is wrong with it.
+    }
+    const pick = label === undefined ? guessLabel(columns) : label;
+    this.#switching = true;
+    e.data.disabled = true;
+    try {
+      await this.actions.loadCsv(file, pick);
+      this.#csvFile = file;
+      const none = h('option', { value: '' }, 'none (no labels)');
+      e.label.replaceChildren(none, ...columns.map((c) => h('option', { value: c }, c)));
+      e.label.value = pick ?? '';
+    } catch (err) {
+      e.dataStatus.textContent = err.message;
+    } finally {
+      this.#switching = false;
+      e.data.disabled = false;
+      this.#showData();
+    }
+  }
+
+  #showData() {
+    if (this.#data) this.#els.data.value = this.#data.name;
+  }
+
+  async #switchData() {
+    const e = this.#els;
+    const name = e.data.value;
+    if (!this.#ready || name === this.#data?.name) return;
+    e.dataStatus.textContent = '';
+    if (name === CSV) {
+      e.csv.click();
+      return;
+    }
+    this.#switching = true;
+    e.data.disabled = true;
+    e.dataSentence.textContent = DATASETS[name]?.caption ?? '';
+    try {
+      await this.actions.switchData(name);
+    } catch (err) {
+      e.dataStatus.textContent = err.message;
+    } finally {
+      this.#switching = false;
+      e.data.disabled = false;
+      this.#showData();
+      if (this.#data) e.dataSentence.textContent = this.#data.caption;
+      e.data.focus();
+    }
   }
 
   /** 'full' (everything) or 'minimal' (start, pause, reset and the kind's live settings). */
@@ -151,8 +303,8 @@ export class TrainingPanel {
   setSummary(info) {
     // The shipped model: say so, since its step counter starts at 0 although it is trained.
     const origin = info.pretrained ? ' · pretrained: Start trains on, Reset starts fresh' : '';
-    // The digits are fetched when first needed (a view that shows them, or training).
-    const digits = info.trainSize > 0 ? ` · ${formatInt(info.trainSize)} training digits` : '';
+    // The data is fetched when first needed (a view that shows it, or training).
+    const digits = info.trainSize > 0 ? ` · ${formatInt(info.trainSize)} training ${this.#data?.rows ?? 'rows'}` : '';
     this.#shape = info.shape;
     this.#els.summary.textContent = `${describeSpec(this.#spec, info.shape)} · ${formatCompact(info.parameters)} parameters${digits}${origin}`;
   }
@@ -166,7 +318,7 @@ export class TrainingPanel {
     this.#showKind();
     this.#validate();
     this.setSummary(info);
-    for (const b of [this.#els.toggle, this.#els.reset, this.#els.download, this.#els.loadButton, this.#els.kind]) b.disabled = false;
+    for (const b of [this.#els.toggle, this.#els.reset, this.#els.download, this.#els.loadButton, this.#els.kind, this.#els.data]) b.disabled = false;
   }
 
   /** The running model's spec after a live change (β, noise, sparsity): same model, same step. */

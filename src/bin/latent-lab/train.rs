@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use latent_lab::data::{InputShape, Output};
-use latent_lab::model::{ModelSpec, Program, ReconLoss};
+use latent_lab::data::InputShape;
+use latent_lab::model::{ModelSpec, Program};
 use latent_lab::train::{evaluate, steps_for_epochs, Evaluation};
 use latent_lab::weights::{save_weights, ModelInfo, Tensor};
 use latent_lab::{Backend, Executor, Metrics};
@@ -44,7 +44,10 @@ fn build_spec(a: &TrainArgs, shape: &InputShape) -> Result<ModelSpec> {
                 Err(e) => fail!("{}: {e}", path.display()),
             }
         }
-        None => ModelSpec::of_kind(a.model.expect("clap requires --model without --spec").into()),
+        None => ModelSpec::of_kind_for(
+            a.model.expect("clap requires --model without --spec").into(),
+            shape,
+        ),
     };
     if let (Some(m), Some(_)) = (a.model, &a.spec) {
         spec.kind = m.into();
@@ -58,11 +61,6 @@ fn build_spec(a: &TrainArgs, shape: &InputShape) -> Result<ModelSpec> {
     }
     if let Some(f) = a.activation {
         spec.activation = f.into();
-    }
-    // Standardised data has no BCE: a table or a series is reconstructed with MSE unless
-    // --loss says otherwise (and is refused with the reason).
-    if shape.output() == Output::Identity && a.spec.is_none() {
-        spec.loss = ReconLoss::Mse;
     }
     if let Some(l) = a.loss {
         spec.loss = l.into();
