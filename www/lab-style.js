@@ -103,7 +103,7 @@ export const styles = `
 .explain { margin: 0 0 12px; color: var(--ll-muted); font-size: 0.92em; }
 /* views: the parts not listed; captions="off": the explanatory sentences. */
 .off { display: none !important; }
-.no-captions .explain, .no-captions .kind-sentence, .no-captions .live-hint { display: none !important; }
+.no-captions .explain, .no-captions .kind-sentence, .no-captions .data-sentence, .no-captions .live-hint { display: none !important; }
 /* One or two cards (a lesson's widget) take the width they are given. */
 .grid.few { grid-template-columns: repeat(auto-fit, minmax(min(100%, 21rem), 1fr)); }
 /* controls="minimal": start, pause, reset and the kind's live settings. */
@@ -238,7 +238,7 @@ canvas.morph { width: 112px; height: 112px; flex: none; border: 1px solid var(--
 /* The model switcher (training card). */
 .switcher { margin: 0 0 12px; display: grid; gap: 4px 12px; }
 .switcher .field-kind select { max-width: 20rem; }
-.kind-sentence { margin: 2px 0 4px; font-size: 0.9em; }
+.kind-sentence, .data-sentence { margin: 2px 0 4px; font-size: 0.9em; }
 .live-settings { display: grid; grid-template-columns: repeat(auto-fill, minmax(8rem, 1fr)); gap: 6px 12px; }
 .live-settings:not(:has(.field:not([hidden]))) { display: none; }
 .live-hint { margin: 0; font-size: 0.82em; color: var(--ll-muted); }

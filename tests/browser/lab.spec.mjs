@@ -138,7 +138,7 @@ test('saving and loading the weights gives identical reconstructions', async () 
   await page.evaluate(() => document.querySelector('latent-lab').loadWeights(window.savedWeights));
   expect(maxAbsDiff(before, await reconstructTest())).toBeLessThan(1e-6);
   // The same file through the page's file picker.
-  await part('training').locator('input[type="file"]').setInputFiles({
+  await part('training').locator('input[type="file"][accept^=".safetensors"]').setInputFiles({
     name: 'model.safetensors',
     mimeType: 'application/octet-stream',
     buffer: bytes,

@@ -2,15 +2,26 @@
 // info): a table of painters, so every view that shows rows — the reconstructions, the
 // sampler, the latent map's tiles, the interpolation — draws images, table rows and series
 // windows alike. An image is a tile of pixels (ink with the value as opacity); a table row
-// is a bar per feature around zero; a series window is a line per channel. Tables and
-// series are standardised, so their painters share one fixed scale (±SPREAD deviations),
-// which keeps tiles comparable. `under` (e.g. the input behind its reconstruction) is drawn
-// faintly first, in `underInk`.
+// is a bar per feature around zero (the feature's training mean); a series window is a line
+// per channel. Tables and series are standardised: a tile spans ±1 deviation, or more when
+// its values (and those of `under`) reach further, up to ±SPREAD, beyond which they are
+// clipped. `under` (e.g. the input behind its reconstruction) is drawn faintly first, in
+// `underInk`, on the same scale.
 
 import { DIGIT_SHAPE, rowSize } from '../util/shape.js';
 
-/** Deviations from the mean that fill a table or series tile's height (beyond: clipped). */
-export const SPREAD = 3;
+/** Most deviations from the mean a table or series tile spans (beyond: clipped). */
+export const SPREAD = 4;
+
+// The half-height of a tile, in deviations: its largest value, from 1 to SPREAD.
+function spanOf(rows, under, base, n) {
+  let m = 1;
+  for (const values of [rows, under]) {
+    if (!values) continue;
+    for (let i = base; i < base + n; i++) if (Number.isFinite(values[i])) m = Math.max(m, Math.abs(values[i]));
+  }
+  return Math.min(SPREAD, m * 1.05);
+}
 
 let tile = null;
 
@@ -46,7 +57,7 @@ function paintImage(ctx, rows, index, x, y, size, ink, { shape, alpha = 1 }) {
 }
 
 const rgba = ([r, g, b], a) => `rgba(${r}, ${g}, ${b}, ${a})`;
-const level = (v) => Math.max(-SPREAD, Math.min(SPREAD, Number.isFinite(v) ? v : 0)) / SPREAD;
+const level = (v, span) => Math.max(-span, Math.min(span, Number.isFinite(v) ? v : 0)) / span;
 
 function paintBars(ctx, rows, index, x, y, size, ink, { shape, alpha = 1, under = null, underInk = ink }) {
   const n = shape.features;
@@ -54,13 +65,14 @@ function paintBars(ctx, rows, index, x, y, size, ink, { shape, alpha = 1, under 
   const half = size / 2 - 1;
   const slot = size / n;
   const bar = Math.max(1, slot * 0.7);
+  const span = spanOf(rows, under, index * n, n);
   ctx.save();
   ctx.fillStyle = rgba(ink, 0.25 * alpha);
   ctx.fillRect(x, Math.round(mid), size, 1); // zero: the feature's training mean
   const draw = (values, base, fill) => {
     ctx.fillStyle = fill;
     for (let f = 0; f < n; f++) {
-      const v = level(values[base + f]);
+      const v = level(values[base + f], span);
       const left = x + f * slot + (slot - bar) / 2;
       ctx.fillRect(left, v >= 0 ? mid - v * half : mid, bar, Math.max(1, Math.abs(v) * half));
     }
@@ -75,6 +87,7 @@ function paintLines(ctx, rows, index, x, y, size, ink, { shape, alpha = 1, under
   const mid = y + size / 2;
   const half = size / 2 - 2;
   const base = index * channels * length;
+  const span = spanOf(rows, under, base, channels * length);
   ctx.save();
   ctx.fillStyle = rgba(ink, 0.2 * alpha);
   ctx.fillRect(x, Math.round(mid), size, 1);
@@ -86,7 +99,7 @@ function paintLines(ctx, rows, index, x, y, size, ink, { shape, alpha = 1, under
       ctx.beginPath();
       for (let t = 0; t < length; t++) {
         const px = x + 1 + ((size - 2) * t) / Math.max(1, length - 1);
-        const py = mid - level(values[base + c * length + t]) * half;
+        const py = mid - level(values[base + c * length + t], span) * half;
         if (t === 0) ctx.moveTo(px, py);
         else ctx.lineTo(px, py);
       }

@@ -99,7 +99,7 @@ export class TrainingPanel {
       (e.tableOption = h('option', { value: '', hidden: true }, '')),
       h('option', { value: CSV }, 'Your own CSV file…'),
     );
-    e.dataSentence = h('p', { class: 'kind-sentence data-sentence', id: `${id}-data-sentence`, 'aria-live': 'polite' }, '');
+    e.dataSentence = h('p', { class: 'data-sentence', id: `${id}-data-sentence`, 'aria-live': 'polite' }, '');
     e.data.setAttribute('aria-describedby', e.dataSentence.id);
     e.dataStatus = h('small', { class: 'field-error', 'aria-live': 'polite' });
     e.csv = h('input', { type: 'file', accept: '.csv,text/csv', hidden: true, tabindex: '-1' });
