@@ -14,6 +14,11 @@
 // docs/view-cvae.png, docs/view-contractive.png, docs/view-filters.png
 //                     the conditional VAE's, the contractive AE's and the convolutional AE's
 //                     own views (their shipped models) with the same drawing
+// docs/data-bleeding-recon.png, docs/data-bleeding-map.png, docs/data-shuttle-recon.png,
+// docs/data-shuttle-map.png
+//                     the reconstructions and the latent map of a series (bleeding, a 1-D
+//                     convolutional AE trained 600 steps) and of a table (shuttle, an AE
+//                     trained 1,500 steps)
 //
 // Serves the repository on a free loopback port for the duration of the run. Needs
 // `make data wasm` first. Every wait is on a condition of the page (no fixed sleeps).
@@ -96,6 +101,24 @@ try {
     const file = path.join(outDir, `view-${name}.png`);
     await desktop.locator(`latent-lab [part="${name}"]`).screenshot({ path: file });
     note(file);
+  }
+  // ── other data: a series with its 1-D convolutional AE, the shuttle table with an AE ──
+  for (const [data, kind, steps] of [['bleeding', 'conv1d_ae', 600], ['shuttle', 'ae', 1500]]) {
+    await desktop.evaluate(([data, kind]) => document.querySelector('latent-lab').switchData(data, { kind }), [data, kind]);
+    await desktop.evaluate((steps) => document.querySelector('latent-lab').train({ steps }), steps);
+    // The views show the trained model: the map holds every held-out row of this data.
+    await desktop.waitForFunction(async () => {
+      const el = document.querySelector('latent-lab');
+      const map = el.shadowRoot.querySelector('canvas.map');
+      const recon = el.shadowRoot.querySelector('[part="test-reconstructions"] canvas');
+      return Number(map.dataset.points) === Math.min(2000, el.info.testSize) && recon.dataset.state === 'reconstructed' && !el.info.training;
+    });
+    for (const part of ['test-reconstructions', 'latent-map']) {
+      await settle(desktop, `[part="${part}"]`);
+      const file = path.join(outDir, `data-${data}-${part === 'latent-map' ? 'map' : 'recon'}.png`);
+      await desktop.locator(`latent-lab [part="${part}"]`).screenshot({ path: file });
+      note(file);
+    }
   }
   await desktop.context().close();
 

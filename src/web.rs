@@ -563,19 +563,23 @@ impl Lab {
         })
     }
 
-    /// The first `n` held-out test rows (n × D values); fewer if the test
-    /// set is smaller.
+    /// `n` held-out test rows (n × D values; fewer if the test set is smaller): the first
+    /// `n`, or for windows of a series `n` windows evenly spaced along the test series (its
+    /// first windows are nearly the same).
     pub fn test_images(&self, n: f64) -> Result<Float32Array, JsError> {
-        let split = self.split()?;
-        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(split.test.len());
-        Ok(Float32Array::from(&split.test.rows_f32(0..n)[..]))
+        let (split, rows) = self.test_rows(n)?;
+        let values: Vec<f32> = rows.into_iter().flat_map(|i| split.test.row_f32(i)).collect();
+        Ok(Float32Array::from(&values[..]))
     }
 
-    /// Labels (0–9) of the first `n` test images.
+    /// Labels (0–9) of the rows `test_images(n)` gives (none for unlabelled data).
     pub fn test_labels(&self, n: f64) -> Result<Uint8Array, JsError> {
-        let split = self.split()?;
-        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(split.test.labels.len());
-        Ok(Uint8Array::from(&split.test.labels[..n]))
+        let (split, rows) = self.test_rows(n)?;
+        let labels: Vec<u8> = match split.test.has_labels() {
+            true => rows.into_iter().map(|i| split.test.labels[i]).collect(),
+            false => vec![],
+        };
+        Ok(Uint8Array::from(&labels[..]))
     }
 
     /// The model as a `.safetensors` file (the spec in its metadata).
@@ -778,6 +782,18 @@ impl Lab {
         self.shared
             .split_of(&self.data)
             .ok_or_else(|| JsError::new(&format!("the data set {} is not loaded yet", self.data)))
+    }
+
+    /// The test split and the indices of the `n` rows [`Lab::test_images`] gives.
+    fn test_rows(&self, n: f64) -> Result<(Rc<Split>, Vec<usize>), JsError> {
+        let split = self.split()?;
+        let len = split.test.len();
+        let n = whole(n, "testImages: n", f64::MAX).map_err(js_error)?.min(len);
+        let rows = match split.shape() {
+            InputShape::Series { .. } => (0..n).map(|i| i * len / n.max(1)).collect(),
+            _ => (0..n).collect(),
+        };
+        Ok((split, rows))
     }
 
     /// The state for a synchronous call.

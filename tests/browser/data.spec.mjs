@@ -138,6 +138,7 @@ test('your CSV: a bad one names the line and the column and changes nothing; a g
     ['a,b\n1,2\n3,x\n', /line 3, column `b`: `x` is not a finite number/],
     ['a,b\n1,2\n3\n', /line 3/],
     ['a,b\n', /no rows|empty|at least two/],
+    [`${Array.from({ length: 4097 }, (_, k) => `c${k}`).join(',')}\n${'1,'.repeat(4096)}1\n`, /4,097 columns, more than the 4,096 a table may have/],
   ]) {
     await picker.setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
     await expect(status).toContainText(want);

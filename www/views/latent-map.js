@@ -9,7 +9,7 @@ import { paintRow, parseColor } from './renderers.js';
 import { linearScale } from '../util/scale.js';
 import { formatTick } from '../util/format.js';
 import { pca2, project, projectDiagonal, ellipse } from '../util/pca.js';
-import { DIGIT_SHAPE } from '../util/shape.js';
+import { DIGIT_SHAPE, isDigitShaped } from '../util/shape.js';
 import { DATASETS, className } from '../util/datasets.js';
 
 const explanation = (rows, names) =>
@@ -106,8 +106,9 @@ export class LatentMap {
     this.#domain = squareDomain(xy, n);
     const twoD = latent === 2;
     this.#manifoldBox.hidden = !twoD;
+    // The pad draws digit-shaped images only: for other data there is no drawing to mark.
     this.#axesNote.textContent =
-      'The crosshair is your drawing; for a VAE, the patch inside it is σ, how unsure the encoder is. ' +
+      (isDigitShaped(this.#shape) ? 'The crosshair is your drawing; for a VAE, the patch inside it is σ, how unsure the encoder is. ' : '') +
       (twoD
         ? 'Hover or drag on the map to decode any point.'
         : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`);
