@@ -37,6 +37,18 @@ export function csvColumns(firstLine) {
   return names;
 }
 
+/**
+ * A kind's sentence (written for the digits) for rows of another data set: "digit" becomes
+ * one of its rows ('image', 'row', 'window'), in the singular and the plural, and "pixels"
+ * its values where they are not images.
+ */
+export function sentenceFor(sentence, rows = 'digits') {
+  if (!sentence || rows === 'digits') return sentence ?? '';
+  const one = rows.replace(/s$/, '');
+  const out = sentence.replace(/\bdigits\b/g, rows).replace(/\bdigit\b/g, one);
+  return rows === 'images' ? out : out.replace(/\bpixels\b/g, 'values');
+}
+
 /** The column most likely to hold labels: one named label, class, target or anomaly. */
 export function guessLabel(columns) {
   return columns.find((c) => /^(label|labels|class|target|anomaly|is_anomaly|y)$/i.test(c)) ?? null;
@@ -234,6 +246,7 @@ export class TrainingPanel {
       option.disabled = !fits;
     }
     e.ips.previousSibling.textContent = `${rows[0].toUpperCase()}${rows.slice(1)}/s`;
+    if (this.#ready) this.#showKind();
   }
 
   /** Reads a CSV file's header and loads it, labels from `label` (else a guessed column). */
@@ -382,7 +395,7 @@ export class TrainingPanel {
     // While a switch is under way the select and the sentence show the kind asked for.
     if (!this.#switching) {
       e.kind.value = kind ? kind.id : '';
-      e.kindSentence.textContent = kind?.sentence ?? '';
+      e.kindSentence.textContent = sentenceFor(kind?.sentence, this.#data?.rows);
     }
     const shown = new Set(kind?.settings ?? []);
     for (const [key, { input, error, wrap }] of Object.entries(this.#live)) {
@@ -401,7 +414,7 @@ export class TrainingPanel {
     const e = this.#els;
     const id = e.kind.value;
     if (!this.#ready || id === this.#spec.kind) return;
-    e.kindSentence.textContent = kindOf(id)?.sentence ?? '';
+    e.kindSentence.textContent = sentenceFor(kindOf(id)?.sentence, this.#data?.rows);
     e.kindStatus.textContent = '';
     this.#switching = true;
     e.kind.disabled = true;
