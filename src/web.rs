@@ -1,6 +1,6 @@
 //! The JavaScript-facing API (wasm only). One [`Engine`] per page holds what its models share:
-//! the WebGPU device (opened once) and the bundled data (decoded once, uploaded to the GPU
-//! once, and only when a model first needs it). Each [`Lab`] owns one model and its executor
+//! the WebGPU device (opened once) and the data sets by name (each decoded once, uploaded to
+//! the GPU once, and only when a model first needs it). Each [`Lab`] owns one model and its executor
 //! (WebGPU or CPU). `www/engine-worker.js` is their only caller.
 //!
 //! Calls must not overlap: every method that touches the model takes the state out of its
@@ -238,9 +238,9 @@ impl Engine {
         self.shared.devices.get()
     }
 
-    /// Builds a model on data set `data` (`"mnist"`, the digits, before they arrive, or one given by
-    /// `set_data`/`set_csv`): `spec_json` is a ModelSpec, its missing fields filled in for
-    /// the data's shape (`"{}"`: the default VAE). With `prefer_gpu` it runs on the page's
+    /// Builds a model on data set `data` (one given by `set_data` or `set_csv`, or `"mnist"`,
+    /// the digits, even before they arrive): `spec_json` is a ModelSpec, its missing fields
+    /// filled in for the data's shape (`"{}"`: the default VAE). With `prefer_gpu` it runs on the page's
     /// WebGPU device, or on the CPU, recording why, when WebGPU is missing or fails.
     /// Resolves to a [`Lab`]. Calls must not overlap (the first opens the device).
     pub fn open(&self, spec_json: String, prefer_gpu: bool, data: String) -> Promise {
