@@ -248,7 +248,7 @@ export class LatentLabElement extends HTMLElement {
         reset: (spec) => this.#resetFromForm(spec),
         download: () => this.#download(),
         load: (file) => this.#loadFile(file),
-        switchKind: (kind) => this.#switchFromPanel(kind),
+        switchKind: (kind) => this.#fromPanel(() => this.switchKind(kind)),
         switchData: (name) => this.#fromPanel(() => this.switchData(name)),
         loadCsv: (file, label) => this.#fromPanel(() => this.loadCsv(file, { label })),
         // The panel shows the engine's refusal next to the field itself.
@@ -1106,8 +1106,9 @@ export class LatentLabElement extends HTMLElement {
     return !isCsvData(this.#dataName) || Boolean(this.#csv?.label);
   }
 
-  // A data action from the training card: its refusal goes back to the card (shown next to
-  // the data select), an error shown while it ran stays.
+  // A switch from the training card (kind, data): its refusal goes back to the card (shown
+  // next to the select); on success the errors shown before it go, one shown while it ran
+  // stays.
   async #fromPanel(action) {
     const before = this.#views.messages.texts('error');
     const info = await action();
@@ -1122,13 +1123,6 @@ export class LatentLabElement extends HTMLElement {
     const spec = JSON.parse(info.spec);
     this.#views.training.setLiveSpec(info.spec);
     this.#kinds.setSpec(spec);
-  }
-
-  // The switcher: errors go back to it (it shows them next to the select).
-  async #switchFromPanel(kind) {
-    const before = this.#views.messages.texts('error');
-    await this.switchKind(kind);
-    this.#clearErrors(before);
   }
 
   // A live setting from the switcher or a view: the engine's refusal is shown in the element.

@@ -252,7 +252,6 @@ export class TrainingPanel {
   /** Reads a CSV file's header and loads it, labels from `label` (else a guessed column). */
   async loadCsv(file, label) {
     const e = this.#els;
-    e.dataStatus.textContent = '';
     let columns = [];
     try {
       const head = await file.slice(0, 64 * 1024).text();
@@ -261,21 +260,14 @@ export class TrainingPanel {
       // The engine reads the file and says what is wrong with it.
     }
     const pick = label === undefined ? guessLabel(columns) : label;
-    this.#switching = true;
-    e.data.disabled = true;
-    try {
+    const load = async () => {
       await this.actions.loadCsv(file, pick);
       this.#csvFile = file;
       const none = h('option', { value: '' }, 'none (no labels)');
       e.label.replaceChildren(none, ...columns.map((c) => h('option', { value: c }, c)));
       e.label.value = pick ?? '';
-    } catch (err) {
-      e.dataStatus.textContent = err.message;
-    } finally {
-      this.#switching = false;
-      e.data.disabled = false;
-      this.#showData();
-    }
+    };
+    await this.#whileSwitching(e.data, e.dataStatus, load, () => this.#showData(), { focus: false });
   }
 
   #showData() {
@@ -291,20 +283,11 @@ export class TrainingPanel {
       e.csv.click();
       return;
     }
-    this.#switching = true;
-    e.data.disabled = true;
     e.dataSentence.textContent = DATASETS[name]?.caption ?? '';
-    try {
-      await this.actions.switchData(name);
-    } catch (err) {
-      e.dataStatus.textContent = err.message;
-    } finally {
-      this.#switching = false;
-      e.data.disabled = false;
+    await this.#whileSwitching(e.data, e.dataStatus, () => this.actions.switchData(name), () => {
       this.#showData();
       if (this.#data) e.dataSentence.textContent = this.#data.caption;
-      e.data.focus();
-    }
+    });
   }
 
   /** 'full' (everything) or 'minimal' (start, pause, reset and the kind's live settings). */
@@ -415,18 +398,24 @@ export class TrainingPanel {
     const id = e.kind.value;
     if (!this.#ready || id === this.#spec.kind) return;
     e.kindSentence.textContent = sentenceFor(kindOf(id)?.sentence, this.#data?.rows);
-    e.kindStatus.textContent = '';
+    await this.#whileSwitching(e.kind, e.kindStatus, () => this.actions.switchKind(id), () => this.#showKind());
+  }
+
+  // Runs a switch from `select` (kind, data): the select is disabled and keeps showing what
+  // was asked for meanwhile; a refusal goes to `status`; `after` shows the outcome.
+  async #whileSwitching(select, status, action, after, { focus = true } = {}) {
+    status.textContent = '';
     this.#switching = true;
-    e.kind.disabled = true;
+    select.disabled = true;
     try {
-      await this.actions.switchKind(id);
+      await action();
     } catch (err) {
-      e.kindStatus.textContent = err.message;
+      status.textContent = err.message;
     } finally {
       this.#switching = false;
-      e.kind.disabled = false;
-      this.#showKind();
-      e.kind.focus();
+      select.disabled = false;
+      after();
+      if (focus) select.focus();
     }
   }
 
