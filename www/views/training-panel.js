@@ -270,8 +270,11 @@ export class TrainingPanel {
     await this.#whileSwitching(e.data, e.dataStatus, load, () => this.#showData(), { focus: false });
   }
 
+  // After a data switch: the select shows the data in force, and the kind's sentence speaks
+  // of its rows (it was held while the switch ran).
   #showData() {
     if (this.#data) this.#els.data.value = this.#data.name;
+    if (this.#ready) this.#showKind();
   }
 
   async #switchData() {
