@@ -1,6 +1,6 @@
 // activation.wgsl — elementwise activations and their gradients.
 // activation_forward:  y = f(x)
-// activation_backward: dx = f′·dy, with f′ written in terms of y = f(x) (see src/reference.rs)
+// activation_backward: dx += f′·dy, with f′ written in terms of y = f(x) (see src/ops/activation.rs)
 // f: 0 relu, 1 leaky_relu, 2 tanh, 3 sigmoid.
 // Dispatch: up to 4096 workgroups of 256 in x; each invocation strides over the tensor.
 // Bindings: 0 params · Input: 1 x, 2 y, 3 dy · Output: 4 out.
@@ -48,6 +48,6 @@ fn activation_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 @compute @workgroup_size(256)
 fn activation_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     for (var i = gid.x; i < params.len; i += nwg.x * 256u) {
-        out[i] = derivative(y[i]) * dy[i];
+        out[i] += derivative(y[i]) * dy[i];
     }
 }

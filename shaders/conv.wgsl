@@ -6,13 +6,13 @@
 //   strided = other·s − p + tap   (per axis; out of range: the tap reads zero).
 // A 1-D convolution (a series: C × L) is this with H = 1, k_h = 1, s_h = 1, p_h = 0.
 //   conv2d_forward                    y  = conv(x, w) + bias      w: C_out × C_in × k_h × k_w
-//   conv2d_backward_input             dx = Σ_{co, ky, kx} dy·w[co, ci]
-//   conv2d_backward_weight            dw = Σ_{b, oy, ox} dy·x
-//   conv2d_backward_bias              dbias[co] = Σ_{b, oy, ox} dy[b, co, oy, ox]
+//   conv2d_backward_input             dx += Σ_{co, ky, kx} dy·w[co, ci]
+//   conv2d_backward_weight            dw += Σ_{b, oy, ox} dy·x
+//   conv2d_backward_bias              dbias[co] += Σ_{b, oy, ox} dy[b, co, oy, ox]
 //   conv_transpose2d_forward          y  = convᵀ(x, w) + bias     w: C_in × C_out × k_h × k_w
-//   conv_transpose2d_backward_input   dx = Σ_{co, ky, kx} dy·w[ci, co]
-//   conv_transpose2d_backward_weight  dw = Σ_{b, iy, ix} x·dy
-//   conv_transpose2d_backward_bias    dbias[co] = Σ_{b, oy, ox} dy[b, co, oy, ox]
+//   conv_transpose2d_backward_input   dx += Σ_{co, ky, kx} dy·w[ci, co]
+//   conv_transpose2d_backward_weight  dw += Σ_{b, iy, ix} x·dy
+//   conv_transpose2d_backward_bias    dbias[co] += Σ_{b, oy, ox} dy[b, co, oy, ox]
 // (the weights' layouts are PyTorch's Conv2d and ConvTranspose2d). H_out and W_out travel
 // in the uniform, so conv_transpose2d's output_padding needs no word of its own.
 //
@@ -156,7 +156,7 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
                 }
             }
         }
-        dx[i] = acc;
+        dx[i] += acc;
     }
 }
 
@@ -190,7 +190,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builti
                 }
             }
         }
-        dw[i] = acc;
+        dw[i] += acc;
     }
 }
 
@@ -205,7 +205,7 @@ fn sum_output_planes(gid: vec3<u32>, nwg: vec3<u32>) {
                 acc += dy[start + j];
             }
         }
-        dbias[co] = acc;
+        dbias[co] += acc;
     }
 }
 
@@ -277,7 +277,7 @@ fn conv_transpose2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>
                 }
             }
         }
-        dx[i] = acc;
+        dx[i] += acc;
     }
 }
 
@@ -311,7 +311,7 @@ fn conv_transpose2d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32
                 }
             }
         }
-        dw[i] = acc;
+        dw[i] += acc;
     }
 }
 

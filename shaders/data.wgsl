@@ -8,12 +8,12 @@
 // (seed, NOISE, step, i): kind 0 gaussian clip(x + amount·n, 0, 1); 1 mask: 0 with
 // probability amount; 2 salt and pepper: 0 or 1 (equally likely) with probability amount;
 // 3 gaussian x + amount·n, not clipped (standardised values).
-// (params: rows = element count, count = kind, _pad = amount's f32 bits.)
+// (params: rows = element count, count = kind, amount.)
 // gather_labels: cond[b, :] = one-hot(labels[batch_index(seed, step, b)]) over 10 classes,
 // the labels of the images gather_batch picks (labels: one u32 per image).
 // concat_columns: y[b, :] = [a[b, :] | c[b, :]] (params: rows, count = cols(a),
-// _pad = cols(c)); split_columns_backward: da[b, :] = dy[b, ..cols(a)] (count = cols(a),
-// _pad = cols(dy)).
+// width = cols(c)); split_columns_backward: da[b, :] += dy[b, ..cols(a)] (count = cols(a),
+// width = cols(dy)).
 // Dispatch: up to 4096 workgroups of 256 (strided), over B·width gathered values, the
 // corrupted elements, B·10 one-hot entries or the output's elements.
 // Bindings: 0 params · Input: 1 state, 2 images, 13 rows (f32), 4 clean, 6 labels, 8 a,
@@ -25,7 +25,7 @@ struct Params {
     rows: u32,
     count: u32,
     seed: u32,
-    _pad: u32,
+    amount: f32,
     width: u32,
     stride: u32,
 }
@@ -80,7 +80,7 @@ fn gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 
 @compute @workgroup_size(256)
 fn corrupt_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let amount = bitcast<f32>(params._pad);
+    let amount = params.amount;
     for (var i = gid.x; i < params.rows; i += nwg.x * 256u) {
         let v = clean[i];
         switch params.count {
@@ -113,7 +113,7 @@ fn gather_labels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 @compute @workgroup_size(256)
 fn concat_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let ca = params.count;
-    let cc = params._pad;
+    let cc = params.width;
     let width = ca + cc;
     for (var i = gid.x; i < params.rows * width; i += nwg.x * 256u) {
         let b = i / width;
@@ -129,8 +129,8 @@ fn concat_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 @compute @workgroup_size(256)
 fn split_columns_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let ca = params.count;
-    let cy = params._pad;
+    let cy = params.width;
     for (var i = gid.x; i < params.rows * ca; i += nwg.x * 256u) {
-        da[i] = dy[(i / ca) * cy + i % ca];
+        da[i] += dy[(i / ca) * cy + i % ca];
     }
 }

@@ -1,11 +1,11 @@
 // linear.wgsl — dense layers: y = x·Wᵀ + b and its three gradients, as one matmul.
 //
-// C[M, N] = Σ_k A(m, k)·B(k, n) (+ bias[n]), where A(m, k) = a[m·sam + k·sak] and
+// C[M, N] = Σ_k A(m, k)·B(k, n) (+ bias[n]) — or, for the gradients, C += Σ_k …, where A(m, k) = a[m·sam + k·sak] and
 // B(k, n) = b[k·sbk + n·sbn]. The strides express each transpose, so the three products
 // share one body (W is stored [outputs, inputs], as in PyTorch):
 //   linear_forward          A = x (B × I),              B(k = i, n = o) = w[o, i],  + bias
-//   linear_backward_input   A = dy (B × O),             B(k = o, n = i) = w[o, i]
-//   linear_backward_weight  A(m = o, k = b) = dy[b, o], B(k = b, n = i) = x[b, i]
+//   linear_backward_input   A = dy (B × O),             B(k = o, n = i) = w[o, i],  added
+//   linear_backward_weight  A(m = o, k = b) = dy[b, o], B(k = b, n = i) = x[b, i],  added
 //
 // Two schedules, chosen per device by the override constant TILED:
 // - TILED = true (GPUs): workgroups of 16 × 16 invocations, each owning a 4 × 4 block of C,
@@ -17,7 +17,7 @@
 //   and reads A and B straight from storage, so a 16 × 16 workgroup covers 128 × 64.
 //   Grid: (⌈N / 64⌉, ⌈M / 128⌉). Measured 3–10× faster than TILED on lavapipe.
 //
-// linear_backward_bias: dbias[n] = Σ_m a[m·N + n]; one invocation per column, ⌈N / 64⌉
+// linear_backward_bias: dbias[n] += Σ_m a[m·N + n]; one invocation per column, ⌈N / 64⌉
 // workgroups of 64.
 //
 // Bindings: 0 dims · Input: 1 a, 2 b, 3 bias · Output: 4 c.
@@ -28,8 +28,9 @@ struct Dims {
     m: u32,
     n: u32,
     k: u32,
-    // 1: add bias[n] (linear_forward). The gradients bind any read-only buffer at 3.
-    use_bias: u32,
+    // 0: c = A·B + bias[n] (linear_forward); 1: c += A·B (the gradients, which bind any
+    // read-only buffer at 3).
+    accumulate: u32,
     sam: u32,
     sak: u32,
     sbk: u32,
@@ -154,8 +155,8 @@ fn matmul_blocked(wid: vec3<u32>, lid: vec3<u32>) {
     store(m0, n0, array<vec4<f32>, 8>(c0, c1, c2, c3, c4, c5, c6, c7), 8u);
 }
 
-// Writes `rows` × 4 results at (row0, col0), adding the bias if asked, skipping what is out
-// of range.
+// Writes `rows` × 4 results at (row0, col0) — plus the bias, or added to what c holds —
+// skipping what is out of range.
 fn store(row0: u32, col0: u32, acc: array<vec4<f32>, 8>, rows: u32) {
     for (var i = 0u; i < rows; i++) {
         let row = row0 + i;
@@ -165,11 +166,12 @@ fn store(row0: u32, col0: u32, acc: array<vec4<f32>, 8>, rows: u32) {
         for (var j = 0u; j < 4u; j++) {
             let col = col0 + j;
             if (col < dims.n) {
-                var v = acc[i][j];
-                if (dims.use_bias == 1u) {
-                    v += bias[col];
+                let idx = row * dims.n + col;
+                if (dims.accumulate == 1u) {
+                    c[idx] += acc[i][j];
+                } else {
+                    c[idx] = acc[i][j] + bias[col];
                 }
-                c[row * dims.n + col] = v;
             }
         }
     }
@@ -208,5 +210,5 @@ fn linear_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var row = 0u; row < dims.m; row++) {
         sum += a[row * dims.n + col];
     }
-    c[col] = sum;
+    c[col] += sum;
 }

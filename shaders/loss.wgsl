@@ -1,6 +1,6 @@
 // loss.wgsl — the reconstruction loss from the decoder's logits, and its gradient.
 // reconstruction_loss: per row b, row_loss[b] = Σ_d loss(l, t) and
-//   dlogits[b, d] = scale · ∂loss/∂l  (scale = 1/B: the gradient of the batch mean).
+//   dlogits[b, d] += scale · ∂loss/∂l  (scale = 1/B: the gradient of the batch mean).
 //   kind 0, BCE from logits in the stable form: max(l, 0) − l·t + log(1 + e^−|l|); ∂ = σ(l) − t
 //   kind 1, MSE of the image σ(l): (σ(l) − t)²; ∂ = 2(σ(l) − t)·σ(l)·(1 − σ(l))
 //   kind 2, MSE of the value l itself (standardised data): (l − t)²; ∂ = 2(l − t)
@@ -49,7 +49,7 @@ fn reconstruction_loss(@builtin(global_invocation_id) gid: vec3<u32>) {
             grad = 2.0 * (l - t);
         }
         sum += value;
-        dlogits[k] = grad * params.scale;
+        dlogits[k] += grad * params.scale;
     }
     row_loss[row] = sum;
 }

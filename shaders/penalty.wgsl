@@ -5,8 +5,7 @@
 // sparsity_forward: per unit j, rho_hat[j] = mean_b |code[b, j]| and unit_penalty[j] =
 //   kind 0 (KL): ρ·ln(ρ/ρ̂) + (1 − ρ)·ln((1 − ρ)/(1 − ρ̂)), ρ̂ clamped to [1e-6, 1 − 1e-6];
 //   kind 1 (L1): ρ̂ itself (the mean |code|).
-// sparsity_backward: dcode[b, j] += weight/B · (KL: −ρ/ρ̂ + (1 − ρ)/(1 − ρ̂); L1: sign(code))
-//   (adds: the decoder's backward wrote dcode first).
+// sparsity_backward: dcode[b, j] += weight/B · (KL: −ρ/ρ̂ + (1 − ρ)/(1 − ρ̂); L1: sign(code)).
 // Dispatch: sparsity_forward ⌈Z / 64⌉ workgroups of 64, one invocation per unit looping over
 // rows; sparsity_backward up to 4096 workgroups of 256 over B·Z (strided).
 //
@@ -15,8 +14,7 @@
 // contractive_unit_stats: wnorm[j] = nⱼ, mean_s2[j] = mean_b sⱼ² (one invocation per unit).
 // contractive_penalty: row_penalty[b] = Σⱼ s²·wnorm[j] (one invocation per row).
 // contractive_backward_code: dcode[b, j] += 2·weight/B·s·(1 − 2c)·wnorm[j] (strided, adds).
-// contractive_backward_weight: dw[j, i] += 2·weight·mean_s2[j]·W[j, i] (strided, adds after
-//   the layer's weight gradient was written).
+// contractive_backward_weight: dw[j, i] += 2·weight·mean_s2[j]·W[j, i] (strided, adds).
 //
 // Bindings: 0 params · Input: 1 code, 3 rho_hat, 6 w · Output: 2 rho_hat_out,
 // 4 unit_penalty, 5 dcode, 9 row_penalty, 10 dw · Both: 7 wnorm, 8 mean_s2 (written by

@@ -1,7 +1,7 @@
 // vae.wgsl — the VAE's stochastic layer. `stats` is B × 2Z: [μ | log σ²] per row.
 // reparameterize_forward:  z = μ + exp(½·log σ²)·ε, ε = N(0, 1) at (seed, EPS, step, b·Z + j)
-// reparameterize_backward: dμ += dz; dlog σ² += dz·ε·½·exp(½·log σ²)   (adds to dstats)
-// kl_divergence: row_kl[b] = −½·Σⱼ(1 + log σ² − μ² − σ²); dstats = β/B·[μ | ½(σ² − 1)] (writes)
+// reparameterize_backward: dμ += dz; dlog σ² += dz·ε·½·exp(½·log σ²)
+// kl_divergence: row_kl[b] = −½·Σⱼ(1 + log σ² − μ² − σ²); dstats += β/B·[μ | ½(σ² − 1)]
 // The step counter is read from `state`, so many steps can be recorded in one submit.
 // Dispatch: reparameterize_*: up to 4096 workgroups of 256 over B·Z (strided);
 //           kl_divergence: ⌈B / 64⌉ workgroups of 64, one invocation per row.
@@ -70,8 +70,8 @@ fn kl_divergence(@builtin(global_invocation_id) gid: vec3<u32>) {
         let logvar = stats[b * 2u * zl + zl + j];
         let v = exp(logvar);
         kl += -0.5 * (1.0 + logvar - mu * mu - v);
-        dstats[b * 2u * zl + j] = scale * mu;
-        dstats[b * 2u * zl + zl + j] = scale * 0.5 * (v - 1.0);
+        dstats[b * 2u * zl + j] += scale * mu;
+        dstats[b * 2u * zl + zl + j] += scale * 0.5 * (v - 1.0);
     }
     row_kl[b] = kl;
 }

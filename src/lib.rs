@@ -3,8 +3,9 @@
 //! on the CPU with reference kernels.
 //!
 //! The layers, top to bottom: [`web`] (the wasm API), [`train`] (trainer and evaluation),
-//! [`model`] (ModelSpec → Program), [`backend`] (the CPU and GPU executors), [`reference`]
-//! (CPU kernels) and `shaders/` (WGSL kernels). Side modules: [`data`], [`weights`], [`rng`],
+//! [`model`] (ModelSpec → Program), [`backend`] (the CPU and GPU executors), [`ops`] (each
+//! op's gradient rule, CPU function and GPU plan; [`reference`] gathers the CPU functions)
+//! and `shaders/` (WGSL kernels). Side modules: [`data`], [`weights`], [`rng`],
 //! [`inspect`] (a model's insides for the page's views), [`pca`] (the linear baseline).
 
 pub mod backend;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod inspect;
 pub mod limits;
 pub mod model;
+pub mod ops;
 pub mod pca;
 pub mod reference;
 pub mod rng;

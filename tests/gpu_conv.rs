@@ -1,105 +1,18 @@
-//! `conv.wgsl` against the reference functions of the same names in
-//! `src/reference/conv.rs`, on random data.
+//! `conv.wgsl` through the conv ops' own plans, against the ops' CPU functions (the tap
+//! list of `src/ops/conv.rs`), on random data.
 //!
 //! Shapes divide neither the 256-wide workgroups nor each other (odd sizes, stride 2,
 //! padding 1, output padding 1), span several workgroups, and include the MNIST encoder
-//! 28 × 28 → 14 × 14 → 7 × 7 and its transpose back.
+//! 28 × 28 → 14 × 14 → 7 × 7 and its transpose back. The gradients add to what their
+//! outputs hold, so those start from random values.
 
 mod common;
 
+use common::kernel::Case;
 use common::{assert_close, randn};
-use latent_lab::backend::gpu::context::read_mapped_f32;
-use latent_lab::backend::gpu::plan::conv_words;
 use latent_lab::backend::GpuContext;
-use latent_lab::reference::conv::{self as r, ConvShape};
-use latent_lab::shaders::Shader;
-use pollster::block_on;
-
-// ---- harness ----
-
-/// Largest grid of the strided 1-D kernels; they loop over whatever is left.
-const MAX_GROUPS: u32 = 4096;
-
-/// Bindings of `conv.wgsl`.
-const X: u32 = 1;
-const W: u32 = 2;
-const BIAS: u32 = 3;
-const DY: u32 = 4;
-const Y: u32 = 5;
-const DX: u32 = 6;
-const DW: u32 = 7;
-const DBIAS: u32 = 8;
-
-/// One dispatch of `entry` over an output of `out_len` elements, with the shape's uniform at
-/// binding 0, `inputs` bound read-only and `output` (filled with NaN, so an element the
-/// kernel misses fails the comparison) bound read_write and read back.
-fn run_conv(
-    ctx: &GpuContext,
-    entry: &'static str,
-    s: &ConvShape,
-    inputs: &[(u32, &[f32])],
-    (output, out_len): (u32, usize),
-) -> Vec<f32> {
-    let device = &ctx.device;
-    let pipeline = block_on(ctx.pipeline(Shader::Conv, entry, None))
-        .unwrap_or_else(|e| panic!("{entry}: pipeline: {e}"));
-    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let buffer = |words: &[u32], usage: wgpu::BufferUsages| {
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(entry),
-            size: (words.len() as u64 * 4).max(16),
-            usage: usage | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(words));
-        buffer
-    };
-    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
-    let uniform = buffer(&conv_words(s), wgpu::BufferUsages::UNIFORM);
-    let storage = wgpu::BufferUsages::STORAGE;
-    let mut bound: Vec<(u32, wgpu::Buffer)> =
-        inputs.iter().map(|&(binding, v)| (binding, buffer(&bits(v), storage))).collect();
-    let out = buffer(&bits(&vec![f32::NAN; out_len]), storage | wgpu::BufferUsages::COPY_SRC);
-    bound.push((output, out));
-    let mut entries =
-        vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
-    entries.extend(bound.iter().map(|(binding, b)| wgpu::BindGroupEntry {
-        binding: *binding,
-        resource: b.as_entire_binding(),
-    }));
-    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(entry),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
-    let groups = (out_len.div_ceil(256) as u32).clamp(1, MAX_GROUPS);
-    let staging = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(entry),
-        size: (out_len as u64 * 4).max(16),
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut encoder =
-        device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(entry) });
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(entry),
-            ..Default::default()
-        });
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(groups, 1, 1);
-    }
-    let out = &bound.last().expect("the output is bound").1;
-    encoder.copy_buffer_to_buffer(out, 0, &staging, 0, staging.size());
-    ctx.queue.submit([encoder.finish()]);
-    if let Some(e) = block_on(scope.pop()) {
-        panic!("{entry}: {e}");
-    }
-    let rx = ctx.start_read(&staging);
-    block_on(ctx.wait(rx, entry)).unwrap_or_else(|e| panic!("{entry}: readback: {e}"));
-    read_mapped_f32(&staging, out_len).expect("readback")
-}
+use latent_lab::model::{ConvShape, ModelSpec};
+use latent_lab::ops::{ConvBackwardBias, ConvBackwardInput, ConvBackwardWeight, ConvForward};
 
 /// The one tolerance of this file: the GPU sums the same products as the reference in
 /// another order, so the error grows with the number of terms per output (up to
@@ -115,84 +28,51 @@ fn assert_matches(gpu: &[f32], reference: &[f32], terms: usize, what: &str) {
     assert_close(gpu, reference, 1e-5 * (terms as f32).sqrt(), 1e-4, what);
 }
 
-/// Random x, w, bias, dy for a shape, fixed per seed.
-struct Data {
-    x: Vec<f32>,
-    w: Vec<f32>,
-    bias: Vec<f32>,
-    dy: Vec<f32>,
-}
-
-fn data(s: &ConvShape, seed: u32) -> Data {
-    Data {
-        x: randn(s.x_len(), seed),
-        w: randn(s.w_len(), seed + 1),
-        bias: randn(s.c_out, seed + 2),
-        dy: randn(s.y_len(), seed + 3),
-    }
-}
-
-/// The four conv2d kernels on one shape.
-fn check_conv2d(ctx: &GpuContext, s: &ConvShape, what: &str) {
-    let d = data(s, 11);
-    let k2 = s.taps();
-    let mut want = vec![0.0; s.y_len()];
-    r::conv2d_forward(&d.x, &d.w, &d.bias, &mut want, s);
-    let got = run_conv(
-        ctx,
-        "conv2d_forward",
-        s,
-        &[(X, &d.x), (W, &d.w), (BIAS, &d.bias)],
-        (Y, s.y_len()),
+/// The forward op and its three gradients on one shape: conv2d, or conv_transpose2d with
+/// `transpose`.
+fn check(ctx: &GpuContext, s: &ConvShape, transpose: bool, what: &str) {
+    let name = if transpose { "conv_transpose2d" } else { "conv2d" };
+    let mut c = Case::new(ModelSpec::default(), s.batch);
+    let seed = if transpose { 21 } else { 11 };
+    let (x_cols, y_cols) = (s.x_len() / s.batch, s.y_len() / s.batch);
+    // conv2d's weight is c_out × (c_in·k_h·k_w), conv_transpose2d's c_in × (c_out·k_h·k_w).
+    let (first, second) = if transpose { (s.c_in, s.c_out) } else { (s.c_out, s.c_in) };
+    let taps = s.taps();
+    let x = c.tensor(s.batch, x_cols, randn(s.x_len(), seed));
+    let w = c.tensor(first, second * taps, randn(s.w_len(), seed + 1));
+    let b = c.tensor(1, s.c_out, randn(s.c_out, seed + 2));
+    let dy = c.tensor(s.batch, y_cols, randn(s.y_len(), seed + 3));
+    let y = c.tensor(s.batch, y_cols, vec![f32::NAN; s.y_len()]);
+    let dx = c.tensor(s.batch, x_cols, randn(s.x_len(), seed + 4));
+    let dw = c.tensor(first, second * taps, randn(s.w_len(), seed + 5));
+    let db = c.tensor(1, s.c_out, randn(s.c_out, seed + 6));
+    let shape = *s;
+    let run = |op: latent_lab::ops::Op, out: usize, terms: usize, entry: &str| {
+        let (gpu, cpu) = (c.gpu(ctx, op.clone(), false), c.cpu(op));
+        assert_matches(gpu.get(out), cpu.get(out), terms, &format!("{what} {name}_{entry}"));
+    };
+    // Products per output: the forward sums c_in·taps (c_in of the op's input), the input
+    // gradient c_out·taps, the weight and bias gradients every position of the strided side.
+    let positions = if transpose { s.batch * s.in_h * s.in_w } else { s.batch * s.out_h * s.out_w };
+    run(ConvForward { transpose, x, w, b, y, shape }.into(), y, s.c_in * taps, "forward");
+    let op = ConvBackwardInput { transpose, dy, w, dx, shape }.into();
+    run(op, dx, s.c_out * taps, "backward_input");
+    run(
+        ConvBackwardWeight { transpose, x, dy, dw, shape }.into(),
+        dw,
+        positions,
+        "backward_weight",
     );
-    assert_matches(&got, &want, s.c_in * k2, &format!("{what} conv2d_forward"));
-
-    let mut want = vec![0.0; s.x_len()];
-    r::conv2d_backward_input(&d.dy, &d.w, &mut want, s);
-    let got = run_conv(ctx, "conv2d_backward_input", s, &[(W, &d.w), (DY, &d.dy)], (DX, s.x_len()));
-    assert_matches(&got, &want, s.c_out * k2, &format!("{what} conv2d_backward_input"));
-
-    let mut want = vec![0.0; s.w_len()];
-    r::conv2d_backward_weight(&d.x, &d.dy, &mut want, s);
-    let got =
-        run_conv(ctx, "conv2d_backward_weight", s, &[(X, &d.x), (DY, &d.dy)], (DW, s.w_len()));
-    let terms = s.batch * s.out_h * s.out_w;
-    assert_matches(&got, &want, terms, &format!("{what} conv2d_backward_weight"));
-
-    let mut want = vec![0.0; s.c_out];
-    r::conv2d_backward_bias(&d.dy, &mut want, s);
-    let got = run_conv(ctx, "conv2d_backward_bias", s, &[(DY, &d.dy)], (DBIAS, s.c_out));
-    assert_matches(&got, &want, terms, &format!("{what} conv2d_backward_bias"));
+    let op = ConvBackwardBias { transpose, dy, db, shape }.into();
+    run(op, db, s.batch * s.out_h * s.out_w, "backward_bias");
 }
 
-/// The four conv_transpose2d kernels on one shape.
+fn check_conv2d(ctx: &GpuContext, s: &ConvShape, what: &str) {
+    check(ctx, s, false, what);
+}
+
 fn check_conv_transpose2d(ctx: &GpuContext, s: &ConvShape, what: &str) {
-    let d = data(s, 21);
-    let k2 = s.taps();
-    let mut want = vec![0.0; s.y_len()];
-    r::conv_transpose2d_forward(&d.x, &d.w, &d.bias, &mut want, s);
-    let inputs = [(X, &d.x[..]), (W, &d.w[..]), (BIAS, &d.bias[..])];
-    let got = run_conv(ctx, "conv_transpose2d_forward", s, &inputs, (Y, s.y_len()));
-    assert_matches(&got, &want, s.c_in * k2, &format!("{what} conv_transpose2d_forward"));
-
-    let mut want = vec![0.0; s.x_len()];
-    r::conv_transpose2d_backward_input(&d.dy, &d.w, &mut want, s);
-    let inputs = [(W, &d.w[..]), (DY, &d.dy[..])];
-    let got = run_conv(ctx, "conv_transpose2d_backward_input", s, &inputs, (DX, s.x_len()));
-    assert_matches(&got, &want, s.c_out * k2, &format!("{what} conv_transpose2d_backward_input"));
-
-    let mut want = vec![0.0; s.w_len()];
-    r::conv_transpose2d_backward_weight(&d.x, &d.dy, &mut want, s);
-    let inputs = [(X, &d.x[..]), (DY, &d.dy[..])];
-    let got = run_conv(ctx, "conv_transpose2d_backward_weight", s, &inputs, (DW, s.w_len()));
-    let terms = s.batch * s.in_h * s.in_w;
-    assert_matches(&got, &want, terms, &format!("{what} conv_transpose2d_backward_weight"));
-
-    let mut want = vec![0.0; s.c_out];
-    r::conv_transpose2d_backward_bias(&d.dy, &mut want, s);
-    let got = run_conv(ctx, "conv_transpose2d_backward_bias", s, &[(DY, &d.dy)], (DBIAS, s.c_out));
-    let terms = s.batch * s.out_h * s.out_w;
-    assert_matches(&got, &want, terms, &format!("{what} conv_transpose2d_backward_bias"));
+    check(ctx, s, true, what);
 }
 
 // ---- conv2d ----

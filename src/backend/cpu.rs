@@ -1,14 +1,12 @@
-//! The CPU executor: runs a [`Program`] with the reference kernels of `src/reference.rs`.
+//! The CPU executor: runs a [`Program`] with each op's plain-loop function (`src/ops/`).
 //! It is the oracle of the GPU executor and the engine of the browser's no-WebGPU fallback.
 
 use std::sync::Arc;
 
 use crate::backend::Metrics;
-use crate::data::{Output, Values};
-use crate::model::ConvShape;
-use crate::model::{metric, ModelSpec, Op, Program};
-use crate::reference as r;
-use crate::reference::conv as rc;
+use crate::data::Values;
+use crate::model::{metric, ModelSpec, Program};
+use crate::ops::Cpu;
 
 pub struct CpuExecutor {
     program: Program,
@@ -90,14 +88,14 @@ impl CpuExecutor {
     /// Runs `steps` training steps and queues their metrics.
     pub fn train(&mut self, steps: u32) {
         let mut sums = [0f32; metric::COUNT];
-        let ops = std::mem::take(&mut self.program.train);
         let first = self.step;
         for _ in 0..steps {
-            for op in &ops {
-                self.run(op, self.program.batch, &mut sums);
+            // Every gradient starts the step at zero; the backward ops add to it.
+            for &t in &self.program.gradients {
+                self.tensors[t].fill(0.0);
             }
+            self.run(List::Train, self.program.batch, &mut sums);
         }
-        self.program.train = ops;
         self.pending.push(Metrics::from_sums(first, steps, self.program.batch, &sums));
     }
 
@@ -110,7 +108,7 @@ impl CpuExecutor {
         let rows = pixels.len() / self.program.input_size();
         self.tensors[self.program.infer_x][..pixels.len()].copy_from_slice(pixels);
         self.write_cond(cond);
-        self.run_list(ListKind::Encode, rows);
+        self.run_list(List::Encode, rows);
         let width = self.program.stats_width();
         self.tensors[self.program.infer_stats][..rows * width].to_vec()
     }
@@ -120,7 +118,7 @@ impl CpuExecutor {
         let rows = z.len() / self.program.spec.latent;
         self.tensors[self.program.infer_z][..z.len()].copy_from_slice(z);
         self.write_cond(cond);
-        self.run_list(ListKind::Decode, rows);
+        self.run_list(List::Decode, rows);
         self.tensors[self.program.infer_image][..rows * self.program.input_size()].to_vec()
     }
 
@@ -130,271 +128,37 @@ impl CpuExecutor {
         }
     }
 
-    fn run_list(&mut self, kind: ListKind, rows: usize) {
-        let ops = match kind {
-            ListKind::Encode => std::mem::take(&mut self.program.encode),
-            ListKind::Decode => std::mem::take(&mut self.program.decode),
-        };
-        let mut sums = [0f32; metric::COUNT];
-        for op in &ops {
-            self.run(op, rows, &mut sums);
-        }
-        match kind {
-            ListKind::Encode => self.program.encode = ops,
-            ListKind::Decode => self.program.decode = ops,
-        }
+    fn run_list(&mut self, list: List, rows: usize) {
+        self.run(list, rows, &mut [0f32; metric::COUNT]);
     }
 
-    fn run(&mut self, op: &Op, rows: usize, sums: &mut [f32; metric::COUNT]) {
-        let spec = &self.program.spec;
-        let seed = spec.seed;
-        let cols = |t: usize| self.program.tensors[t].cols;
-        // Take the written tensor out so the read ones can be borrowed alongside it.
-        let t = &mut self.tensors;
-        match *op {
-            Op::GatherBatch { x } => {
-                let d = self.program.input_size();
-                let n = self.rows.len() / d;
-                match &self.rows {
-                    Values::Bytes(b) => r::gather_batch(b, d, &mut t[x], rows, n, seed, self.step),
-                    Values::Floats(f) => r::gather_rows(f, d, &mut t[x], rows, n, seed, self.step),
-                }
-            }
-            Op::LinearForward { x, w, b, y } => {
-                let (i, o) = (cols(x), cols(y));
-                let mut out = std::mem::take(&mut t[y]);
-                r::linear_forward(&t[x], &t[w], &t[b], &mut out, rows, i, o);
-                t[y] = out;
-            }
-            Op::LinearBackwardInput { dy, w, dx } => {
-                let (i, o) = (cols(dx), cols(dy));
-                let mut out = std::mem::take(&mut t[dx]);
-                r::linear_backward_input(&t[dy], &t[w], &mut out, rows, i, o);
-                t[dx] = out;
-            }
-            Op::LinearBackwardWeight { x, dy, dw } => {
-                let (i, o) = (cols(x), cols(dy));
-                let mut out = std::mem::take(&mut t[dw]);
-                r::linear_backward_weight(&t[x], &t[dy], &mut out, rows, i, o);
-                t[dw] = out;
-            }
-            Op::LinearBackwardBias { dy, db } => {
-                let o = cols(dy);
-                let mut out = std::mem::take(&mut t[db]);
-                r::linear_backward_bias(&t[dy], &mut out, rows, o);
-                t[db] = out;
-            }
-            Op::ActivationForward { f, x, y } => {
-                let n = rows * cols(x);
-                let mut out = std::mem::take(&mut t[y]);
-                r::activation_forward(f, &t[x][..n], &mut out[..n]);
-                t[y] = out;
-            }
-            Op::ActivationBackward { f, y, dy, dx } => {
-                let n = rows * cols(y);
-                let mut out = std::mem::take(&mut t[dx]);
-                r::activation_backward(f, &t[y][..n], &t[dy][..n], &mut out[..n]);
-                t[dx] = out;
-            }
-            Op::ReparameterizeForward { stats, z } => {
-                let mut out = std::mem::take(&mut t[z]);
-                r::reparameterize_forward(&t[stats], &mut out, rows, spec.latent, seed, self.step);
-                t[z] = out;
-            }
-            Op::ReparameterizeBackward { stats, dz, dstats } => {
-                let mut out = std::mem::take(&mut t[dstats]);
-                r::reparameterize_backward(
-                    &t[stats],
-                    &t[dz],
-                    &mut out,
-                    rows,
-                    spec.latent,
-                    seed,
-                    self.step,
-                );
-                t[dstats] = out;
-            }
-            Op::KlDivergence { stats, dstats, row_kl } => {
-                let beta = spec.beta;
-                let mut d = std::mem::take(&mut t[dstats]);
-                let mut k = std::mem::take(&mut t[row_kl]);
-                r::kl_divergence(&t[stats], &mut d, &mut k, rows, spec.latent, beta);
-                t[dstats] = d;
-                t[row_kl] = k;
-            }
-            Op::ReconstructionLoss { loss, logits, target, dlogits, row_loss } => {
-                let mut d = std::mem::take(&mut t[dlogits]);
-                let mut l = std::mem::take(&mut t[row_loss]);
-                r::reconstruction_loss(
-                    loss,
-                    &t[logits],
-                    &t[target],
-                    &mut d,
-                    &mut l,
-                    rows,
-                    cols(logits),
-                );
-                t[dlogits] = d;
-                t[row_loss] = l;
-            }
-            Op::AccumulateMetric { values, slot, per_batch } => {
-                if per_batch {
-                    r::accumulate_metric(&t[values], sums, slot, rows as f32);
-                } else {
-                    r::accumulate_metric(&t[values][..rows], sums, slot, 1.0);
-                }
-            }
-            Op::CorruptInput { x, noisy } => {
-                let n = rows * self.program.input_size();
-                let mut out = std::mem::take(&mut t[noisy]);
-                let noise = spec.noise;
-                r::corrupt_input(
-                    noise.kind,
-                    noise.amount,
-                    self.program.shape.output() == Output::Sigmoid,
-                    &t[x][..n],
-                    &mut out[..n],
-                    seed,
-                    self.step,
-                );
-                t[noisy] = out;
-            }
-            Op::SparsityForward { code, rho_hat, unit_penalty } => {
-                let sp = spec.sparsity;
-                let (mut rho, mut unit) =
-                    (std::mem::take(&mut t[rho_hat]), std::mem::take(&mut t[unit_penalty]));
-                r::sparsity_forward(
-                    sp.penalty,
-                    sp.target,
-                    &t[code],
-                    &mut rho,
-                    &mut unit,
-                    rows,
-                    cols(code),
-                );
-                (t[rho_hat], t[unit_penalty]) = (rho, unit);
-            }
-            Op::SparsityBackward { code, rho_hat, dcode } => {
-                let sp = spec.sparsity;
-                let mut d = std::mem::take(&mut t[dcode]);
-                r::sparsity_backward(
-                    sp.penalty,
-                    sp.target,
-                    sp.weight,
-                    &t[code],
-                    &t[rho_hat],
-                    &mut d,
-                    rows,
-                    cols(code),
-                );
-                t[dcode] = d;
-            }
-            Op::ConvForward { transpose, x, w, b, y, shape } => {
-                let shape = ConvShape { batch: rows, ..shape };
-                let mut out = std::mem::take(&mut t[y]);
-                let f = if transpose { rc::conv_transpose2d_forward } else { rc::conv2d_forward };
-                f(&t[x][..shape.x_len()], &t[w], &t[b], &mut out[..shape.y_len()], &shape);
-                t[y] = out;
-            }
-            Op::ConvBackwardInput { transpose, dy, w, dx, shape } => {
-                let shape = ConvShape { batch: rows, ..shape };
-                let mut out = std::mem::take(&mut t[dx]);
-                let f = if transpose {
-                    rc::conv_transpose2d_backward_input
-                } else {
-                    rc::conv2d_backward_input
-                };
-                f(&t[dy][..shape.y_len()], &t[w], &mut out[..shape.x_len()], &shape);
-                t[dx] = out;
-            }
-            Op::ConvBackwardWeight { transpose, x, dy, dw, shape } => {
-                let shape = ConvShape { batch: rows, ..shape };
-                let mut out = std::mem::take(&mut t[dw]);
-                let f = if transpose {
-                    rc::conv_transpose2d_backward_weight
-                } else {
-                    rc::conv2d_backward_weight
-                };
-                f(&t[x][..shape.x_len()], &t[dy][..shape.y_len()], &mut out, &shape);
-                t[dw] = out;
-            }
-            Op::ConvBackwardBias { transpose, dy, db, shape } => {
-                let shape = ConvShape { batch: rows, ..shape };
-                let mut out = std::mem::take(&mut t[db]);
-                let f = if transpose {
-                    rc::conv_transpose2d_backward_bias
-                } else {
-                    rc::conv2d_backward_bias
-                };
-                f(&t[dy][..shape.y_len()], &mut out, &shape);
-                t[db] = out;
-            }
-            Op::GatherLabels { cond } => {
-                let labels = self.labels.as_deref().expect("checked before training");
-                r::gather_labels(labels, &mut t[cond], rows, seed, self.step);
-            }
-            Op::ConcatColumns { a, c, y } => {
-                let mut out = std::mem::take(&mut t[y]);
-                r::concat_columns(&t[a], &t[c], &mut out, rows, cols(a), cols(c));
-                t[y] = out;
-            }
-            Op::SplitColumnsBackward { dy, da } => {
-                let mut out = std::mem::take(&mut t[da]);
-                r::split_columns_backward(&t[dy], &mut out, rows, cols(da), cols(dy));
-                t[da] = out;
-            }
-            Op::ContractiveUnitStats { code, w, wnorm, mean_s2 } => {
-                let (mut n, mut s2) =
-                    (std::mem::take(&mut t[wnorm]), std::mem::take(&mut t[mean_s2]));
-                r::contractive_unit_stats(
-                    &t[code],
-                    &t[w],
-                    &mut n,
-                    &mut s2,
-                    rows,
-                    cols(code),
-                    cols(w),
-                );
-                (t[wnorm], t[mean_s2]) = (n, s2);
-            }
-            Op::ContractivePenalty { code, wnorm, row_penalty } => {
-                let mut out = std::mem::take(&mut t[row_penalty]);
-                r::contractive_penalty(&t[code], &t[wnorm], &mut out, rows, cols(code));
-                t[row_penalty] = out;
-            }
-            Op::ContractiveBackwardCode { code, wnorm, dcode } => {
-                let weight = spec.contractive.weight;
-                let mut d = std::mem::take(&mut t[dcode]);
-                r::contractive_backward_code(weight, &t[code], &t[wnorm], &mut d, rows, cols(code));
-                t[dcode] = d;
-            }
-            Op::ContractiveBackwardWeight { w, mean_s2, dw } => {
-                let weight = spec.contractive.weight;
-                let (units, inputs) = (self.program.tensors[w].rows, cols(w));
-                let mut d = std::mem::take(&mut t[dw]);
-                r::contractive_backward_weight(weight, &t[w], &t[mean_s2], &mut d, units, inputs);
-                t[dw] = d;
-            }
-            Op::AdamUpdate { param } => {
-                let p = &self.program.params[param];
-                let o = &spec.optimizer;
-                let (mut value, mut m, mut v) = (
-                    std::mem::take(&mut t[p.value]),
-                    std::mem::take(&mut t[p.m]),
-                    std::mem::take(&mut t[p.v]),
-                );
-                r::adam_update(
-                    &mut value, &t[p.grad], &mut m, &mut v, o.lr, o.beta1, o.beta2, o.eps,
-                    self.step,
-                );
-                (t[p.value], t[p.m], t[p.v]) = (value, m, v);
-            }
-            Op::AdvanceStep => self.step += 1,
+    /// Runs one op list on `rows` rows: each op's own CPU function.
+    fn run(&mut self, list: List, rows: usize, sums: &mut [f32; metric::COUNT]) {
+        let p = &self.program;
+        let ops = match list {
+            List::Train => &p.train,
+            List::Encode => &p.encode,
+            List::Decode => &p.decode,
+        };
+        let mut cx = Cpu {
+            tensors: &mut self.tensors,
+            descs: &p.tensors,
+            spec: &p.spec,
+            shape: p.shape,
+            rows,
+            step: &mut self.step,
+            data: &self.rows,
+            labels: self.labels.as_deref(),
+            metrics: sums,
+        };
+        for op in ops {
+            op.kernel().cpu(&mut cx);
         }
     }
 }
 
-enum ListKind {
+enum List {
+    Train,
     Encode,
     Decode,
 }

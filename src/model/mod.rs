@@ -4,9 +4,11 @@
 //! size of its [`InputShape`]), H hidden width, Z latent width.
 //!
 //! The builder records the forward ops on a tape; the backward pass is the tape read in
-//! reverse, each op emitting its own gradient ops ([`Op::gradient_ops`]) — a tiny static
-//! autodiff. Loss ops seed the gradients, and one Adam op per parameter closes the step.
-//! Nothing about the model is decided later: both executors just run these lists.
+//! reverse, each op emitting its own gradient ops ([`Kernel::gradient`](crate::ops::Kernel))
+//! — a tiny static autodiff. Every gradient starts the step at zero and every backward op
+//! adds to it, so a tensor read by two ops gets both contributions whatever their order.
+//! Loss ops seed the gradients, and one Adam op per parameter closes the step. Nothing about
+//! the model is decided later: both executors just run these lists.
 
 mod spec;
 
@@ -14,10 +16,12 @@ pub use spec::*;
 
 pub use crate::data::{InputShape, Output};
 use crate::limits::{bytes_text, Budget, OverBudget};
-pub use crate::reference::conv::ConvShape;
+pub use crate::ops::conv::ConvShape;
+pub use crate::ops::Op;
+use crate::ops::*;
 use crate::rng;
 
-/// What [`Op::ReconstructionLoss`] computes: the spec's loss on the data's output.
+/// What [`ReconstructionLoss`] computes: the spec's loss on the data's output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LossKind {
     /// Binary cross-entropy of σ(logits) (from the logits, in the stable form).
@@ -107,7 +111,7 @@ pub struct LayerShape {
     pub outputs: usize,
 }
 
-/// Metric slots accumulated by [`Op::AccumulateMetric`].
+/// Metric slots accumulated by [`AccumulateMetric`].
 pub mod metric {
     /// Reconstruction loss summed over pixels, summed over rows.
     pub const RECON: usize = 0;
@@ -117,157 +121,6 @@ pub mod metric {
     /// the code layer's squared Jacobian norm.
     pub const PENALTY: usize = 2;
     pub const COUNT: usize = 3;
-}
-
-/// The ops. Each names the entry point of the same name in `shaders/` and the function
-/// of the same name in `src/reference.rs`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Op {
-    /// x[b, :] = dataset image `batch_index(seed, step, b)` / 255.
-    GatherBatch { x: TensorId },
-    /// cond[b, :] = one-hot of the label of the image `GatherBatch` picks for row b.
-    GatherLabels { cond: TensorId },
-    /// y[b, :] = [a[b, :] | c[b, :]] (side by side).
-    ConcatColumns { a: TensorId, c: TensorId, y: TensorId },
-    /// da[b, :] = dy[b, ..cols(a)]: the gradient of `ConcatColumns` for its left part.
-    SplitColumnsBackward { dy: TensorId, da: TensorId },
-    /// noisy = x corrupted as `spec.noise` says, from the RNG at (seed, NOISE, step).
-    CorruptInput { x: TensorId, noisy: TensorId },
-    /// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o].
-    LinearForward { x: TensorId, w: TensorId, b: TensorId, y: TensorId },
-    /// dx[b, i] = Σₒ dy[b, o]·w[o, i].
-    LinearBackwardInput { dy: TensorId, w: TensorId, dx: TensorId },
-    /// dw[o, i] = Σ_b dy[b, o]·x[b, i].
-    LinearBackwardWeight { x: TensorId, dy: TensorId, dw: TensorId },
-    /// dbias[o] = Σ_b dy[b, o].
-    LinearBackwardBias { dy: TensorId, db: TensorId },
-    /// y = conv2d(x, w) + bias (or conv_transpose2d with `transpose`), NCHW rows; the
-    /// shape's batch is the number of rows the op runs on.
-    ConvForward {
-        transpose: bool,
-        x: TensorId,
-        w: TensorId,
-        b: TensorId,
-        y: TensorId,
-        shape: ConvShape,
-    },
-    /// dx from dy through the convolution's weights.
-    ConvBackwardInput { transpose: bool, dy: TensorId, w: TensorId, dx: TensorId, shape: ConvShape },
-    /// dw = Σ over the batch and positions of dy·x.
-    ConvBackwardWeight {
-        transpose: bool,
-        x: TensorId,
-        dy: TensorId,
-        dw: TensorId,
-        shape: ConvShape,
-    },
-    /// dbias[c] = Σ of dy over the batch and the plane of channel c.
-    ConvBackwardBias { transpose: bool, dy: TensorId, db: TensorId, shape: ConvShape },
-    /// y = f(x), elementwise.
-    ActivationForward { f: Activation, x: TensorId, y: TensorId },
-    /// dx = f′(x)·dy, with f′ written in terms of y = f(x).
-    ActivationBackward { f: Activation, y: TensorId, dy: TensorId, dx: TensorId },
-    /// z = μ + exp(½·log σ²)·ε, with `stats` = [μ | log σ²] (B × 2Z) and ε ~ N(0, 1) drawn
-    /// from (seed, step).
-    ReparameterizeForward { stats: TensorId, z: TensorId },
-    /// dstats += [dz | dz·ε·½·exp(½·log σ²)] (adds: the KL term wrote dstats first).
-    ReparameterizeBackward { stats: TensorId, dz: TensorId, dstats: TensorId },
-    /// row_kl[b] = −½·Σⱼ(1 + log σ² − μ² − σ²), and dstats = β/B·[μ | ½(σ² − 1)], with
-    /// β = `spec.beta` (live: changing it needs no rebuild).
-    KlDivergence { stats: TensorId, dstats: TensorId, row_kl: TensorId },
-    /// Per code unit j: ρ̂ⱼ = mean_b code[b, j] and its penalty (KL(ρ ‖ ρ̂ⱼ) or mean_b |code|),
-    /// so Σⱼ unit_penalty[j] is the batch's penalty per image.
-    SparsityForward { code: TensorId, rho_hat: TensorId, unit_penalty: TensorId },
-    /// dcode += weight/B·∂penalty/∂code (adds: the decoder's backward wrote dcode first).
-    SparsityBackward { code: TensorId, rho_hat: TensorId, dcode: TensorId },
-    /// Per code unit j of c = σ(W·h + b): wnorm[j] = Σᵢ W[j, i]², mean_s2[j] =
-    /// mean_b (c(1 − c))² (the contractive penalty's statistics).
-    ContractiveUnitStats { code: TensorId, w: TensorId, wnorm: TensorId, mean_s2: TensorId },
-    /// row_penalty[b] = ‖∂c_b/∂h_b‖² = Σⱼ (c(1 − c))²·wnorm[j].
-    ContractivePenalty { code: TensorId, wnorm: TensorId, row_penalty: TensorId },
-    /// dcode += λ/B·∂Σ_b row_penalty/∂code (adds after the decoder's backward).
-    ContractiveBackwardCode { code: TensorId, wnorm: TensorId, dcode: TensorId },
-    /// dw += 2λ·mean_s2[j]·W[j, i]: the direct term (adds after the layer's weight gradient).
-    ContractiveBackwardWeight { w: TensorId, mean_s2: TensorId, dw: TensorId },
-    /// row_loss[b] = Σ_d loss(logits[b, d], target[b, d]), dlogits = ∂(mean_b row_loss)/∂logits.
-    ReconstructionLoss {
-        loss: LossKind,
-        logits: TensorId,
-        target: TensorId,
-        dlogits: TensorId,
-        row_loss: TensorId,
-    },
-    /// metrics[slot] += Σ_b values[b]; with `per_batch`, values is one row of per-batch
-    /// terms and metrics[slot] += B·Σ values (so that dividing by the images gives the mean).
-    AccumulateMetric { values: TensorId, slot: usize, per_batch: bool },
-    /// One Adam step on a parameter; t = step + 1.
-    AdamUpdate { param: usize },
-    /// step += 1.
-    AdvanceStep,
-}
-
-impl Op {
-    /// The gradient ops of a forward op, given the gradient tensor of each activation
-    /// (`None` where no gradient flows, e.g. the input images).
-    fn gradient_ops(
-        &self,
-        grad: &dyn Fn(TensorId) -> Option<TensorId>,
-        params: &[Param],
-    ) -> Vec<Op> {
-        let param_grad = |t: TensorId| {
-            params.iter().find(|p| p.value == t).map(|p| p.grad).expect("every weight is a Param")
-        };
-        match *self {
-            Op::LinearForward { x, w, b, y } => {
-                let dy = grad(y).expect("a linear output always has a gradient");
-                let mut ops = vec![
-                    Op::LinearBackwardWeight { x, dy, dw: param_grad(w) },
-                    Op::LinearBackwardBias { dy, db: param_grad(b) },
-                ];
-                if let Some(dx) = grad(x) {
-                    ops.push(Op::LinearBackwardInput { dy, w, dx });
-                }
-                ops
-            }
-            Op::ConvForward { transpose, x, w, b, y, shape } => {
-                let dy = grad(y).expect("a convolution's output always has a gradient");
-                let mut ops = vec![
-                    Op::ConvBackwardWeight { transpose, x, dy, dw: param_grad(w), shape },
-                    Op::ConvBackwardBias { transpose, dy, db: param_grad(b), shape },
-                ];
-                if let Some(dx) = grad(x) {
-                    ops.push(Op::ConvBackwardInput { transpose, dy, w, dx, shape });
-                }
-                ops
-            }
-            Op::ActivationForward { f, x, y } => match (grad(x), grad(y)) {
-                (Some(dx), Some(dy)) => vec![Op::ActivationBackward { f, y, dy, dx }],
-                _ => vec![],
-            },
-            Op::ReparameterizeForward { stats, z } => {
-                vec![Op::ReparameterizeBackward {
-                    stats,
-                    dz: grad(z).expect("z has a gradient"),
-                    dstats: grad(stats).expect("stats have a gradient"),
-                }]
-            }
-            Op::SparsityForward { code, rho_hat, .. } => vec![Op::SparsityBackward {
-                code,
-                rho_hat,
-                dcode: grad(code).expect("the code has a gradient"),
-            }],
-            Op::ConcatColumns { a, y, .. } => match (grad(a), grad(y)) {
-                (Some(da), Some(dy)) => vec![Op::SplitColumnsBackward { dy, da }],
-                _ => vec![],
-            },
-            Op::ContractivePenalty { code, wnorm, .. } => vec![Op::ContractiveBackwardCode {
-                code,
-                wnorm,
-                dcode: grad(code).expect("the code has a gradient"),
-            }],
-            _ => vec![],
-        }
-    }
 }
 
 /// A whole model as op lists over one set of tensors.
@@ -296,6 +149,9 @@ pub struct Program {
     pub infer_stats: TensorId,
     pub infer_z: TensorId,
     pub infer_image: TensorId,
+    /// Every gradient of the training step (the parameters' and the activations'): zeroed at
+    /// the start of each step, then only ever added to.
+    pub gradients: Vec<TensorId>,
 }
 
 /// Rows of one inference call: enough for a sampler grid or a latent-map chunk.
@@ -450,18 +306,18 @@ impl Builder {
         for (i, l) in layers.iter().enumerate() {
             let width = l.shape.c_out * l.shape.out_h * l.shape.out_w;
             let y = self.tensor(format!("{prefix}.{i}.conv"), rows, width, role);
-            ops.push(Op::ConvForward {
+            ops.push(Op::ConvForward(ConvForward {
                 transpose: l.transpose,
                 x,
                 w: l.w,
                 b: l.b,
                 y,
                 shape: l.shape,
-            });
+            }));
             x = y;
             if activate_last || i + 1 < layers.len() {
                 let a = self.tensor(format!("{prefix}.{i}.{}", f.name()), rows, width, role);
-                ops.push(Op::ActivationForward { f, x, y: a });
+                ops.push(Op::ActivationForward(ActivationForward { f, x, y: a }));
                 x = a;
             }
         }
@@ -481,7 +337,7 @@ impl Builder {
         let Some(c) = cond else { return a };
         let (rows, cols) = (self.tensors[a].rows, self.tensors[a].cols);
         let y = self.tensor(name, rows, cols + CLASSES, role);
-        ops.push(Op::ConcatColumns { a, c, y });
+        ops.push(Op::ConcatColumns(ConcatColumns { a, c, y }));
         y
     }
 
@@ -505,7 +361,7 @@ impl Builder {
         }
         let cols = self.tensors[out].cols;
         let a = self.tensor(format!("{prefix}.features.{}", f.name()), rows, cols, role);
-        ops.push(Op::ActivationForward { f, x: out, y: a });
+        ops.push(Op::ActivationForward(ActivationForward { f, x: out, y: a }));
         self.conv_stack(ops, &format!("{prefix}.conv"), a, conv, f, rows, role, false)
     }
 
@@ -526,11 +382,11 @@ impl Builder {
         for (i, &(w, b)) in weights.iter().enumerate() {
             let outputs = self.tensors[w].rows;
             let y = self.tensor(format!("{prefix}.{i}.linear"), rows, outputs, role);
-            ops.push(Op::LinearForward { x, w, b, y });
+            ops.push(Op::LinearForward(LinearForward { x, w, b, y }));
             x = y;
             if i + 1 < weights.len() {
                 let a = self.tensor(format!("{prefix}.{i}.{}", f.name()), rows, outputs, role);
-                ops.push(Op::ActivationForward { f, x, y: a });
+                ops.push(Op::ActivationForward(ActivationForward { f, x, y: a }));
                 x = a;
             }
         }
@@ -631,10 +487,10 @@ impl Program {
         // ---- training step: forward ----
         let mut fwd = vec![];
         let x = bld.tensor("x", bsz, input, Role::Train);
-        let mut prologue = vec![Op::GatherBatch { x }];
+        let mut prologue = vec![Op::GatherBatch(GatherBatch { x })];
         let mut encoder_input = if spec.kind == ModelKind::Dae {
             let noisy = bld.tensor("x_noisy", bsz, input, Role::Train);
-            prologue.push(Op::CorruptInput { x, noisy });
+            prologue.push(Op::CorruptInput(CorruptInput { x, noisy }));
             noisy
         } else {
             x
@@ -643,7 +499,7 @@ impl Program {
         let conditional = spec.kind.is_conditional();
         let cond = conditional.then(|| {
             let cond = bld.tensor("cond", bsz, CLASSES, Role::Train);
-            prologue.push(Op::GatherLabels { cond });
+            prologue.push(Op::GatherLabels(GatherLabels { cond }));
             encoder_input =
                 bld.join_label(&mut prologue, "x_cond", encoder_input, Some(cond), Role::Train);
             cond
@@ -663,19 +519,21 @@ impl Program {
         let mut penalties = vec![];
         // Per-batch statistics of the penalties: computed, never differentiated.
         let mut statistics = vec![];
-        // Gradient terms added after the tape's backward has written the gradient.
-        let mut late_grads = vec![];
         let z = if variational {
             let z = bld.tensor("z", bsz, z_dim, Role::Train);
-            fwd.push(Op::ReparameterizeForward { stats, z });
+            fwd.push(Op::ReparameterizeForward(ReparameterizeForward { stats, z }));
             z
         } else if spec.kind.sigmoid_code() {
             let code = bld.tensor("code", bsz, z_dim, Role::Train);
-            fwd.push(Op::ActivationForward { f: Activation::Sigmoid, x: stats, y: code });
+            fwd.push(Op::ActivationForward(ActivationForward {
+                f: Activation::Sigmoid,
+                x: stats,
+                y: code,
+            }));
             if spec.kind == ModelKind::Sparse {
                 let rho_hat = bld.tensor("rho_hat", 1, z_dim, Role::Train);
                 let unit_penalty = bld.tensor("unit_penalty", 1, z_dim, Role::Train);
-                fwd.push(Op::SparsityForward { code, rho_hat, unit_penalty });
+                fwd.push(Op::SparsityForward(SparsityForward { code, rho_hat, unit_penalty }));
                 statistics.push(rho_hat);
                 penalties.push((unit_penalty, true));
             }
@@ -684,12 +542,15 @@ impl Program {
                 let wnorm = bld.tensor("contractive.wnorm", 1, z_dim, Role::Train);
                 let mean_s2 = bld.tensor("contractive.mean_s2", 1, z_dim, Role::Train);
                 let row_penalty = bld.tensor("row_contractive", bsz, 1, Role::Train);
-                fwd.push(Op::ContractiveUnitStats { code, w, wnorm, mean_s2 });
+                fwd.push(Op::ContractiveUnitStats(ContractiveUnitStats {
+                    code,
+                    w,
+                    wnorm,
+                    mean_s2,
+                }));
                 statistics.extend([wnorm, mean_s2]);
-                fwd.push(Op::ContractivePenalty { code, wnorm, row_penalty });
+                fwd.push(Op::ContractivePenalty(ContractivePenalty { code, wnorm, row_penalty }));
                 penalties.push((row_penalty, false));
-                let dw = bld.params.iter().find(|p| p.value == w).expect("a Param").grad;
-                late_grads.push(Op::ContractiveBackwardWeight { w, mean_s2, dw });
             }
             code
         } else {
@@ -731,43 +592,52 @@ impl Program {
         let mut train = prologue;
         train.extend(fwd.iter().cloned());
         let row_loss = bld.tensor("row_recon", bsz, 1, Role::Train);
-        train.push(Op::ReconstructionLoss {
+        train.push(Op::ReconstructionLoss(ReconstructionLoss {
             loss: LossKind::of(spec.loss, output),
             logits,
             target: x,
             dlogits: grad_of[logits].expect("logits have a gradient"),
             row_loss,
-        });
-        train.push(Op::AccumulateMetric {
+        }));
+        train.push(Op::AccumulateMetric(AccumulateMetric {
             values: row_loss,
             slot: metric::RECON,
             per_batch: false,
-        });
+        }));
         for &(values, per_batch) in &penalties {
-            train.push(Op::AccumulateMetric { values, slot: metric::PENALTY, per_batch });
+            train.push(Op::AccumulateMetric(AccumulateMetric {
+                values,
+                slot: metric::PENALTY,
+                per_batch,
+            }));
         }
         if variational {
             let row_kl = bld.tensor("row_kl", bsz, 1, Role::Train);
-            train.push(Op::KlDivergence {
+            train.push(Op::KlDivergence(KlDivergence {
                 stats,
                 dstats: grad_of[stats].expect("stats have a gradient"),
                 row_kl,
-            });
-            train.push(Op::AccumulateMetric { values: row_kl, slot: metric::KL, per_batch: false });
+            }));
+            train.push(Op::AccumulateMetric(AccumulateMetric {
+                values: row_kl,
+                slot: metric::KL,
+                per_batch: false,
+            }));
         }
 
         // ---- backward: the tape in reverse ----
-        let grad = |t: TensorId| grad_of.get(t).copied().flatten();
+        let grads = Gradients { grad_of: &grad_of, params: &bld.params };
+        let gradients: Vec<TensorId> =
+            bld.params.iter().map(|p| p.grad).chain(grad_of.iter().flatten().copied()).collect();
         for op in fwd.iter().rev() {
-            train.extend(op.gradient_ops(&grad, &bld.params));
+            train.extend(op.kernel().gradient(&grads));
         }
-        train.extend(late_grads);
 
         // ---- optimizer ----
-        for p in 0..bld.params.len() {
-            train.push(Op::AdamUpdate { param: p });
+        for p in &bld.params {
+            train.push(AdamUpdate::of(p).into());
         }
-        train.push(Op::AdvanceStep);
+        train.push(Op::AdvanceStep(AdvanceStep));
 
         // ---- inference ----
         let rows = INFER_ROWS;
@@ -797,11 +667,11 @@ impl Program {
         );
         let infer_stats = if spec.kind.sigmoid_code() {
             let code = bld.tensor("infer.code", rows, z_dim, Role::Infer);
-            encode.push(Op::ActivationForward {
+            encode.push(Op::ActivationForward(ActivationForward {
                 f: Activation::Sigmoid,
                 x: infer_logits_code,
                 y: code,
-            });
+            }));
             code
         } else {
             infer_logits_code
@@ -823,11 +693,11 @@ impl Program {
         let infer_image = match output {
             Output::Sigmoid => {
                 let image = bld.tensor("infer.image", rows, input, Role::Infer);
-                decode.push(Op::ActivationForward {
+                decode.push(Op::ActivationForward(ActivationForward {
                     f: Activation::Sigmoid,
                     x: infer_logits,
                     y: image,
-                });
+                }));
                 image
             }
             Output::Identity => infer_logits,
@@ -850,7 +720,13 @@ impl Program {
             infer_stats,
             infer_z,
             infer_image,
+            gradients,
         })
+    }
+
+    /// What an op's GPU plan sees on `rows` rows with `data` resident.
+    pub fn plan_cx(&self, rows: usize, data: TrainData, tiled: bool) -> PlanCx<'_> {
+        PlanCx { descs: &self.tensors, spec: &self.spec, shape: self.shape, rows, data, tiled }
     }
 
     /// Names and shapes of the parameters, in order: what a weights file must hold.
@@ -930,12 +806,12 @@ mod tests {
         assert_eq!(p.tensors[p.infer_image].cols, 128);
         assert!(!p.decode.iter().any(|op| matches!(
             op,
-            Op::ActivationForward { f: Activation::Sigmoid, y, .. } if *y == p.infer_image
+            Op::ActivationForward(ActivationForward { f: Activation::Sigmoid, y, .. }) if *y == p.infer_image
         )));
-        assert!(p
-            .train
-            .iter()
-            .any(|op| matches!(op, Op::ReconstructionLoss { loss: LossKind::Mse, .. })));
+        assert!(p.train.iter().any(|op| matches!(
+            op,
+            Op::ReconstructionLoss(ReconstructionLoss { loss: LossKind::Mse, .. })
+        )));
     }
 
     #[test]
@@ -977,31 +853,77 @@ mod tests {
             784 * 400 + 400 + 400 * 40 + 40 + 20 * 400 + 400 + 400 * 784 + 784
         );
         // Every parameter gets a gradient op and an Adam op.
-        let adam = p.train.iter().filter(|o| matches!(o, Op::AdamUpdate { .. })).count();
+        let adam =
+            p.train.iter().filter(|o| matches!(o, Op::AdamUpdate(AdamUpdate { .. }))).count();
         assert_eq!(adam, 8);
         for q in &p.params {
             let written = p.train.iter().any(|o| match *o {
-                Op::LinearBackwardWeight { dw, .. } => dw == q.grad,
-                Op::LinearBackwardBias { db, .. } => db == q.grad,
+                Op::LinearBackwardWeight(LinearBackwardWeight { dw, .. }) => dw == q.grad,
+                Op::LinearBackwardBias(LinearBackwardBias { db, .. }) => db == q.grad,
                 _ => false,
             });
             assert!(written, "{} has no gradient op", q.name);
         }
         // The input images get no gradient; the first layer's input gradient is skipped.
-        let input_grads =
-            p.train.iter().filter(|o| matches!(o, Op::LinearBackwardInput { .. })).count();
+        let input_grads = p
+            .train
+            .iter()
+            .filter(|o| matches!(o, Op::LinearBackwardInput(LinearBackwardInput { .. })))
+            .count();
         assert_eq!(input_grads, 3);
-        assert!(p.train.iter().any(|o| matches!(o, Op::ReparameterizeBackward { .. })));
+        assert!(p
+            .train
+            .iter()
+            .any(|o| matches!(o, Op::ReparameterizeBackward(ReparameterizeBackward { .. }))));
         assert_eq!(p.stats_width(), 40);
     }
 
     #[test]
-    fn kl_writes_dstats_before_the_reparameterisation_adds_to_it() {
-        let p = Program::build(&ModelSpec::default(), &MNIST_SHAPE).unwrap();
-        let kl = p.train.iter().position(|o| matches!(o, Op::KlDivergence { .. })).unwrap();
-        let rb =
-            p.train.iter().position(|o| matches!(o, Op::ReparameterizeBackward { .. })).unwrap();
-        assert!(kl < rb);
+    fn every_gradient_an_op_adds_to_is_zeroed_at_the_start_of_the_step() {
+        for kind in ModelKind::ALL {
+            let spec = ModelSpec { channels: vec![3, 4], ..ModelSpec::of_kind(kind) };
+            let shape = if kind.is_conv1d() {
+                InputShape::Series { channels: 1, length: 32 }
+            } else {
+                MNIST_SHAPE
+            };
+            let p = Program::build(&spec, &shape).unwrap();
+            let zeroed = |t: TensorId| p.gradients.contains(&t);
+            for q in &p.params {
+                assert!(zeroed(q.grad), "{kind:?}: {} is not zeroed", q.name);
+            }
+            // The outputs of every op that adds: the backward ops and the losses' gradients.
+            for op in &p.train {
+                let added = match *op {
+                    Op::LinearBackwardInput(o) => o.dx,
+                    Op::LinearBackwardWeight(o) => o.dw,
+                    Op::LinearBackwardBias(o) => o.db,
+                    Op::ConvBackwardInput(o) => o.dx,
+                    Op::ConvBackwardWeight(o) => o.dw,
+                    Op::ConvBackwardBias(o) => o.db,
+                    Op::ActivationBackward(o) => o.dx,
+                    Op::SplitColumnsBackward(o) => o.da,
+                    Op::ReparameterizeBackward(o) => o.dstats,
+                    Op::KlDivergence(o) => o.dstats,
+                    Op::SparsityBackward(o) => o.dcode,
+                    Op::ContractiveBackwardCode(o) => o.dcode,
+                    Op::ContractiveBackwardWeight(o) => o.dw,
+                    Op::ReconstructionLoss(o) => o.dlogits,
+                    _ => continue,
+                };
+                assert!(zeroed(added), "{kind:?}: {op:?} adds to a tensor never zeroed");
+            }
+            // No forward op writes a gradient.
+            for op in &p.train {
+                let written = match *op {
+                    Op::LinearForward(o) => o.y,
+                    Op::ActivationForward(o) => o.y,
+                    Op::ConvForward(o) => o.y,
+                    _ => continue,
+                };
+                assert!(!zeroed(written), "{kind:?}: {op:?} writes a gradient");
+            }
+        }
     }
 
     #[test]
@@ -1013,7 +935,7 @@ mod tests {
             ..ModelSpec::default()
         };
         let p = Program::build(&spec, &MNIST_SHAPE).unwrap();
-        assert!(!p.train.iter().any(|o| matches!(o, Op::KlDivergence { .. })));
+        assert!(!p.train.iter().any(|o| matches!(o, Op::KlDivergence(KlDivergence { .. }))));
         assert_eq!(p.stats_width(), 2);
         assert_eq!(p.params.len(), 12);
     }

@@ -113,3 +113,5 @@ pub fn data_for(kind: ModelKind, n: usize, seed: u32) -> (InputShape, Values, Ve
         (MNIST_SHAPE, Values::from(synthetic_digits(n, seed)), labels)
     }
 }
+
+pub mod kernel;

@@ -9,11 +9,11 @@
 use std::collections::VecDeque;
 
 use super::context::{read_mapped_f32, GpuContext};
-use super::plan::{plan, Plan, Resource, TrainData, UNIFORM_WORDS};
 use crate::backend::Metrics;
 use crate::data::Values;
 use crate::error::{Error, Result};
 use crate::model::{metric, ModelSpec, Op, Program};
+use crate::ops::{Plan, Resource, TrainData, UNIFORM_BYTES};
 
 /// Staging buffers for metrics in flight: how many submits may run ahead of the readback.
 const RING: usize = 4;
@@ -225,21 +225,26 @@ impl GpuExecutor {
         }
     }
 
+    /// What `op` dispatches on `rows` rows.
+    fn plan(&self, op: &Op, rows: usize) -> Plan {
+        op.kernel().plan(&self.program.plan_cx(rows, self.data.layout, self.ctx.tiled_matmul))
+    }
+
     /// Pipelines, uniform buffers and bind groups of an op list: made once.
     async fn dispatches(&self, ops: &[Op], rows: usize) -> Result<Vec<Dispatch>> {
         let device = &self.ctx.device;
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
-            let p: Plan = plan(&self.program, op, rows, self.data.layout, self.ctx.tiled_matmul);
+            let p: Plan = self.plan(op, rows);
             let pipeline = self.ctx.pipeline(p.shader, p.entry, p.tiled).await?;
             let uniform = p.uniform.map(|words| {
                 let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(p.entry),
-                    size: (UNIFORM_WORDS * 4) as u64,
+                    size: UNIFORM_BYTES as u64,
                     usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                self.ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&words));
+                self.ctx.queue.write_buffer(&buffer, 0, &words);
                 buffer
             });
             let mut entries: Vec<wgpu::BindGroupEntry> = p
@@ -273,9 +278,9 @@ impl GpuExecutor {
         self.program.spec = spec;
         let rows = self.program.batch;
         for (op, d) in self.program.train.iter().zip(&self.train) {
-            let p = plan(&self.program, op, rows, self.data.layout, self.ctx.tiled_matmul);
+            let p = self.plan(op, rows);
             if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
-                self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
+                self.ctx.queue.write_buffer(u, 0, &words);
             }
         }
     }
@@ -335,6 +340,10 @@ impl GpuExecutor {
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("train") });
         for _ in 0..steps {
+            // Every gradient starts the step at zero; the backward ops add to it.
+            for &t in &self.program.gradients {
+                encoder.clear_buffer(&self.buffers[t], 0, None);
+            }
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("train step"),
                 timestamp_writes: None,
@@ -476,9 +485,9 @@ impl GpuExecutor {
         // Re-plan for `rows`: only the uniform words and grids change.
         let mut grids = Vec::with_capacity(ops.len());
         for (op, d) in ops.iter().zip(dispatches) {
-            let p = plan(&self.program, op, rows, self.data.layout, self.ctx.tiled_matmul);
+            let p = self.plan(op, rows);
             if let (Some(words), Some(u)) = (p.uniform, &d.uniform) {
-                self.ctx.queue.write_buffer(u, 0, bytemuck::cast_slice(&words));
+                self.ctx.queue.write_buffer(u, 0, &words);
             }
             grids.push(p.groups);
         }

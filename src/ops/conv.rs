@@ -1,7 +1,7 @@
 //! 2-D convolutions, NCHW, batch-major: conv2d (PyTorch's `Conv2d`, weight
 //! C_out × C_in × k_h × k_w) and conv_transpose2d (`ConvTranspose2d`, weight
-//! C_in × C_out × k_h × k_w), each with its forward and three gradients, named as the entry
-//! points of `conv.wgsl`. Kernel, stride and padding are per axis, so a 1-D convolution of a
+//! C_in × C_out × k_h × k_w), each with its forward and three gradients (which add to their
+//! outputs), named as the entry points of `shaders/conv.wgsl`. Kernel, stride and padding are per axis, so a 1-D convolution of a
 //! series (C × L) is the 2-D one on a plane of height 1 with a 1 × k kernel
 //! ([`ConvShape::conv1d`]): PyTorch's `Conv1d` with its weight viewed as C_out × C_in × 1 × k.
 //!
@@ -9,6 +9,193 @@
 //! an element of y with y += w·x. The forward and every gradient walk the same taps
 //! (`for_each_tap`), so the index arithmetic lives in one place; the GPU kernels gather the
 //! same sums per output element instead, which makes this an independent check of them.
+
+use super::{bind, groups_1d, Cpu, Gradients, Kernel, Op, Plan, PlanCx};
+use crate::model::TensorId;
+use crate::shaders::Shader;
+
+uniform! {
+    /// Sizes per axis pack height in the low and width in the high 16 bits.
+    pub struct Params for Shader::Conv {
+        batch: u32,
+        c_in: u32,
+        c_out: u32,
+        in_hw: u32,
+        out_hw: u32,
+        kernel_hw: u32,
+        stride_hw: u32,
+        padding_hw: u32,
+    }
+}
+
+bindings! { x = 1, w = 2, bias = 3, dy = 4, y = 5, dx = 6, dw = 7, dbias = 8 }
+
+impl Params {
+    pub fn of(s: &ConvShape) -> Params {
+        let hw = |h: usize, w: usize| {
+            assert!(h < 1 << 16 && w < 1 << 16, "{h} × {w} does not fit 16 bits a side");
+            h as u32 | (w as u32) << 16
+        };
+        Params {
+            batch: s.batch as u32,
+            c_in: s.c_in as u32,
+            c_out: s.c_out as u32,
+            in_hw: hw(s.in_h, s.in_w),
+            out_hw: hw(s.out_h, s.out_w),
+            kernel_hw: hw(s.kernel[0], s.kernel[1]),
+            stride_hw: hw(s.stride[0], s.stride[1]),
+            padding_hw: hw(s.padding[0], s.padding[1]),
+        }
+    }
+}
+
+/// The entry point of a conv op: `conv2d_<what>` or `conv_transpose2d_<what>`.
+fn entry(transpose: bool, conv2d: &'static str, transposed: &'static str) -> &'static str {
+    if transpose {
+        transposed
+    } else {
+        conv2d
+    }
+}
+
+/// A `conv.wgsl` dispatch on `cx.rows` rows: one invocation per output element, strided.
+fn plan(
+    cx: &PlanCx,
+    entry: &'static str,
+    shape: &ConvShape,
+    outputs: impl Fn(&ConvShape) -> usize,
+    bindings: Vec<(u32, super::Resource)>,
+) -> Plan {
+    let s = ConvShape { batch: cx.rows, ..*shape };
+    Plan::new(entry, Params::of(&s), groups_1d(outputs(&s), 256), bindings)
+}
+
+/// y = conv2d(x, w) + bias (or conv_transpose2d with `transpose`), NCHW rows; the shape's
+/// batch is the number of rows the op runs on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConvForward {
+    pub transpose: bool,
+    pub x: TensorId,
+    pub w: TensorId,
+    pub b: TensorId,
+    pub y: TensorId,
+    pub shape: ConvShape,
+}
+
+impl Kernel for ConvForward {
+    fn gradient(&self, g: &Gradients) -> Vec<Op> {
+        let Self { transpose, x, w, b, y, shape } = *self;
+        let dy = g.must(y, "a convolution's output");
+        let mut ops = vec![
+            ConvBackwardWeight { transpose, x, dy, dw: g.param(w), shape }.into(),
+            ConvBackwardBias { transpose, dy, db: g.param(b), shape }.into(),
+        ];
+        if let Some(dx) = g.of(x) {
+            ops.push(ConvBackwardInput { transpose, dy, w, dx, shape }.into());
+        }
+        ops
+    }
+
+    fn cpu(&self, cx: &mut Cpu) {
+        let s = ConvShape { batch: cx.rows, ..self.shape };
+        let f = if self.transpose { conv_transpose2d_forward } else { conv2d_forward };
+        cx.write(self.y, |cx, y| {
+            f(&cx.get(self.x)[..s.x_len()], cx.get(self.w), cx.get(self.b), &mut y[..s.y_len()], &s)
+        });
+    }
+
+    fn plan(&self, cx: &PlanCx) -> Plan {
+        let e = entry(self.transpose, "conv2d_forward", "conv_transpose2d_forward");
+        let bindings = vec![
+            bind(binding::x, self.x),
+            bind(binding::w, self.w),
+            bind(binding::bias, self.b),
+            bind(binding::y, self.y),
+        ];
+        plan(cx, e, &self.shape, ConvShape::y_len, bindings)
+    }
+}
+
+/// dx += the gradient through the convolution's weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConvBackwardInput {
+    pub transpose: bool,
+    pub dy: TensorId,
+    pub w: TensorId,
+    pub dx: TensorId,
+    pub shape: ConvShape,
+}
+
+impl Kernel for ConvBackwardInput {
+    fn cpu(&self, cx: &mut Cpu) {
+        let s = ConvShape { batch: cx.rows, ..self.shape };
+        let f =
+            if self.transpose { conv_transpose2d_backward_input } else { conv2d_backward_input };
+        cx.write(self.dx, |cx, dx| {
+            f(&cx.get(self.dy)[..s.y_len()], cx.get(self.w), &mut dx[..s.x_len()], &s)
+        });
+    }
+
+    fn plan(&self, cx: &PlanCx) -> Plan {
+        let e = entry(self.transpose, "conv2d_backward_input", "conv_transpose2d_backward_input");
+        let bindings =
+            vec![bind(binding::w, self.w), bind(binding::dy, self.dy), bind(binding::dx, self.dx)];
+        plan(cx, e, &self.shape, ConvShape::x_len, bindings)
+    }
+}
+
+/// dw += Σ over the batch and positions of dy·x.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConvBackwardWeight {
+    pub transpose: bool,
+    pub x: TensorId,
+    pub dy: TensorId,
+    pub dw: TensorId,
+    pub shape: ConvShape,
+}
+
+impl Kernel for ConvBackwardWeight {
+    fn cpu(&self, cx: &mut Cpu) {
+        let s = ConvShape { batch: cx.rows, ..self.shape };
+        let f =
+            if self.transpose { conv_transpose2d_backward_weight } else { conv2d_backward_weight };
+        cx.write(self.dw, |cx, dw| {
+            f(&cx.get(self.x)[..s.x_len()], &cx.get(self.dy)[..s.y_len()], dw, &s)
+        });
+    }
+
+    fn plan(&self, cx: &PlanCx) -> Plan {
+        let e = entry(self.transpose, "conv2d_backward_weight", "conv_transpose2d_backward_weight");
+        let bindings =
+            vec![bind(binding::x, self.x), bind(binding::dy, self.dy), bind(binding::dw, self.dw)];
+        plan(cx, e, &self.shape, ConvShape::w_len, bindings)
+    }
+}
+
+/// dbias[c] += Σ of dy over the batch and the plane of channel c.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConvBackwardBias {
+    pub transpose: bool,
+    pub dy: TensorId,
+    pub db: TensorId,
+    pub shape: ConvShape,
+}
+
+impl Kernel for ConvBackwardBias {
+    fn cpu(&self, cx: &mut Cpu) {
+        let s = ConvShape { batch: cx.rows, ..self.shape };
+        let f = if self.transpose { conv_transpose2d_backward_bias } else { conv2d_backward_bias };
+        cx.write(self.db, |cx, db| f(&cx.get(self.dy)[..s.y_len()], db, &s));
+    }
+
+    fn plan(&self, cx: &PlanCx) -> Plan {
+        let e = entry(self.transpose, "conv2d_backward_bias", "conv_transpose2d_backward_bias");
+        let bindings = vec![bind(binding::dy, self.dy), bind(binding::dbias, self.db)];
+        plan(cx, e, &self.shape, |s| s.c_out, bindings)
+    }
+}
+
+// ---- the plain loops ----
 
 /// Shape of one convolution, from its forward op's point of view: x is the input
 /// (batch × c_in × in_h × in_w), y the output (batch × c_out × out_h × out_w).
@@ -204,19 +391,16 @@ fn forward(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], s: &ConvShape, tra
 }
 
 fn backward_input(dy: &[f32], w: &[f32], dx: &mut [f32], s: &ConvShape, transposed: bool) {
-    dx[..s.x_len()].fill(0.0);
     for_each_tap(s, transposed, |xi, wi, yi| dx[xi] += w[wi] * dy[yi]);
 }
 
 fn backward_weight(x: &[f32], dy: &[f32], dw: &mut [f32], s: &ConvShape, transposed: bool) {
-    dw[..s.w_len()].fill(0.0);
     for_each_tap(s, transposed, |xi, wi, yi| dw[wi] += dy[yi] * x[xi]);
 }
 
-/// dbias[co] = Σ_{b, oy, ox} dy[b, co, oy, ox]; the same for both ops.
+/// dbias[co] += Σ_{b, oy, ox} dy[b, co, oy, ox]; the same for both ops.
 fn backward_bias(dy: &[f32], dbias: &mut [f32], s: &ConvShape) {
     let plane = s.out_h * s.out_w;
-    dbias[..s.c_out].fill(0.0);
     for (i, chunk) in dy[..s.y_len()].chunks_exact(plane).enumerate() {
         dbias[i % s.c_out] += chunk.iter().sum::<f32>();
     }
@@ -228,17 +412,17 @@ pub fn conv2d_forward(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], s: &Con
     forward(x, w, bias, y, s, false);
 }
 
-/// dx[b, ci, iy, ix] = Σ over the taps that read x[b, ci, iy, ix] of dy·w.
+/// dx[b, ci, iy, ix] += Σ over the taps that read x[b, ci, iy, ix] of dy·w.
 pub fn conv2d_backward_input(dy: &[f32], w: &[f32], dx: &mut [f32], s: &ConvShape) {
     backward_input(dy, w, dx, s, false);
 }
 
-/// dw[co, ci, ky, kx] = Σ_{b, oy, ox} dy[b, co, oy, ox]·x[b, ci, oy·s − p + ky, ox·s − p + kx].
+/// dw[co, ci, ky, kx] += Σ_{b, oy, ox} dy[b, co, oy, ox]·x[b, ci, oy·s − p + ky, ox·s − p + kx].
 pub fn conv2d_backward_weight(x: &[f32], dy: &[f32], dw: &mut [f32], s: &ConvShape) {
     backward_weight(x, dy, dw, s, false);
 }
 
-/// dbias[co] = Σ_{b, oy, ox} dy[b, co, oy, ox].
+/// dbias[co] += Σ_{b, oy, ox} dy[b, co, oy, ox].
 pub fn conv2d_backward_bias(dy: &[f32], dbias: &mut [f32], s: &ConvShape) {
     backward_bias(dy, dbias, s);
 }
@@ -249,17 +433,17 @@ pub fn conv_transpose2d_forward(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32
     forward(x, w, bias, y, s, true);
 }
 
-/// dx[b, ci, iy, ix] = Σ_{co, ky, kx} dy[b, co, iy·s − p + ky, ix·s − p + kx]·w[ci, co, ky, kx].
+/// dx[b, ci, iy, ix] += Σ_{co, ky, kx} dy[b, co, iy·s − p + ky, ix·s − p + kx]·w[ci, co, ky, kx].
 pub fn conv_transpose2d_backward_input(dy: &[f32], w: &[f32], dx: &mut [f32], s: &ConvShape) {
     backward_input(dy, w, dx, s, true);
 }
 
-/// dw[ci, co, ky, kx] = Σ_{b, iy, ix} x[b, ci, iy, ix]·dy[b, co, iy·s − p + ky, ix·s − p + kx].
+/// dw[ci, co, ky, kx] += Σ_{b, iy, ix} x[b, ci, iy, ix]·dy[b, co, iy·s − p + ky, ix·s − p + kx].
 pub fn conv_transpose2d_backward_weight(x: &[f32], dy: &[f32], dw: &mut [f32], s: &ConvShape) {
     backward_weight(x, dy, dw, s, true);
 }
 
-/// dbias[co] = Σ_{b, oy, ox} dy[b, co, oy, ox].
+/// dbias[co] += Σ_{b, oy, ox} dy[b, co, oy, ox].
 pub fn conv_transpose2d_backward_bias(dy: &[f32], dbias: &mut [f32], s: &ConvShape) {
     backward_bias(dy, dbias, s);
 }
@@ -395,9 +579,10 @@ mod tests {
             forward(x, w, bias, &mut y, s);
             weighted_sum(&y, &c)
         };
-        let mut dx = vec![f32::NAN; s.x_len()];
-        let mut dw = vec![f32::NAN; s.w_len()];
-        let mut db = vec![f32::NAN; s.c_out];
+        // The gradients add to what they hold: they start at zero, as in a training step.
+        let mut dx = vec![0.0; s.x_len()];
+        let mut dw = vec![0.0; s.w_len()];
+        let mut db = vec![0.0; s.c_out];
         backward_input(&c, &w, &mut dx, s);
         backward_weight(&x, &c, &mut dw, s);
         backward_bias(&c, &mut db, s);
@@ -512,7 +697,7 @@ mod tests {
                 "k{k} s{stride} p{padding}: ⟨conv2d(x), u⟩ {lhs}, ⟨x, convᵀ(u)⟩ {rhs}"
             );
             // The same identity, kernel by kernel: conv2d's input gradient is the transpose.
-            let mut dx = vec![f32::NAN; s.x_len()];
+            let mut dx = vec![0.0; s.x_len()];
             conv2d_backward_input(&u, &w, &mut dx, &s);
             for (a, b) in dx.iter().zip(&v) {
                 assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
