@@ -805,7 +805,15 @@ export class LatentLabElement extends HTMLElement {
     const transfer = Object.values(args)
       .filter((v) => ArrayBuffer.isView(v))
       .map((v) => v.buffer);
-    return this.#engine.request(type, args, transfer, options);
+    const engine = this.#engine;
+    try {
+      return await engine.request(type, args, transfer, options);
+    } catch (e) {
+      // The element replaced this engine (a change of backend) while the request ran: the
+      // answer is moot, and the caller need not show why it never came.
+      if (engine !== this.#engine && e instanceof Error) e.superseded = true;
+      throw e;
+    }
   }
 
   // Starts an engine: from the attributes, or with `restore` (the last checkpoint of an
@@ -960,6 +968,7 @@ export class LatentLabElement extends HTMLElement {
     } catch (e) {
       if (data !== this.#dataName) return;
       this.#digitsWanted = false; // a later change of views tries again
+      if (e.superseded) return;
       this.#showError(`Could not load the held-out ${this.#dataEntry().rows}: ${e.message}`);
     }
   }
