@@ -6,8 +6,10 @@
 //! [`model`] (ModelSpec → Program), [`backend`] (the CPU and GPU executors), [`ops`] (each
 //! op's gradient rule, CPU function and GPU plan; [`reference`] gathers the CPU functions)
 //! and `shaders/` (WGSL kernels). Side modules: [`data`], [`weights`], [`rng`],
-//! [`inspect`] (a model's insides for the page's views), [`pca`] (the linear baseline).
+//! [`inspect`] (a model's insides for the page's views), [`pca`] (the linear baseline),
+//! [`anomaly`] (scores, curves and splits for anomaly detection).
 
+pub mod anomaly;
 pub mod backend;
 pub mod data;
 pub mod error;

@@ -2,7 +2,8 @@
 //! linear autoencoder with an MSE loss learns the same subspace, so an autoencoder earns its
 //! nonlinearity only where it reconstructs better than PCA of the same width.
 //!
-//! The covariance is accumulated in f64 and diagonalised by nalgebra's symmetric eigensolver.
+//! The covariance is accumulated in f64 by nalgebra's GEMM and diagonalised by its symmetric
+//! eigensolver.
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
@@ -39,27 +40,17 @@ impl Pca {
             }
         }
         mean.iter_mut().for_each(|m| *m /= n as f64);
+        // Σ (x − mean)(x − mean)ᵀ a block of rows at a time: the block is d × rows in
+        // nalgebra's column-major order (one row of data per column), and C·Cᵀ is a GEMM.
+        const BLOCK: usize = 1024;
         let mut cov = DMatrix::<f64>::zeros(d, d);
-        let mut centred = vec![0f64; d];
-        for row in rows.chunks_exact(d) {
-            for ((c, &v), m) in centred.iter_mut().zip(row).zip(&mean) {
-                *c = f64::from(v) - m;
-            }
-            for a in 0..d {
-                let ca = centred[a];
-                if ca != 0.0 {
-                    for b in a..d {
-                        cov[(a, b)] += ca * centred[b];
-                    }
-                }
-            }
-        }
-        for a in 0..d {
-            for b in a..d {
-                let v = cov[(a, b)] / (n - 1) as f64;
-                cov[(a, b)] = v;
-                cov[(b, a)] = v;
-            }
+        for block in rows.chunks(BLOCK * d) {
+            let centred = DMatrix::from_iterator(
+                d,
+                block.len() / d,
+                block.iter().enumerate().map(|(i, &v)| f64::from(v) - mean[i % d]),
+            );
+            cov.gemm(1.0 / (n - 1) as f64, &centred, &centred.transpose(), 1.0);
         }
         let eig = SymmetricEigen::new(cov);
         let mut order: Vec<usize> = (0..d).collect();

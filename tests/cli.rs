@@ -709,3 +709,163 @@ fn a_conv1d_autoencoder_trains_on_windows_of_a_series() {
     );
     assert!(line.contains("series 1×32") && line.contains("series 1×48"), "{line}");
 }
+
+/// A lab-data file of images in two classes: 0, strokes on black (normal); 1, the same
+/// strokes inverted, black on white (the anomalies). 160 train, 80 test; every fifth row is
+/// of class 1.
+fn write_two_kinds(dir: &Scratch) -> String {
+    let set = |n: usize, seed: u32| {
+        let mut pixels = common::synthetic_digits(n, seed);
+        let labels: Vec<u8> = (0..n).map(|i| u8::from(i % 5 == 4)).collect();
+        for (image, &l) in pixels.chunks_exact_mut(784).zip(&labels) {
+            if l == 1 {
+                image.iter_mut().for_each(|p| *p = 255 - *p);
+            }
+        }
+        Dataset::images(MNIST_SHAPE, pixels, labels)
+    };
+    let split = Split { train: set(160, 21), test: set(80, 22), normalisation: None };
+    std::fs::write(dir.path("kinds.bin"), encode_lab_data(&split)).unwrap();
+    dir.arg("kinds.bin")
+}
+
+/// The figures of one score, each a number in [0, 1].
+#[track_caller]
+fn figures(line: &Value, score: &str) -> (f64, f64, f64) {
+    let f = &line[score];
+    let get = |k: &str| {
+        let v = f[k].as_f64().unwrap_or_else(|| panic!("{score}.{k} in {line}"));
+        assert!((0.0..=1.0).contains(&v), "{score}.{k} = {v}");
+        v
+    };
+    (get("roc_auc"), get("pr_auc"), get("best_f1"))
+}
+
+#[test]
+fn anomaly_trains_on_normal_rows_and_scores_the_rest() {
+    let dir = Scratch::new("anomaly");
+    let data = write_two_kinds(&dir);
+    let out = dir.arg("detector.safetensors");
+    let base = [
+        "anomaly",
+        "--data",
+        &data,
+        "--model",
+        "ae",
+        "--hidden",
+        "32",
+        "--latent",
+        "4",
+        "--batch",
+        "16",
+        "--backend",
+        "cpu",
+        "--seed",
+        "4",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--steps", "150", "--normal", "0", "--out", &out]);
+    let lines = json_lines(&ok(&args));
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    // 128 normal training rows, none of the 32 anomalies; every test row scored.
+    assert_eq!(number(line, "train_rows"), 128.0, "{line}");
+    assert_eq!(number(line, "train_anomalies"), 0.0);
+    assert_eq!((number(line, "test_rows"), number(line, "test_anomalies")), (80.0, 16.0));
+    assert!(line.get("elbo").is_none() && line.get("encoder").is_none(), "an AE: {line}");
+    let (roc, pr, f1) = figures(line, "reconstruction");
+    // Chance is an ROC AUC of ½ and a PR AUC of 16/80: an inverted image is far from
+    // anything the detector learned to rebuild.
+    assert!(roc > 0.95 && pr > 0.8 && f1 > 0.8, "{line}");
+    let (pca_roc, _, _) = figures(line, "pca");
+    assert!(pca_roc > 0.9, "{line}");
+    assert_eq!(line["pca"]["dims"], 4);
+    assert!(dir.path("detector.safetensors").is_file());
+
+    // A fifth of anomalies mixed into training: 32 of 160 rows are all there are, and the
+    // share is what was asked, as near as whole rows allow.
+    let mut args = base.to_vec();
+    args.extend(["--steps", "150", "--contamination", "0.2"]);
+    let dirty = &json_lines(&ok(&args))[0];
+    assert_eq!(number(dirty, "train_anomalies"), 32.0, "{dirty}");
+    assert_eq!(number(dirty, "contamination"), 0.2);
+
+    // Each class normal in turn, then a line of means.
+    let mut args = base.to_vec();
+    args.extend(["--normal", "each", "--steps", "40"]);
+    let lines = json_lines(&ok(&args));
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[1]["normal"], serde_json::json!([1]));
+    let mean = &lines[2];
+    assert_eq!(mean["normal"], "each");
+    let by_hand = (number(&lines[0]["pca"], "roc_auc") + number(&lines[1]["pca"], "roc_auc")) / 2.0;
+    assert!((number(&mean["pca"], "roc_auc") - by_hand).abs() < 1e-4, "{mean}");
+}
+
+#[test]
+fn anomaly_of_a_series_scores_it_three_ways_with_a_vae_and_finds_the_labelled_burst() {
+    let dir = Scratch::new("anomaly-series");
+    let data = write_series(&dir);
+    let args = [
+        "anomaly",
+        "--data",
+        &data,
+        "--model",
+        "vae",
+        "--window",
+        "32",
+        "--stride",
+        "4",
+        "--hidden",
+        "32",
+        "--latent",
+        "4",
+        "--batch",
+        "16",
+        "--steps",
+        "300",
+        "--backend",
+        "cpu",
+        "--seed",
+        "2",
+    ];
+    let line = &json_lines(&ok(&args))[0];
+    assert_eq!(number(line, "test_rows"), 93.0, "{line}");
+    for score in ["reconstruction", "elbo", "encoder", "pca"] {
+        figures(line, score);
+        let top = number(&line[score], "top_point");
+        assert!((0.0..400.0).contains(&top), "{score}: {line}");
+    }
+    // The burst (steps 200–209 of a clean sine) is where the reconstruction fails most.
+    let (roc, _, _) = figures(line, "reconstruction");
+    assert!(roc > 0.9, "{line}");
+    assert_eq!(line["reconstruction"]["ucr_hit"], true, "{line}");
+    assert_eq!(line["pca"]["ucr_hit"], true, "{line}");
+}
+
+#[test]
+fn anomaly_refuses_what_it_cannot_measure_with_the_reason() {
+    let dir = Scratch::new("anomaly-refusals");
+    let images = write_two_kinds(&dir);
+    let series = write_series(&dir);
+    let run = |data: &str, extra: &[&str]| {
+        let mut args = vec!["anomaly", "--backend", "cpu", "--data", data, "--steps", "2"];
+        args.extend(extra);
+        error_line(None, &args)
+    };
+    let line = run(&images, &["--model", "ae", "--normal", "7"]);
+    assert!(
+        line.contains("no training row has a normal label (7)") && line.contains("0, 1"),
+        "{line}"
+    );
+    let line = run(&images, &["--model", "ae", "--normal", "0,1"]);
+    assert!(line.contains("every test row is normal"), "{line}");
+    let line = run(&images, &["--model", "cvae"]);
+    assert!(line.contains("conditional"), "{line}");
+    let line = run(&series, &["--model", "ae", "--window", "32", "--contamination", "0.1"]);
+    assert!(line.contains("no labelled anomaly to mix in"), "{line}");
+    let line = run(&series, &["--model", "ae", "--window", "32", "--normal", "0"]);
+    assert!(line.contains("labelled steps"), "{line}");
+    let usage = usage_error(&["anomaly", "--model", "ae", "--contamination", "0.7"]);
+    assert!(usage.contains("0 to 0.5"), "{usage}");
+}

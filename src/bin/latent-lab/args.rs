@@ -31,6 +31,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Decode draws of z ~ N(0, I) with saved weights into a PNG grid
     Sample(SampleArgs),
+    /// Train on normal rows only, then score the test rows; prints one JSON line of figures
+    Anomaly(AnomalyArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -201,6 +203,24 @@ fn parse_epochs(s: &str) -> Result<f64, String> {
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to train
+    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    pub backend: BackendArg,
+    /// Print JSON lines (one per metrics chunk, then eval and saved) instead of a progress bar
+    #[arg(long)]
+    pub json: bool,
+    /// Weights file to write
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+}
+
+/// The model and its training schedule, as `train` and `anomaly` take them.
+#[derive(Args, Debug)]
+pub struct ModelArgs {
     /// Model kind; required unless --spec gives it (then --model overrides the spec's kind)
     #[arg(long, value_enum, required_unless_present = "spec")]
     pub model: Option<ModelArg>,
@@ -255,20 +275,9 @@ pub struct TrainArgs {
     /// Weight λ of a contractive AE's penalty λ·‖∂code/∂h‖² (h: the code layer's input)
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub contraction: Option<f32>,
-    #[command(flatten)]
-    pub data: DataArgs,
-    /// Where to train
-    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
-    pub backend: BackendArg,
     /// Seed of initial weights, minibatch order and sampling noise
     #[arg(long, value_name = "S")]
     pub seed: Option<u32>,
-    /// Print JSON lines (one per metrics chunk, then eval and saved) instead of a progress bar
-    #[arg(long)]
-    pub json: bool,
-    /// Weights file to write
-    #[arg(long, value_name = "FILE.safetensors")]
-    pub out: PathBuf,
 }
 
 /// Which data, and how a table or a series becomes rows.
@@ -317,6 +326,69 @@ pub struct EvalArgs {
     /// Evaluate only the rows labelled 0: the normal rows of an anomaly data set
     #[arg(long)]
     pub normal: bool,
+}
+
+/// Which classes are normal: a list of labels, or each class in turn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NormalArg {
+    Classes(Vec<u8>),
+    Each,
+}
+
+/// `0,1` → [0, 1]; `each` → every class in turn.
+fn parse_normal(s: &str) -> Result<NormalArg, String> {
+    if s.trim() == "each" {
+        return Ok(NormalArg::Each);
+    }
+    let mut classes = s
+        .split(',')
+        .map(|c| match c.trim().parse::<u8>() {
+            Ok(k) if k <= 9 => Ok(k),
+            _ => Err(format!(
+                "`{}` is not a label: expected labels 0–9, comma-separated like 0,1, or `each`",
+                c.trim()
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    classes.sort_unstable();
+    classes.dedup();
+    Ok(NormalArg::Classes(classes))
+}
+
+fn parse_contamination(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=latent_lab::anomaly::MAX_CONTAMINATION).contains(&x) => Ok(x),
+        Ok(_) => Err(format!(
+            "the share of anomalies in the training rows is a number from 0 to {}",
+            latent_lab::anomaly::MAX_CONTAMINATION
+        )),
+        Err(_) => Err("not a number".to_string()),
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct AnomalyArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The normal classes (labels 0–9, comma-separated), or `each`: every class in turn, one
+    /// line each and a line of means [default: 0, the normal rows of an anomaly set]
+    #[arg(long, value_name = "K,…|each", value_parser = parse_normal)]
+    pub normal: Option<NormalArg>,
+    /// Another data set of the same shape whose rows are all anomalies (a bundled name or a
+    /// file) [default for fashion without --normal: mnist, digits among clothes]
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "normal")]
+    pub anomalies: Option<PathBuf>,
+    /// The share of the training rows that are anomalies, mixed in at random (0 to 0.5)
+    #[arg(long, value_name = "X", default_value_t = 0.0, value_parser = parse_contamination)]
+    pub contamination: f64,
+    /// Where to train
+    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    pub backend: BackendArg,
+    /// Also write the trained detector's weights
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -377,6 +449,15 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn normal_classes_parse() {
+        assert_eq!(parse_normal("3, 1,3").unwrap(), NormalArg::Classes(vec![1, 3]));
+        assert_eq!(parse_normal("each").unwrap(), NormalArg::Each);
+        assert!(parse_normal("10").unwrap_err().contains("`10`"));
+        assert!(parse_contamination("0.6").is_err());
+        assert_eq!(parse_contamination("0.05").unwrap(), 0.05);
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! * `train`  — train an AE or a VAE on MNIST (GPU or CPU) and save `.safetensors` weights;
 //! * `eval`   — evaluate saved weights on the test (or train) split, one JSON line;
 //! * `bench`  — steady-state training throughput, one JSON line;
-//! * `sample` — decode draws of z ~ N(0, I) into a PNG grid.
+//! * `sample` — decode draws of z ~ N(0, I) into a PNG grid;
+//! * `anomaly` — train on normal rows only, score the test rows, print ROC/PR figures.
 //!
 //! Every failure prints one line `error: …` on stderr and exits with status 1 (argument
 //! errors are clap's: a message and the usage, status 2).
 
+mod anomaly;
 mod args;
 mod bench;
 mod saved;
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
             Command::Eval(a) => saved::eval(a).await,
             Command::Bench(a) => bench::run(a).await,
             Command::Sample(a) => saved::sample(a).await,
+            Command::Anomaly(a) => anomaly::run(a).await,
         }
     });
     match result {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use latent_lab::backend::GpuContext;
-use latent_lab::data::{load_file, prepare, Normalisation, Split, Values, Windows};
+use latent_lab::data::{load_file, prepare, LabFile, Normalisation, Split, Values, Windows};
 use latent_lab::error::SpecError;
 use latent_lab::model::Program;
 use latent_lab::weights::{load_weights, match_tensors, ModelInfo};
@@ -51,9 +51,32 @@ pub const BUNDLED: [(&str, &str); 5] = [
 /// series cut into windows, each with `given` (a saved model's normalisation) or with the
 /// training split's own. Returns the split and what it was read from.
 pub fn load(args: &DataArgs, given: Option<&Normalisation>) -> Result<(Split, PathBuf)> {
-    let name = args.data.as_deref().map_or("mnist".into(), |p| p.to_string_lossy());
+    let (file, path) = load_raw("--data", args.data.as_deref(), args.label.as_deref())?;
+    let split = prepare(file, windows(args), given)
+        .map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+    Ok((split, path))
+}
+
+/// The windows a series is cut into: `--window` and `--stride`, or the defaults.
+pub fn windows(args: &DataArgs) -> Windows {
+    let defaults = Windows::default();
+    Windows {
+        length: args.window.unwrap_or(defaults.length),
+        stride: args.stride.unwrap_or(defaults.stride),
+    }
+}
+
+/// Reads `data` (a bundled name, a path, or the bundled digits when `None`) as it is in the
+/// file: rows not yet standardised, a series not yet cut. Returns it and its path;
+/// `flag` names the option in messages.
+pub fn load_raw(
+    flag: &str,
+    data: Option<&Path>,
+    label: Option<&str>,
+) -> Result<(LabFile, PathBuf)> {
+    let name = data.map_or("mnist".into(), |p| p.to_string_lossy());
     let bundled = BUNDLED.iter().find(|(n, _)| *n == name);
-    let path = match (bundled, &args.data) {
+    let path = match (bundled, data) {
         (Some((n, file)), _) => {
             let p = PathBuf::from(file);
             if !p.is_file() {
@@ -67,12 +90,12 @@ pub fn load(args: &DataArgs, given: Option<&Normalisation>) -> Result<(Split, Pa
             p
         }
         (None, p) => {
-            // Not a bundled name, so `--data` was given.
-            let p = p.as_deref().unwrap_or(std::path::Path::new(""));
+            // Not a bundled name, so the option was given.
+            let p = p.unwrap_or(Path::new(""));
             if !p.exists() {
                 let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
                 fail!(
-                    "--data {}: no such file or directory, and not a bundled set ({})",
+                    "{flag} {}: no such file or directory, and not a bundled set ({})",
                     p.display(),
                     names.join(", ")
                 );
@@ -80,15 +103,8 @@ pub fn load(args: &DataArgs, given: Option<&Normalisation>) -> Result<(Split, Pa
             p.to_path_buf()
         }
     };
-    let file = load_file(&path, args.label.as_deref())?;
-    let defaults = Windows::default();
-    let windows = Windows {
-        length: args.window.unwrap_or(defaults.length),
-        stride: args.stride.unwrap_or(defaults.stride),
-    };
-    let split =
-        prepare(file, windows, given).map_err(|e| Failure(format!("{}: {e}", path.display())))?;
-    Ok((split, path))
+    let file = load_file(&path, label)?;
+    Ok((file, path))
 }
 
 /// The GPU, with advice when there is none.

@@ -10,7 +10,7 @@ use latent_lab::train::{evaluate, steps_for_epochs, Evaluation};
 use latent_lab::weights::{save_weights, ModelInfo, Tensor};
 use latent_lab::{Backend, Executor, Metrics};
 
-use crate::args::TrainArgs;
+use crate::args::{ModelArgs, TrainArgs};
 use crate::shared::{self, emit, fail, object, round, EvalLine, Result};
 
 /// Default length of a run.
@@ -31,8 +31,18 @@ fn submit_size(backend: Backend, total: u32) -> u32 {
     (total / 20).clamp(1, steps_per_submit(backend))
 }
 
+impl ModelArgs {
+    /// Steps of the run: `--steps`, or `--epochs` (10 by default) over `rows` rows.
+    pub fn steps_for(&self, rows: usize, batch: usize) -> u32 {
+        match self.steps {
+            Some(s) => s,
+            None => steps_for_epochs(self.epochs.unwrap_or(DEFAULT_EPOCHS), rows, batch),
+        }
+    }
+}
+
 /// The spec: the kind's defaults or `--spec`, then the flags, then validation.
-fn build_spec(a: &TrainArgs, shape: &InputShape) -> Result<ModelSpec> {
+pub fn build_spec(a: &ModelArgs, shape: &InputShape) -> Result<ModelSpec> {
     let mut spec = match &a.spec {
         Some(path) => {
             let text = match std::fs::read_to_string(path) {
@@ -258,16 +268,13 @@ pub async fn run(a: TrainArgs) -> Result<()> {
     shared::check_output(&a.out)?;
     let (data, data_path) = shared::load(&a.data, None)?;
     let shape = data.shape();
-    let spec = build_spec(&a, &shape)?;
+    let spec = build_spec(&a.model, &shape)?;
     let program = Program::build(&spec, &shape)?;
     let images = data.train.len();
     if images == 0 {
         fail!("{}: the training split is empty", data_path.display());
     }
-    let total = match a.steps {
-        Some(s) => s,
-        None => steps_for_epochs(a.epochs.unwrap_or(DEFAULT_EPOCHS), images, spec.batch_size),
-    };
+    let total = a.model.steps_for(images, spec.batch_size);
     let backend: Backend = a.backend.into();
     let (mut ex, device) = shared::executor(backend, program, &data.train.values).await?;
     if data.train.has_labels() {
