@@ -656,6 +656,29 @@ pub fn ucr_hit(points: &[f64], labels: &[u8]) -> (usize, bool) {
     (top, labels.get(lo..hi).is_some_and(|l| l.iter().any(|&v| v != 0)))
 }
 
+/// A series again from its windows' rows (channels × length each, as [`SeriesWindows`]
+/// lays them out): each step the mean over the windows that cover it, steps × channels
+/// (channels interleaved, as a series' values). Steps no window covers are 0.
+pub fn unwindow(w: &SeriesWindows, rows: &[f32]) -> Vec<f32> {
+    let mut sum = vec![0f32; w.steps * w.channels];
+    let mut count = vec![0u32; w.steps];
+    for (i, row) in rows.chunks_exact(w.channels * w.length).enumerate() {
+        let t0 = i * w.stride;
+        for k in 0..w.length.min(w.steps.saturating_sub(t0)) {
+            for c in 0..w.channels {
+                sum[(t0 + k) * w.channels + c] += row[c * w.length + k];
+            }
+            count[t0 + k] += 1;
+        }
+    }
+    for (t, &n) in count.iter().enumerate() {
+        if n > 0 {
+            sum[t * w.channels..(t + 1) * w.channels].iter_mut().for_each(|v| *v /= n as f32);
+        }
+    }
+    sum
+}
+
 /// The series' figures: [`Figures::of`] the windows, with [`ucr_hit`] of the per-step score.
 pub fn series_figures(
     w: &SeriesWindows,
@@ -850,5 +873,21 @@ mod tests {
         assert_eq!(ucr_hit(&points, &labels), (305, true));
         points[311] = 2.0;
         assert_eq!(ucr_hit(&points, &labels), (311, false));
+    }
+
+    #[test]
+    fn windows_put_back_together_give_the_series() {
+        // Two channels, 9 steps, windows of 4 every 2: steps 8 is left uncovered.
+        let w = SeriesWindows { channels: 2, length: 4, stride: 2, steps: 9, labels: vec![] };
+        let series: Vec<f32> = (0..18).map(|v| v as f32).collect();
+        let rows: Vec<f32> = (0..3)
+            .flat_map(|i| {
+                let series = &series;
+                (0..2).flat_map(move |c| (0..4).map(move |k| series[(2 * i + k) * 2 + c]))
+            })
+            .collect();
+        let back = unwindow(&w, &rows);
+        assert_eq!(&back[..16], &series[..16]);
+        assert_eq!(&back[16..], &[0.0, 0.0]);
     }
 }

@@ -18,18 +18,20 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 
-use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Float32Array, Float64Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::anomaly::{self, pca_score, score, AnomalySet, Curve, Scores, SeriesWindows};
 use crate::backend::{check_finite, Executor, GpuContext, GpuDataset, Metrics};
 use crate::data::{
-    decode_lab_file, prepare, preprocess_drawing, read_csv, InputShape, Split, Values, Windows,
-    MNIST_SHAPE,
+    decode_lab_file, prepare, preprocess_drawing, read_csv, InputShape, LabFile, Split, Values,
+    Windows, MNIST_SHAPE,
 };
 use crate::error::{Error, Result};
 use crate::limits::Budget;
 use crate::model::{ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program};
+use crate::pca::Pca;
 use crate::weights::{self, ModelInfo, Tensor};
 
 /// How often training stops to copy the weights to the CPU (for rollback and GPU loss).
@@ -95,6 +97,49 @@ struct Data {
     split: Rc<Split>,
     rows: Values,
     on_gpu: Option<GpuDataset>,
+    /// The file as read, before standardising or cutting into windows (and the windows it
+    /// was cut into): what an anomaly set is made from.
+    raw: Option<(Rc<LabFile>, Windows)>,
+    /// For an anomaly set: which test rows are anomalies, and its PCA baseline.
+    anomaly: Option<Rc<AnomalyData>>,
+}
+
+/// What an anomaly set adds to its rows.
+struct AnomalyData {
+    set: AnomalyInfo,
+    /// PCA of the training rows at each width asked for, with its scores of the test rows.
+    pca: RefCell<Vec<PcaAt>>,
+}
+
+/// PCA with `.0` components, and its scores of the test rows.
+type PcaAt = (usize, Rc<Pca>, Rc<Scores>);
+
+/// A score's name, its values per row, and the squared error of each value where it has them.
+type NamedScore<'a> = (&'a str, &'a [f64], Option<&'a [f32]>);
+
+/// An [`AnomalySet`] without its rows (the data set holds those).
+struct AnomalyInfo {
+    anomalous: Vec<bool>,
+    train_anomalies: usize,
+    series: Option<SeriesWindows>,
+}
+
+impl AnomalyData {
+    /// PCA with `k` components of `train`, and its scores of `test`: made once per width.
+    fn pca(
+        &self,
+        k: usize,
+        train: &crate::data::Dataset,
+        test: &[f32],
+    ) -> Result<(Rc<Pca>, Rc<Scores>)> {
+        if let Some((_, p, s)) = self.pca.borrow().iter().find(|(w, _, _)| *w == k) {
+            return Ok((p.clone(), s.clone()));
+        }
+        let (p, s) = pca_score(train, test, k)?;
+        let entry = (Rc::new(p), Rc::new(s));
+        self.pca.borrow_mut().push((k, entry.0.clone(), entry.1.clone()));
+        Ok(entry)
+    }
 }
 
 impl Shared {
@@ -192,8 +237,83 @@ impl Engine {
             stride: pick(stride, defaults.stride),
         };
         let file = decode_lab_file(&data).map_err(js_error)?;
+        let raw = file.clone();
         let split = prepare(file, windows, None).map_err(js_error)?;
-        self.insert(name, split)
+        self.insert(name, split, Some((Rc::new(raw), windows)), None)
+    }
+
+    /// An anomaly set made from data set `base` (given before) as data set `name`: the rows
+    /// labelled with one of `normal` are normal, the others anomalies — or, with `outliers`
+    /// (another data set of the same shape), every row of `base` is normal and every row of
+    /// `outliers` an anomaly; a series' anomalies are its labelled steps. The training rows
+    /// are the normal ones with anomalies mixed in to the share `contamination` (drawn with
+    /// `seed`); a table is standardised on them. Returns `{trainRows, trainAnomalies,
+    /// testRows, testAnomalies, contamination}` as JSON. A name already given is kept.
+    pub fn set_anomaly(
+        &self,
+        name: String,
+        base: &str,
+        normal: Vec<u8>,
+        contamination: f64,
+        seed: u32,
+        outliers: Option<String>,
+    ) -> Result<String, JsError> {
+        if !self.shared.data.borrow().contains_key(&name) {
+            self.check_room(&name)?;
+            let raw_of = |n: &str| {
+                self.shared.data.borrow().get(n).and_then(|d| d.raw.clone()).ok_or_else(|| {
+                    JsError::new(&format!(
+                        "the engine has no data set {} to find anomalies in",
+                        crate::limits::quote(n)
+                    ))
+                })
+            };
+            let (raw, windows) = raw_of(base)?;
+            let set = match (&*raw, outliers.filter(|o| !o.is_empty())) {
+                (LabFile::Series(series), None) => {
+                    AnomalySet::series(series, windows, contamination, seed)
+                }
+                (LabFile::Rows(split), None) => {
+                    AnomalySet::by_label(split.clone(), &normal, contamination, seed)
+                }
+                (LabFile::Rows(split), Some(other)) => match &*raw_of(&other)?.0 {
+                    LabFile::Rows(o) => {
+                        AnomalySet::against(split.clone(), o.clone(), contamination, seed)
+                    }
+                    LabFile::Series(_) => {
+                        Err(Error::Input(format!("{other} is a series, not rows")))
+                    }
+                },
+                (LabFile::Series(_), Some(_)) => Err(Error::Input(
+                    "a series' anomalies are its labelled steps, not another data set".into(),
+                )),
+            }
+            .map_err(js_error)?;
+            let info = AnomalyInfo {
+                anomalous: set.anomalous,
+                train_anomalies: set.train_anomalies,
+                series: set.series,
+            };
+            let split =
+                Split { train: set.train, test: set.test, normalisation: set.normalisation };
+            let anomaly = Rc::new(AnomalyData { set: info, pca: RefCell::default() });
+            self.insert(name.clone(), split, None, Some(anomaly))?;
+        }
+        let data = self.shared.data.borrow();
+        let d = &data[&name];
+        let a = d
+            .anomaly
+            .as_ref()
+            .ok_or_else(|| JsError::new(&format!("{name} is not an anomaly set")))?;
+        let anomalies = a.set.anomalous.iter().filter(|&&x| x).count();
+        Ok(serde_json::json!({
+            "trainRows": d.split.train.len(),
+            "trainAnomalies": a.set.train_anomalies,
+            "testRows": d.split.test.len(),
+            "testAnomalies": anomalies,
+            "contamination": a.set.train_anomalies as f64 / d.split.train.len().max(1) as f64,
+        })
+        .to_string())
     }
 
     /// A CSV table (numeric columns; `label`, if given, names the column of labels 0–9) as
@@ -215,10 +335,10 @@ impl Engine {
         self.check_room(&name)?;
         let label = label.filter(|l| !l.is_empty());
         let table = read_csv(&text).map_err(js_error)?;
-        let split =
-            table.split(label.as_deref()).and_then(|s| s.standardised(None)).map_err(js_error)?;
+        let raw = table.split(label.as_deref()).map_err(js_error)?;
+        let split = raw.clone().standardised(None).map_err(js_error)?;
         let shape = split.shape();
-        self.insert(name, split)?;
+        self.insert(name, split, Some((Rc::new(LabFile::Rows(raw)), Windows::default())), None)?;
         Ok(serde_json::to_string(&shape).expect("shapes serialise"))
     }
 
@@ -284,15 +404,19 @@ impl Engine {
         Ok(())
     }
 
-    fn insert(&self, name: String, split: Split) -> Result<(), JsError> {
+    fn insert(
+        &self,
+        name: String,
+        split: Split,
+        raw: Option<(Rc<LabFile>, Windows)>,
+        anomaly: Option<Rc<AnomalyData>>,
+    ) -> Result<(), JsError> {
         if split.train.is_empty() {
             return Err(JsError::new("the data holds no training rows"));
         }
         let rows = split.train.values.clone();
-        self.shared
-            .data
-            .borrow_mut()
-            .insert(name, Data { split: Rc::new(split), rows, on_gpu: None });
+        let data = Data { split: Rc::new(split), rows, on_gpu: None, raw, anomaly };
+        self.shared.data.borrow_mut().insert(name, data);
         Ok(())
     }
 }
@@ -582,6 +706,145 @@ impl Lab {
         Ok(Uint8Array::from(&labels[..]))
     }
 
+    /// Scores every test row of an anomaly set (see `Engine::set_anomaly`) with this model,
+    /// beside PCA at the model's width (fitted on the training rows once per data set).
+    /// Resolves to `{anomalous: Uint8Array (1: an anomaly), names: ['reconstruction', 'elbo'?,
+    /// 'encoder'?, 'pca'], scores: {name: Float64Array}, curves: {name: {roc, pr,
+    /// rocAuc, prAuc, bestF1, bestThreshold}}, pcaDims, trainRows, trainAnomalies, series?}`.
+    /// `roc` holds (false-positive rate, true-positive rate) pairs, `pr` (recall,
+    /// precision) pairs, one per distinct threshold from the highest down. A series adds
+    /// `series: {steps, channels, length, stride, labels: Uint8Array (per step), values,
+    /// reconstruction, pcaReconstruction (Float32Array, steps × channels), points: {name:
+    /// Float64Array per step}, top: {name: step}, hit: {name: bool}}`.
+    pub fn anomaly_scores(&self) -> Promise {
+        let (split, anomaly) = match self.anomaly() {
+            Ok(x) => x,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        self.run(move |mut st| async move {
+            let test = split.test.rows_f32(0..split.test.len());
+            let scores = st.infer(async |ex: &mut Executor| score(ex, &test).await).await?;
+            let k = st.ex.program().spec.latent;
+            let (_, pca) = anomaly.pca(k, &split.train, &test)?;
+            let info = &anomaly.set;
+            let mut named: Vec<NamedScore> = scores
+                .named()
+                .into_iter()
+                .map(|(n, s)| (n, s, (n == "reconstruction").then_some(&scores.errors[..])))
+                .collect();
+            named.push(("pca", &pca.reconstruction, Some(&pca.errors)));
+            let out = Object::new();
+            let flags: Vec<u8> = info.anomalous.iter().map(|&a| u8::from(a)).collect();
+            set(&out, "anomalous", &Uint8Array::from(&flags[..]));
+            let names: js_sys::Array = named.iter().map(|(n, _, _)| JsValue::from(*n)).collect();
+            set(&out, "names", &names);
+            let (all, curves) = (Object::new(), Object::new());
+            for (name, values, _) in &named {
+                set(&all, name, &Float64Array::from(*values));
+                let curve = Curve::new(values, &info.anomalous)?;
+                let c = Object::new();
+                let flat = |points: Vec<[f64; 2]>| {
+                    Float64Array::from(&points.into_iter().flatten().collect::<Vec<f64>>()[..])
+                };
+                set(&c, "roc", &flat(curve.roc()));
+                set(&c, "pr", &flat(curve.pr()));
+                set(&c, "rocAuc", &JsValue::from(curve.roc_auc()));
+                set(&c, "prAuc", &JsValue::from(curve.average_precision()));
+                let (threshold, f1) = curve.best_f1();
+                set(&c, "bestF1", &JsValue::from(f1));
+                set(&c, "bestThreshold", &JsValue::from(threshold));
+                set(&curves, name, &c);
+            }
+            set(&out, "scores", &all);
+            set(&out, "curves", &curves);
+            set(&out, "pcaDims", &JsValue::from(k));
+            set(&out, "trainRows", &JsValue::from(split.train.len()));
+            set(&out, "trainAnomalies", &JsValue::from(info.train_anomalies));
+            if let Some(w) = &info.series {
+                let series = Object::new();
+                set(&series, "steps", &JsValue::from(w.steps));
+                set(&series, "channels", &JsValue::from(w.channels));
+                set(&series, "length", &JsValue::from(w.length));
+                set(&series, "stride", &JsValue::from(w.stride));
+                set(&series, "labels", &Uint8Array::from(&w.labels[..]));
+                let unwound = |rows: &[f32]| Float32Array::from(&anomaly::unwindow(w, rows)[..]);
+                set(&series, "values", &unwound(&test));
+                set(&series, "reconstruction", &unwound(&scores.reconstructions));
+                set(&series, "pcaReconstruction", &unwound(&pca.reconstructions));
+                let (points, top, hit) = (Object::new(), Object::new(), Object::new());
+                for (name, values, errors) in &named {
+                    let p = anomaly::point_scores(w, values, *errors);
+                    let (t, h) = anomaly::ucr_hit(&p, &w.labels);
+                    set(&points, name, &Float64Array::from(&p[..]));
+                    set(&top, name, &JsValue::from(t));
+                    set(&hit, name, &JsValue::from(h));
+                }
+                set(&series, "points", &points);
+                set(&series, "top", &top);
+                set(&series, "hit", &hit);
+                set(&out, "series", &series);
+            }
+            Ok(out.into())
+        })
+    }
+
+    /// Scores rows (n × D, as `reconstruct` takes them) as `anomaly_scores` scores the test
+    /// rows: `{reconstruction, elbo?, encoder?, pca (Float64Array n each), errors,
+    /// reconstructions, pcaErrors (Float32Array n × D)}`; PCA is the anomaly set's. With
+    /// `test` (row indices of the test split) instead of rows, those test rows, returned as
+    /// `rows` too. An error for a model whose data is not an anomaly set.
+    pub fn score_rows(&self, pixels: JsValue, test: Option<Vec<u32>>) -> Promise {
+        let (split, anomaly) = match self.anomaly() {
+            Ok(x) => x,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        let d = split.shape().size();
+        let rows = match &test {
+            Some(indices) => {
+                let n = split.test.len();
+                if let Some(bad) = indices.iter().find(|&&i| i as usize >= n) {
+                    return rejected(Error::Input(format!(
+                        "scoreRows: test row {bad} does not exist (the test split has {n})"
+                    )));
+                }
+                if let Err(e) = Budget::HERE.check_rows("scoreRows", indices.len()) {
+                    return rejected(e.into());
+                }
+                indices.iter().flat_map(|&i| split.test.row_f32(i as usize)).collect()
+            }
+            None => match rows_of(&pixels, "pixels", d, "scoreRows") {
+                Ok(p) => p,
+                Err(e) => return rejected(e),
+            },
+        };
+        self.run(move |mut st| async move {
+            check_finite(&rows, d, "scoreRows")?;
+            let scores = st.infer(async |ex: &mut Executor| score(ex, &rows).await).await?;
+            let k = st.ex.program().spec.latent;
+            let test_rows = split.test.rows_f32(0..split.test.len());
+            let (pca, _) = anomaly.pca(k, &split.train, &test_rows)?;
+            let back = pca.reconstruct(&rows);
+            let pca_errors: Vec<f32> =
+                back.iter().zip(&rows).map(|(&p, &t)| (p - t) * (p - t)).collect();
+            let pca_scores: Vec<f64> = pca_errors
+                .chunks_exact(d)
+                .map(|r| r.iter().map(|&e| f64::from(e)).sum::<f64>() / d as f64)
+                .collect();
+            let out = Object::new();
+            for (name, values) in scores.named() {
+                set(&out, name, &Float64Array::from(values));
+            }
+            set(&out, "pca", &Float64Array::from(&pca_scores[..]));
+            set(&out, "errors", &Float32Array::from(&scores.errors[..]));
+            set(&out, "reconstructions", &Float32Array::from(&scores.reconstructions[..]));
+            set(&out, "pcaErrors", &Float32Array::from(&pca_errors[..]));
+            if test.is_some() {
+                set(&out, "rows", &Float32Array::from(&rows[..]));
+            }
+            Ok(out.into())
+        })
+    }
+
     /// The model as a `.safetensors` file (the spec in its metadata).
     pub fn save_weights(&self) -> Promise {
         self.run(move |mut st| async move {
@@ -782,6 +1045,19 @@ impl Lab {
         self.shared
             .split_of(&self.data)
             .ok_or_else(|| JsError::new(&format!("the data set {} is not loaded yet", self.data)))
+    }
+
+    /// The data and its anomaly split, or an error for data that has none.
+    fn anomaly(&self) -> Result<(Rc<Split>, Rc<AnomalyData>), JsError> {
+        let split = self.split()?;
+        let anomaly = self.shared.data.borrow().get(&self.data).and_then(|d| d.anomaly.clone());
+        match anomaly {
+            Some(a) => Ok((split, a)),
+            None => Err(JsError::new(
+                "this model's data is not split into normal and anomalous rows: choose the \
+                 normal rows first",
+            )),
+        }
     }
 
     /// The test split and the indices of the `n` rows [`Lab::test_images`] gives.

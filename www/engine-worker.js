@@ -22,7 +22,7 @@ import init, { Engine, Lab } from './pkg/latent_lab.js';
 import { checkRequest, REQUESTS, requestsWhere } from './protocol.js';
 import { isConditional } from './util/kinds.js';
 import { rowSize } from './util/shape.js';
-import { DATASETS, DEFAULT_DATA, isCsvData } from './util/datasets.js';
+import { DATASETS, DEFAULT_DATA, isCsvData, parseAnomalyData } from './util/datasets.js';
 
 const TARGET_MS = 40;
 const MAX_CHUNK = 500;
@@ -260,6 +260,18 @@ function theEngine() {
 // CSV is there from addCsv (or was never given).
 async function loadData(name) {
   const eng = await theEngine();
+  const anomaly = parseAnomalyData(name);
+  if (anomaly && !dataSets.has(name)) {
+    // An anomaly set is made in the engine from its base (and the outliers' set).
+    const loading = (async () => {
+      await loadData(anomaly.base);
+      if (anomaly.outliers) await loadData(anomaly.outliers);
+      const normal = Uint8Array.from(anomaly.normal === 'all' ? [] : anomaly.normal);
+      await exclusive(() => eng.set_anomaly(name, anomaly.base, normal, anomaly.contamination, anomaly.seed, anomaly.outliers ?? undefined));
+    })();
+    dataSets.set(name, loading);
+    loading.catch(() => dataSets.delete(name));
+  }
   if (!dataSets.has(name)) {
     const entry = Object.hasOwn(DATASETS, name) ? DATASETS[name] : null;
     if (!entry) {
@@ -594,6 +606,17 @@ const handlers = {
     return { condition: label };
   },
   firstLayer: (s, { pixels }) => inference(s, () => s.lab.first_layer(pixels)),
+  async anomalyScores(s) {
+    await needData(s);
+    return inference(s, () => s.lab.anomaly_scores());
+  },
+  async scoreRows(s, { pixels, test }) {
+    await needData(s);
+    if (test !== undefined && !(Array.isArray(test) && test.every((i) => Number.isInteger(i) && i >= 0 && i < 2 ** 32))) {
+      throw new Error(`scoreRows: test must be an array of row indices, got ${show(test)}`);
+    }
+    return inference(s, () => s.lab.score_rows(pixels, test === undefined ? undefined : Uint32Array.from(test)));
+  },
   async twinEncode(s, { url, pixels }) {
     if (twin?.url !== url) twin = { url, lab: openTwin(url) };
     const current = twin;
@@ -727,11 +750,16 @@ async function fetchData(file) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-// The tables no model uses any more are forgotten (a user may drop many in turn).
+// The tables and anomaly sets no model uses any more are forgotten (a user may drop many
+// tables, or try many contaminations, in turn). An anomaly set keeps its table.
 async function dropUnusedTables() {
   const used = new Set([...sessions.values()].map((s) => s.data));
+  for (const name of used) {
+    const a = parseAnomalyData(name);
+    if (a) used.add(a.base);
+  }
   for (const name of [...dataSets.keys()]) {
-    if (!isCsvData(name) || used.has(name)) continue;
+    if (!(isCsvData(name) || parseAnomalyData(name)) || used.has(name)) continue;
     dataSets.delete(name);
     const eng = await theEngine();
     await exclusive(() => eng.remove_data(name));

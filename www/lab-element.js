@@ -139,7 +139,9 @@ import { FiltersView } from './views/filters-view.js';
 import { KindViews } from './kind-views.js';
 import { kindOf, kindFits, defaultsFor, KINDS } from './util/kinds.js';
 import { readSettings, VIEWS, KIND_VIEWS, NEEDS_DIGITS, KEYS, LIVE_KEYS, specWith, liveOf, settingPairs, toHash, attributeText, viewUnfit } from './util/settings.js';
-import { DATASETS, DEFAULT_DATA, isCsvData, csvEntry } from './util/datasets.js';
+import { DATASETS, DEFAULT_DATA, isCsvData, csvEntry, anomalyData, parseAnomalyData, baseData, OUTLIERS, MAX_CONTAMINATION } from './util/datasets.js';
+import { AnomalyDetector, AnomalyCurves, AnomalyExamples, AnomalySeries } from './views/anomaly-view.js';
+import { AnomalyViews } from './anomaly-views.js';
 import { isDigitShaped } from './util/shape.js';
 import { SharePanel } from './views/share-panel.js';
 
@@ -155,6 +157,10 @@ const EMBED_PAGE = new URL('./embed.html', import.meta.url).href;
 // More crashes than this within CRASH_WINDOW_MS and the element stops restarting its engine.
 const MAX_CRASHES = 3;
 const CRASH_WINDOW_MS = 60_000;
+// The detector card trains its fresh model this many passes over the normal rows (at most
+// DETECTOR_MAX_STEPS steps).
+const DETECTOR_EPOCHS = 20;
+const DETECTOR_MAX_STEPS = 3000;
 const modelUrl = (file) => new URL(`./models/${file}`, import.meta.url).href;
 
 export class LatentLabElement extends HTMLElement {
@@ -197,6 +203,8 @@ export class LatentLabElement extends HTMLElement {
   #dataShape = DATASETS[DEFAULT_DATA].shape;
   #csv = null; // the user's table: {data, fileName, bytes, label}, kept to restore a crashed engine
   #dataNote; // why views listed are not shown for this data
+  #anomaly; // the anomaly views' requests and state (anomaly-views.js)
+  #anomalyParts;
 
   static get observedAttributes() {
     return [...KEYS, 'spec'];
@@ -231,13 +239,21 @@ export class LatentLabElement extends HTMLElement {
       filters: kindPart('filters'),
     };
     for (const el of Object.values(kindParts)) el.hidden = true;
+    const anomalyParts = {
+      anomaly: part('anomaly'),
+      'anomaly-curves': part('anomaly-curves', 'section', 'card wide'),
+      'anomaly-examples': part('anomaly-examples', 'section', 'card wide'),
+      'anomaly-series': part('anomaly-series', 'section', 'card wide'),
+    };
+    for (const [name, el] of Object.entries(anomalyParts)) el.hidden = name !== 'anomaly';
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load the model, or a .csv table to train on it');
-    this.#grid = h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), loss, recon, sampler, interp);
+    this.#grid = h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), ...Object.values(anomalyParts), loss, recon, sampler, interp);
     this.#top = h('div', { class: 'top' }, badge, shareButton);
     this.#dataNote = h('p', { part: 'data-note', class: 'data-note', hidden: true, role: 'note' });
     this.#lab = h('div', { class: 'lab' }, this.#top, messages, sharePart, this.#dataNote, this.#grid, this.#drop);
     root.append(this.#lab);
-    this.#parts = { backend: badge, training, pad, 'latent-map': map, ...kindParts, 'loss-plot': loss, 'test-reconstructions': recon, sampler, interpolation: interp };
+    this.#parts = { backend: badge, training, pad, 'latent-map': map, ...kindParts, ...anomalyParts, 'loss-plot': loss, 'test-reconstructions': recon, sampler, interpolation: interp };
+    this.#anomalyParts = anomalyParts;
     this.#share = new SharePanel(sharePart, shareButton, () => this.share());
     this.#views = {
       badge: new BackendBadge(badge),
@@ -274,7 +290,20 @@ export class LatentLabElement extends HTMLElement {
       contractive: new ContractiveView(kindParts.contractive, { onChange: () => this.#kinds.refresh(true) }),
       cvae: new CvaeView(kindParts.cvae, { onPick: () => this.#kinds.refresh(true) }),
       filters: new FiltersView(kindParts.filters),
+      detector: new AnomalyDetector(anomalyParts.anomaly, {
+        apply: (choice) => this.#fromDetector(() => this.setAnomaly(choice)),
+        score: (name) => this.#anomaly.setScore(name),
+        threshold: (x) => this.#anomaly.setThreshold(x),
+      }),
+      curves: new AnomalyCurves(anomalyParts['anomaly-curves']),
+      examples: new AnomalyExamples(anomalyParts['anomaly-examples']),
+      series: new AnomalySeries(anomalyParts['anomaly-series']),
     };
+    this.#anomaly = new AnomalyViews({
+      request: (type, args) => this.#request(type, args),
+      views: this.#views,
+      showError: (message) => this.#showError(message),
+    });
     this.#kinds = new KindViews({
       request: (type, args) => this.#request(type, args),
       views: this.#views,
@@ -295,7 +324,10 @@ export class LatentLabElement extends HTMLElement {
       emit: (name, detail) => this.dispatchEvent(new CustomEvent(name, { detail })),
       connected: () => this.#engine !== null,
       codes: (mu, latent) => this.#kinds.setCodes(mu, latent),
-      drawing: (result) => this.#kinds.setDrawing(result),
+      drawing: (result) => {
+        this.#kinds.setDrawing(result);
+        this.#anomaly.setDrawing(result?.input ?? null);
+      },
       condition: () => this.#kinds.condition,
     });
     this.#newReadyPromise();
@@ -368,6 +400,47 @@ export class LatentLabElement extends HTMLElement {
   async train({ steps } = {}) {
     return this.#request('train', { steps });
   }
+  // The anomaly detector: which rows are normal ({normal, contamination, data}) while the
+  // model is one, else null.
+  get anomaly() {
+    const a = parseAnomalyData(this.#dataName);
+    return a && { normal: a.normal === 'all' ? 'all' : [...a.normal], contamination: a.contamination, data: a.base, outliers: a.outliers };
+  }
+  async setAnomaly(choice) {
+    await this.#ready;
+    const base = baseData(this.#dataName);
+    if (choice === null) return this.switchData(base);
+    if (!choice || typeof choice !== 'object') throw new TypeError(`setAnomaly: {normal, contamination} or null, got ${describe(choice)}`);
+    const entry = this.#dataEntry();
+    const { normal = [0], contamination = 0 } = choice;
+    if (normal === 'all') {
+      if (!OUTLIERS[base]) throw new Error(`setAnomaly: normal 'all' needs another set of the same rows for anomalies; ${entry.short} has none: name its normal labels`);
+    } else if (!(Array.isArray(normal) && normal.length > 0 && normal.every((k) => Number.isInteger(k) && k >= 0 && k <= 9 && (!entry.classes || k < entry.classes.length)))) {
+      throw new Error(`setAnomaly: normal is 'all' or a list of labels${entry.classes ? ` from 0 to ${entry.classes.length - 1}` : ' 0–9'}, got ${describe(normal)}`);
+    }
+    if (!(typeof contamination === 'number' && contamination >= 0 && contamination <= MAX_CONTAMINATION)) {
+      throw new Error(`setAnomaly: contamination is the share of anomalies in the training rows, from 0 to ${MAX_CONTAMINATION}; got ${describe(contamination)}`);
+    }
+    const name = anomalyData(base, { normal, contamination: Math.round(contamination * 1000) / 1000, seed: this.#settings.seed ?? 1 });
+    return this.switchData(name);
+  }
+  // The held-out rows' scores, the score and threshold in force, the counts, the curves'
+  // figures and the drawing's verdict (see anomaly-views.js state()); null before any.
+  get anomalyState() {
+    return this.#anomaly.state();
+  }
+  async anomalyScores() {
+    return this.#request('anomalyScores', {});
+  }
+  async scoreRows(pixels) {
+    return this.#request('scoreRows', { pixels: toF32(pixels) });
+  }
+  setAnomalyThreshold(x) {
+    this.#anomaly.setThreshold(x);
+  }
+  setAnomalyScore(name) {
+    this.#anomaly.setScore(name);
+  }
   async start() {
     return this.#request('start', {});
   }
@@ -401,17 +474,20 @@ export class LatentLabElement extends HTMLElement {
   }
   async switchData(name, { kind } = {}) {
     await this.#ready;
-    if (typeof name !== 'string' || !(Object.hasOwn(DATASETS, name) || (isCsvData(name) && this.#csv?.data === name))) {
+    const base = typeof name === 'string' ? baseData(name) : name;
+    if (typeof name !== 'string' || !(Object.hasOwn(DATASETS, base) || (isCsvData(base) && this.#csv?.data === base))) {
       throw new Error(`switchData: the data sets are ${Object.keys(DATASETS).join(', ')}${this.#csv ? ` and ${this.#csv.data}` : ''}; got ${describe(name)}`);
     }
-    const shape = Object.hasOwn(DATASETS, name) ? DATASETS[name].shape : this.#csv.shape;
-    const labelled = Object.hasOwn(DATASETS, name) || Boolean(this.#csv.label);
+    const shape = Object.hasOwn(DATASETS, base) ? DATASETS[base].shape : this.#csv.shape;
+    const labelled = Object.hasOwn(DATASETS, base) || Boolean(this.#csv.label);
     if (kind !== undefined && !kindFits(kindOf(kind), shape, labelled)) {
       throw new Error(`switchData: the kind ${describe(kind)} cannot train on ${name}: choose ${KINDS.filter((k) => kindFits(k, shape, labelled)).map((k) => k.id).join(', ')}`);
     }
     // The kind in force, unless it cannot take the new rows: then the plain choice for them.
     const current = kindOf(kind ?? (this.#info ? JSON.parse(this.#info.spec).kind : (this.#settings.kind ?? 'vae')));
-    const chosen = kindFits(current, shape, labelled) ? current : kindOf(plainKind(shape));
+    // A detector is not told a row's label: a conditional kind gives way to the plain one.
+    const fits = (k) => kindFits(k, shape, labelled) && !(parseAnomalyData(name) && k.conditional);
+    const chosen = fits(current) ? current : kindOf(plainKind(shape));
     const spec = { ...defaultsFor(chosen, shape), ...(this.#settings.seed !== undefined ? { seed: this.#settings.seed } : {}) };
     const info = await this.#request('switchData', { data: name, spec: JSON.stringify(spec) });
     this.#modelChanged(info);
@@ -581,8 +657,11 @@ export class LatentLabElement extends HTMLElement {
     return {
       ...s,
       kind,
-      // A user's table cannot travel in a link; a bundled data set does.
-      data: isCsvData(this.#dataName) ? undefined : this.#dataName,
+      // A user's table cannot travel in a link; a bundled data set does, and a detector's
+      // choice of normal rows with it.
+      data: isCsvData(baseData(this.#dataName)) ? undefined : baseData(this.#dataName),
+      normal: isCsvData(baseData(this.#dataName)) ? undefined : this.anomaly?.normal,
+      contamination: isCsvData(baseData(this.#dataName)) ? undefined : this.anomaly?.contamination,
       views: views?.length ? views : s.views,
       model: fromAttribute ? s.model : undefined,
       controls: this.#explicitControls ? s.controls : undefined,
@@ -616,7 +695,8 @@ export class LatentLabElement extends HTMLElement {
     else if (!cards.includes('training')) cards.unshift('training');
     // Views that cannot show this data's rows step aside, and one line says why.
     const kindView = this.#kindView();
-    const unfit = cards.filter((v) => (!KIND_VIEWS.includes(v) || v === kindView) && viewUnfit(v, this.#dataShape));
+    // The series view of anomalies steps aside quietly unless it was asked for by name.
+    const unfit = cards.filter((v) => (!KIND_VIEWS.includes(v) || v === kindView) && viewUnfit(v, this.#dataShape) && (s.views || v !== 'anomaly-series'));
     cards = cards.filter((v) => !unfit.includes(v));
     this.#dataNote.hidden = unfit.length === 0;
     this.#dataNote.textContent = unfit.length
@@ -691,9 +771,12 @@ export class LatentLabElement extends HTMLElement {
       }
       return { key: JSON.stringify(['spec', spec]), specJson: spec, weights: null };
     }
-    const data = s.data ?? DEFAULT_DATA;
-    const shape = DATASETS[data].shape;
-    const entry = kindOf(s.kind ?? plainKind(shape));
+    const base = s.data ?? DEFAULT_DATA;
+    const shape = DATASETS[base].shape;
+    // A detector trains on the normal rows alone, from a fresh model.
+    const data = s.normal ? anomalyData(base, { normal: s.normal, contamination: s.contamination ?? 0, seed: s.seed ?? 1 }) : base;
+    let entry = kindOf(s.kind ?? plainKind(shape));
+    if (s.normal && entry.conditional) entry = kindOf(plainKind(shape));
     const fresh = JSON.stringify({ ...defaultsFor(entry, shape), ...(s.seed !== undefined ? { seed: s.seed } : {}) });
     if (s.model) return { key: JSON.stringify(['model', s.model, data]), specJson: fresh, weights: s.model, data };
     const weights = entry.pretrained && data === DEFAULT_DATA ? modelUrl(entry.pretrained) : null;
@@ -850,12 +933,14 @@ export class LatentLabElement extends HTMLElement {
       ? { spec: '{}', preferGpu, restore: { ...restore, bytes: restore.bytes.slice() } }
       : { spec: source.specJson, preferGpu, weights: source.weights };
     if (!restore) this.#opened = source.key;
-    const csv = restore && isCsvData(data) ? this.#csv : null;
+    const csv = restore && isCsvData(baseData(data)) ? this.#csv : null;
     const opened = csv
       ? engine.request('addCsv', { bytes: csv.bytes.slice(), label: csv.label }).then((added) => {
           this.#csv = { ...csv, data: added.data };
-          this.#dataName = added.data;
-          return engine.request('open', { ...args, data: added.data });
+          // A detector on the table stands on its new name.
+          const a = parseAnomalyData(data);
+          this.#dataName = a ? anomalyData(added.data, a) : added.data;
+          return engine.request('open', { ...args, data: this.#dataName });
         })
       : engine.request('open', { ...args, data });
     opened.then(
@@ -1022,6 +1107,7 @@ export class LatentLabElement extends HTMLElement {
     this.#refreshReconstructions();
     this.#live.refreshMap();
     this.#kinds.refresh();
+    this.#anomaly.refresh();
     if (items.length) this.#views.sampler.modelUpdated();
   }
 
@@ -1044,6 +1130,7 @@ export class LatentLabElement extends HTMLElement {
       this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info.trainSize });
       this.#refreshReconstructions(true);
       this.#kinds.refresh(true);
+      this.#anomaly.refresh(true);
       this.#live.refreshMap(true);
       this.#views.sampler.modelUpdated();
     }
@@ -1069,6 +1156,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.loss.clear();
     this.#views.loss.setSeries(kindOf(spec.kind)?.metrics ?? ['recon']);
     this.#kinds.setSpec(spec, { replaced: true });
+    this.#anomaly.modelChanged();
     this.#live.modelChanged();
     this.#views.map.reset();
     this.#views.sampler.setLatent(spec.latent, spec.kind, info.shape ?? this.#dataShape, this.#dataEntry().rows);
@@ -1087,7 +1175,8 @@ export class LatentLabElement extends HTMLElement {
     this.#dataShape = info.shape;
     const entry = this.#dataEntry();
     const shape = info.shape;
-    this.#views.training.setData(entry, shape, info.data, { labelled: this.#labelled() });
+    this.#views.training.setData(entry, shape, baseData(info.data), { labelled: this.#labelled() });
+    this.#anomalyData(info.data, shape, entry);
     this.#views.recon.setData(shape, entry.rows);
     this.#views.map.setData(shape, entry);
     this.#views.interp.setData(shape, entry.rows.replace(/s$/, ''));
@@ -1105,14 +1194,71 @@ export class LatentLabElement extends HTMLElement {
 
   // The data set's entry: www/util/datasets.js's, or the user's table's.
   #dataEntry() {
-    if (Object.hasOwn(DATASETS, this.#dataName)) return DATASETS[this.#dataName];
-    if (this.#csv && this.#csv.data === this.#dataName) return csvEntry(this.#csv.fileName, this.#csv);
-    return { label: this.#dataName, short: this.#dataName, caption: '', classes: null, rows: 'rows' };
+    const base = baseData(this.#dataName);
+    if (Object.hasOwn(DATASETS, base)) return DATASETS[base];
+    if (this.#csv && this.#csv.data === base) return csvEntry(this.#csv.fileName, this.#csv);
+    return { label: base, short: base, caption: '', classes: null, rows: 'rows' };
   }
 
   // Whether the data has labels (a conditional model needs them).
   #labelled() {
-    return !isCsvData(this.#dataName) || Boolean(this.#csv?.label);
+    return !isCsvData(baseData(this.#dataName)) || Boolean(this.#csv?.label);
+  }
+
+  // The anomaly views follow the data: the detector offers the choice of normal rows this
+  // data allows, and the other anomaly cards show while the model is a detector.
+  #anomalyData(name, shape, entry) {
+    const anomaly = parseAnomalyData(name);
+    const base = baseData(name);
+    const series = shape.type === 'series';
+    const twoLabels = entry.classes?.length === 2 || (isCsvData(base) && this.#csv?.label);
+    const unlabelled = isCsvData(base) && !this.#csv?.label;
+    const fixed = unlabelled
+      ? 'This table has no label column, so no row can be called anomalous: load it again with a label column (0 normal, 1 anomalous).'
+      : series
+        ? 'The labelled steps are the anomalies; the detector trains on the normal training series.'
+        : twoLabels
+          ? 'The rows labelled 0 are normal, those labelled 1 the anomalies.'
+          : null;
+    const other = OUTLIERS[base];
+    this.#views.detector.setSetup({
+      classes: fixed ? null : entry.classes,
+      allowAll: Boolean(other),
+      allName: other ? `every ${entry.rows.replace(/s$/, '')} (${DATASETS[other].short} are the anomalies)` : '',
+      fixed,
+      canContaminate: series ? 'the training series has no labelled anomaly to mix in' : unlabelled ? 'no labels' : true,
+      normal: anomaly?.normal ?? [0],
+      contamination: anomaly?.contamination ?? 0,
+      active: Boolean(anomaly),
+      disabled: unlabelled,
+    });
+    this.#views.detector.setStatus(anomaly ? '' : `The model now trains on every ${entry.rows.replace(/s$/, '')}. Pick the normal ones to train a detector on them alone.`);
+    this.#anomaly.setData({ active: Boolean(anomaly), shape });
+    for (const [part, el] of Object.entries(this.#anomalyParts)) {
+      if (part !== 'anomaly') el.hidden = !anomaly || (part === 'anomaly-series' && !series);
+    }
+  }
+
+  // The detector card's request: its refusal is shown in the card.
+  async #fromDetector(action) {
+    try {
+      this.#views.detector.setStatus('Opening a fresh model on the normal rows…');
+      const info = await action();
+      const a = this.anomaly;
+      const rows = `${info.trainSize} training rows${a?.contamination ? ` (${Math.round(100 * a.contamination)} % of them anomalies)` : ', all normal'}`;
+      // A detector is worth looking at after a few passes over its rows.
+      const batch = JSON.parse(info.spec).batch_size;
+      const steps = Math.min(DETECTOR_MAX_STEPS, Math.ceil((DETECTOR_EPOCHS * info.trainSize) / batch));
+      this.#views.detector.setStatus(`Training ${DETECTOR_EPOCHS} passes over ${rows}: watch the normal and anomalous scores pull apart.`);
+      this.train({ steps }).then(
+        () => this.#views.detector.setStatus(`Trained ${steps} steps on ${rows}. Drag the threshold; draw on the pad.`),
+        () => {},
+      );
+      return info;
+    } catch (e) {
+      this.#views.detector.setStatus(`Could not train a detector: ${e.message}`);
+      return null;
+    }
   }
 
   // A switch from the training card (kind, data): its refusal goes back to the card (shown

@@ -298,6 +298,29 @@ canvas.cvae-canvas { display: block; width: 100%; height: 72px; }
 .card h3 { font-size: 0.85em; font-weight: 600; color: var(--ll-muted); margin: 10px 0 6px; }
 canvas.filters-canvas, canvas.maps-canvas { display: block; width: 100%; height: 60px; }
 
+/* Anomaly views. */
+.anomaly-setup { margin-bottom: 10px; display: grid; gap: 6px; }
+.anomaly-setup .label-picker { margin-bottom: 0; }
+.anomaly-setup .buttons { margin: 0; }
+.anomaly-setup .explain { margin: 0; }
+.anomaly-status { margin: 0; }
+.anomaly-controls { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: flex-end; margin-bottom: 6px; }
+.anomaly-controls .field { flex: 0 1 16rem; }
+.check { display: flex; gap: 6px; align-items: center; font-size: 0.9em; min-height: 34px; }
+.check input { width: auto; min-height: 0; }
+canvas.anomaly-canvas { aspect-ratio: 16 / 9; touch-action: none; cursor: ew-resize; }
+.anomaly-readouts { margin: 10px 0 8px; }
+.anomaly-drawing-row { display: flex; gap: 10px; align-items: center; }
+.anomaly-drawing { width: 56px; height: 56px; flex: none; border: 1px solid var(--ll-border); border-radius: 4px; }
+.anomaly-verdict { margin: 0; font-size: 0.92em; }
+.anomaly-verdict[data-verdict="anomalous"] { color: var(--ll-kl); font-weight: 600; }
+.anomaly-verdict[data-verdict="normal"] { color: var(--ll-ok); font-weight: 600; }
+.curves { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 12px; margin-bottom: 10px; }
+canvas.curve-canvas { aspect-ratio: 1 / 1; }
+canvas.anomaly-examples-canvas { display: block; width: 100%; height: 200px; }
+canvas.anomaly-series-canvas { aspect-ratio: 16 / 7; }
+.key.bars.kl::before { background: var(--ll-kl); }
+
 @container (max-width: 420px) {
   .lab { padding: 8px; }
   .card { padding: 12px; }

@@ -20,7 +20,8 @@
 //                pretrained, condition},    from a checkpoint of an engine that died (a
 //                data? (a data set's name)  failure is an error: see 'crash'). `data`: mnist
 //                                           (default), fashion, shuttle, bleeding, ecg
-//                                           (www/util/datasets.js) or one from addCsv;
+//                                           (www/util/datasets.js), one from addCsv, or an
+//                                           anomaly set of one (datasets.js anomalyData);
 //                                           the spec's missing fields fit its shape
 //   switchData   data, spec (JSON string)   info: a fresh model of `spec` on another data
 //                                           set (fetched first); on error the model is kept
@@ -64,6 +65,12 @@
 //                                           (cvae) draws when a request gives no labels
 //   firstLayer   pixels (D)                 {channels, kernel, filters, bias, side, maps}: a
 //                                           conv model's first filters and their maps
+//   anomalyScores —                         {anomalous, names, scores, curves, pcaDims,
+//                                           trainRows, trainAnomalies, series?}: every test
+//                                           row of an anomaly set scored (Lab.anomaly_scores)
+//   scoreRows    pixels (Float32Array n×D)  {reconstruction, elbo?, encoder?, pca, errors,
+//                | test (row indices)       reconstructions, pcaErrors, rows?}: rows scored
+//                                           as the test rows are (the drawing, examples)
 //   twinEncode   url, pixels                {mu, logvar|null, rows, latent}: encoded by a
 //                                           second model, loaded once from `url` on the
 //                                           CPU (the contractive view's plain AE)
@@ -126,6 +133,8 @@ export const REQUESTS = Object.freeze({
   sample: { inference: true },
   condition: { touches: false },
   firstLayer: { inference: true },
+  anomalyScores: { inference: true },
+  scoreRows: { inference: true },
   twinEncode: { touches: false },
   testImages: {},
   preprocess: { engine: true, touches: false },

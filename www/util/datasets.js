@@ -85,3 +85,35 @@ export function csvEntry(fileName, { shape, columns, label }) {
 export function className(entry, k) {
   return entry?.classes?.[k] ?? String(k);
 }
+
+// ── anomaly sets ─────────────────────────────────────────────────────────────────────────
+// An anomaly detector trains on the normal rows of a data set only. The engine makes that
+// split as a data set of its own, named after what it is made of:
+//   base~normal~contamination~seed   e.g. mnist~0.1~0.05~1 (digits 0 and 1 normal, 5 % of
+//   the training rows anomalies), fashion~all~0~1 (every image of clothes normal, the digits
+//   the anomalies), shuttle~0~0~1 (label 0 normal: a table's or a series' anomalies are 1).
+
+/** The most a training set may be anomalies (the engine's MAX_CONTAMINATION). */
+export const MAX_CONTAMINATION = 0.5;
+
+/** The data set whose rows are all anomalies when every row of `base` is normal. */
+export const OUTLIERS = Object.freeze({ fashion: 'mnist', mnist: 'fashion' });
+
+/** The engine's name of an anomaly set of `base`: `normal` a list of labels or 'all'. */
+export function anomalyData(base, { normal, contamination = 0, seed = 1 }) {
+  const classes = normal === 'all' ? 'all' : [...new Set(normal)].sort((a, b) => a - b).join('.');
+  return `${base}~${classes}~${contamination}~${seed}`;
+}
+
+/** What an anomaly set's name says: {base, normal, contamination, seed, outliers}, or null. */
+export function parseAnomalyData(name) {
+  const m = /^([a-z]+(?:-\d+)?)~(all|\d(?:\.\d)*)~([0-9.]+)~(\d+)$/.exec(String(name));
+  if (!m) return null;
+  const normal = m[2] === 'all' ? 'all' : m[2].split('.').map(Number);
+  const contamination = Number(m[3]);
+  if (!(contamination >= 0 && contamination <= MAX_CONTAMINATION)) return null;
+  return { base: m[1], normal, contamination, seed: Number(m[4]), outliers: normal === 'all' ? (OUTLIERS[m[1]] ?? null) : null };
+}
+
+/** The data set a name stands on: an anomaly set's base, else the name itself. */
+export const baseData = (name) => parseAnomalyData(name)?.base ?? name;

@@ -6,7 +6,7 @@
 // default for that key (for `views`: with the views it knows).
 
 import { KINDS, SETTINGS, kindOf, kindFits, parseSetting } from './kinds.js';
-import { DATASETS, DEFAULT_DATA } from './datasets.js';
+import { DATASETS, DEFAULT_DATA, OUTLIERS, MAX_CONTAMINATION } from './datasets.js';
 import { isDigitShaped } from './shape.js';
 
 /** Every view (part) a widget can show, in the full lab's order. */
@@ -25,6 +25,10 @@ export const VIEWS = [
   'test-reconstructions',
   'sampler',
   'interpolation',
+  'anomaly',
+  'anomaly-curves',
+  'anomaly-examples',
+  'anomaly-series',
 ];
 
 /** The views that belong to one kind (kinds.js's `view`), shown only for a model of that kind. */
@@ -36,6 +40,7 @@ export const KIND_VIEWS = [...new Set(KINDS.map((k) => k.view).filter(Boolean))]
  * show 28 × 28 images; the others draw any row through views/renderers.js.
  */
 export function viewUnfit(view, shape) {
+  if (view === 'anomaly-series' && shape && shape.type !== 'series') return 'the series view of anomalies shows series';
   if (!shape || isDigitShaped(shape)) return null;
   switch (view) {
     case 'pad':
@@ -67,7 +72,7 @@ export const CHOICES = {
 export const LIVE_KEYS = Object.fromEntries(Object.keys(SETTINGS).map((k) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), k]));
 
 /** Every key, in the order snippets write them. */
-export const KEYS = ['data', 'kind', 'model', 'views', 'controls', 'captions', 'autoplay', 'seed', 'backend', 'theme', ...Object.keys(LIVE_KEYS)];
+export const KEYS = ['data', 'normal', 'contamination', 'kind', 'model', 'views', 'controls', 'captions', 'autoplay', 'seed', 'backend', 'theme', ...Object.keys(LIVE_KEYS)];
 
 const MAX_SEED = 2 ** 32 - 1;
 
@@ -113,6 +118,29 @@ export function readSettings(get, { base = 'http://localhost/', origins = [] } =
       problem('kind', settings.kind, `the data ${settings.data} takes ${fits.join(', ')}`);
       delete settings.kind;
     }
+  }
+
+  // An anomaly detector: which rows are normal (labels, or every row of a set that has
+  // another set of the same rows for anomalies), and the share of anomalies mixed in.
+  const normal = raw('normal');
+  if (normal !== null) {
+    const d = settings.data ?? DEFAULT_DATA;
+    const classes = DATASETS[d].classes;
+    const v = normal.trim().toLowerCase();
+    const labels = v.split(/[\s,]+/).filter(Boolean);
+    if (v === 'all' && OUTLIERS[d]) settings.normal = 'all';
+    else if (labels.length && labels.every((k) => /^\d$/.test(k) && Number(k) < classes.length) && new Set(labels).size < classes.length) {
+      settings.normal = [...new Set(labels.map(Number))].sort((a, b) => a - b);
+    } else {
+      const all = OUTLIERS[d] ? `, or all (every ${DATASETS[d].rows.replace(/s$/, '')} normal, ${DATASETS[OUTLIERS[d]].short} the anomalies)` : '';
+      problem('normal', normal, `name the normal labels of ${d} (0 to ${classes.length - 1}, comma-separated, leaving at least one out)${all}`);
+    }
+  }
+  const contamination = raw('contamination');
+  if (contamination !== null) {
+    const x = Number(contamination.trim());
+    if (contamination.trim() !== '' && x >= 0 && x <= MAX_CONTAMINATION) settings.contamination = x;
+    else problem('contamination', contamination, `it is the share of anomalies in the training rows, from 0 to ${MAX_CONTAMINATION}`);
   }
 
   const model = raw('model');
@@ -217,6 +245,8 @@ export function settingPairs(settings) {
   const pairs = [];
   const put = (k, v) => v !== undefined && v !== null && pairs.push([k, String(v)]);
   if (settings.data && settings.data !== DEFAULT_DATA) put('data', settings.data);
+  if (settings.normal) put('normal', settings.normal === 'all' ? 'all' : settings.normal.join(','));
+  if (settings.normal && settings.contamination) put('contamination', settings.contamination);
   if (settings.kind && settings.kind !== 'vae') put('kind', settings.kind);
   put('model', settings.model);
   if (settings.views) put('views', settings.views.join(','));
