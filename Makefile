@@ -134,7 +134,8 @@ models: setup data
 
 # The README's pictures, taken from the page in headless Chromium on WebGPU (SwiftShader
 # here): the page at 1280 px with a digit drawn on the pad, the same at 375 px (a phone), and
-# the sampler's canvas over 2.5 s as an animated GIF. See scripts/screenshots.mjs.
+# the sampler's canvas over 2.5 s as an animated GIF, the kinds' views, other data, and the
+# anomaly cards. See scripts/screenshots.mjs.
 docs: setup-test data wasm
 	node scripts/screenshots.mjs --out docs
 

@@ -1,7 +1,9 @@
 // The README's pictures, made from the page itself in headless Chromium on WebGPU
 // (SwiftShader here): `make docs`, or
 //
-//   node scripts/screenshots.mjs [--out docs] [--seconds 2.5] [--digit 3]
+//   node scripts/screenshots.mjs [--out docs] [--seconds 2.5] [--digit 3] [--only anomaly]
+//
+// (--only: just the pictures of one section: page, views, data, anomaly, phone or course)
 //
 // docs/lab.png        the page at 1280 px wide (light theme), down to the end of the first row of
 //                     cards (at most 1300 px), with the pretrained model
@@ -14,6 +16,11 @@
 // docs/view-cvae.png, docs/view-contractive.png, docs/view-filters.png
 //                     the conditional VAE's, the contractive AE's and the convolutional AE's
 //                     own views (their shipped models) with the same drawing
+// docs/anomaly-detector.png, docs/anomaly-curves.png, docs/anomaly-examples.png
+//                     a detector of digits (the zeros normal; a dense AE 784-128-16 trained
+//                     400 steps) with the drawing scored against its threshold
+// docs/anomaly-series.png
+//                     a detector of the bleeding series (a dense AE, 600 steps) along time
 // docs/data-bleeding-recon.png, docs/data-bleeding-map.png, docs/data-shuttle-recon.png,
 // docs/data-shuttle-map.png
 //                     the reconstructions and the latent map of a series (bleeding, a 1-D
@@ -48,6 +55,10 @@ const DIGITS = {
   7: [[0.3, 0.22], [0.5, 0.21], [0.7, 0.22], [0.62, 0.38], [0.54, 0.55], [0.47, 0.7], [0.42, 0.83]],
 };
 const digit = opt('digit', '3');
+const only = opt('only', null);
+const SECTIONS = ['page', 'views', 'data', 'anomaly', 'phone', 'course'];
+if (only !== null && !SECTIONS.includes(only)) throw new Error(`--only: one of ${SECTIONS.join(', ')}`);
+const want = (section) => only === null || only === section;
 if (!DIGITS[digit]) throw new Error(`--digit: one of ${Object.keys(DIGITS).join(', ')}`);
 if (!(seconds > 0 && seconds <= 20)) throw new Error('--seconds must be in (0, 20]');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -68,6 +79,20 @@ try {
   const desktop = await openLab({ viewport: { width: 1280, height: 1300 } });
   await drawDigit(desktop);
   await settle(desktop);
+  if (want('page')) await pageAndSampler(desktop);
+  if (want('views')) await familyViews(desktop);
+  if (want('data')) await otherData(desktop);
+  if (want('anomaly')) await anomalyViews(desktop);
+  await desktop.context().close();
+  if (want('phone')) await phonePage();
+  if (want('course')) await coursePage();
+} finally {
+  await browser.close();
+  stopServer();
+}
+console.log(`screenshots: wrote ${written.join(', ')}`);
+
+async function pageAndSampler(desktop) {
   const shot = path.join(outDir, 'lab.png');
   // Down to just below the first row of cards (training, pad, latent map), not into the next.
   const bottom = await desktop.evaluate(() => {
@@ -86,7 +111,9 @@ try {
   const gif = path.join(outDir, 'sampler.gif');
   await recordSampler(desktop, gif);
   note(gif);
+}
 
+async function familyViews(desktop) {
   // ── the family's views, each with its shipped model and the drawing ───────────────────
   for (const [kind, name] of [['cvae', 'cvae'], ['contractive', 'contractive'], ['conv_ae', 'filters']]) {
     await desktop.evaluate((kind) => document.querySelector('latent-lab').switchKind(kind), kind);
@@ -102,7 +129,9 @@ try {
     await desktop.locator(`latent-lab [part="${name}"]`).screenshot({ path: file });
     note(file);
   }
-  // ── other data: a series with its 1-D convolutional AE, the shuttle table with an AE ──
+}
+
+async function otherData(desktop) {  // ── other data: a series with its 1-D convolutional AE, the shuttle table with an AE ──
   for (const [data, kind, steps] of [['bleeding', 'conv1d_ae', 600], ['shuttle', 'ae', 1500]]) {
     await desktop.evaluate(([data, kind]) => document.querySelector('latent-lab').switchData(data, { kind }), [data, kind]);
     await desktop.evaluate((steps) => document.querySelector('latent-lab').train({ steps }), steps);
@@ -120,8 +149,48 @@ try {
       note(file);
     }
   }
-  await desktop.context().close();
+}
 
+// ── anomaly detection: digits (the zeros normal) with the drawing, and a series ─────────
+async function anomalyViews(desktop) {
+  const call = (fn, arg) => desktop.evaluate(fn, arg);
+  const shoot = async (part, name) => {
+    await settle(desktop, `[part="${part}"]`);
+    const file = path.join(outDir, `${name}.png`);
+    await desktop.locator(`latent-lab [part="${part}"]`).screenshot({ path: file });
+    note(file);
+  };
+  // The views' scores are the trained model's once they equal a fresh request's.
+  const scored = () =>
+    desktop.waitForFunction(async () => {
+      const el = document.querySelector('latent-lab');
+      const fresh = await el.anomalyScores();
+      const shown = el.anomalyState?.scores.reconstruction;
+      return shown && fresh.scores.reconstruction.every((v, i) => v === shown[i]);
+    }, null, { timeout: 120_000, polling: 1000 });
+  for (const [data, spec, steps] of [
+    ['mnist', { kind: 'ae', hidden: [128], latent: 16, batch_size: 32, seed: 1 }, 400],
+    ['bleeding', { kind: 'ae', seed: 1 }, 600],
+  ]) {
+    await call((data) => document.querySelector('latent-lab').switchData(data), data);
+    await call(() => document.querySelector('latent-lab').setAnomaly({ normal: [0] }));
+    await call((spec) => document.querySelector('latent-lab').reset(spec), spec);
+    await call((steps) => document.querySelector('latent-lab').train({ steps }), steps);
+    await scored();
+    if (data === 'mnist') {
+      await call(() => document.querySelector('latent-lab').clearDrawing());
+      await drawDigit(desktop);
+      await desktop.waitForFunction(() => document.querySelector('latent-lab').anomalyState?.drawing);
+      await shoot('anomaly', 'anomaly-detector');
+      await shoot('anomaly-curves', 'anomaly-curves');
+      await shoot('anomaly-examples', 'anomaly-examples');
+    } else {
+      await shoot('anomaly-series', 'anomaly-series');
+    }
+  }
+}
+
+async function phonePage() {
   // ── the page, phone ─────────────────────────────────────────────────────────────────────
   const phone = await openLab({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await drawDigit(phone, { touch: true });
@@ -130,7 +199,9 @@ try {
   await phone.screenshot({ path: phoneShot });
   note(phoneShot);
   await phone.context().close();
+}
 
+async function coursePage() {
   // ── the example course page: desktop light, phone dark ─────────────────────────────────
   for (const [file, options] of [
     ['course.png', { viewport: { width: 1280, height: 1180 }, colorScheme: 'light' }],
@@ -156,11 +227,7 @@ try {
     note(out);
     await context.close();
   }
-} finally {
-  await browser.close();
-  stopServer();
 }
-console.log(`screenshots: wrote ${written.join(', ')}`);
 
 /** A page with the lab on WebGPU, the pretrained model, the test digits and the map ready. */
 async function openLab(contextOptions) {

@@ -126,19 +126,24 @@ struct AnomalyInfo {
 
 impl AnomalyData {
     /// PCA with `k` components of `train`, and its scores of `test`: made once per width.
+    /// `None` when `k` is the rows' width or more: such a PCA rebuilds every row exactly,
+    /// and is no baseline.
     fn pca(
         &self,
         k: usize,
         train: &crate::data::Dataset,
         test: &[f32],
-    ) -> Result<(Rc<Pca>, Rc<Scores>)> {
+    ) -> Result<Option<(Rc<Pca>, Rc<Scores>)>> {
+        if k >= train.shape.size() {
+            return Ok(None);
+        }
         if let Some((_, p, s)) = self.pca.borrow().iter().find(|(w, _, _)| *w == k) {
-            return Ok((p.clone(), s.clone()));
+            return Ok(Some((p.clone(), s.clone())));
         }
         let (p, s) = pca_score(train, test, k)?;
         let entry = (Rc::new(p), Rc::new(s));
         self.pca.borrow_mut().push((k, entry.0.clone(), entry.1.clone()));
-        Ok(entry)
+        Ok(Some(entry))
     }
 }
 
@@ -707,7 +712,8 @@ impl Lab {
     }
 
     /// Scores every test row of an anomaly set (see `Engine::set_anomaly`) with this model,
-    /// beside PCA at the model's width (fitted on the training rows once per data set).
+    /// beside PCA at the model's width (fitted on the training rows once per data set; left
+    /// out, `pcaDims` null, when the code is as wide as a row).
     /// Resolves to `{anomalous: Uint8Array (1: an anomaly), names: ['reconstruction', 'elbo'?,
     /// 'encoder'?, 'pca'], scores: {name: Float64Array}, curves: {name: {roc, pr,
     /// rocAuc, prAuc, bestF1, bestThreshold}}, pcaDims, trainRows, trainAnomalies, series?}`.
@@ -725,14 +731,16 @@ impl Lab {
             let test = split.test.rows_f32(0..split.test.len());
             let scores = st.infer(async |ex: &mut Executor| score(ex, &test).await).await?;
             let k = st.ex.program().spec.latent;
-            let (_, pca) = anomaly.pca(k, &split.train, &test)?;
+            let pca = anomaly.pca(k, &split.train, &test)?.map(|(_, s)| s);
             let info = &anomaly.set;
             let mut named: Vec<NamedScore> = scores
                 .named()
                 .into_iter()
                 .map(|(n, s)| (n, s, (n == "reconstruction").then_some(&scores.errors[..])))
                 .collect();
-            named.push(("pca", &pca.reconstruction, Some(&pca.errors)));
+            if let Some(pca) = &pca {
+                named.push(("pca", &pca.reconstruction, Some(&pca.errors)));
+            }
             let out = Object::new();
             let flags: Vec<u8> = info.anomalous.iter().map(|&a| u8::from(a)).collect();
             set(&out, "anomalous", &Uint8Array::from(&flags[..]));
@@ -757,7 +765,8 @@ impl Lab {
             }
             set(&out, "scores", &all);
             set(&out, "curves", &curves);
-            set(&out, "pcaDims", &JsValue::from(k));
+            let dims = if pca.is_some() { JsValue::from(k) } else { JsValue::NULL };
+            set(&out, "pcaDims", &dims);
             set(&out, "trainRows", &JsValue::from(split.train.len()));
             set(&out, "trainAnomalies", &JsValue::from(info.train_anomalies));
             if let Some(w) = &info.series {
@@ -770,7 +779,9 @@ impl Lab {
                 let unwound = |rows: &[f32]| Float32Array::from(&anomaly::unwindow(w, rows)[..]);
                 set(&series, "values", &unwound(&test));
                 set(&series, "reconstruction", &unwound(&scores.reconstructions));
-                set(&series, "pcaReconstruction", &unwound(&pca.reconstructions));
+                if let Some(pca) = &pca {
+                    set(&series, "pcaReconstruction", &unwound(&pca.reconstructions));
+                }
                 let (points, top, hit) = (Object::new(), Object::new(), Object::new());
                 for (name, values, errors) in &named {
                     let p = anomaly::point_scores(w, values, *errors);
@@ -790,7 +801,8 @@ impl Lab {
 
     /// Scores rows (n × D, as `reconstruct` takes them) as `anomaly_scores` scores the test
     /// rows: `{reconstruction, elbo?, encoder?, pca (Float64Array n each), errors,
-    /// reconstructions, pcaErrors (Float32Array n × D)}`; PCA is the anomaly set's. With
+    /// reconstructions, pcaErrors (Float32Array n × D)}`; PCA is the anomaly set's (null
+    /// when the code is as wide as a row). With
     /// `test` (row indices of the test split) instead of rows, those test rows, returned as
     /// `rows` too. An error for a model whose data is not an anomaly set.
     pub fn score_rows(&self, pixels: JsValue, test: Option<Vec<u32>>) -> Promise {
@@ -822,22 +834,26 @@ impl Lab {
             let scores = st.infer(async |ex: &mut Executor| score(ex, &rows).await).await?;
             let k = st.ex.program().spec.latent;
             let test_rows = split.test.rows_f32(0..split.test.len());
-            let (pca, _) = anomaly.pca(k, &split.train, &test_rows)?;
-            let back = pca.reconstruct(&rows);
-            let pca_errors: Vec<f32> =
-                back.iter().zip(&rows).map(|(&p, &t)| (p - t) * (p - t)).collect();
-            let pca_scores: Vec<f64> = pca_errors
-                .chunks_exact(d)
-                .map(|r| r.iter().map(|&e| f64::from(e)).sum::<f64>() / d as f64)
-                .collect();
             let out = Object::new();
             for (name, values) in scores.named() {
                 set(&out, name, &Float64Array::from(values));
             }
-            set(&out, "pca", &Float64Array::from(&pca_scores[..]));
             set(&out, "errors", &Float32Array::from(&scores.errors[..]));
             set(&out, "reconstructions", &Float32Array::from(&scores.reconstructions[..]));
-            set(&out, "pcaErrors", &Float32Array::from(&pca_errors[..]));
+            let (mut pca_scores, mut pca_errors) = (JsValue::NULL, JsValue::NULL);
+            if let Some((pca, _)) = anomaly.pca(k, &split.train, &test_rows)? {
+                let back = pca.reconstruct(&rows);
+                let errors: Vec<f32> =
+                    back.iter().zip(&rows).map(|(&p, &t)| (p - t) * (p - t)).collect();
+                let per_row: Vec<f64> = errors
+                    .chunks_exact(d)
+                    .map(|r| r.iter().map(|&e| f64::from(e)).sum::<f64>() / d as f64)
+                    .collect();
+                pca_scores = Float64Array::from(&per_row[..]).into();
+                pca_errors = Float32Array::from(&errors[..]).into();
+            }
+            set(&out, "pca", &pca_scores);
+            set(&out, "pcaErrors", &pca_errors);
             if test.is_some() {
                 set(&out, "rows", &Float32Array::from(&rows[..]));
             }

@@ -8,6 +8,10 @@
 //   data      the data set: mnist (default: the digits), fashion (clothes), shuttle (a
 //             table of sensor rows), bleeding or ecg (series, in windows of 64 steps);
 //             www/util/datasets.js. A CSV of your own is picked or dropped on the widget
+//   normal    an anomaly detector: the labels of the normal rows (0, or 1,7), or all (mnist,
+//             fashion: every image normal, the other set's the anomalies); the model trains
+//             on those rows alone, from a fresh model
+//   contamination  with normal: the share of anomalies mixed into the training rows (0–0.5)
 //   kind      the model: vae (default), ae, dae, sparse, contractive, cvae, conv_ae,
 //             conv_vae, conv1d_ae, conv1d_vae (www/util/kinds.js), from its pretrained
 //             file in models/ (the digits' kinds); one that cannot take the data's rows
@@ -17,7 +21,9 @@
 //   views     the parts to show, in this order (comma- or space-separated; default all):
 //             backend, training, pad, latent-map, beta-plot, denoise, sparsity,
 //             contractive, cvae, filters, loss-plot, test-reconstructions, sampler,
-//             interpolation (a kind's own view shows for a model of that kind only)
+//             interpolation, anomaly, anomaly-curves, anomaly-examples, anomaly-series
+//             (a kind's own view shows for a model of that kind only; the anomaly cards
+//             but the first while the model is a detector)
 //   controls  full (default: the training card, Share, loading files), minimal (start,
 //             pause, reset and the kind's live settings) or none (default when `views`
 //             does not list `training`)
@@ -61,6 +67,19 @@
 //                            model without a reset (weights and step kept): `changes` is
 //                            merged into the spec ({beta: 4}, {noise: {amount: 0.3}}); any
 //                            other change is refused with the engine's message
+//   el.anomaly               the detector's choice {normal, contamination, data, outliers}
+//                            while the model is one, else null
+//   await el.setAnomaly({normal, contamination})  a detector: a fresh model of the kind in
+//                            force (not a cvae) on the normal rows alone; null: every row
+//   el.anomalyState          {score, names, threshold, counts {tp, fp, tn, fn, precision,
+//                            recall, fpr, f1}, scores {name: Float64Array}, anomalous
+//                            (Uint8Array), curves {name: {rocAuc, prAuc, bestF1,
+//                            bestThreshold}}, pcaDims, trainRows, trainAnomalies, refreshes,
+//                            drawing {score, anomalous} | null, series} as the cards show it
+//   await el.anomalyScores() the engine's scores of every held-out row (every score, PCA,
+//                            the curves' points; a series' steps): Lab.anomaly_scores
+//   await el.scoreRows(pixels)  rows scored as the held-out ones are
+//   el.setAnomalyThreshold(x), el.setAnomalyScore(name)  what the cards show
 //   await el.corrupt(pixels, {kind, amount, seed, step})  → Float32Array n×784: the images
 //                            with a dae's training noise (the same RNG, seed and step)
 //   await el.reconstruct(pixels, labels?)  Float32Array n×784 in [0, 1] → Float32Array n×784
@@ -113,7 +132,8 @@
 // Parts (for ::part styling): messages, data-note (the views the data cannot show, and why), backend, share, training, loss-plot, test-reconstructions,
 // pad, input, reconstruction (the drawing's), latent-map, sampler, interpolation, and each kind's own
 // view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse),
-// contractive (contractive), cvae (cvae), filters (conv_ae, conv_vae).
+// contractive (contractive), cvae (cvae), filters (conv_ae, conv_vae); anomaly, and while
+// the model is a detector anomaly-curves, anomaly-examples, anomaly-series (a series).
 
 import { engineModel } from './engine-client.js';
 import { rowSize } from './util/shape.js';
@@ -158,8 +178,9 @@ const EMBED_PAGE = new URL('./embed.html', import.meta.url).href;
 const MAX_CRASHES = 3;
 const CRASH_WINDOW_MS = 60_000;
 // The detector card trains its fresh model this many passes over the normal rows (at most
-// DETECTOR_MAX_STEPS steps).
+// DETECTOR_MAX_STEPS steps, and at least DETECTOR_MIN_STEPS: a small set needs many passes).
 const DETECTOR_EPOCHS = 20;
+const DETECTOR_MIN_STEPS = 200;
 const DETECTOR_MAX_STEPS = 3000;
 const modelUrl = (file) => new URL(`./models/${file}`, import.meta.url).href;
 
@@ -803,6 +824,7 @@ export class LatentLabElement extends HTMLElement {
         if (!source.weights) {
           this.#layout();
           await this.#applyLive();
+          if (this.#settings.autoplay === 'animations') this.#trainDetector(info);
           return;
         }
       }
@@ -959,6 +981,7 @@ export class LatentLabElement extends HTMLElement {
         // Attributes changed while the model opened: follow them now.
         if (!restore && this.#source().key !== this.#opened) this.#applyModelSettings();
         this.#autoplay();
+        if (!restore && this.#settings.autoplay === 'animations') this.#trainDetector(this.#info);
       },
       (err) => {
         if (engine !== this.#engine || err.crashed) return; // a crash is handled by #onCrash
@@ -1244,21 +1267,29 @@ export class LatentLabElement extends HTMLElement {
     try {
       this.#views.detector.setStatus('Opening a fresh model on the normal rows…');
       const info = await action();
-      const a = this.anomaly;
-      const rows = `${info.trainSize} training rows${a?.contamination ? ` (${Math.round(100 * a.contamination)} % of them anomalies)` : ', all normal'}`;
-      // A detector is worth looking at after a few passes over its rows.
-      const batch = JSON.parse(info.spec).batch_size;
-      const steps = Math.min(DETECTOR_MAX_STEPS, Math.ceil((DETECTOR_EPOCHS * info.trainSize) / batch));
-      this.#views.detector.setStatus(`Training ${DETECTOR_EPOCHS} passes over ${rows}: watch the normal and anomalous scores pull apart.`);
-      this.train({ steps }).then(
-        () => this.#views.detector.setStatus(`Trained ${steps} steps on ${rows}. Drag the threshold; draw on the pad.`),
-        () => {},
-      );
+      this.#trainDetector(info);
       return info;
     } catch (e) {
       this.#views.detector.setStatus(`Could not train a detector: ${e.message}`);
       return null;
     }
+  }
+
+  // A fresh detector is worth looking at after a few passes over its rows: it trains them
+  // (from the detector card, or when the `normal` attribute opened it with autoplay on its
+  // default: `train` trains anyway, `off` waits to be asked).
+  #trainDetector(info) {
+    const a = this.anomaly;
+    if (!a || info.training) return;
+    const rows = `${info.trainSize} training rows${a.contamination ? ` (${Math.round(100 * a.contamination)} % of them anomalies)` : ', all normal'}`;
+    const batch = JSON.parse(info.spec).batch_size;
+    const steps = Math.min(DETECTOR_MAX_STEPS, Math.max(DETECTOR_MIN_STEPS, Math.ceil((DETECTOR_EPOCHS * info.trainSize) / batch)));
+    const passes = Math.round((steps * batch) / Math.max(1, info.trainSize));
+    this.#views.detector.setStatus(`Training ${steps} steps (${passes} passes) over ${rows}: watch the normal and anomalous scores pull apart.`);
+    this.train({ steps }).then(
+      () => this.#views.detector.setStatus(`Trained ${steps} steps on ${rows}. Drag the threshold; draw on the pad.`),
+      () => {},
+    );
   }
 
   // A switch from the training card (kind, data): its refusal goes back to the card (shown

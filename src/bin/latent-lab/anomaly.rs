@@ -129,7 +129,11 @@ async fn detect(a: &AnomalyArgs, name: &str, normal: &Normal, set: &AnomalySet) 
     train(&mut ex, total, backend, spec.optimizer.lr).await?;
     let test = set.test.rows_f32(0..set.test.len());
     let scores = score(&mut ex, &test).await.map_err(|e| Failure(format!("{name}: {e}")))?;
-    let (_, pca) = pca_score(&set.train, &test, spec.latent)?;
+    // PCA as wide as a row rebuilds it exactly: no baseline then.
+    let pca = match spec.latent < shape.size() {
+        true => Some(pca_score(&set.train, &test, spec.latent)?.1),
+        false => None,
+    };
 
     let mut fields: Vec<(&'static str, Value)> = vec![
         ("data", json!(name)),
@@ -160,9 +164,14 @@ async fn detect(a: &AnomalyArgs, name: &str, normal: &Normal, set: &AnomalySet) 
     for (key, s) in scores.named() {
         fields.push((key, figures(set, s, (key == "reconstruction").then_some(&scores))?));
     }
-    let mut pca_figures = figures(set, &pca.reconstruction, Some(&pca))?;
-    pca_figures["dims"] = json!(spec.latent);
-    fields.push(("pca", pca_figures));
+    match &pca {
+        Some(pca) => {
+            let mut pca_figures = figures(set, &pca.reconstruction, Some(pca))?;
+            pca_figures["dims"] = json!(spec.latent);
+            fields.push(("pca", pca_figures));
+        }
+        None => fields.push(("pca", json!(null))),
+    }
     fields.push(("seconds", json!(round(started.elapsed().as_secs_f64(), 1))));
 
     if let Some(out) = &a.out {
