@@ -1254,6 +1254,7 @@ export class LatentLabElement extends HTMLElement {
       contamination: anomaly?.contamination ?? 0,
       active: Boolean(anomaly),
       disabled: unlabelled,
+      drawable: isDigitShaped(shape),
     });
     this.#views.detector.setStatus(anomaly ? '' : `The model now trains on every ${entry.rows.replace(/s$/, '')}. Pick the normal ones to train a detector on them alone.`);
     this.#anomaly.setData({ active: Boolean(anomaly), shape });
@@ -1287,7 +1288,7 @@ export class LatentLabElement extends HTMLElement {
     const passes = Math.round((steps * batch) / Math.max(1, info.trainSize));
     this.#views.detector.setStatus(`Training ${steps} steps (${passes} passes) over ${rows}: watch the normal and anomalous scores pull apart.`);
     this.train({ steps }).then(
-      () => this.#views.detector.setStatus(`Trained ${steps} steps on ${rows}. Drag the threshold; draw on the pad.`),
+      () => this.#views.detector.setStatus(`Trained ${steps} steps on ${rows}. Drag the threshold${isDigitShaped(this.#dataShape) ? '; draw on the pad' : ''}.`),
       () => {},
     );
   }

@@ -58,6 +58,8 @@ export class AnomalyDetector {
   #setupState = { classes: [], normal: [], contamination: 0, allowAll: false, fixed: null, canContaminate: true };
   #hist = null;
   #dragging = false;
+  #logChosen = false; // the learner set the log axis (else it follows the scores' spread)
+  #drawRow;
 
   /**
    * `root`: the element with part="anomaly". `on`: {apply({normal, contamination}),
@@ -81,7 +83,10 @@ export class AnomalyDetector {
     this.#scoreSelect = h('select', { 'aria-label': 'Score' });
     this.#scoreSelect.addEventListener('change', () => this.#on.score(this.#scoreSelect.value));
     this.#log = h('input', { type: 'checkbox', 'aria-label': 'Log axis' });
-    this.#log.addEventListener('change', () => this.#repaint());
+    this.#log.addEventListener('change', () => {
+      this.#logChosen = true;
+      this.#repaint();
+    });
     this.#verdict = h('p', { class: 'anomaly-verdict', 'data-verdict': 'none' }, 'Draw on the pad: your drawing is scored here.');
     this.#drawingCanvas = h('canvas', { class: 'anomaly-drawing', width: '56', height: '56', 'aria-label': 'Error map of your drawing' });
     root.replaceChildren(
@@ -108,7 +113,7 @@ export class AnomalyDetector {
         readout(this.#readouts, 'f1', 'F1'),
         readout(this.#readouts, 'threshold', 'Threshold'),
       ),
-      h('div', { class: 'anomaly-drawing-row' }, this.#drawingCanvas, this.#verdict),
+      (this.#drawRow = h('div', { class: 'anomaly-drawing-row' }, this.#drawingCanvas, this.#verdict)),
     );
     this.#loop = redrawLoop(this.#canvas, () => this.#paint());
     const drag = (e) => {
@@ -141,9 +146,11 @@ export class AnomalyDetector {
    * `allowAll` (every row normal, another set's rows the anomalies), `fixed` (a sentence
    * when the choice is made by the labels), `canContaminate` (false: why not), and the
    * choice in force: `normal` (labels or 'all'), `contamination`, `active` (a detector runs);
-   * `disabled`: no detector can be made (a table without labels).
+   * `disabled`: no detector can be made (a table without labels); `drawable`: the pad draws
+   * rows of this data (its verdict shows).
    */
-  setSetup({ classes, allowAll, allName, fixed, canContaminate, normal, contamination, active, disabled = false }) {
+  setSetup({ classes, allowAll, allName, fixed, canContaminate, normal, contamination, active, disabled = false, drawable = true }) {
+    this.#drawRow.hidden = !drawable;
     this.#setupState = { classes: classes ?? [], normal: normal ?? [0], contamination: contamination ?? 0, allowAll, fixed, canContaminate, active, disabled };
     this.#chips = [];
     this.#allChip = null;
@@ -186,7 +193,16 @@ export class AnomalyDetector {
 
   /** Scores and flags of the held-out rows, the chosen score and threshold; null: none yet. */
   setScores(state) {
+    // A new model's scores: the axis follows their spread again until the learner picks.
+    if (!state || !this.#state || state.name !== this.#state.name) this.#logChosen = false;
     this.#state = state;
+    if (state && !this.#logChosen) {
+      let lo = Infinity;
+      let hi = 0;
+      for (const v of state.scores[state.name]) if (v > 0 && Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+      // Scores spread over more than two decades (a table's outliers) read on a log axis.
+      this.#log.checked = hi / lo > 100;
+    }
     if (state) {
       const have = [...this.#scoreSelect.options].map((o) => o.value).join();
       if (have !== state.names.join()) {
