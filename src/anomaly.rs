@@ -93,10 +93,6 @@ impl AnomalySet {
             return Err(Error::Input("name at least one normal class".into()));
         }
         let is_normal = |l: &u8| normal.contains(l);
-        let normal_train: Vec<usize> =
-            (0..train.len()).filter(|&i| is_normal(&train.labels[i])).collect();
-        let anomalous_train: Vec<usize> =
-            (0..train.len()).filter(|&i| !is_normal(&train.labels[i])).collect();
         let anomalous: Vec<bool> = test.labels.iter().map(|l| !is_normal(l)).collect();
         let classes = |d: &Dataset| {
             let mut c: Vec<u8> = d.labels.clone();
@@ -104,21 +100,19 @@ impl AnomalySet {
             c.dedup();
             c.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")
         };
-        if normal_train.is_empty() {
+        if !train.labels.iter().any(is_normal) {
             return Err(Error::Input(format!(
                 "no training row has a normal label ({}); the labels are {}",
                 list(normal),
                 classes(&train)
             )));
         }
-        let mixed = contaminate(normal_train.len(), anomalous_train.len(), contamination, seed)?;
-        let picks: Vec<usize> =
-            normal_train.iter().copied().chain(mixed.iter().map(|&k| anomalous_train[k])).collect();
+        let (rows, mixed) = mix(&train, |i| !is_normal(&train.labels[i]), contamination, seed)?;
         let set = AnomalySet {
-            train: pick(&train, &picks),
+            train: rows,
             test,
             anomalous,
-            train_anomalies: mixed.len(),
+            train_anomalies: mixed,
             normalisation: None,
             series: None,
         };
@@ -139,7 +133,7 @@ impl AnomalySet {
         }
         let mixed = contaminate(normal.train.len(), outliers.train.len(), contamination, seed)?;
         let shape = normal.shape();
-        let train = concat(shape, &normal.train, &pick(&outliers.train, &mixed))?;
+        let train = concat(shape, &normal.train, &outliers.train.pick(&mixed))?;
         let test = concat(shape, &normal.test, &outliers.test)?;
         let mut anomalous = vec![false; normal.test.len()];
         anomalous.resize(test.len(), true);
@@ -174,23 +168,19 @@ impl AnomalySet {
             }
         };
         let train_flags = flags(&train);
-        let normal_train: Vec<usize> = (0..train.len()).filter(|&i| !train_flags[i]).collect();
-        let anomalous_train: Vec<usize> = (0..train.len()).filter(|&i| train_flags[i]).collect();
-        if contamination > 0.0 && anomalous_train.is_empty() {
+        if contamination > 0.0 && !train_flags.contains(&true) {
             return Err(Error::Input(
                 "the training series has no labelled anomaly to mix in: its contamination must \
                  be 0"
                     .into(),
             ));
         }
-        let mixed = contaminate(normal_train.len(), anomalous_train.len(), contamination, seed)?;
-        let picks: Vec<usize> =
-            normal_train.iter().copied().chain(mixed.iter().map(|&k| anomalous_train[k])).collect();
+        let (rows, mixed) = mix(&train, |i| train_flags[i], contamination, seed)?;
         let set = AnomalySet {
-            train: pick(&train, &picks),
+            train: rows,
             anomalous: flags(&test),
             test,
-            train_anomalies: mixed.len(),
+            train_anomalies: mixed,
             normalisation,
             series: Some(SeriesWindows {
                 channels: s.test.channels,
@@ -273,20 +263,21 @@ fn contaminate(
     Ok(chosen)
 }
 
-/// The rows `indices` of `d`, in that order.
-fn pick(d: &Dataset, indices: &[usize]) -> Dataset {
-    let w = d.shape.size();
-    let values = match &d.values {
-        Values::Bytes(b) => Values::from(
-            indices.iter().flat_map(|&i| &b[i * w..(i + 1) * w]).copied().collect::<Vec<u8>>(),
-        ),
-        Values::Floats(f) => Values::from(
-            indices.iter().flat_map(|&i| &f[i * w..(i + 1) * w]).copied().collect::<Vec<f32>>(),
-        ),
-    };
-    let labels =
-        if d.has_labels() { indices.iter().map(|&i| d.labels[i]).collect() } else { vec![] };
-    Dataset { shape: d.shape, values, labels }
+/// The training rows of `train`: every normal one (in order), then anomalous ones (rows for
+/// which `anomalous` holds) drawn to the share `contamination`. Returns them and how many of
+/// them are anomalies.
+fn mix(
+    train: &Dataset,
+    anomalous: impl Fn(usize) -> bool,
+    contamination: f64,
+    seed: u32,
+) -> Result<(Dataset, usize)> {
+    let (normal, anomalies): (Vec<usize>, Vec<usize>) =
+        (0..train.len()).partition(|&i| !anomalous(i));
+    let mixed = contaminate(normal.len(), anomalies.len(), contamination, seed)?;
+    let picks: Vec<usize> =
+        normal.iter().copied().chain(mixed.iter().map(|&k| anomalies[k])).collect();
+    Ok((train.pick(&picks), mixed.len()))
 }
 
 /// `a`'s rows, then `b`'s. Labels are kept only when both sets have them.

@@ -201,16 +201,27 @@ impl Dataset {
             return None;
         }
         let keep: Vec<usize> = (0..self.len()).filter(|&i| self.labels[i] == label).collect();
+        Some(self.pick(&keep))
+    }
+
+    /// A copy of the rows `indices` (with their labels), in that order. Panics if an index is
+    /// out of bounds.
+    pub fn pick(&self, indices: &[usize]) -> Dataset {
         let d = self.shape.size();
         let values = match &self.values {
             Values::Bytes(b) => Values::from(
-                keep.iter().flat_map(|&i| &b[i * d..(i + 1) * d]).copied().collect::<Vec<u8>>(),
+                indices.iter().flat_map(|&i| &b[i * d..(i + 1) * d]).copied().collect::<Vec<u8>>(),
             ),
             Values::Floats(f) => Values::from(
-                keep.iter().flat_map(|&i| &f[i * d..(i + 1) * d]).copied().collect::<Vec<f32>>(),
+                indices.iter().flat_map(|&i| &f[i * d..(i + 1) * d]).copied().collect::<Vec<f32>>(),
             ),
         };
-        Some(Dataset { shape: self.shape, values, labels: vec![label; keep.len()] })
+        let labels = if self.has_labels() {
+            indices.iter().map(|&i| self.labels[i]).collect()
+        } else {
+            vec![]
+        };
+        Dataset { shape: self.shape, values, labels }
     }
 
     /// A copy of rows `range`. Panics if the range is out of bounds.
