@@ -55,7 +55,8 @@ export class AnomalyDetector {
   #on;
   #state = null; // {scores, anomalous, name, threshold, names}
   #drawing = null; // {score, errors, shape}
-  #setupState = { classes: [], normal: [], contamination: 0, allowAll: false, fixed: null, canContaminate: true };
+  #setupState = { normal: [0], contamination: 0, fixed: null, disabled: false }; // what #normalChoice and the button read
+  #scoreExplain;
   #hist = null;
   #dragging = false;
   #logChosen = false; // the learner set the log axis (else it follows the scores' spread)
@@ -63,7 +64,7 @@ export class AnomalyDetector {
 
   /**
    * `root`: the element with part="anomaly". `on`: {apply({normal, contamination}),
-   * train(), score(name), threshold(x)}.
+   * score(name), threshold(x)}.
    */
   constructor(root, on) {
     this.root = root;
@@ -99,6 +100,7 @@ export class AnomalyDetector {
       ),
       h('fieldset', { class: 'anomaly-setup' }, h('legend', {}, 'Normal rows (the detector trains on these)'), this.#setup, h('div', { class: 'slider-row' }, h('label', {}, 'Contamination'), this.#slider, this.#sliderValue), h('p', { class: 'explain anomaly-contamination' }, 'Contamination mixes that share of anomalies into the training rows, as real data would: the model learns to rebuild them too, and the detector grows blunt.'), h('div', { class: 'buttons' }, this.#apply), this.#status),
       h('div', { class: 'anomaly-controls' }, h('label', { class: 'field' }, h('span', {}, 'Score'), this.#scoreSelect), h('label', { class: 'check' }, this.#log, ' log axis')),
+      (this.#scoreExplain = h('p', { class: 'explain score-explain' }, '')),
       h('div', { class: 'legend' }, h('span', { class: 'key bars' }, 'normal'), h('span', { class: 'key bars kl' }, 'anomalous'), h('span', { class: 'key drawn' }, 'threshold (drag)')),
       h('div', { class: 'plot-box' }, this.#canvas),
       h(
@@ -151,7 +153,7 @@ export class AnomalyDetector {
    */
   setSetup({ classes, allowAll, allName, fixed, canContaminate, normal, contamination, active, disabled = false, drawable = true }) {
     this.#drawRow.hidden = !drawable;
-    this.#setupState = { classes: classes ?? [], normal: normal ?? [0], contamination: contamination ?? 0, allowAll, fixed, canContaminate, active, disabled };
+    this.#setupState = { normal: normal ?? [0], contamination: contamination ?? 0, fixed, disabled };
     this.#chips = [];
     this.#allChip = null;
     const toggle = (b) => {
@@ -209,6 +211,7 @@ export class AnomalyDetector {
         this.#scoreSelect.replaceChildren(...state.names.map((n) => h('option', { value: n }, SCORES[n]?.label ?? n)));
       }
       this.#scoreSelect.value = state.name;
+      this.#scoreExplain.textContent = SCORES[state.name] ? `The score: ${SCORES[state.name].explain}.` : '';
     }
     this.#repaint();
   }
