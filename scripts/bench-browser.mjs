@@ -38,7 +38,7 @@ try {
     await page.route(`${base}/bench.html`, (route) => route.fulfill({
       contentType: 'text/html',
       body: `<!doctype html><script type="module" src="/www/latent-lab.js"></script>
-             <latent-lab backend="${backend === 'cpu' ? 'cpu' : 'auto'}" spec='${spec}'></latent-lab>`,
+             <latent-lab backend="${backend}" spec='${spec}'></latent-lab>`,
     }));
     await page.goto(`${base}/bench.html`);
     const result = await page.evaluate(async (steps) => {

@@ -68,6 +68,14 @@ mkdirSync(outDir, { recursive: true });
 const { base, close: stopServer } = await serveStatic(root);
 const quiet = QUIET_ARGS;
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...quiet, '--enable-unsafe-webgpu'] });
+// The pictures show the WGSL engine: SwiftShader is a software adapter, where `auto` would
+// take the CPU engine, so every page starts with the reader's stored choice of WebGPU.
+const newContext = browser.newContext.bind(browser);
+browser.newContext = async (options) => {
+  const context = await newContext(options);
+  await context.addInitScript(() => localStorage.setItem('latent-lab:backend', 'webgpu'));
+  return context;
+};
 
 const written = [];
 function note(file) {

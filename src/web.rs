@@ -365,25 +365,38 @@ impl Engine {
 
     /// Builds a model on data set `data` (one given by `set_data` or `set_csv`, or `"mnist"`,
     /// the digits, even before they arrive): `spec_json` is a ModelSpec, its missing fields
-    /// filled in for the data's shape (`"{}"`: the default VAE). With `prefer_gpu` it runs on the page's
-    /// WebGPU device, or on the CPU, recording why, when WebGPU is missing or fails.
-    /// Resolves to a [`Lab`]. Calls must not overlap (the first opens the device).
-    pub fn open(&self, spec_json: String, prefer_gpu: bool, data: String) -> Promise {
+    /// filled in for the data's shape (`"{}"`: the default VAE). `backend` is where it runs:
+    /// `"webgpu"` on the page's WebGPU device; `"auto"` there too unless the adapter is a
+    /// software renderer (SwiftShader, WARP), which trains slower than the CPU engine;
+    /// `"cpu"` on the CPU engine. The adapter records why the CPU engine runs when it does
+    /// (asked, no WebGPU, a failure). Resolves to a [`Lab`]. Calls must not overlap (the first
+    /// opens the device).
+    pub fn open(&self, spec_json: String, backend: String, data: String) -> Promise {
         let shared = self.shared.clone();
         future_to_promise(async move {
             let shape = shared.shape_of(&data).map_err(js_error)?;
             let spec = ModelSpec::from_json_for(&spec_json, &shape).map_err(js_error)?;
             let program = Program::build(&spec, &shape).map_err(js_error)?;
-            let (ex, gpu, adapter) = if prefer_gpu {
-                match shared.gpu().await {
+            let cpu = |why: String| {
+                cpu_executor(&shared, &data, program.clone()).map(|ex| (ex, None, why))
+            };
+            let (ex, gpu, adapter) = match backend.as_str() {
+                "cpu" => cpu("the CPU engine was asked for".into()).map_err(js_error)?,
+                "auto" | "webgpu" => match shared.gpu().await {
+                    Ok(ctx) if backend == "auto" && ctx.is_software() => cpu(format!(
+                        "faster here than WebGPU on a software renderer ({})",
+                        adapter_name(&ctx.adapter_info)
+                    ))
+                    .map_err(js_error)?,
                     Ok(ctx) => open_gpu(&shared, &data, ctx, program).await,
-                    Err(why) => {
-                        (cpu_executor(&shared, &data, program).map_err(js_error)?, None, why)
-                    }
+                    Err(why) => cpu(why).map_err(js_error)?,
+                },
+                other => {
+                    return Err(JsError::new(&format!(
+                        "backend must be auto, webgpu or cpu, got {other:?}"
+                    ))
+                    .into())
                 }
-            } else {
-                let ex = cpu_executor(&shared, &data, program).map_err(js_error)?;
-                (ex, None, "WebGPU was not requested".to_string())
             };
             let has_data = ex.train_rows() > 0;
             let state = State::new(ex, gpu, adapter, shared.clone(), data.clone(), has_data);
@@ -1152,10 +1165,20 @@ fn cpu_executor(shared: &Shared, name: &str, program: Program) -> Result<Executo
 /// The adapter's name for the badge. Browsers may keep the name to themselves (an empty
 /// `description`), so the page adds vendor and architecture from `GPUAdapterInfo`.
 fn describe_adapter(info: &wgpu::AdapterInfo) -> String {
-    let name = if info.name.trim().is_empty() { "WebGPU adapter" } else { info.name.trim() };
+    let name = adapter_name(info);
     match info.device_type {
         wgpu::DeviceType::Cpu => format!("{name} (software)"),
         _ => name.to_string(),
+    }
+}
+
+/// The adapter's name, or "WebGPU adapter" where the browser keeps it to itself (the worker
+/// puts vendor and architecture in its place).
+fn adapter_name(info: &wgpu::AdapterInfo) -> &str {
+    if info.name.trim().is_empty() {
+        "WebGPU adapter"
+    } else {
+        info.name.trim()
     }
 }
 

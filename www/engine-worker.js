@@ -44,7 +44,7 @@ class Session {
     this.id = id;
     this.lab = null;
     this.data = DEFAULT_DATA; // the data set the model is opened on
-    this.preferGpu = true;
+    this.backend = 'auto'; // where the widget asked the model to run: auto, webgpu or cpu
     this.batchSize = 128;
     this.known = { backend: null, adapter: null };
     this.pretrained = null; // the weights file loaded at open, until the model is replaced
@@ -171,6 +171,7 @@ function info(s) {
   return {
     backend: lab.backend(),
     adapter: adapterLabel(lab.backend(), lab.adapter()),
+    softwareAdapter,
     spec,
     shape: JSON.parse(lab.shape_json()),
     data: s.data,
@@ -203,19 +204,25 @@ const MAX_LABEL_ROWS = 1e6;
 
 // wgpu only sees the adapter's `description`, which browsers often leave empty.
 let browserAdapterName = '';
+// Whether this browser's WebGPU adapter is a software renderer (SwiftShader, WARP): then
+// `auto` runs the CPU engine, which is faster, and the badge offers the other one.
+let softwareAdapter = false;
 function adapterLabel(backend, adapter) {
-  if (backend === 'webgpu' && browserAdapterName && adapter.startsWith('WebGPU adapter')) {
+  if (browserAdapterName && adapter.includes('WebGPU adapter')) {
     return adapter.replace('WebGPU adapter', browserAdapterName);
   }
   return adapter;
 }
+const BACKENDS = ['auto', 'webgpu', 'cpu'];
 
 async function probeBrowserAdapter() {
   try {
     const info = (await navigator.gpu?.requestAdapter())?.info;
-    return [info?.vendor, info?.architecture].filter(Boolean).join(' ');
+    const name = [info?.vendor, info?.architecture].filter(Boolean).join(' ');
+    const software = Boolean(info?.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${name} ${info?.description ?? ''}`);
+    return { name, software };
   } catch {
-    return '';
+    return { name: '', software: false };
   }
 }
 
@@ -530,21 +537,22 @@ async function replaceModel(s, replace, pretrained = null) {
 
 // ── requests ─────────────────────────────────────────────────────────────────────────────
 const handlers = {
-  async open(s, { spec = '{}', preferGpu = true, weights = null, restore = null, data = DEFAULT_DATA }) {
+  async open(s, { spec = '{}', backend = 'auto', weights = null, restore = null, data = DEFAULT_DATA }) {
+    if (!BACKENDS.includes(backend)) throw new Error(`open: backend must be ${BACKENDS.join(', ')}, got ${show(backend)}`);
     const eng = await theEngine();
-    browserAdapter ??= navigator.gpu && preferGpu ? probeBrowserAdapter() : null;
+    browserAdapter ??= navigator.gpu && backend !== 'cpu' ? probeBrowserAdapter() : null;
     if (typeof data !== 'string') throw new Error(`open: data must be a data set's name, got ${show(data)}`);
     // The digits' shape is known before they arrive; another data set's is read from it.
     if (data !== DEFAULT_DATA) await loadData(data);
-    const lab = await exclusive(() => eng.open(spec, preferGpu, data));
+    const lab = await exclusive(() => eng.open(spec, backend, data));
     if (s.closed) {
       lab.free();
       throw new Error('the widget was removed before its model opened');
     }
     s.lab = lab;
     s.data = data;
-    s.preferGpu = preferGpu;
-    if (lab.backend() === 'webgpu' && browserAdapter) browserAdapterName = await browserAdapter;
+    s.backend = backend;
+    if (browserAdapter) ({ name: browserAdapterName, software: softwareAdapter } = await browserAdapter);
     s.known = { backend: lab.backend(), adapter: lab.adapter() };
     if (restore) {
       await exclusive(async () => {
@@ -665,7 +673,7 @@ const handlers = {
     await stopTraining(s);
     const eng = await theEngine();
     // The new model is built before the old one goes: on any error the old one stays.
-    const lab = await exclusive(() => eng.open(spec, s.preferGpu, data));
+    const lab = await exclusive(() => eng.open(spec, s.backend, data));
     if (s.closed) {
       lab.free();
       throw new Error('the widget was removed while its data changed');

@@ -31,7 +31,9 @@
 //   autoplay  animations (default: the sampler and the morph play while visible), train
 //             (also trains while the widget is visible) or off (nothing moves until asked)
 //   seed      a whole number: the sampler's draws and a fresh model's weights
-//   backend   auto (default: WebGPU when the browser offers it), webgpu, or cpu
+//   backend   auto (default: WebGPU when the browser offers a hardware adapter, else the
+//             CPU engine, which outruns a software one; the badge then offers the other,
+//             and the reader's choice is remembered for the site), webgpu, or cpu
 //   theme     auto (default: the reader's light or dark preference), light or dark
 //   beta, noise-kind, noise-amount, penalty, target, weight, contraction
 //             the kind's live settings (as the training card's fields)
@@ -864,6 +866,26 @@ export class LatentLabElement extends HTMLElement {
 
   // A change of backend: the model moves (training stops, which checkpoints the weights;
   // that checkpoint reopens on the new backend).
+  // Where the model is asked to run: the backend attribute; under auto, the reader's own
+  // choice from the badge when they made one on this site, else the engine's rule.
+  #backendWanted() {
+    const asked = this.#settings.backend;
+    return asked === 'auto' ? (storedBackend() ?? 'auto') : asked;
+  }
+
+  // The badge, and under auto with a software WebGPU adapter a button to the other backend
+  // (the attribute, when a page sets one, is the page's choice: no button then).
+  #showBackend(info) {
+    const offer = this.#settings.backend === 'auto' && info.softwareAdapter;
+    const other = info.backend === 'webgpu' ? 'cpu' : 'webgpu';
+    const label = other === 'webgpu' ? 'Use WebGPU' : 'Use the CPU';
+    const run = () => {
+      storeBackend(other);
+      this.#reopen();
+    };
+    this.#views.badge.set(info.backend, info.adapter, offer ? { label, run } : null);
+  }
+
   async #reopen() {
     if (!this.#engine) return;
     if (this.#info?.training) await this.stop().catch(() => {});
@@ -946,14 +968,14 @@ export class LatentLabElement extends HTMLElement {
     engine.addEventListener('checkpoint', mine(({ bytes, step, pretrained }) => (this.#lastGood = { bytes, step, pretrained })));
     engine.addEventListener('rollback', mine(({ step }) => this.#dropAfter(step)));
     engine.addEventListener('crash', mine(({ message }) => this.#onCrash(message)));
-    const preferGpu = this.#settings.backend !== 'cpu';
+    const backend = this.#backendWanted();
     const source = this.#source();
     // The restore's bytes are copied: the worker takes them, and another crash needs them again.
     // A restored model opens on its data again; a user's table is given to the new engine first.
     const data = restore ? this.#dataName : source.data;
     const args = restore
-      ? { spec: '{}', preferGpu, restore: { ...restore, bytes: restore.bytes.slice() } }
-      : { spec: source.specJson, preferGpu, weights: source.weights };
+      ? { spec: '{}', backend, restore: { ...restore, bytes: restore.bytes.slice() } }
+      : { spec: source.specJson, backend, weights: source.weights };
     if (!restore) this.#opened = source.key;
     const csv = restore && isCsvData(baseData(data)) ? this.#csv : null;
     const opened = csv
@@ -969,7 +991,7 @@ export class LatentLabElement extends HTMLElement {
       async (info) => {
         if (engine !== this.#engine) return;
         this.#info = info;
-        this.#views.badge.set(info.backend, info.adapter);
+        this.#showBackend(info);
         if (restore) this.#restarted(info, restore);
         else this.#modelChanged(info, { quiet: true });
         // The kind's live settings from the attributes, before anyone sees the model.
@@ -1147,7 +1169,7 @@ export class LatentLabElement extends HTMLElement {
     }
     if (reason === 'spec') this.#specChanged(info);
     if (reason === 'data') this.#views.training.setSummary(this.#info);
-    if (backendChanged || reason === 'fallback') this.#views.badge.set(info.backend, info.adapter);
+    if (backendChanged || reason === 'fallback') this.#showBackend(this.#info);
     if (!info.training) {
       this.#metrics = { ...this.#metrics, step: info.step };
       this.#views.training.setMetrics({ ...this.#metrics, trainSize: this.#info.trainSize });
@@ -1449,6 +1471,26 @@ function toU8(x) {
   const bad = Array.prototype.findIndex.call(x, (v) => !(Number.isInteger(v) && v >= 0 && v <= 9));
   if (bad >= 0) throw new RangeError(`labels[${bad}] is ${describe(x[bad])}: each label must be a digit from 0 to 9`);
   return Uint8Array.from(x); // a copy: the buffer is transferred
+}
+
+
+// The reader's choice of backend from the badge, per site (localStorage; none where storage
+// is blocked, as in some sandboxed frames).
+const BACKEND_KEY = 'latent-lab:backend';
+function storedBackend() {
+  try {
+    const v = localStorage.getItem(BACKEND_KEY);
+    return v === 'webgpu' || v === 'cpu' ? v : null;
+  } catch {
+    return null;
+  }
+}
+function storeBackend(backend) {
+  try {
+    localStorage.setItem(BACKEND_KEY, backend);
+  } catch {
+    // Not remembered; this widget still moves.
+  }
 }
 
 // Values of a request: a typed array or an array of numbers, copied (the buffer is

@@ -74,6 +74,11 @@ export const styles = `
 .badge[data-backend="cpu"] .dot { background: var(--ll-warn); }
 .badge[data-backend="failed"] .dot { background: var(--ll-error); }
 .badge .detail { color: var(--ll-muted); overflow-wrap: anywhere; }
+.badge button.switch {
+  font: inherit; font-size: 0.95em; color: var(--ll-accent); background: none; border: none;
+  padding: 0 0 0 4px; cursor: pointer; text-decoration: underline; text-underline-offset: 2px;
+}
+.badge button.switch:disabled { color: var(--ll-muted); cursor: default; }
 
 .messages { display: grid; gap: 8px; margin-bottom: 12px; }
 .messages:empty { display: none; }

@@ -14,9 +14,11 @@
 //   request      args                       result
 //   ───────────  ─────────────────────────  ─────────────────────────────────────────────────
 //   open         spec (JSON string),        info (below) of a new model `model`; also sent
-//                preferGpu (bool),          as a 'ready' event. With `weights` (a URL), the
-//                weights? (URL),            model is loaded from that file (a failure keeps
-//                restore? {bytes, step,     the fresh model and is reported); with `restore`,
+//                backend (auto | webgpu |   as a 'ready' event. With `weights` (a URL), the
+//                cpu; auto: WebGPU unless   model is loaded from that file (a failure keeps
+//                its adapter is software),  the fresh model and is reported); with `restore`,
+//                weights? (URL),
+//                restore? {bytes, step,
 //                pretrained, condition},    from a checkpoint of an engine that died (a
 //                data? (a data set's name)  failure is an error: see 'crash'). `data`: mnist
 //                                           (default), fashion, shuttle, bleeding, ecg
@@ -32,7 +34,8 @@
 //   close        —                          null: the model stops training and is freed
 //   info         —                          info: {backend, adapter, spec, shape, data,
 //                                           parameters, step, training, trainSize,
-//                                           testSize, pretrained, condition, models}
+//                                           testSize, pretrained, condition, models,
+//                                           softwareAdapter}
 //                                           (`shape`: one input row, e.g. {type: 'image',
 //                                           channels: 1, height: 28, width: 28}, {type:
 //                                           'vector', features} or {type: 'series',
@@ -40,7 +43,9 @@
 //                                           (`pretrained`: the file name while the model is
 //                                           the one loaded at open, else null; `trainSize`
 //                                           and `testSize`: 0 until the data is loaded;
-//                                           `models`: how many models the engine holds)
+//                                           `models`: how many models the engine holds;
+//                                           `softwareAdapter`: the browser's WebGPU adapter
+//                                           is a software renderer)
 //   start        steps? (number)            {step}: starts training; without `steps` it runs
 //                                           until 'stop'. Replies at once.
 //   train        steps (number)             {step, reason}: trains `steps` more steps and

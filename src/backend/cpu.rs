@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::backend::Metrics;
 use crate::data::Values;
 use crate::model::{metric, ModelSpec, Program};
-use crate::ops::Cpu;
+use crate::ops::{Cpu, Op};
 
 pub struct CpuExecutor {
     program: Program,
@@ -99,6 +99,33 @@ impl CpuExecutor {
         self.pending.push(Metrics::from_sums(first, steps, self.program.batch, &sums));
     }
 
+    /// Runs `steps` training steps timing each op with `clock` (seconds): the seconds spent
+    /// in each op kind, most first. The steps count as trained.
+    pub fn train_profiled(
+        &mut self,
+        steps: u32,
+        clock: &dyn Fn() -> f64,
+    ) -> Vec<(&'static str, f64)> {
+        let mut sums = [0f32; metric::COUNT];
+        let mut seconds: Vec<(&'static str, f64)> = vec![];
+        let first = self.step;
+        for _ in 0..steps {
+            let t = clock();
+            for &g in &self.program.gradients {
+                self.tensors[g].fill(0.0);
+            }
+            add_time(&mut seconds, "zero gradients", clock() - t);
+            for k in 0..self.program.train.len() {
+                let t = clock();
+                self.run_range(List::Train, k..k + 1, self.program.batch, &mut sums);
+                add_time(&mut seconds, self.program.train[k].name(), clock() - t);
+            }
+        }
+        self.pending.push(Metrics::from_sums(first, steps, self.program.batch, &sums));
+        seconds.sort_by(|a, b| b.1.total_cmp(&a.1));
+        seconds
+    }
+
     pub fn take_metrics(&mut self) -> Vec<Metrics> {
         std::mem::take(&mut self.pending)
     }
@@ -134,12 +161,20 @@ impl CpuExecutor {
 
     /// Runs one op list on `rows` rows: each op's own CPU function.
     fn run(&mut self, list: List, rows: usize, sums: &mut [f32; metric::COUNT]) {
+        let len = list.of(&self.program).len();
+        self.run_range(list, 0..len, rows, sums);
+    }
+
+    /// Runs the ops `range` of one list.
+    fn run_range(
+        &mut self,
+        list: List,
+        range: std::ops::Range<usize>,
+        rows: usize,
+        sums: &mut [f32; metric::COUNT],
+    ) {
         let p = &self.program;
-        let ops = match list {
-            List::Train => &p.train,
-            List::Encode => &p.encode,
-            List::Decode => &p.decode,
-        };
+        let ops = list.of(p);
         let mut cx = Cpu {
             tensors: &mut self.tensors,
             descs: &p.tensors,
@@ -151,14 +186,32 @@ impl CpuExecutor {
             labels: self.labels.as_deref(),
             metrics: sums,
         };
-        for op in ops {
+        for op in &ops[range] {
             op.kernel().cpu(&mut cx);
         }
     }
 }
 
+#[derive(Clone, Copy)]
 enum List {
     Train,
     Encode,
     Decode,
+}
+
+impl List {
+    fn of(self, p: &Program) -> &[Op] {
+        match self {
+            List::Train => &p.train,
+            List::Encode => &p.encode,
+            List::Decode => &p.decode,
+        }
+    }
+}
+
+fn add_time(seconds: &mut Vec<(&'static str, f64)>, name: &'static str, t: f64) {
+    match seconds.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, s)) => *s += t,
+        None => seconds.push((name, t)),
+    }
 }

@@ -5,10 +5,11 @@
 //! series (C × L) is the 2-D one on a plane of height 1 with a 1 × k kernel
 //! ([`ConvShape::conv1d`]): PyTorch's `Conv1d` with its weight viewed as C_out × C_in × 1 × k.
 //!
-//! Both ops are written as one list of taps: a tap pairs an element of x, an element of w and
-//! an element of y with y += w·x. The forward and every gradient walk the same taps
-//! (`for_each_tap`), so the index arithmetic lives in one place; the GPU kernels gather the
-//! same sums per output element instead, which makes this an independent check of them.
+//! On the CPU both ops are one conv2d seen from either side (see "the CPU functions" below):
+//! im2col lays the taps out as a matrix, so the forward and every gradient are matrix
+//! products, and the index arithmetic lives in one place (`im2col` and its adjoint). The GPU
+//! kernels gather the same sums per output element instead, which makes this an independent
+//! check of them.
 
 use super::{bind, groups_1d, Cpu, Gradients, Kernel, Op, Plan, PlanCx};
 use crate::model::TensorId;
@@ -342,37 +343,74 @@ fn strided(other: usize, t: usize, s: &ConvShape, a: usize, len: usize) -> Optio
     (other * s.stride[a] + t).checked_sub(s.padding[a]).filter(|&i| i < len)
 }
 
-/// Calls `f(xi, wi, yi)` for every tap: y[yi] += w[wi]·x[xi].
-/// conv2d reads x at y·s − p + k (w is c_out × c_in × k × k); conv_transpose2d writes y at
-/// x·s − p + k (w is c_in × c_out × k × k). The innermost loop walks a row.
-fn for_each_tap(s: &ConvShape, transposed: bool, mut f: impl FnMut(usize, usize, usize)) {
-    let [kh, kw] = s.kernel;
-    // The side whose positions (py, px) are enumerated, and the strided side (sy, sx).
-    let ((other_h, other_w), (strided_h, strided_w)) = if transposed {
-        ((s.in_h, s.in_w), (s.out_h, s.out_w))
+// ---- the CPU functions: im2col and matrix products ----
+//
+// Every one of the eight functions is a conv2d seen from one side. The *view* of an op is
+// the conv2d that reads an "image" I (view.c_in planes of in_h × in_w) through its taps and
+// answers with a "response" R (view.c_out planes of out_h × out_w), its weight W being
+// view.c_out × (view.c_in · taps) — the layout both ops store. A conv2d is its own view
+// (I = x, R = y); a conv_transpose2d is the view with the sides swapped (I = y, R = x): it
+// writes y at x·s − p + k exactly where its view reads. Per image, with cols = im2col(I)
+// ((c_in · taps) × positions):
+//   R += W·cols,   dW += R'·colsᵀ,   dI += col2im(Wᵀ·R').
+// The products run through `matrixmultiply` (see `linear.rs`).
+
+/// The conv2d that `s` is, seen from its image side (see above).
+fn view(s: &ConvShape, transposed: bool) -> ConvShape {
+    if transposed {
+        ConvShape {
+            c_in: s.c_out,
+            c_out: s.c_in,
+            in_h: s.out_h,
+            in_w: s.out_w,
+            out_h: s.in_h,
+            out_w: s.in_w,
+            ..*s
+        }
     } else {
-        ((s.out_h, s.out_w), (s.in_h, s.in_w))
-    };
-    for b in 0..s.batch {
-        for co in 0..s.c_out {
-            for ci in 0..s.c_in {
-                let x_plane = (b * s.c_in + ci) * s.in_h;
-                let y_plane = (b * s.c_out + co) * s.out_h;
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let wi = if transposed {
-                            ((ci * s.c_out + co) * kh + ky) * kw + kx
-                        } else {
-                            ((co * s.c_in + ci) * kh + ky) * kw + kx
-                        };
-                        for py in 0..other_h {
-                            let Some(sy) = strided(py, ky, s, 0, strided_h) else { continue };
-                            let (xy, yy) = if transposed { (py, sy) } else { (sy, py) };
-                            for px in 0..other_w {
-                                let Some(sx) = strided(px, kx, s, 1, strided_w) else { continue };
-                                let (xx, yx) = if transposed { (px, sx) } else { (sx, px) };
-                                f((x_plane + xy) * s.in_w + xx, wi, (y_plane + yy) * s.out_w + yx);
-                            }
+        *s
+    }
+}
+
+/// cols[(ci, ky, kx), (oy, ox)] = image[ci, oy·s − p + ky, ox·s − p + kx], 0 in the padding.
+fn im2col(v: &ConvShape, image: &[f32], cols: &mut [f32]) {
+    let [kh, kw] = v.kernel;
+    let positions = v.out_h * v.out_w;
+    for ci in 0..v.c_in {
+        let plane = &image[ci * v.in_h * v.in_w..][..v.in_h * v.in_w];
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let row = &mut cols[((ci * kh + ky) * kw + kx) * positions..][..positions];
+                for oy in 0..v.out_h {
+                    let out = &mut row[oy * v.out_w..][..v.out_w];
+                    let Some(iy) = strided(oy, ky, v, 0, v.in_h) else {
+                        out.fill(0.0);
+                        continue;
+                    };
+                    for (ox, o) in out.iter_mut().enumerate() {
+                        *o =
+                            strided(ox, kx, v, 1, v.in_w).map_or(0.0, |ix| plane[iy * v.in_w + ix]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// image[ci, oy·s − p + ky, ox·s − p + kx] += cols[(ci, ky, kx), (oy, ox)]: im2col's adjoint.
+fn col2im(v: &ConvShape, cols: &[f32], image: &mut [f32]) {
+    let [kh, kw] = v.kernel;
+    let positions = v.out_h * v.out_w;
+    for ci in 0..v.c_in {
+        let plane = &mut image[ci * v.in_h * v.in_w..][..v.in_h * v.in_w];
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let row = &cols[((ci * kh + ky) * kw + kx) * positions..][..positions];
+                for oy in 0..v.out_h {
+                    let Some(iy) = strided(oy, ky, v, 0, v.in_h) else { continue };
+                    for (ox, &c) in row[oy * v.out_w..][..v.out_w].iter().enumerate() {
+                        if let Some(ix) = strided(ox, kx, v, 1, v.in_w) {
+                            plane[iy * v.in_w + ix] += c;
                         }
                     }
                 }
@@ -381,21 +419,98 @@ fn for_each_tap(s: &ConvShape, transposed: bool, mut f: impl FnMut(usize, usize,
     }
 }
 
+std::thread_local! {
+    /// The im2col buffer, kept between calls so that a training step allocates nothing.
+    static COLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with a scratch buffer of `len` values (contents unspecified).
+fn with_cols(len: usize, f: impl FnOnce(&mut [f32])) {
+    COLS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() < len {
+            c.resize(len, 0.0);
+        }
+        f(&mut c[..len]);
+    });
+}
+
+/// Per image of the batch: (its image slice, its response slice) lengths in the view.
+fn sizes(v: &ConvShape) -> (usize, usize, usize) {
+    let rows = v.c_in * v.taps();
+    (v.c_in * v.in_h * v.in_w, v.c_out * v.out_h * v.out_w, rows * v.out_h * v.out_w)
+}
+
+/// R += W·im2col(I), image by image.
+fn respond(v: &ConvShape, image: &[f32], w: &[f32], response: &mut [f32]) {
+    let (ilen, rlen, clen) = sizes(v);
+    let (k, n) = (v.c_in * v.taps(), v.out_h * v.out_w);
+    with_cols(clen, |cols| {
+        for b in 0..v.batch {
+            im2col(v, &image[b * ilen..][..ilen], cols);
+            let r = &mut response[b * rlen..][..rlen];
+            super::linear::gemm_acc([v.c_out, n, k], w, [k, 1], cols, [n, 1], r);
+        }
+    });
+}
+
+/// I += col2im(Wᵀ·R), image by image.
+fn spread(v: &ConvShape, response: &[f32], w: &[f32], image: &mut [f32]) {
+    let (ilen, rlen, clen) = sizes(v);
+    let (m, n) = (v.c_in * v.taps(), v.out_h * v.out_w);
+    with_cols(clen, |cols| {
+        for b in 0..v.batch {
+            cols.fill(0.0);
+            let r = &response[b * rlen..][..rlen];
+            super::linear::gemm_acc([m, n, v.c_out], w, [1, m], r, [n, 1], cols);
+            col2im(v, cols, &mut image[b * ilen..][..ilen]);
+        }
+    });
+}
+
+/// dW += R·im2col(I)ᵀ, image by image.
+fn correlate(v: &ConvShape, image: &[f32], response: &[f32], dw: &mut [f32]) {
+    let (ilen, rlen, clen) = sizes(v);
+    let (n, k) = (v.c_in * v.taps(), v.out_h * v.out_w);
+    with_cols(clen, |cols| {
+        for b in 0..v.batch {
+            im2col(v, &image[b * ilen..][..ilen], cols);
+            let r = &response[b * rlen..][..rlen];
+            super::linear::gemm_acc([v.c_out, n, k], r, [k, 1], cols, [1, k], dw);
+        }
+    });
+}
+
 /// y = bias broadcast over each output plane, then every tap added.
 fn forward(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], s: &ConvShape, transposed: bool) {
     let plane = s.out_h * s.out_w;
     for (i, chunk) in y[..s.y_len()].chunks_exact_mut(plane).enumerate() {
         chunk.fill(bias[i % s.c_out]);
     }
-    for_each_tap(s, transposed, |xi, wi, yi| y[yi] += w[wi] * x[xi]);
+    let v = view(s, transposed);
+    if transposed {
+        spread(&v, x, w, y);
+    } else {
+        respond(&v, x, w, y);
+    }
 }
 
 fn backward_input(dy: &[f32], w: &[f32], dx: &mut [f32], s: &ConvShape, transposed: bool) {
-    for_each_tap(s, transposed, |xi, wi, yi| dx[xi] += w[wi] * dy[yi]);
+    let v = view(s, transposed);
+    if transposed {
+        respond(&v, dy, w, dx);
+    } else {
+        spread(&v, dy, w, dx);
+    }
 }
 
 fn backward_weight(x: &[f32], dy: &[f32], dw: &mut [f32], s: &ConvShape, transposed: bool) {
-    for_each_tap(s, transposed, |xi, wi, yi| dw[wi] += dy[yi] * x[xi]);
+    let v = view(s, transposed);
+    if transposed {
+        correlate(&v, dy, x, dw);
+    } else {
+        correlate(&v, x, dy, dw);
+    }
 }
 
 /// dbias[co] += Σ_{b, oy, ox} dy[b, co, oy, ox]; the same for both ops.

@@ -68,10 +68,17 @@ impl Kernel for ReconstructionLoss {
 /// MSE of the image σ(l): (σ(l) − t)²; d/dl = 2(σ(l) − t)·σ(l)(1 − σ(l)).
 /// MSE of the value l itself (standardised data): (l − t)²; d/dl = 2(l − t).
 pub fn pixel_loss(loss: LossKind, l: f32, t: f32) -> (f32, f32) {
-    let s = sigmoid(l);
     match loss {
-        LossKind::Bce => (l.max(0.0) - l * t + (-l.abs()).exp().ln_1p(), s - t),
-        LossKind::SigmoidMse => ((s - t) * (s - t), 2.0 * (s - t) * s * (1.0 - s)),
+        LossKind::Bce => {
+            // One exponential serves both: e = e^−|l|, σ(l) = 1/(1 + e) for l ≥ 0, e/(1 + e) below.
+            let e = (-l.abs()).exp();
+            let s = if l >= 0.0 { 1.0 } else { e } / (1.0 + e);
+            (l.max(0.0) - l * t + (1.0 + e).ln(), s - t)
+        }
+        LossKind::SigmoidMse => {
+            let s = sigmoid(l);
+            ((s - t) * (s - t), 2.0 * (s - t) * s * (1.0 - s))
+        }
         LossKind::Mse => ((l - t) * (l - t), 2.0 * (l - t)),
     }
 }
@@ -88,13 +95,18 @@ pub fn reconstruction_loss(
     cols: usize,
 ) {
     let scale = 1.0 / rows as f32;
-    for (b, row) in row_loss.iter_mut().enumerate().take(rows) {
+    let n = rows * cols;
+    for (((row, l), t), d) in row_loss[..rows]
+        .iter_mut()
+        .zip(logits[..n].chunks_exact(cols))
+        .zip(target[..n].chunks_exact(cols))
+        .zip(dlogits[..n].chunks_exact_mut(cols))
+    {
         let mut sum = 0.0;
-        for d in 0..cols {
-            let k = b * cols + d;
-            let (value, grad) = pixel_loss(loss, logits[k], target[k]);
+        for ((&l, &t), d) in l.iter().zip(t).zip(d) {
+            let (value, grad) = pixel_loss(loss, l, t);
             sum += value;
-            dlogits[k] += grad * scale;
+            *d += grad * scale;
         }
         *row = sum;
     }

@@ -102,6 +102,13 @@ macro_rules! ops {
                     $(Op::$op(o) => o,)*
                 }
             }
+
+            /// The op's name, as its struct is named (profiles).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Op::$op(_) => stringify!($op),)*
+                }
+            }
         }
 
         $(pub use $family::$op;)*

@@ -97,11 +97,13 @@ pub fn adam_update(
     let t = (step + 1) as f32;
     let c1 = 1.0 - beta1.powf(t);
     let c2 = 1.0 - beta2.powf(t);
-    for i in 0..p.len() {
-        m[i] = beta1 * m[i] + (1.0 - beta1) * g[i];
-        v[i] = beta2 * v[i] + (1.0 - beta2) * g[i] * g[i];
-        let m_hat = m[i] / c1;
-        let v_hat = v[i] / c2;
-        p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+    // Zipped slices of one length: no bounds checks, so the loop runs in SIMD lanes.
+    let n = p.len();
+    for (((p, &g), m), v) in p.iter_mut().zip(&g[..n]).zip(&mut m[..n]).zip(&mut v[..n]) {
+        *m = beta1 * *m + (1.0 - beta1) * g;
+        *v = beta2 * *v + (1.0 - beta2) * g * g;
+        let m_hat = *m / c1;
+        let v_hat = *v / c2;
+        *p -= lr * m_hat / (v_hat.sqrt() + eps);
     }
 }

@@ -3,7 +3,7 @@
 // verdict, a series' view along time, and a table of the user's own with a label column.
 // Every figure a view shows is checked against the scores the element's API returns, and
 // those against a recomputation here. Both backends.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { useLabPage, SEVEN } from './lab-page.mjs';
 import { readSettings, hashGetter } from '../../www/util/settings.js';
 

@@ -2,7 +2,7 @@
 // infinities, huge counts, wrong types, strings, hostile text — rejects with a message, and
 // the element stays usable: the same model, the same answers, no engine restart, no console
 // error. On both backends.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { useLabPage } from './lab-page.mjs';
 
 test.describe.configure({ mode: 'serial' });

@@ -2,7 +2,7 @@
 // as a response header on every file: no inline script or style, no eval, workers and
 // fetches from the page's own origin only. Any violation fails the test, in the page or in
 // the engine's worker (which forwards its own).
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { SEVEN } from './lab-page.mjs';
 
 export const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; style-src 'self'; img-src 'self' data:";

@@ -2,7 +2,7 @@
 // your own), the views drawing each shape's rows, the views that do not fit stepping aside
 // with their reason, bad CSVs refused with the line and column while the model stays, and
 // the `data` attribute. Both backends.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { mkdirSync } from 'node:fs';
 import { useLabPage } from './lab-page.mjs';
 import { DATASETS } from '../../www/util/datasets.js';

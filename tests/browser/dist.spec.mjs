@@ -3,7 +3,7 @@
 // origin (a CDN, or the lab's own site), the course page elsewhere — where the engine's
 // Worker must start from a same-origin blob. Both backends; no console errors; every
 // request goes to the lab's host or the course page's.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { existsSync } from 'node:fs';
 import { serveFiles } from '../../scripts/serve-static.mjs';
 

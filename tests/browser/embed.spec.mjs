@@ -4,7 +4,7 @@
 // Share snippets. Every widget shows only its views, the page has one engine Worker, widgets
 // below the fold start nothing until scrolled to, attributes changed late take effect, bad
 // values are shown in their widget (as text, never markup) and leave the others working.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { serveFiles } from '../../scripts/serve-static.mjs';
 

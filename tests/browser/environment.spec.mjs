@@ -5,7 +5,7 @@
 // The page under test is not loaded: a blank document is served by request interception on the
 // test server's origin. WebGPU needs a secure context, which http://127.0.0.1 is and
 // about:blank / data: URLs are not.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 
 const BLANK = '/__environment_check__.html';
 

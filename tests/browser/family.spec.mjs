@@ -7,7 +7,7 @@
 // condition.
 //
 // Screenshots go to artifacts/screenshots/<project>-<name>.png.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { mkdirSync } from 'node:fs';
 import { useLabPage, SEVEN } from './lab-page.mjs';
 

@@ -2,7 +2,7 @@
 // inside an awaited call, and the panics users found: batch size 1, a huge decode, a huge
 // model) never leaves a call hanging or the page stuck. The element restarts its engine
 // from the last good model, and says so.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { useLabPage } from './lab-page.mjs';
 
 test.describe.configure({ mode: 'serial' });

@@ -6,7 +6,7 @@
 // One page per project serves the serial tests. Every wait is on a condition.
 //
 // Screenshots go to artifacts/screenshots/<project>-<name>.png.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { mkdirSync } from 'node:fs';
 import { useLabPage, SEVEN } from './lab-page.mjs';
 

@@ -7,7 +7,7 @@
 // tests that need many steps; the cpu project trains the default model.
 //
 // Screenshots go to artifacts/screenshots/<project>-<name>.png.
-import { test, expect } from '@playwright/test';
+import { test, expect, unforced } from './fixtures.mjs';
 import { mkdirSync } from 'node:fs';
 
 const SHOTS = 'artifacts/screenshots';
@@ -299,8 +299,39 @@ test('backend="cpu" runs the CPU engine even where WebGPU exists', async () => {
     }
   });
   expect(info.backend).toBe('cpu');
-  expect(info.adapter).toContain('not requested');
+  expect(info.adapter).toContain('asked for');
   expect(problems).toEqual([]);
+});
+
+test('backend="auto" passes over a software WebGPU adapter for the CPU engine, and the badge offers it', async ({ browser }, testInfo) => {
+  // A context where the reader has chosen nothing (the fixtures choose WebGPU elsewhere).
+  const context = await unforced(browser);
+  const fresh = await context.newPage();
+  const seen = [];
+  fresh.on('pageerror', (e) => seen.push(e.message));
+  await fresh.goto('/');
+  const info = await fresh.evaluate(() => document.querySelector('latent-lab').ready);
+  const badge = fresh.locator('latent-lab [part="backend"]');
+  const button = badge.getByRole('button');
+  expect(info.backend).toBe('cpu');
+  if (testInfo.project.name === 'cpu') {
+    // No adapter at all: the CPU engine, saying why, and nothing to switch to.
+    expect(info.softwareAdapter).toBe(false);
+    expect(info.adapter).toContain('no WebGPU adapter');
+    await expect(button).toHaveCount(0);
+  } else {
+    expect(info.softwareAdapter).toBe(true);
+    expect(info.adapter).toMatch(/faster here than WebGPU on a software renderer \(.*swiftshader.*\)/i);
+    await expect(badge).toContainText('CPU');
+    // The reader's choice moves the model to WebGPU and is remembered for the site.
+    await button.filter({ hasText: 'Use WebGPU' }).click();
+    await expect.poll(() => fresh.evaluate(() => document.querySelector('latent-lab').backend), { timeout: 60_000 }).toBe('webgpu');
+    await expect(badge).toContainText('WebGPU');
+    await expect(badge.getByRole('button', { name: 'Use the CPU' })).toBeVisible();
+    expect(await fresh.evaluate(() => localStorage.getItem('latent-lab:backend'))).toBe('webgpu');
+  }
+  expect(seen).toEqual([]);
+  await context.close();
 });
 
 test('a lost WebGPU device falls back to the CPU and keeps the weights', async ({}, testInfo) => {

@@ -4,7 +4,7 @@
 // engine's wasm memory, and the worker's and the page's JavaScript heaps after a garbage
 // collection (through the DevTools protocol). It fails if any of them keeps growing.
 // The samples go to artifacts/soak.json.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { SEVEN } from './lab-page.mjs';
 

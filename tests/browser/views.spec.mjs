@@ -4,7 +4,7 @@
 // Every wait is on a condition; timings are measured and reported as annotations.
 //
 // Screenshots go to artifacts/screenshots/<project>-<name>.png.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { mkdirSync } from 'node:fs';
 
 const SHOTS = 'artifacts/screenshots';

@@ -17,8 +17,11 @@ export class BackendBadge {
     root.dataset.backend = 'loading';
   }
 
-  /** `backend`: 'webgpu' | 'cpu'; `adapter`: the adapter's name or why WebGPU is not used. */
-  set(backend, adapter) {
+  /**
+   * `backend`: 'webgpu' | 'cpu'; `adapter`: the adapter's name or why WebGPU is not used.
+   * `other`: a button that moves the model to the other backend ({label, run}), or null.
+   */
+  set(backend, adapter, other = null) {
     this.root.dataset.backend = backend;
     this.#label.textContent = backend === 'webgpu' ? 'WebGPU' : 'CPU';
     this.#detail.textContent = adapter;
@@ -26,6 +29,15 @@ export class BackendBadge {
       backend === 'webgpu'
         ? `Training runs on the GPU through WebGPU (${adapter}).`
         : `Training runs on the CPU in WebAssembly: ${adapter}.`;
+    this.root.querySelector('button.switch')?.remove();
+    if (other) {
+      const button = h('button', { type: 'button', class: 'switch' }, other.label);
+      button.addEventListener('click', () => {
+        button.disabled = true;
+        other.run();
+      });
+      this.root.append(button);
+    }
   }
 
   failed(message) {

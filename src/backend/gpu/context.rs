@@ -90,6 +90,11 @@ impl GpuContext {
         })
     }
 
+    /// Whether the adapter is a software renderer ([`is_software`]).
+    pub fn is_software(&self) -> bool {
+        is_software(&self.adapter_info)
+    }
+
     /// "adapter name (backend)", for badges and logs.
     pub fn describe(&self) -> String {
         let i = &self.adapter_info;
@@ -200,9 +205,17 @@ fn prefers_tiles(info: &wgpu::AdapterInfo) -> bool {
         Ok("blocked") => return false,
         _ => {}
     }
+    !is_software(info)
+}
+
+/// Whether an adapter is a GPU emulated on the CPU (lavapipe, SwiftShader, WARP): wgpu's
+/// [`wgpu::DeviceType::Cpu`] (in a browser, `GPUAdapterInfo.isFallbackAdapter`), or a
+/// software renderer's name where a driver reports another type. On such an adapter the
+/// CPU executor trains faster than the WGSL one.
+pub fn is_software(info: &wgpu::AdapterInfo) -> bool {
     let names = format!("{} {} {}", info.name, info.driver, info.driver_info).to_lowercase();
-    let emulated = ["llvmpipe", "lavapipe", "swiftshader", "warp", "software"];
-    info.device_type != wgpu::DeviceType::Cpu && !emulated.iter().any(|e| names.contains(e))
+    let emulated = ["llvmpipe", "lavapipe", "swiftshader", "warp", "software", "basic render"];
+    info.device_type == wgpu::DeviceType::Cpu || emulated.iter().any(|e| names.contains(e))
 }
 
 /// Copies the contents of a mapped buffer out as f32 and unmaps it.

@@ -112,8 +112,8 @@ async fn detect(a: &AnomalyArgs, name: &str, normal: &Normal, set: &AnomalySet) 
     }
     let program = Program::build(&spec, &shape)?;
     let total = a.model.steps_for(set.train.len(), spec.batch_size);
-    let backend: Backend = a.backend.into();
-    let (mut ex, device) = shared::executor(backend, program, &set.train.values).await?;
+    let (mut ex, device) = shared::executor(a.backend, program, &set.train.values).await?;
+    let backend = ex.backend();
     let what = match normal {
         Normal::Classes(c) if set.series.is_some() && c == &[0] => "normal windows".to_string(),
         Normal::Classes(c) => format!("rows of class {}", list(c)),
@@ -124,7 +124,7 @@ async fn detect(a: &AnomalyArgs, name: &str, normal: &Normal, set: &AnomalySet) 
         spec.kind.name(),
         set.train.len() - set.train_anomalies,
         set.train_anomalies,
-        device.describe
+        device.line()
     );
     train(&mut ex, total, backend, spec.optimizer.lr).await?;
     let test = set.test.rows_f32(0..set.test.len());

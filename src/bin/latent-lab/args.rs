@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use latent_lab::model::{Activation, ModelKind, ReconLoss};
-use latent_lab::Backend;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -152,19 +151,12 @@ impl From<LossArg> for ReconLoss {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
-    /// WGSL compute shaders through wgpu (Vulkan, Metal, DX12)
+    /// The GPU when it is real hardware, else the CPU executor (faster than an emulated GPU)
+    Auto,
+    /// WGSL compute shaders through wgpu (Vulkan, Metal, DX12), even on a software adapter
     Gpu,
-    /// The CPU reference kernels
+    /// The CPU executor
     Cpu,
-}
-
-impl From<BackendArg> for Backend {
-    fn from(b: BackendArg) -> Self {
-        match b {
-            BackendArg::Gpu => Backend::Gpu,
-            BackendArg::Cpu => Backend::Cpu,
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -208,7 +200,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Where to train
-    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
     /// Print JSON lines (one per metrics chunk, then eval and saved) instead of a progress bar
     #[arg(long)]
@@ -306,7 +298,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Where to run
-    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
     /// Which split to evaluate
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
@@ -384,7 +376,7 @@ pub struct AnomalyArgs {
     #[arg(long, value_name = "X", default_value_t = 0.0, value_parser = parse_contamination)]
     pub contamination: f64,
     /// Where to train
-    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
     /// Also write the trained detector's weights
     #[arg(long, value_name = "FILE.safetensors")]
@@ -407,11 +399,14 @@ pub struct BenchArgs {
     #[arg(long, value_name = "B")]
     pub batch: Option<usize>,
     /// Where to run
-    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
     /// Timed steps (after warm-up); by default as many as fit in about 2 seconds
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub steps: Option<u32>,
+    /// Then time each op of the training step (CPU executor) and print a table
+    #[arg(long)]
+    pub profile: bool,
 }
 
 #[derive(Args, Debug)]
@@ -437,7 +432,7 @@ pub struct SampleArgs {
           value_parser = clap::value_parser!(u32).range(1..=16))]
     pub scale: u32,
     /// Where to run
-    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
 }
 

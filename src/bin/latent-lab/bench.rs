@@ -104,9 +104,9 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         })
     })?;
     let program = Program::build(&spec, &MNIST_SHAPE)?;
-    let backend: Backend = a.backend.into();
     let images = images();
-    let (mut ex, device) = shared::executor(backend, program, &images).await?;
+    let (mut ex, device) = shared::executor(a.backend, program, &images).await?;
+    let backend = ex.backend();
     let labels: Vec<u8> = (0..images.len() / MNIST_SHAPE.size()).map(|i| (i % 10) as u8).collect();
     ex.set_train_labels(&labels)?;
     // Warm-up: first dispatches, caches, page faults. Then a few steps timed to size the
@@ -151,11 +151,40 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         "model": spec.kind.name(),
         "backend": backend,
         "adapter": device.name,
+        "backend_reason": device.why,
         "hidden": spec.hidden,
         "latent": spec.latent,
         "batch": spec.batch_size,
         "steps": steps,
         "samples_per_s": round(f64::from(steps) * spec.batch_size as f64 / seconds, 1),
         "ms_per_step": round(seconds * 1000.0 / f64::from(steps), 3),
-    })
+    })?;
+    if a.profile {
+        profile(&mut ex, steps.min(PROFILE_STEPS))?;
+    }
+    Ok(())
+}
+
+/// Most steps `--profile` times.
+const PROFILE_STEPS: u32 = 50;
+
+/// Times each op of `steps` training steps and prints the table: op, ms per step, share.
+fn profile(ex: &mut Executor, steps: u32) -> Result<()> {
+    let Executor::Cpu(cpu) = ex else {
+        fail!(
+            "--profile times the CPU executor's ops; the GPU's kernels are not timed yet (pass \
+             --backend cpu)"
+        );
+    };
+    let start = Instant::now();
+    let clock = || start.elapsed().as_secs_f64();
+    let times = cpu.train_profiled(steps, &clock);
+    check(&cpu.take_metrics())?;
+    let total: f64 = times.iter().map(|t| t.1).sum();
+    emit(format_args!("{:<28} {:>10} {:>7}", "op", "ms/step", "share"))?;
+    for (name, t) in &times {
+        let ms = t * 1000.0 / f64::from(steps);
+        emit(format_args!("{name:<28} {ms:>10.3} {:>6.1}%", 100.0 * t / total.max(1e-12)))?;
+    }
+    emit(format_args!("{:<28} {:>10.3}", "total", total * 1000.0 / f64::from(steps)))
 }

@@ -6,7 +6,6 @@ use latent_lab::data::{InputShape, Values};
 use latent_lab::model::{NoiseKind, NoiseSpec};
 use latent_lab::pca::Pca;
 use latent_lab::train::{check_in_use, evaluate, PROBE_IMAGES};
-use latent_lab::Backend;
 
 use crate::args::{EvalArgs, SampleArgs, SplitArg};
 use crate::shared::{self, emit, fail, EvalLine, Result};
@@ -41,8 +40,8 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
     } else {
         (set, name)
     };
-    let backend: Backend = a.backend.into();
-    let (mut ex, _) = shared::executor(backend, program, &Values::default()).await?;
+    let (mut ex, _) = shared::executor(a.backend, program, &Values::default()).await?;
+    let backend = ex.backend();
     ex.set_params(&values)?;
     let probe = set.len().min(PROBE_IMAGES);
     let labels = if set.has_labels() { &set.labels[..probe] } else { &[] };
@@ -95,7 +94,7 @@ pub async fn sample(a: SampleArgs) -> Result<()> {
             info.shape
         );
     };
-    let (mut ex, _) = shared::executor(a.backend.into(), program, &Values::default()).await?;
+    let (mut ex, _) = shared::executor(a.backend, program, &Values::default()).await?;
     ex.set_params(&values)?;
     if let Err(e) = check_in_use(&mut ex, &values, &[], &[]).await {
         fail!("{}: {e}", a.weights.display());

@@ -10,7 +10,7 @@ use latent_lab::error::SpecError;
 use latent_lab::model::Program;
 use latent_lab::weights::{load_weights, match_tensors, ModelInfo};
 
-use crate::args::DataArgs;
+use crate::args::{BackendArg, DataArgs};
 use latent_lab::{Backend, Error, Executor};
 
 /// A failure as the one line printed after `error: `.
@@ -122,25 +122,48 @@ pub async fn gpu_context() -> Result<GpuContext> {
     }
 }
 
-/// An executor of `program` on `backend`, with a description of where it runs
-/// ("cpu" or the adapter's name and API).
+/// An executor of `program` where `choice` says, with where it runs and why. `auto` takes
+/// the GPU when its adapter is real hardware, and the CPU executor when there is no adapter
+/// or only a software one (lavapipe, SwiftShader), which trains slower than the CPU here.
 pub async fn executor(
-    backend: Backend,
+    choice: BackendArg,
     program: Program,
     train_rows: &Values,
 ) -> Result<(Executor, Device)> {
-    match backend {
-        Backend::Cpu => Ok((Executor::cpu_sharing(program, train_rows.clone()), Device::cpu())),
-        Backend::Gpu => {
-            let ctx = gpu_context().await?;
-            let ex = if train_rows.is_empty() {
-                Executor::gpu_sharing(&ctx, program, None).await?
-            } else {
-                Executor::gpu_rows(&ctx, program, train_rows).await?
-            };
-            Ok((ex, Device { name: ctx.adapter_info.name.clone(), describe: ctx.describe() }))
-        }
-    }
+    let cpu = |why: String| {
+        let ex = Executor::cpu_sharing(program.clone(), train_rows.clone());
+        Ok((ex, Device { name: "cpu".into(), describe: "cpu".into(), why }))
+    };
+    let ctx = match choice {
+        BackendArg::Cpu => return cpu("--backend cpu".into()),
+        BackendArg::Gpu => gpu_context().await?,
+        BackendArg::Auto => match GpuContext::new().await {
+            Ok(ctx) if ctx.is_software() => {
+                return cpu(format!(
+                    "the only GPU adapter, {}, is a software renderer, slower than the CPU \
+                     executor; --backend gpu runs it anyway",
+                    ctx.describe()
+                ))
+            }
+            Ok(ctx) => ctx,
+            Err(e) => {
+                return cpu(format!(
+                    "no GPU ({}); --backend gpu says more",
+                    one_line(&e.to_string())
+                ))
+            }
+        },
+    };
+    let ex = if train_rows.is_empty() {
+        Executor::gpu_sharing(&ctx, program, None).await?
+    } else {
+        Executor::gpu_rows(&ctx, program, train_rows).await?
+    };
+    let why = match choice {
+        BackendArg::Gpu => "--backend gpu".into(),
+        _ => "a hardware GPU adapter; --backend cpu runs the CPU executor".into(),
+    };
+    Ok((ex, Device { name: ctx.adapter_info.name.clone(), describe: ctx.describe(), why }))
 }
 
 /// Where an executor runs.
@@ -149,11 +172,14 @@ pub struct Device {
     pub name: String,
     /// "name (API)", or "cpu".
     pub describe: String,
+    /// Why this backend: the flag, or what `auto` found.
+    pub why: String,
 }
 
 impl Device {
-    fn cpu() -> Self {
-        Device { name: "cpu".into(), describe: "cpu".into() }
+    /// "cpu (why)" or "adapter (API) (why)": the backend and the reason, for a first line.
+    pub fn line(&self) -> String {
+        format!("{} ({})", self.describe, self.why)
     }
 }
 

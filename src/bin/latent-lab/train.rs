@@ -275,8 +275,8 @@ pub async fn run(a: TrainArgs) -> Result<()> {
         fail!("{}: the training split is empty", data_path.display());
     }
     let total = a.model.steps_for(images, spec.batch_size);
-    let backend: Backend = a.backend.into();
-    let (mut ex, device) = shared::executor(backend, program, &data.train.values).await?;
+    let (mut ex, device) = shared::executor(a.backend, program, &data.train.values).await?;
+    let backend = ex.backend();
     if data.train.has_labels() {
         ex.set_train_labels(&data.train.labels)?;
     } else if spec.kind.is_conditional() {
@@ -292,6 +292,7 @@ pub async fn run(a: TrainArgs) -> Result<()> {
             "shape": shape,
             "backend": backend,
             "adapter": device.name,
+            "backend_reason": device.why,
             "data": data_path.display().to_string(),
             "train_samples": images,
             "test_samples": data.test.len(),
@@ -318,7 +319,7 @@ pub async fn run(a: TrainArgs) -> Result<()> {
             data.test.len(),
             total,
             epochs,
-            device.describe,
+            device.line(),
         ))?;
     }
 
