@@ -516,6 +516,69 @@ fn bench_prints_one_json_line() {
     assert!(number(b, "samples_per_s") > 0.0 && number(b, "ms_per_step") > 0.0);
 }
 
+#[test]
+fn bench_profile_times_every_op_of_the_step() {
+    let out = ok(&["bench", "--backend", "cpu", "--model", "ae", "--steps", "3", "--profile"]);
+    let mut lines = out.lines();
+    let first: Value = serde_json::from_str(lines.next().expect("the JSON line")).unwrap();
+    assert_eq!(first["backend"], "cpu");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["op", "ms/step", "share"], "{out}");
+    let ops: Vec<&str> = rows[1..rows.len() - 1].iter().map(|r| r[0]).collect();
+    for op in ["LinearForward", "LinearBackwardWeight", "ReconstructionLoss", "AdamUpdate"] {
+        assert!(ops.contains(&op), "{op} missing: {out}");
+    }
+    // The shares add up to the whole step, and the total is the sum of the rows.
+    let ms: Vec<f64> = rows[1..rows.len() - 1].iter().map(|r| r[1].parse().unwrap()).collect();
+    let share: f64 = rows[1..rows.len() - 1]
+        .iter()
+        .map(|r| r[2].trim_end_matches('%').parse::<f64>().unwrap())
+        .sum();
+    assert!((share - 100.0).abs() < 1.0, "{out}");
+    let total: f64 = rows.last().unwrap()[1].parse().unwrap();
+    assert!((ms.iter().sum::<f64>() - total).abs() < 0.01 * total + 0.01, "{out}");
+    // The GPU's kernels are not timed: a clear refusal, not a made-up table.
+    if std::env::var_os("REQUIRE_GPU").is_some() {
+        let line = error_line(None, &["bench", "--backend", "gpu", "--steps", "1", "--profile"]);
+        assert!(line.contains("--profile times the CPU executor"), "{line}");
+    }
+}
+
+/// Without --backend, a software GPU (lavapipe, the only adapter on the test machines) is
+/// passed over for the CPU executor, and the first line says so.
+#[test]
+fn the_default_backend_skips_a_software_gpu_and_says_why() {
+    let dir = Scratch::new("auto-backend");
+    let data = write_data(&dir);
+    let out = dir.arg("auto.safetensors");
+    let args = ["train", "--model", "ae", "--steps", "2", "--json", "--data", &data, "--out", &out];
+    let start = &json_lines(&ok(&args))[0];
+    let reason = start["backend_reason"].as_str().unwrap().to_string();
+    match start["backend"].as_str().unwrap() {
+        "cpu" => {
+            assert!(reason.contains("software renderer") || reason.contains("no GPU"), "{reason}")
+        }
+        "gpu" => assert!(reason.contains("hardware GPU"), "{reason}"),
+        other => panic!("backend {other}"),
+    }
+    if std::env::var_os("REQUIRE_GPU").is_some() {
+        // Here the only adapter is lavapipe.
+        assert_eq!(start["backend"], "cpu", "{reason}");
+        assert!(
+            reason.contains("software renderer") && reason.contains("--backend gpu"),
+            "{reason}"
+        );
+        // Forced, the GPU runs all the same.
+        let mut forced = args.to_vec();
+        forced.extend(["--backend", "gpu"]);
+        let start = &json_lines(&ok(&forced))[0];
+        assert_eq!(
+            (&start["backend"], &start["backend_reason"]),
+            (&"gpu".into(), &"--backend gpu".into())
+        );
+    }
+}
+
 /// A CSV table of `n` rows: three features that follow two hidden factors, and a `kind`
 /// column (1 on every tenth row).
 fn write_table(dir: &Scratch, name: &str, n: usize) -> String {

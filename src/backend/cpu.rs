@@ -114,7 +114,7 @@ impl CpuExecutor {
             for &g in &self.program.gradients {
                 self.tensors[g].fill(0.0);
             }
-            add_time(&mut seconds, "zero gradients", clock() - t);
+            add_time(&mut seconds, "ZeroGradients", clock() - t);
             for k in 0..self.program.train.len() {
                 let t = clock();
                 self.run_range(List::Train, k..k + 1, self.program.batch, &mut sums);

@@ -326,6 +326,12 @@ impl GpuExecutor {
     /// Records `steps` training steps — one compute pass each — into one submit, then
     /// starts the asynchronous readback of their summed losses. Waits only when the ring of
     /// staging buffers is full (the GPU is `RING` submits behind).
+    /// Compute dispatches recorded per training step, and buffer clears (the gradients)
+    /// before them.
+    pub fn commands_per_step(&self) -> (usize, usize) {
+        (self.train.len(), self.program.gradients.len())
+    }
+
     pub async fn train(&mut self, steps: u32) -> Result<()> {
         if steps == 0 {
             return Ok(());

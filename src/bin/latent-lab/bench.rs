@@ -147,6 +147,13 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     check(&ex.finish().await?)?;
     let seconds = start.elapsed().as_secs_f64().max(1e-9);
 
+    let (dispatches, clears) = match &ex {
+        Executor::Gpu(gpu) => {
+            let (d, c) = gpu.commands_per_step();
+            (Some(d), Some(c))
+        }
+        Executor::Cpu(_) => (None, None),
+    };
     emit(object! {
         "model": spec.kind.name(),
         "backend": backend,
@@ -158,6 +165,8 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         "steps": steps,
         "samples_per_s": round(f64::from(steps) * spec.batch_size as f64 / seconds, 1),
         "ms_per_step": round(seconds * 1000.0 / f64::from(steps), 3),
+        "dispatches_per_step": dispatches,
+        "clears_per_step": clears,
     })?;
     if a.profile {
         profile(&mut ex, steps.min(PROFILE_STEPS))?;
