@@ -75,15 +75,16 @@ try {
       const fps = ((Number(canvas.dataset.frames ?? 0) - f0) * 1000) / (performance.now() - t0);
       await el.stop();
       await run.catch(() => {});
+      const trainSize = el.info.trainSize; // known once the digits have arrived
       return {
         backend: el.backend,
         adapter: info.adapter,
         spec: { kind: spec.kind, hidden: spec.hidden, latent: spec.latent, batch_size: spec.batch_size },
-        train_size: info.trainSize,
+        train_size: trainSize,
         steps: trained,
         mse: +error.toFixed(4),
         reset_to_mse_s: reached === null ? null : +reached.toFixed(2),
-        epoch_s: +(((seconds / trained) * info.trainSize) / spec.batch_size).toFixed(2),
+        epoch_s: +(((seconds / trained) * trainSize) / spec.batch_size).toFixed(2),
         sampler_fps: +fps.toFixed(1),
       };
     }, { chunk, limit, target: TARGET });

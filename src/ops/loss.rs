@@ -96,18 +96,31 @@ pub fn reconstruction_loss(
 ) {
     let scale = 1.0 / rows as f32;
     let n = rows * cols;
-    for (((row, l), t), d) in row_loss[..rows]
-        .iter_mut()
-        .zip(logits[..n].chunks_exact(cols))
-        .zip(target[..n].chunks_exact(cols))
-        .zip(dlogits[..n].chunks_exact_mut(cols))
-    {
-        let mut sum = 0.0;
-        for ((&l, &t), d) in l.iter().zip(t).zip(d) {
-            let (value, grad) = pixel_loss(loss, l, t);
-            sum += value;
-            *d += grad * scale;
-        }
-        *row = sum;
-    }
+    // Two halves of the rows, at once where the batch is large (see `par`).
+    let (half, cut) = (rows / 2, rows / 2 * cols);
+    let (r0, r1) = row_loss[..rows].split_at_mut(half);
+    let (l0, l1) = logits[..n].split_at(cut);
+    let (t0, t1) = target[..n].split_at(cut);
+    let (d0, d1) = dlogits[..n].split_at_mut(cut);
+    super::par::both(
+        n >= super::par::MIN_SPLIT,
+        (r0, l0, t0, d0),
+        (r1, l1, t1, d1),
+        |(r, l, t, d)| {
+            for (((row, l), t), d) in r
+                .iter_mut()
+                .zip(l.chunks_exact(cols))
+                .zip(t.chunks_exact(cols))
+                .zip(d.chunks_exact_mut(cols))
+            {
+                let mut sum = 0.0;
+                for ((&l, &t), d) in l.iter().zip(t).zip(d) {
+                    let (value, grad) = pixel_loss(loss, l, t);
+                    sum += value;
+                    *d += grad * scale;
+                }
+                *row = sum;
+            }
+        },
+    );
 }

@@ -63,6 +63,7 @@ pub mod data;
 pub mod linear;
 pub mod loss;
 pub mod optim;
+pub mod par;
 pub mod penalty;
 pub mod reduce;
 pub mod vae;

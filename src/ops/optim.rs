@@ -97,13 +97,25 @@ pub fn adam_update(
     let t = (step + 1) as f32;
     let c1 = 1.0 - beta1.powf(t);
     let c2 = 1.0 - beta2.powf(t);
-    // Zipped slices of one length: no bounds checks, so the loop runs in SIMD lanes.
     let n = p.len();
-    for (((p, &g), m), v) in p.iter_mut().zip(&g[..n]).zip(&mut m[..n]).zip(&mut v[..n]) {
-        *m = beta1 * *m + (1.0 - beta1) * g;
-        *v = beta2 * *v + (1.0 - beta2) * g * g;
-        let m_hat = *m / c1;
-        let v_hat = *v / c2;
-        *p -= lr * m_hat / (v_hat.sqrt() + eps);
-    }
+    let half = n / 2;
+    let (p0, p1) = p.split_at_mut(half);
+    let (m0, m1) = m[..n].split_at_mut(half);
+    let (v0, v1) = v[..n].split_at_mut(half);
+    let (g0, g1) = g[..n].split_at(half);
+    super::par::both(
+        n >= super::par::MIN_SPLIT,
+        (p0, g0, m0, v0),
+        (p1, g1, m1, v1),
+        |(p, g, m, v)| {
+            // Zipped slices of one length: no bounds checks, so the loop runs in SIMD lanes.
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                let m_hat = *m / c1;
+                let v_hat = *v / c2;
+                *p -= lr * m_hat / (v_hat.sqrt() + eps);
+            }
+        },
+    );
 }
