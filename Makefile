@@ -28,7 +28,7 @@ help:
 	@echo "  make serve       setup + data + wasm, then serve the page on http://127.0.0.1:$(PORT)/"
 	@echo "  make test        cargo test (CPU and lavapipe GPU) + browser tests (WebGPU and CPU fallback)"
 	@echo "  make lint        cargo fmt --check and clippy (native and wasm32), warnings are errors"
-	@echo "  make bench       benchmarks: ae/vae on gpu and cpu, and the VAE in Chromium (figures, not pass/fail)"
+	@echo "  make bench       benchmarks: ae/vae on gpu and cpu, the CPU profile, the VAE in Chromium, what a learner waits for (figures, not pass/fail)"
 	@echo "  make models      train the shipped models (one per kind) into www/models/"
 	@echo "  make docs        the README's pictures from the page on WebGPU: docs/lab.png, docs/lab-phone.png, docs/sampler.gif"
 	@echo "  make fuzz        the readers' property tests with the long budget (FUZZ_CASES=100000 per reader)"
@@ -88,8 +88,11 @@ bench: setup
 	$(CARGO) run --release --bin latent-lab -- bench --model ae --backend gpu
 	$(CARGO) run --release --bin latent-lab -- bench --model ae --backend cpu
 	LATENT_LAB_MATMUL=tiled $(CARGO) run --release --bin latent-lab -- bench --model vae --backend gpu
+	$(CARGO) run --release --bin latent-lab -- bench --model conv_ae --backend cpu
+	$(CARGO) run --release --bin latent-lab -- bench --model vae --backend cpu --profile
 	$(MAKE) data wasm
 	node scripts/bench-browser.mjs --steps 60
+	node scripts/bench-learner.mjs
 
 # The pretrained models of the page's model switcher, trained on the bundled digits with
 # fixed seeds on the CPU backend: quickest on machines without a real GPU, and reproducible

@@ -63,7 +63,7 @@ export const styles = `
 
 .badge {
   display: inline-flex; align-items: baseline; gap: 6px; flex-wrap: wrap;
-  padding: 4px 12px; border-radius: 999px; border: 1px solid var(--ll-border);
+  padding: 4px 12px; border-radius: 16px; border: 1px solid var(--ll-border);
   background: var(--ll-card); font-size: 0.9em; max-width: 100%;
 }
 .badge .dot {

@@ -441,44 +441,76 @@ fn sizes(v: &ConvShape) -> (usize, usize, usize) {
     (v.c_in * v.in_h * v.in_w, v.c_out * v.out_h * v.out_w, rows * v.out_h * v.out_w)
 }
 
+/// The batch in two halves (`v` sized to each), with their image and response slices: the
+/// halves run at once natively when there is enough work (see `par`).
+fn halves(v: &ConvShape) -> (ConvShape, ConvShape, bool) {
+    let first = v.batch / 2;
+    let (ilen, rlen, clen) = sizes(v);
+    let work = v.batch * (clen * v.c_out + ilen + rlen);
+    (
+        ConvShape { batch: first, ..*v },
+        ConvShape { batch: v.batch - first, ..*v },
+        work >= super::par::MIN_SPLIT,
+    )
+}
+
 /// R += W·im2col(I), image by image.
 fn respond(v: &ConvShape, image: &[f32], w: &[f32], response: &mut [f32]) {
-    let (ilen, rlen, clen) = sizes(v);
-    let (k, n) = (v.c_in * v.taps(), v.out_h * v.out_w);
-    with_cols(clen, |cols| {
-        for b in 0..v.batch {
-            im2col(v, &image[b * ilen..][..ilen], cols);
-            let r = &mut response[b * rlen..][..rlen];
-            super::linear::gemm_acc([v.c_out, n, k], w, [k, 1], cols, [n, 1], r);
-        }
+    let (a, b, split) = halves(v);
+    let (ilen, rlen, _) = sizes(v);
+    let (i0, i1) = image[..v.batch * ilen].split_at(a.batch * ilen);
+    let (r0, r1) = response[..v.batch * rlen].split_at_mut(a.batch * rlen);
+    super::par::both(split, (a, i0, r0), (b, i1, r1), |(v, image, response)| {
+        let (k, n, clen) = (v.c_in * v.taps(), v.out_h * v.out_w, sizes(&v).2);
+        with_cols(clen, |cols| {
+            for (image, r) in image.chunks_exact(ilen).zip(response.chunks_exact_mut(rlen)) {
+                im2col(&v, image, cols);
+                super::linear::gemm_acc([v.c_out, n, k], w, [k, 1], cols, [n, 1], r);
+            }
+        });
     });
 }
 
 /// I += col2im(Wᵀ·R), image by image.
 fn spread(v: &ConvShape, response: &[f32], w: &[f32], image: &mut [f32]) {
-    let (ilen, rlen, clen) = sizes(v);
-    let (m, n) = (v.c_in * v.taps(), v.out_h * v.out_w);
-    with_cols(clen, |cols| {
-        for b in 0..v.batch {
-            cols.fill(0.0);
-            let r = &response[b * rlen..][..rlen];
-            super::linear::gemm_acc([m, n, v.c_out], w, [1, m], r, [n, 1], cols);
-            col2im(v, cols, &mut image[b * ilen..][..ilen]);
-        }
+    let (a, b, split) = halves(v);
+    let (ilen, rlen, _) = sizes(v);
+    let (i0, i1) = image[..v.batch * ilen].split_at_mut(a.batch * ilen);
+    let (r0, r1) = response[..v.batch * rlen].split_at(a.batch * rlen);
+    super::par::both(split, (a, i0, r0), (b, i1, r1), |(v, image, response)| {
+        let (m, n, clen) = (v.c_in * v.taps(), v.out_h * v.out_w, sizes(&v).2);
+        with_cols(clen, |cols| {
+            for (image, r) in image.chunks_exact_mut(ilen).zip(response.chunks_exact(rlen)) {
+                cols.fill(0.0);
+                super::linear::gemm_acc([m, n, v.c_out], w, [1, m], r, [n, 1], cols);
+                col2im(&v, cols, image);
+            }
+        });
     });
 }
 
-/// dW += R·im2col(I)ᵀ, image by image.
+/// dW += R·im2col(I)ᵀ, image by image; the second half of the batch adds into its own
+/// copy, added to dW at the end.
 fn correlate(v: &ConvShape, image: &[f32], response: &[f32], dw: &mut [f32]) {
-    let (ilen, rlen, clen) = sizes(v);
-    let (n, k) = (v.c_in * v.taps(), v.out_h * v.out_w);
-    with_cols(clen, |cols| {
-        for b in 0..v.batch {
-            im2col(v, &image[b * ilen..][..ilen], cols);
-            let r = &response[b * rlen..][..rlen];
-            super::linear::gemm_acc([v.c_out, n, k], r, [k, 1], cols, [1, k], dw);
-        }
+    let (a, b, split) = halves(v);
+    let (ilen, rlen, _) = sizes(v);
+    let (i0, i1) = image[..v.batch * ilen].split_at(a.batch * ilen);
+    let (r0, r1) = response[..v.batch * rlen].split_at(a.batch * rlen);
+    let dw = &mut dw[..v.w_len()];
+    let mut other = vec![0.0; dw.len()];
+    let halves = ((a, i0, r0, &mut *dw), (b, i1, r1, &mut other[..]));
+    super::par::both(split, halves.0, halves.1, |(v, image, response, dw)| {
+        let (n, k, clen) = (v.c_in * v.taps(), v.out_h * v.out_w, sizes(&v).2);
+        with_cols(clen, |cols| {
+            for (image, r) in image.chunks_exact(ilen).zip(response.chunks_exact(rlen)) {
+                im2col(&v, image, cols);
+                super::linear::gemm_acc([v.c_out, n, k], r, [k, 1], cols, [1, k], dw);
+            }
+        });
     });
+    for (d, o) in dw.iter_mut().zip(&other) {
+        *d += o;
+    }
 }
 
 /// y = bias broadcast over each output plane, then every tap added.
