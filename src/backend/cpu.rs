@@ -1,5 +1,6 @@
-//! The CPU executor: runs a [`Program`] with each op's plain-loop function (`src/ops/`).
-//! It is the oracle of the GPU executor and the engine of the browser's no-WebGPU fallback.
+//! The CPU executor: runs a [`Program`] with each op's CPU function (`src/ops/`; the matrix
+//! products through `matrixmultiply`, threaded natively, simd128 in wasm).
+//! It is the oracle of the GPU executor and the browser's CPU engine (no WebGPU, or a software one).
 
 use std::sync::Arc;
 

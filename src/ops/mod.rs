@@ -2,7 +2,7 @@
 //!
 //! One file per kernel family, the twin of `shaders/<family>.wgsl`. A family file holds:
 //! - its op structs (the fields name the tensors an op reads and writes), each implementing
-//!   [`Kernel`]: `gradient` (a forward op's backward ops), `cpu` (the plain-loop function of
+//!   [`Kernel`]: `gradient` (a forward op's backward ops), `cpu` (the CPU function of
 //!   the same name, also in that file) and `plan` (what the GPU dispatches);
 //! - its uniform as a `#[repr(C)]` bytemuck struct ([`uniform!`]) and its storage bindings by
 //!   their WGSL names ([`bindings!`]). Both are checked against the WGSL by naga reflection
@@ -13,7 +13,7 @@
 //! `gradients`) and every backward op adds to its output, so the order in which two ops
 //! contribute to one gradient never matters.
 //!
-//! Adding an op: its struct, `Kernel` impl and plain-loop function in its family's file, its
+//! Adding an op: its struct, `Kernel` impl and CPU function in its family's file, its
 //! entry point in `shaders/<family>.wgsl`, and one line in [`ops!`] below.
 
 /// Declares a uniform struct (u32 and f32 fields, named as in the WGSL) and its layout.
