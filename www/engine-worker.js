@@ -778,7 +778,7 @@ async function dropUnusedTables() {
 async function openTwin(url) {
   const weights = await fetchBytes(url);
   const eng = await theEngine();
-  const other = await exclusive(() => eng.open('{}', false, DEFAULT_DATA));
+  const other = await exclusive(() => eng.open('{}', 'cpu', DEFAULT_DATA));
   await exclusive(() => other.load_weights(weights));
   return other;
 }

@@ -102,8 +102,10 @@ test('the course page from a second origin: each widget its views, one Worker, n
   }
   // One engine for the page: one Worker, one model per widget, the digits fetched once.
   expect(engineWorkers(p)).toBe(1);
-  const memory = await p.evaluate(() => document.querySelector('latent-lab').memory());
-  expect(memory).toMatchObject({ models: COURSE.length, digits: true, devices: testInfo.project.name === 'webgpu' ? 1 : 0 });
+  // The digits arrive once a widget that shows them asks (they may still be on their way).
+  const memory = () => p.evaluate(() => document.querySelector('latent-lab').memory());
+  await expect.poll(async () => (await memory()).digits).toBe(true);
+  expect(await memory()).toMatchObject({ models: COURSE.length, digits: true, devices: testInfo.project.name === 'webgpu' ? 1 : 0 });
   expect(lab.requests.slice(from).filter((r) => r.endsWith('/mnist-10k.bin'))).toHaveLength(1);
   // The last widget works: its reconstructions are of its own (convolutional) model.
   const backend = await p.evaluate(() => [...document.querySelectorAll('latent-lab')].map((el) => el.backend));
