@@ -215,6 +215,15 @@ function adapterLabel(backend, adapter) {
 }
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
 
+// Every model the engine builds goes through here: the engine takes three strings, and
+// anything else reaching wasm-bindgen's string passing corrupts the engine's memory.
+function openLab(eng, spec, backend, data) {
+  if (!BACKENDS.includes(backend)) throw new Error(`open: backend must be ${BACKENDS.join(', ')}, got ${show(backend)}`);
+  if (typeof spec !== 'string') throw new Error(`open: spec must be a JSON string, got ${show(spec)}`);
+  if (typeof data !== 'string') throw new Error(`open: data must be a data set's name, got ${show(data)}`);
+  return exclusive(() => eng.open(spec, backend, data));
+}
+
 async function probeBrowserAdapter() {
   try {
     const info = (await navigator.gpu?.requestAdapter())?.info;
@@ -538,13 +547,12 @@ async function replaceModel(s, replace, pretrained = null) {
 // ── requests ─────────────────────────────────────────────────────────────────────────────
 const handlers = {
   async open(s, { spec = '{}', backend = 'auto', weights = null, restore = null, data = DEFAULT_DATA }) {
-    if (!BACKENDS.includes(backend)) throw new Error(`open: backend must be ${BACKENDS.join(', ')}, got ${show(backend)}`);
     const eng = await theEngine();
     browserAdapter ??= navigator.gpu && backend !== 'cpu' ? probeBrowserAdapter() : null;
     if (typeof data !== 'string') throw new Error(`open: data must be a data set's name, got ${show(data)}`);
     // The digits' shape is known before they arrive; another data set's is read from it.
     if (data !== DEFAULT_DATA) await loadData(data);
-    const lab = await exclusive(() => eng.open(spec, backend, data));
+    const lab = await openLab(eng, spec, backend, data);
     if (s.closed) {
       lab.free();
       throw new Error('the widget was removed before its model opened');
@@ -673,7 +681,7 @@ const handlers = {
     await stopTraining(s);
     const eng = await theEngine();
     // The new model is built before the old one goes: on any error the old one stays.
-    const lab = await exclusive(() => eng.open(spec, s.backend, data));
+    const lab = await openLab(eng, spec, s.backend, data);
     if (s.closed) {
       lab.free();
       throw new Error('the widget was removed while its data changed');
@@ -778,7 +786,7 @@ async function dropUnusedTables() {
 async function openTwin(url) {
   const weights = await fetchBytes(url);
   const eng = await theEngine();
-  const other = await exclusive(() => eng.open('{}', 'cpu', DEFAULT_DATA));
+  const other = await openLab(eng, '{}', 'cpu', DEFAULT_DATA);
   await exclusive(() => other.load_weights(weights));
   return other;
 }
