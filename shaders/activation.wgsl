@@ -4,6 +4,7 @@
 // f: 0 relu, 1 leaky_relu, 2 tanh, 3 sigmoid.
 // Dispatch: up to 4096 workgroups of 256 in x; each invocation strides over the tensor.
 // Bindings: 0 params · Input: 1 x, 2 y, 3 dy · Output: 4 out.
+// Prepended: activate.wgsl.
 
 struct Params {
     len: u32,
@@ -20,34 +21,16 @@ struct Params {
 // Output
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-fn activate(v: f32) -> f32 {
-    switch params.func {
-        case 0u: { return max(v, 0.0); }
-        case 1u: { return select(params.slope * v, v, v > 0.0); }
-        case 2u: { return tanh(v); }
-        default: { return 1.0 / (1.0 + exp(-v)); }
-    }
-}
-
-fn derivative(v: f32) -> f32 {
-    switch params.func {
-        case 0u: { return select(0.0, 1.0, v > 0.0); }
-        case 1u: { return select(params.slope, 1.0, v > 0.0); }
-        case 2u: { return 1.0 - v * v; }
-        default: { return v * (1.0 - v); }
-    }
-}
-
 @compute @workgroup_size(256)
 fn activation_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     for (var i = gid.x; i < params.len; i += nwg.x * 256u) {
-        out[i] = activate(x[i]);
+        out[i] = activate(params.func, params.slope, x[i]);
     }
 }
 
 @compute @workgroup_size(256)
 fn activation_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     for (var i = gid.x; i < params.len; i += nwg.x * 256u) {
-        out[i] += derivative(y[i]) * dy[i];
+        out[i] += derivative(params.func, params.slope, y[i]) * dy[i];
     }
 }

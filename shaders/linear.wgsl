@@ -1,214 +1,333 @@
-// linear.wgsl — dense layers: y = x·Wᵀ + b and its three gradients, as one matmul.
+// linear.wgsl — a dense layer y = f(x·Wᵀ + b) forward, and all of its gradients, each in
+// one dispatch. B rows, I inputs, O outputs; W is stored [O, I], as in PyTorch; f is the
+// layer's activation or IDENTITY (activate.wgsl).
 //
-// C[M, N] = Σ_k A(m, k)·B(k, n) (+ bias[n]) — or, for the gradients, C += Σ_k …, where A(m, k) = a[m·sam + k·sak] and
-// B(k, n) = b[k·sbk + n·sbn]. The strides express each transpose, so the three products
-// share one body (W is stored [outputs, inputs], as in PyTorch):
-//   linear_forward          A = x (B × I),              B(k = i, n = o) = w[o, i],  + bias
-//   linear_backward_input   A = dy (B × O),             B(k = o, n = i) = w[o, i],  added
-//   linear_backward_weight  A(m = o, k = b) = dy[b, o], B(k = b, n = i) = x[b, i],  added
+// linear_forward: y[b, o] = f(Σᵢ x[b, i]·w[o, i] + bias[o]); the bias and f are the
+//   product's epilogue, so the pre-activation is never stored.
+//   Grid (⌈O / 64⌉, ⌈B / TM⌉).
+// linear_backward: g[b, o] = dy[b, o]·f′(y[b, o]) (f′ in terms of the output y) is formed as
+//   it is loaded — the pre-activation's gradient is never stored either — and feeds three
+//   sums, each a range of workgroup rows of one dispatch:
+//     dw[o, i] += Σ_b g[b, o]·x[b, i]   rows [0, w_tiles):              ⌈O / TM⌉ rows
+//     dx[b, i] += Σₒ g[b, o]·w[o, i]    rows [w_tiles, w_tiles + x_tiles): ⌈B / TM⌉ rows,
+//                                        none when the layer's input has no gradient
+//     db[o]    += Σ_b g[b, o]           the last row: one invocation per output
+//   Grid (⌈I / 64⌉, w_tiles + x_tiles + 1).
 //
-// Two schedules, chosen per device by the override constant TILED:
+// Every product is C[M, N] = Σ_k A(m, k)·B(k, n) with A(m, k) = A[m·sam + k·sak] and
+// B(k, n) = B[k·sbk + n·sbn]: the strides express each transpose.
+//   forward  A = x (B × I),            B(k = i, n = o) = w[o, i]
+//   weight   A(m = o, k = b) = g[b, o], B(k = b, n = i) = x[b, i]
+//   input    A(m = b, k = o) = g[b, o], B(k = o, n = i) = w[o, i]
+//
+// Two schedules, chosen per device by the override constant TILED (TM is 64 or 128):
 // - TILED = true (GPUs): workgroups of 16 × 16 invocations, each owning a 4 × 4 block of C,
 //   so a workgroup covers 64 × 64. Per K-tile of 16 the workgroup stages a 16 × 64 slice of
 //   A and of B in workgroup memory (8 KiB), so each value read from storage feeds 64
-//   multiply-adds. Grid: (⌈N / 64⌉, ⌈M / 64⌉).
+//   multiply-adds.
 // - TILED = false (CPU-emulated devices: lavapipe, SwiftShader): no workgroup memory and no
 //   barriers, which such devices emulate slowly; each invocation owns an 8 × 4 block of C
 //   and reads A and B straight from storage, so a 16 × 16 workgroup covers 128 × 64.
-//   Grid: (⌈N / 64⌉, ⌈M / 128⌉). Measured 3–10× faster than TILED on lavapipe.
+//   Measured 3–10× faster than TILED on lavapipe.
 //
-// linear_backward_bias: dbias[n] += Σ_m a[m·N + n]; one invocation per column, ⌈N / 64⌉
-// workgroups of 64.
-//
-// Bindings: 0 dims · Input: 1 a, 2 b, 3 bias · Output: 4 c.
+// Bindings: 0 dims · Input: 1 x, 2 w, 3 bias, 5 dy, 6 y_in · Output: 4 y, 7 dw, 8 db, 9 dx.
+// (linear_backward reads the layer's output as y_in; a layer without an activation binds dy
+// there, and a layer whose input has no gradient binds a scratch tensor at dx.)
+// Prepended: activate.wgsl.
 
 override TILED: bool = true;
 
 struct Dims {
-    m: u32,
-    n: u32,
-    k: u32,
-    // 0: c = A·B + bias[n] (linear_forward); 1: c += A·B (the gradients, which bind any
-    // read-only buffer at 3).
-    accumulate: u32,
-    sam: u32,
-    sak: u32,
-    sbk: u32,
-    sbn: u32,
+    rows: u32,
+    inputs: u32,
+    outputs: u32,
+    // f: an activation code, or IDENTITY.
+    act: u32,
+    slope: f32,
+    // linear_backward: workgroup rows of the weight product, and of the input product (0:
+    // the layer's input has no gradient).
+    w_tiles: u32,
+    x_tiles: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 // Input
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read> y_in: array<f32>;
 // Output
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(8) var<storage, read_write> db: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dx: array<f32>;
 
 const TILE_M: u32 = 64u;
 const TILE_N: u32 = 64u;
 const TILE_K: u32 = 16u;
 const THREADS: u32 = 256u;
 
+// The products of linear_backward, by the operand B they read.
+const WEIGHT: u32 = 0u;
+const INPUT: u32 = 1u;
+
+// One product's shape and strides.
+struct Mat {
+    m: u32,
+    n: u32,
+    k: u32,
+    sam: u32,
+    sak: u32,
+    sbk: u32,
+    sbn: u32,
+    // linear_backward: WEIGHT or INPUT.
+    which: u32,
+}
+
 var<workgroup> tile_a: array<f32, 1024>; // [TILE_K][TILE_M]
 var<workgroup> tile_b: array<f32, 1024>; // [TILE_K][TILE_N]
 
-fn load_a(m: u32, k: u32) -> f32 {
-    if (m < dims.m && k < dims.k) {
-        return a[m * dims.sam + k * dims.sak];
-    }
-    return 0.0;
+// ---- the operands ----
+
+fn forward_mat() -> Mat {
+    return Mat(dims.rows, dims.outputs, dims.inputs, dims.inputs, 1u, 1u, dims.inputs, 0u);
 }
 
-fn load_b(k: u32, n: u32) -> f32 {
-    if (k < dims.k && n < dims.n) {
-        return b[k * dims.sbk + n * dims.sbn];
+fn backward_mat(which: u32) -> Mat {
+    let b = dims.rows;
+    let i = dims.inputs;
+    let o = dims.outputs;
+    if (which == WEIGHT) {
+        return Mat(o, i, b, 1u, o, i, 1u, WEIGHT);
     }
-    return 0.0;
+    return Mat(b, i, o, o, 1u, i, 1u, INPUT);
 }
 
-fn matmul_tiled(wid: vec3<u32>, lid: vec3<u32>) {
+// g at a flat index of dy.
+fn grad(e: u32) -> f32 {
+    if (dims.act == IDENTITY) {
+        return dy[e];
+    }
+    return dy[e] * derivative(dims.act, dims.slope, y_in[e]);
+}
+
+// Operand B of a backward product at a flat index.
+fn backward_b(which: u32, e: u32) -> f32 {
+    if (which == WEIGHT) {
+        return x[e];
+    }
+    return w[e];
+}
+
+fn in_a(p: Mat, m: u32, k: u32) -> bool {
+    return m < p.m && k < p.k;
+}
+
+fn in_b(p: Mat, k: u32, n: u32) -> bool {
+    return k < p.k && n < p.n;
+}
+
+// ---- the tiled schedule ----
+
+// Where element e of a 16 × 64 tile is staged from: (row or column within the 64, k within
+// the 16), walking the source's contiguous dimension with neighbouring invocations.
+fn tile_slot(e: u32, k_contiguous: bool) -> vec2<u32> {
+    if (k_contiguous) {
+        return vec2<u32>(e / TILE_K, e % TILE_K);
+    }
+    return vec2<u32>(e % TILE_M, e / TILE_M);
+}
+
+// The multiply-adds of one staged K-tile into a 4 × 4 block.
+fn tile_fma(lid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 8>>) {
+    for (var kk = 0u; kk < TILE_K; kk++) {
+        let ai = kk * TILE_M + lid.y * 4u;
+        let bi = kk * TILE_N + lid.x * 4u;
+        let bv = vec4<f32>(tile_b[bi], tile_b[bi + 1u], tile_b[bi + 2u], tile_b[bi + 3u]);
+        (*acc)[0] += tile_a[ai] * bv;
+        (*acc)[1] += tile_a[ai + 1u] * bv;
+        (*acc)[2] += tile_a[ai + 2u] * bv;
+        (*acc)[3] += tile_a[ai + 3u] * bv;
+    }
+}
+
+fn forward_tiled(p: Mat, row0: u32, col0: u32, lid: vec3<u32>) -> array<vec4<f32>, 8> {
     let t = lid.y * 16u + lid.x;
-    let row0 = wid.y * TILE_M;
-    let col0 = wid.x * TILE_N;
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
-    for (var k0 = 0u; k0 < dims.k; k0 += TILE_K) {
-        // Stage the tiles; walk the contiguous dimension of each source with neighbouring
-        // invocations.
+    var acc: array<vec4<f32>, 8>;
+    for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
         for (var i = 0u; i < 4u; i++) {
             let e = t + i * THREADS;
-            var mm: u32;
-            var kk: u32;
-            if (dims.sak == 1u) {
-                kk = e % TILE_K;
-                mm = e / TILE_K;
-            } else {
-                mm = e % TILE_M;
-                kk = e / TILE_M;
-            }
-            tile_a[kk * TILE_M + mm] = load_a(row0 + mm, k0 + kk);
-            var nn: u32;
-            var kb: u32;
-            if (dims.sbk == 1u) {
-                kb = e % TILE_K;
-                nn = e / TILE_K;
-            } else {
-                nn = e % TILE_N;
-                kb = e / TILE_N;
-            }
-            tile_b[kb * TILE_N + nn] = load_b(k0 + kb, col0 + nn);
+            let sa = tile_slot(e, p.sak == 1u);
+            let am = row0 + sa.x;
+            let ak = k0 + sa.y;
+            tile_a[sa.y * TILE_M + sa.x] = select(0.0, x[am * p.sam + ak * p.sak], in_a(p, am, ak));
+            let sb = tile_slot(e, p.sbk == 1u);
+            let bk = k0 + sb.y;
+            let bn = col0 + sb.x;
+            tile_b[sb.y * TILE_N + sb.x] = select(0.0, w[bk * p.sbk + bn * p.sbn], in_b(p, bk, bn));
         }
         workgroupBarrier();
-        for (var kk = 0u; kk < TILE_K; kk++) {
-            let ai = kk * TILE_M + lid.y * 4u;
-            let bi = kk * TILE_N + lid.x * 4u;
-            let bv = vec4<f32>(tile_b[bi], tile_b[bi + 1u], tile_b[bi + 2u], tile_b[bi + 3u]);
-            acc0 += tile_a[ai] * bv;
-            acc1 += tile_a[ai + 1u] * bv;
-            acc2 += tile_a[ai + 2u] * bv;
-            acc3 += tile_a[ai + 3u] * bv;
-        }
+        tile_fma(lid, &acc);
         workgroupBarrier();
     }
-    store(row0 + lid.y * 4u, col0 + lid.x * 4u, array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, vec4<f32>(), vec4<f32>(), vec4<f32>(), vec4<f32>()), 4u);
+    return acc;
 }
 
+fn backward_tiled(p: Mat, row0: u32, col0: u32, lid: vec3<u32>) -> array<vec4<f32>, 8> {
+    let t = lid.y * 16u + lid.x;
+    var acc: array<vec4<f32>, 8>;
+    for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
+        for (var i = 0u; i < 4u; i++) {
+            let e = t + i * THREADS;
+            let sa = tile_slot(e, p.sak == 1u);
+            let am = row0 + sa.x;
+            let ak = k0 + sa.y;
+            var va = 0.0;
+            if (in_a(p, am, ak)) {
+                va = grad(am * p.sam + ak * p.sak);
+            }
+            tile_a[sa.y * TILE_M + sa.x] = va;
+            let sb = tile_slot(e, p.sbk == 1u);
+            let bk = k0 + sb.y;
+            let bn = col0 + sb.x;
+            var vb = 0.0;
+            if (in_b(p, bk, bn)) {
+                vb = backward_b(p.which, bk * p.sbk + bn * p.sbn);
+            }
+            tile_b[sb.y * TILE_N + sb.x] = vb;
+        }
+        workgroupBarrier();
+        tile_fma(lid, &acc);
+        workgroupBarrier();
+    }
+    return acc;
+}
+
+// ---- the register-blocked schedule ----
 // Each invocation: rows m0 … m0 + 7, columns n0 … n0 + 3, accumulated in registers.
 // Out-of-range rows and columns read a clamped (valid) index and are never stored.
-fn matmul_blocked(wid: vec3<u32>, lid: vec3<u32>) {
-    let m0 = wid.y * 128u + lid.y * 8u;
-    let n0 = wid.x * 64u + lid.x * 4u;
-    if (m0 >= dims.m || n0 >= dims.n) {
-        return;
+
+fn block_rows(p: Mat, m0: u32) -> array<u32, 8> {
+    let last = p.m - 1u;
+    var r: array<u32, 8>;
+    for (var i = 0u; i < 8u; i++) {
+        r[i] = min(m0 + i, last) * p.sam;
     }
-    let last_m = dims.m - 1u;
-    let last_n = dims.n - 1u;
-    let ra = vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u);
-    let rb = ra + vec4<u32>(4u);
-    let oa = min(ra, vec4<u32>(last_m)) * dims.sam;
-    let ob = min(rb, vec4<u32>(last_m)) * dims.sam;
-    let cols = min(vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4<u32>(last_n)) * dims.sbn;
-    var c0 = vec4<f32>(0.0);
-    var c1 = vec4<f32>(0.0);
-    var c2 = vec4<f32>(0.0);
-    var c3 = vec4<f32>(0.0);
-    var c4 = vec4<f32>(0.0);
-    var c5 = vec4<f32>(0.0);
-    var c6 = vec4<f32>(0.0);
-    var c7 = vec4<f32>(0.0);
-    for (var k = 0u; k < dims.k; k++) {
-        let kb = k * dims.sbk;
-        let ka = k * dims.sak;
-        let bv = vec4<f32>(b[kb + cols.x], b[kb + cols.y], b[kb + cols.z], b[kb + cols.w]);
-        c0 += a[oa.x + ka] * bv;
-        c1 += a[oa.y + ka] * bv;
-        c2 += a[oa.z + ka] * bv;
-        c3 += a[oa.w + ka] * bv;
-        c4 += a[ob.x + ka] * bv;
-        c5 += a[ob.y + ka] * bv;
-        c6 += a[ob.z + ka] * bv;
-        c7 += a[ob.w + ka] * bv;
-    }
-    store(m0, n0, array<vec4<f32>, 8>(c0, c1, c2, c3, c4, c5, c6, c7), 8u);
+    return r;
 }
 
-// Writes `rows` × 4 results at (row0, col0) — plus the bias, or added to what c holds —
-// skipping what is out of range.
-fn store(row0: u32, col0: u32, acc: array<vec4<f32>, 8>, rows: u32) {
-    for (var i = 0u; i < rows; i++) {
-        let row = row0 + i;
-        if (row >= dims.m) {
-            break;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let col = col0 + j;
-            if (col < dims.n) {
-                let idx = row * dims.n + col;
-                if (dims.accumulate == 1u) {
-                    c[idx] += acc[i][j];
-                } else {
-                    c[idx] = acc[i][j] + bias[col];
-                }
-            }
-        }
-    }
+fn block_cols(p: Mat, n0: u32) -> vec4<u32> {
+    return min(vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4<u32>(p.n - 1u)) * p.sbn;
 }
 
-fn matmul(wid: vec3<u32>, lid: vec3<u32>) {
+fn forward_blocked(p: Mat, m0: u32, n0: u32) -> array<vec4<f32>, 8> {
+    let ra = block_rows(p, m0);
+    let cols = block_cols(p, n0);
+    var acc: array<vec4<f32>, 8>;
+    for (var k = 0u; k < p.k; k++) {
+        let kb = k * p.sbk;
+        let ka = k * p.sak;
+        let bv = vec4<f32>(w[kb + cols.x], w[kb + cols.y], w[kb + cols.z], w[kb + cols.w]);
+        for (var i = 0u; i < 8u; i++) {
+            acc[i] += x[ra[i] + ka] * bv;
+        }
+    }
+    return acc;
+}
+
+fn backward_blocked(p: Mat, m0: u32, n0: u32) -> array<vec4<f32>, 8> {
+    let ra = block_rows(p, m0);
+    let cols = block_cols(p, n0);
+    var acc: array<vec4<f32>, 8>;
+    for (var k = 0u; k < p.k; k++) {
+        let kb = k * p.sbk;
+        let ka = k * p.sak;
+        var bv: vec4<f32>;
+        if (p.which == WEIGHT) {
+            bv = vec4<f32>(x[kb + cols.x], x[kb + cols.y], x[kb + cols.z], x[kb + cols.w]);
+        } else {
+            bv = vec4<f32>(w[kb + cols.x], w[kb + cols.y], w[kb + cols.z], w[kb + cols.w]);
+        }
+        for (var i = 0u; i < 8u; i++) {
+            acc[i] += grad(ra[i] + ka) * bv;
+        }
+    }
+    return acc;
+}
+
+// ---- the entry points ----
+
+// The block of C an invocation owns: its first row and column, and how many rows.
+fn block_origin(tile: vec2<u32>, lid: vec3<u32>) -> vec3<u32> {
     if (TILED) {
-        matmul_tiled(wid, lid);
-    } else {
-        matmul_blocked(wid, lid);
+        return vec3<u32>(tile.y * TILE_M + lid.y * 4u, tile.x * TILE_N + lid.x * 4u, 4u);
     }
+    return vec3<u32>(tile.y * 128u + lid.y * 8u, tile.x * 64u + lid.x * 4u, 8u);
 }
 
 @compute @workgroup_size(16, 16)
 fn linear_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    matmul(wid, lid);
+    let p = forward_mat();
+    let o = block_origin(wid.xy, lid);
+    var acc: array<vec4<f32>, 8>;
+    if (TILED) {
+        acc = forward_tiled(p, wid.y * TILE_M, wid.x * TILE_N, lid);
+    } else if (o.x < p.m && o.y < p.n) {
+        acc = forward_blocked(p, o.x, o.y);
+    }
+    for (var i = 0u; i < o.z; i++) {
+        let row = o.x + i;
+        for (var j = 0u; j < 4u; j++) {
+            let col = o.y + j;
+            if (row < p.m && col < p.n) {
+                y[row * p.n + col] = activate(dims.act, dims.slope, acc[i][j] + bias[col]);
+            }
+        }
+    }
 }
 
 @compute @workgroup_size(16, 16)
-fn linear_backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    matmul(wid, lid);
-}
-
-@compute @workgroup_size(16, 16)
-fn linear_backward_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    matmul(wid, lid);
-}
-
-@compute @workgroup_size(64)
-fn linear_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let col = gid.x;
-    if (col >= dims.n) {
+fn linear_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    if (wid.y >= dims.w_tiles + dims.x_tiles) {
+        // db[o] += Σ_b g[b, o].
+        let o_count = dims.outputs;
+        let rows = dims.rows;
+        for (var o = wid.x * THREADS + lid.y * 16u + lid.x; o < o_count; o += nwg.x * THREADS) {
+            var sum = 0.0;
+            for (var b = 0u; b < rows; b++) {
+                sum += grad(b * o_count + o);
+            }
+            db[o] += sum;
+        }
         return;
     }
-    var sum = 0.0;
-    for (var row = 0u; row < dims.m; row++) {
-        sum += a[row * dims.n + col];
+    var which = WEIGHT;
+    var tile = wid.xy;
+    if (wid.y >= dims.w_tiles) {
+        which = INPUT;
+        tile.y -= dims.w_tiles;
     }
-    c[col] += sum;
+    let p = backward_mat(which);
+    let o = block_origin(tile, lid);
+    var acc: array<vec4<f32>, 8>;
+    if (TILED) {
+        acc = backward_tiled(p, tile.y * TILE_M, tile.x * TILE_N, lid);
+    } else if (o.x < p.m && o.y < p.n) {
+        acc = backward_blocked(p, o.x, o.y);
+    }
+    for (var i = 0u; i < o.z; i++) {
+        let row = o.x + i;
+        for (var j = 0u; j < 4u; j++) {
+            let col = o.y + j;
+            if (row < p.m && col < p.n) {
+                if (which == WEIGHT) {
+                    dw[row * p.n + col] += acc[i][j];
+                } else {
+                    dx[row * p.n + col] += acc[i][j];
+                }
+            }
+        }
+    }
 }

@@ -1,10 +1,10 @@
-// optim.wgsl — Adam with bias correction, and the step counter.
+// optim.wgsl — Adam with bias correction, over every parameter at once.
 // adam_update: m = β₁m + (1 − β₁)g; v = β₂v + (1 − β₂)g²;
-//              p −= lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε), t = step + 1.
-// advance_step: step += 1 — the last dispatch of every training step, so the next step's
-//              ε, minibatch and t differ without any write from the CPU.
-// Dispatch: adam_update: up to 4096 workgroups of 256 (strided); advance_step: 1 × 1.
-// Bindings: 0 params · Input: 1 state, 3 grad · Output: 2 param, 4 m, 5 v, 6 state_rw.
+//              p −= lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε), t = step + 1,
+// over the four parameter buffers (values, gradients, moments), which share one layout; the
+// padding between parameters has g = m = v = 0 and stays 0.
+// Dispatch: up to 4096 workgroups of 256 (strided).
+// Bindings: 0 params · Input: 1 state, 3 grad · Output: 2 param, 4 m, 5 v.
 
 struct Params {
     len: u32,
@@ -26,7 +26,6 @@ struct State {
 @group(0) @binding(2) var<storage, read_write> param: array<f32>;
 @group(0) @binding(4) var<storage, read_write> m: array<f32>;
 @group(0) @binding(5) var<storage, read_write> v: array<f32>;
-@group(0) @binding(6) var<storage, read_write> state_rw: State;
 
 @compute @workgroup_size(256)
 fn adam_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -41,9 +40,4 @@ fn adam_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         v[i] = vi;
         param[i] -= params.lr * (mi / c1) / (sqrt(vi / c2) + params.eps);
     }
-}
-
-@compute @workgroup_size(1)
-fn advance_step() {
-    state_rw.step += 1u;
 }

@@ -1,5 +1,6 @@
 //! Every WGSL kernel family, embedded at compile time (the browser has no file system).
-//! Kernels that draw random numbers get `rng.wgsl` prepended.
+//! Kernels that draw random numbers get `rng.wgsl` prepended; kernels that apply an
+//! activation get `activate.wgsl`.
 
 /// A kernel family: one `.wgsl` file with forward and backward entry points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -16,6 +17,7 @@ pub enum Shader {
 }
 
 pub const RNG: &str = include_str!("../shaders/rng.wgsl");
+pub const ACTIVATE: &str = include_str!("../shaders/activate.wgsl");
 
 impl Shader {
     pub const ALL: [Shader; 9] = [
@@ -47,8 +49,14 @@ impl Shader {
     /// The complete WGSL source.
     pub fn source(self) -> &'static str {
         match self {
-            Shader::Linear => include_str!("../shaders/linear.wgsl"),
-            Shader::Activation => include_str!("../shaders/activation.wgsl"),
+            Shader::Linear => concat!(
+                include_str!("../shaders/activate.wgsl"),
+                include_str!("../shaders/linear.wgsl")
+            ),
+            Shader::Activation => concat!(
+                include_str!("../shaders/activate.wgsl"),
+                include_str!("../shaders/activation.wgsl")
+            ),
             Shader::Loss => include_str!("../shaders/loss.wgsl"),
             Shader::Reduce => include_str!("../shaders/reduce.wgsl"),
             Shader::Vae => {
@@ -88,8 +96,9 @@ mod tests {
     }
 
     #[test]
-    fn rng_shader_validates_on_its_own() {
+    fn the_prepended_snippets_validate_on_their_own() {
         validate("rng.wgsl", RNG);
+        validate("activate.wgsl", ACTIVATE);
     }
 
     #[test]

@@ -525,7 +525,7 @@ fn bench_profile_times_every_op_of_the_step() {
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
     assert_eq!(rows[0], ["op", "ms/step", "share"], "{out}");
     let ops: Vec<&str> = rows[1..rows.len() - 1].iter().map(|r| r[0]).collect();
-    for op in ["LinearForward", "LinearBackwardWeight", "ReconstructionLoss", "AdamUpdate"] {
+    for op in ["LinearForward", "LinearBackward", "ReconstructionLoss", "AdamUpdate"] {
         assert!(ops.contains(&op), "{op} missing: {out}");
     }
     // The shares add up to the whole step, and the total is the sum of the rows.

@@ -15,7 +15,7 @@ use common::{assert_close, randn};
 use latent_lab::backend::GpuContext;
 use latent_lab::data::{InputShape, Values};
 use latent_lab::model::{
-    metric, Activation, LossKind, ModelSpec, NoiseKind, NoiseSpec, SparsityPenalty, SparsitySpec,
+    Activation, LossKind, ModelSpec, NoiseKind, NoiseSpec, SparsityPenalty, SparsitySpec,
 };
 use latent_lab::ops::*;
 use latent_lab::rng;
@@ -59,135 +59,170 @@ fn check_matmul(ctx: &GpuContext, case: &Case, op: Op, out: usize, k: usize, wha
     }
 }
 
-fn check_linear_forward(ctx: &GpuContext, rows: usize, i: usize, o: usize) {
+/// Every activation a layer can end in, and none (the logits).
+const LAYER_ACTS: [Option<Activation>; 5] = [
+    None,
+    Some(Activation::Relu),
+    Some(Activation::LeakyRelu),
+    Some(Activation::Tanh),
+    Some(Activation::Sigmoid),
+];
+
+fn check_linear_forward(ctx: &GpuContext, rows: usize, i: usize, o: usize, f: Option<Activation>) {
     let mut c = Case::new(spec(), rows);
     let x = c.tensor(rows, i, randn(rows * i, 1));
     let w = c.tensor(o, i, randn(o * i, 2));
     let b = c.tensor(1, o, randn(o, 3));
     let y = c.tensor(rows, o, unwritten(rows * o));
-    let op = LinearForward { x, w, b, y }.into();
-    check_matmul(ctx, &c, op, y, i, &format!("linear_forward y ({rows} × {i} → {o})"));
+    let op = LinearForward { x, w, b, y, f }.into();
+    check_matmul(ctx, &c, op, y, i, &format!("linear_forward {f:?} y ({rows} × {i} → {o})"));
 }
 
-fn check_linear_backward_input(ctx: &GpuContext, rows: usize, i: usize, o: usize) {
-    let mut c = Case::new(spec(), rows);
-    let dy = c.tensor(rows, o, randn(rows * o, 4));
-    let w = c.tensor(o, i, randn(o * i, 5));
-    let dx = c.tensor(rows, i, randn(rows * i, 6));
-    let op = LinearBackwardInput { dy, w, dx }.into();
-    check_matmul(ctx, &c, op, dx, o, &format!("linear_backward_input dx ({rows} × {i} → {o})"));
+/// A layer's output y = f(·) of random pre-activations: the values f′ is read from (relu's
+/// include exact zeros, where the mask is closed).
+fn layer_output(f: Option<Activation>, n: usize, seed: u32) -> Vec<f32> {
+    let pre = randn(n, seed);
+    match f {
+        Some(f) => pre.iter().map(|&v| latent_lab::ops::activation::activate(f, v)).collect(),
+        None => pre,
+    }
 }
 
-fn check_linear_backward_weight(ctx: &GpuContext, rows: usize, i: usize, o: usize) {
+/// linear_backward in both schedules against its CPU function: dw (K = rows), db and, when
+/// the layer's input has a gradient, dx (K = outputs), each added to random values.
+fn check_linear_backward(
+    ctx: &GpuContext,
+    rows: usize,
+    i: usize,
+    o: usize,
+    f: Option<Activation>,
+    input_grad: bool,
+) {
     let mut c = Case::new(spec(), rows);
     let x = c.tensor(rows, i, randn(rows * i, 6));
+    let w = c.tensor(o, i, randn(o * i, 5));
+    let y = c.tensor(rows, o, layer_output(f, rows * o, 4));
     let dy = c.tensor(rows, o, randn(rows * o, 7));
     let dw = c.tensor(o, i, randn(o * i, 8));
-    let op = LinearBackwardWeight { x, dy, dw }.into();
-    let what = format!("linear_backward_weight dw ({rows} × {i} → {o})");
-    check_matmul(ctx, &c, op, dw, rows, &what);
-}
-
-fn check_linear_backward_bias(ctx: &GpuContext, rows: usize, o: usize) {
-    let mut c = Case::new(spec(), rows);
-    let dy = c.tensor(rows, o, randn(rows * o, 8));
     let db = c.tensor(1, o, randn(o, 9));
-    let op = LinearBackwardBias { dy, db };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
-    // Same sequential order as the CPU; only fused multiply-adds could differ.
-    let what = format!("linear_backward_bias db ({rows} × {o})");
-    assert_close(gpu.get(db), cpu.get(db), 1e-5, 1e-6, &what);
+    let dx = input_grad.then(|| c.tensor(rows, i, randn(rows * i, 10)));
+    let op: Op = LinearBackward { x, w, y, dy, f, dw, db, dx }.into();
+    let expected = c.cpu(op.clone());
+    for (tiled, schedule) in SCHEDULES {
+        let gpu = c.gpu(ctx, op.clone(), tiled);
+        let what = |t: &str| format!("linear_backward {f:?} {t} ({rows} × {i} → {o}) [{schedule}]");
+        assert_close(gpu.get(dw), expected.get(dw), matmul_abs(rows), 1e-5, &what("dw"));
+        assert_close(gpu.get(db), expected.get(db), matmul_abs(rows), 1e-5, &what("db"));
+        if let Some(dx) = dx {
+            assert_close(gpu.get(dx), expected.get(dx), matmul_abs(o), 1e-5, &what("dx"));
+        }
+        for t in [x, w, y, dy] {
+            assert_eq!(gpu.get(t), &c.values[t][..], "{}: an input changed", what(""));
+        }
+    }
 }
 
 #[test]
 fn linear_forward_by_hand() {
     let Some(ctx) = common::gpu() else { return };
-    // x = [[1, 2]], w = [[1, 0], [2, −1], [0.5, 0.5]], b = [0, 1, −1] → y = [[1, 1, 0.5]]
+    // x = [[1, 2]], w = [[1, 0], [2, −1], [0.5, 0.5]], b = [0, −1, −2] → x·wᵀ + b = [1, −1, −0.5]
     let mut c = Case::new(spec(), 1);
     let x = c.tensor(1, 2, vec![1.0, 2.0]);
     let w = c.tensor(3, 2, vec![1.0, 0.0, 2.0, -1.0, 0.5, 0.5]);
-    let b = c.tensor(1, 3, vec![0.0, 1.0, -1.0]);
+    let b = c.tensor(1, 3, vec![0.0, -1.0, -2.0]);
     let y = c.tensor(1, 3, unwritten(3));
-    for (tiled, schedule) in SCHEDULES {
-        let out = c.gpu(ctx, LinearForward { x, w, b, y }, tiled);
-        let what = format!("linear_forward by hand [{schedule}]");
-        assert_close(out.get(y), &[1.0, 1.0, 0.5], 1e-6, 0.0, &what);
+    let leaky = 0.01;
+    for (f, want) in [
+        (None, [1.0, -1.0, -0.5]),
+        (Some(Activation::Relu), [1.0, 0.0, 0.0]),
+        (Some(Activation::LeakyRelu), [1.0, -leaky, -0.5 * leaky]),
+    ] {
+        for (tiled, schedule) in SCHEDULES {
+            let out = c.gpu(ctx, LinearForward { x, w, b, y, f }, tiled);
+            let what = format!("linear_forward {f:?} by hand [{schedule}]");
+            assert_close(out.get(y), &want, 1e-6, 0.0, &what);
+        }
     }
 }
 
 #[test]
-fn linear_gradients_add_to_what_the_gradient_holds_by_hand() {
+fn linear_backward_adds_to_what_the_gradients_hold_by_hand() {
     let Some(ctx) = common::gpu() else { return };
     // rows 2, inputs 2, outputs 3; every gradient starts at 10.
     let mut c = Case::new(spec(), 2);
     let x = c.tensor(2, 2, vec![1.0, 2.0, 3.0, 4.0]);
     let w = c.tensor(3, 2, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     let dy = c.tensor(2, 3, vec![1.0, 0.0, -1.0, 2.0, 1.0, 0.0]);
+    // A relu layer's output: the mask passes dy[0, 0], dy[0, 2] and dy[1, 1] only.
+    let y = c.tensor(2, 3, vec![1.0, 0.0, 2.0, 0.0, 1.0, 0.0]);
     let dx = c.tensor(2, 2, vec![10.0; 4]);
     let dw = c.tensor(3, 2, vec![10.0; 6]);
     let db = c.tensor(1, 3, vec![10.0; 3]);
-    for (tiled, schedule) in SCHEDULES {
-        let what = |name: &str| format!("{name} by hand [{schedule}]");
-        let out = c.gpu(ctx, LinearBackwardInput { dy, w, dx }, tiled);
-        assert_close(out.get(dx), &[6.0, 6.0, 15.0, 18.0], 0.0, 0.0, &what("dx"));
-        let out = c.gpu(ctx, LinearBackwardWeight { x, dy, dw }, tiled);
-        assert_close(out.get(dw), &[17.0, 20.0, 13.0, 14.0, 9.0, 8.0], 0.0, 0.0, &what("dw"));
+    let cases = [
+        // g = dy: dx = 10 + g·w, dw = 10 + gᵀ·x, db = 10 + Σ_b g.
+        (None, [6.0, 6.0, 15.0, 18.0], [17.0, 20.0, 13.0, 14.0, 9.0, 8.0], [13.0, 11.0, 9.0]),
+        // g = [[1, 0, −1], [0, 1, 0]].
+        (
+            Some(Activation::Relu),
+            [6.0, 6.0, 13.0, 14.0],
+            [11.0, 12.0, 13.0, 14.0, 9.0, 8.0],
+            [11.0, 11.0, 9.0],
+        ),
+    ];
+    for (f, want_dx, want_dw, want_db) in cases {
+        for (tiled, schedule) in SCHEDULES {
+            let what = |name: &str| format!("{name} {f:?} by hand [{schedule}]");
+            let op = LinearBackward { x, w, y, dy, f, dw, db, dx: Some(dx) };
+            let out = c.gpu(ctx, op, tiled);
+            assert_close(out.get(dx), &want_dx, 0.0, 0.0, &what("dx"));
+            assert_close(out.get(dw), &want_dw, 0.0, 0.0, &what("dw"));
+            assert_close(out.get(db), &want_db, 0.0, 0.0, &what("db"));
+            // The first layer: no input gradient, the same parameter gradients.
+            let out = c.gpu(ctx, LinearBackward { dx: None, ..op }, tiled);
+            assert_eq!(out.get(dx), &[10.0; 4], "{}", what("dx untouched"));
+            assert_close(out.get(dw), &want_dw, 0.0, 0.0, &what("dw (first layer)"));
+            assert_close(out.get(db), &want_db, 0.0, 0.0, &what("db (first layer)"));
+        }
     }
-    let out = c.gpu(ctx, LinearBackwardBias { dy, db }, false);
-    assert_close(out.get(db), &[13.0, 11.0, 9.0], 0.0, 0.0, "db by hand");
 }
 
 #[test]
 fn linear_forward_should_match_reference_awkward_shapes() {
     let Some(ctx) = common::gpu() else { return };
-    check_linear_forward(ctx, 130, 131, 70); // grid 2 × 3, K = 131 = 8·16 + 3
-    check_linear_forward(ctx, 67, 200, 150); // grid 3 × 2, K = 200 = 12·16 + 8
+    for f in LAYER_ACTS {
+        check_linear_forward(ctx, 130, 131, 70, f); // grid 2 × 3, K = 131 = 8·16 + 3
+    }
+    check_linear_forward(ctx, 67, 200, 150, Some(Activation::Relu)); // grid 3 × 2, K = 12·16 + 8
 }
 
 #[test]
 fn linear_forward_should_match_reference_short_k_single_row_and_column() {
     let Some(ctx) = common::gpu() else { return };
-    check_linear_forward(ctx, 1, 5, 70); // M = 1, K < 16
-    check_linear_forward(ctx, 130, 5, 1); // N = 1, K < 16
-    check_linear_forward(ctx, 1, 200, 150); // M = 1, several K tiles
+    check_linear_forward(ctx, 1, 5, 70, None); // M = 1, K < 16
+    check_linear_forward(ctx, 130, 5, 1, Some(Activation::Tanh)); // N = 1, K < 16
+    check_linear_forward(ctx, 1, 200, 150, Some(Activation::Sigmoid)); // M = 1, several K tiles
 }
 
 #[test]
-fn linear_backward_input_should_match_reference_awkward_shapes() {
+fn linear_backward_should_match_reference_awkward_shapes() {
     let Some(ctx) = common::gpu() else { return };
-    check_linear_backward_input(ctx, 130, 131, 70); // M 130, N 131, K 70
-    check_linear_backward_input(ctx, 67, 200, 150); // M 67, N 200, K 150
+    for f in LAYER_ACTS {
+        // dw: M 70, N 131, K = rows 130; dx: M 130, N 131, K 70.
+        check_linear_backward(ctx, 130, 131, 70, f, true);
+    }
+    // dw: M 150, N 200, K 67 (3 row tiles of 64); dx: M 67, N 200, K 150.
+    check_linear_backward(ctx, 67, 200, 150, Some(Activation::Relu), true);
+    check_linear_backward(ctx, 67, 200, 150, None, false);
 }
 
 #[test]
-fn linear_backward_input_should_match_reference_short_k_single_row_and_column() {
+fn linear_backward_should_match_reference_short_k_single_row_and_column() {
     let Some(ctx) = common::gpu() else { return };
-    check_linear_backward_input(ctx, 1, 70, 5); // M = 1, K = outputs = 5
-    check_linear_backward_input(ctx, 130, 1, 5); // N = inputs = 1, K = 5
-    check_linear_backward_input(ctx, 130, 131, 1); // K = outputs = 1
-}
-
-#[test]
-fn linear_backward_weight_should_match_reference_awkward_shapes() {
-    let Some(ctx) = common::gpu() else { return };
-    check_linear_backward_weight(ctx, 130, 131, 70); // M 70, N 131, K = rows 130
-    check_linear_backward_weight(ctx, 67, 200, 150); // M 150, N 200, K = rows 67
-}
-
-#[test]
-fn linear_backward_weight_should_match_reference_short_k_single_row_and_column() {
-    let Some(ctx) = common::gpu() else { return };
-    check_linear_backward_weight(ctx, 5, 131, 70); // K = rows = 5
-    check_linear_backward_weight(ctx, 5, 1, 70); // N = inputs = 1
-    check_linear_backward_weight(ctx, 130, 200, 1); // M = outputs = 1
-}
-
-#[test]
-fn linear_backward_bias_should_match_reference_awkward_shapes() {
-    let Some(ctx) = common::gpu() else { return };
-    check_linear_backward_bias(ctx, 130, 150); // 3 workgroups of 64
-    check_linear_backward_bias(ctx, 67, 1);
-    check_linear_backward_bias(ctx, 1, 70);
+    check_linear_backward(ctx, 1, 70, 5, Some(Activation::Relu), true); // one row
+    check_linear_backward(ctx, 5, 1, 70, None, true); // one input
+    check_linear_backward(ctx, 130, 131, 1, Some(Activation::Tanh), true); // one output
+                                                                           // More outputs than one bias workgroup covers (256), few inputs (one grid column).
+    check_linear_backward(ctx, 3, 2, 300, Some(Activation::Sigmoid), true);
 }
 
 // ---- activation.wgsl ----
@@ -325,22 +360,31 @@ fn reconstruction_loss_should_match_reference_mse() {
 // ---- reduce.wgsl ----
 
 #[test]
-fn accumulate_metric_should_match_reference_adding_to_existing_slot() {
+fn finish_step_sums_each_slot_and_advances_the_step() {
     let Some(ctx) = common::gpu() else { return };
-    // 300 per-row values (scale 1), and one row of 300 per-batch terms on a batch of 128.
-    for (per_batch, rows, shape) in [(false, 300, (300, 1)), (true, 128, (1, 300))] {
-        let mut c = Case::new(spec(), rows);
-        c.metrics = vec![1.5, -2.25, 7.0];
-        let values = c.tensor(shape.0, shape.1, randn(300, 15));
-        let op = AccumulateMetric { values, slot: metric::PENALTY, per_batch };
-        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
-        assert_eq!(gpu.metrics[..2], [1.5, -2.25], "the other slots are untouched");
-        let scale = if per_batch { 128.0 } else { 1.0 };
-        // The CPU sums with an iterator (which may reassociate).
-        let what = format!("accumulate_metric (per batch: {per_batch})");
-        assert_close(&gpu.metrics, &cpu.metrics, 1e-5 * scale, 1e-6, &what);
-        assert_ne!(gpu.metrics[2], 7.0, "{what} added nothing");
-    }
+    let rows = 300;
+    let mut c = Case::new(spec(), rows);
+    c.metrics = vec![1.5, -2.25, 7.0];
+    c.step = 41;
+    // Per-row terms in slots 0 and 1 (scale 1); one row of 300 per-batch terms in slot 2
+    // (scale B = 300).
+    let recon = c.tensor(rows, 1, randn(rows, 15));
+    let kl = c.tensor(rows, 1, randn(rows, 16));
+    let unit = c.tensor(1, 300, randn(300, 17));
+    let sum = |values, per_batch| Some(MetricSum { values, per_batch });
+    let all = FinishStep { sums: [sum(recon, false), sum(kl, false), sum(unit, true)] };
+    let (gpu, cpu) = (c.gpu(ctx, all, false), c.cpu(all));
+    assert_eq!((gpu.step, cpu.step), (42, 42), "the step advances");
+    // The CPU sums with an iterator (which may reassociate).
+    assert_close(&gpu.metrics, &cpu.metrics, 1e-5 * 300.0, 1e-6, "finish_step metrics");
+    let added = |k: usize| (gpu.metrics[k] - c.metrics[k]).abs() > 1e-3;
+    assert!((0..3).all(added), "every slot got its terms: {:?}", gpu.metrics);
+    // A kind without a KL term or a penalty leaves those slots as they were.
+    let plain = FinishStep { sums: [sum(recon, false), None, None] };
+    let gpu = c.gpu(ctx, plain, false);
+    assert_eq!(gpu.metrics[1..], [-2.25, 7.0], "the empty slots are untouched");
+    assert_close(&gpu.metrics[..1], &c.cpu(plain).metrics[..1], 1e-4, 1e-6, "slot 0 alone");
+    assert_eq!(gpu.step, 42);
 }
 
 // ---- data.wgsl ----
@@ -492,17 +536,53 @@ fn vae_case(rows: usize, beta: f32, seed: u32) -> (Case, usize) {
     (c, stats)
 }
 
+/// The tensors reparameterize_forward writes, on `rows` rows of `c`: z (unwritten), dstats
+/// (random: the KL gradient is added), row_kl (unwritten).
+fn reparam_outputs(c: &mut Case, rows: usize, seed: u32) -> (usize, usize, usize) {
+    let z = c.tensor(rows, VAE_LATENT, unwritten(rows * VAE_LATENT));
+    let dstats = c.tensor(rows, 2 * VAE_LATENT, randn(rows * 2 * VAE_LATENT, seed));
+    let row_kl = c.tensor(rows, 1, unwritten(rows));
+    (z, dstats, row_kl)
+}
+
 #[test]
 fn reparameterize_forward_should_match_reference_at_step_7() {
     let Some(ctx) = common::gpu() else { return };
-    let (mut c, stats) = vae_case(VAE_ROWS, 1.0, 16);
-    let z = c.tensor(VAE_ROWS, VAE_LATENT, unwritten(VAE_ROWS * VAE_LATENT));
-    let op = ReparameterizeForward { stats, z };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
-    assert_close(gpu.get(z), cpu.get(z), REPARAM_ABS, 1e-5, "reparameterize_forward z");
-    // Another step draws other noise.
-    c.step = 8;
-    assert_ne!(c.cpu(op).get(z), cpu.get(z), "the noise follows the step");
+    for rows in [VAE_ROWS, 130] {
+        // 130 rows: three workgroups of 64, the last one partial.
+        let (mut c, stats) = vae_case(rows, 0.7, 16);
+        let (z, dstats, row_kl) = reparam_outputs(&mut c, rows, 21);
+        let op = ReparameterizeForward { stats, z, dstats, row_kl };
+        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+        let what = |t: &str| format!("reparameterize_forward {t} ({rows} rows)");
+        assert_close(gpu.get(z), cpu.get(z), REPARAM_ABS, 1e-5, &what("z"));
+        // σ² = exp(log σ²) on the GPU: a few ulp.
+        assert_close(gpu.get(dstats), cpu.get(dstats), 1e-6, 1e-5, &what("dstats"));
+        assert_close(gpu.get(row_kl), cpu.get(row_kl), 1e-6, 1e-5, &what("row_kl"));
+        // Another step draws other noise.
+        c.step = 8;
+        assert_ne!(c.cpu(op).get(z), cpu.get(z), "the noise follows the step");
+    }
+}
+
+#[test]
+fn reparameterize_forward_kl_by_hand() {
+    let Some(ctx) = common::gpu() else { return };
+    // μ = 1, log σ² = 0: KL = ½μ² = ½.  μ = 0, log σ² = ln 2: KL = ½(2 − 1 − ln 2).
+    // β/B = ½: dμ += ½μ, dlog σ² += ½·½(σ² − 1), onto a gradient holding 1.
+    let ln2 = std::f32::consts::LN_2;
+    let mut c = Case::new(ModelSpec { latent: 1, beta: 1.0, ..spec() }, 2);
+    let stats = c.tensor(2, 2, vec![1.0, 0.0, 0.0, ln2]);
+    let z = c.tensor(2, 1, unwritten(2));
+    let dstats = c.tensor(2, 2, vec![1.0; 4]);
+    let row_kl = c.tensor(2, 1, unwritten(2));
+    let out = c.gpu(ctx, ReparameterizeForward { stats, z, dstats, row_kl }, false);
+    // exp(ln 2) on the GPU: a few ulp away from 2.
+    let kl = [0.5, 0.5 * (1.0 - ln2)];
+    assert_close(out.get(row_kl), &kl, 1e-6, 1e-5, "kl row_kl by hand");
+    assert_close(out.get(dstats), &[1.5, 1.0, 1.0, 1.25], 1e-6, 1e-5, "kl dstats by hand");
+    // z = μ + σ·ε: row 0 has σ = 1 around μ = 1, row 1 σ = √2 around 0; ε is finite.
+    assert!(out.get(z).iter().all(|v| v.is_finite()), "z written: {:?}", out.get(z));
 }
 
 #[test]
@@ -516,72 +596,35 @@ fn reparameterize_backward_should_match_reference_adding_to_dstats() {
     assert_close(gpu.get(dstats), cpu.get(dstats), REPARAM_ABS, 1e-5, "dstats");
 }
 
-#[test]
-fn kl_divergence_by_hand() {
-    let Some(ctx) = common::gpu() else { return };
-    // μ = 1, log σ² = 0: KL = ½μ² = ½.  μ = 0, log σ² = ln 2: KL = ½(2 − 1 − ln 2).
-    // β/B = ½: dμ += ½μ, dlog σ² += ½·½(σ² − 1), onto a gradient holding 1.
-    let ln2 = std::f32::consts::LN_2;
-    let mut c = Case::new(ModelSpec { latent: 1, beta: 1.0, ..spec() }, 2);
-    let stats = c.tensor(2, 2, vec![1.0, 0.0, 0.0, ln2]);
-    let dstats = c.tensor(2, 2, vec![1.0; 4]);
-    let row_kl = c.tensor(2, 1, unwritten(2));
-    let out = c.gpu(ctx, KlDivergence { stats, dstats, row_kl }, false);
-    // exp(ln 2) on the GPU: a few ulp away from 2.
-    let kl = [0.5, 0.5 * (1.0 - ln2)];
-    assert_close(out.get(row_kl), &kl, 1e-6, 1e-5, "kl row_kl by hand");
-    assert_close(out.get(dstats), &[1.5, 1.0, 1.0, 1.25], 1e-6, 1e-5, "kl dstats by hand");
-}
-
-#[test]
-fn kl_divergence_should_match_reference() {
-    let Some(ctx) = common::gpu() else { return };
-    for rows in [VAE_ROWS, 130] {
-        // 130 rows: three workgroups of 64, the last one partial.
-        let (mut c, stats) = vae_case(rows, 0.7, 20);
-        let dstats = c.tensor(rows, 2 * VAE_LATENT, randn(rows * 2 * VAE_LATENT, 21));
-        let row_kl = c.tensor(rows, 1, unwritten(rows));
-        let op = KlDivergence { stats, dstats, row_kl };
-        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
-        // σ² = exp(log σ²) on the GPU: a few ulp.
-        let what = format!("kl_divergence ({rows} rows)");
-        assert_close(gpu.get(dstats), cpu.get(dstats), 1e-6, 1e-5, &format!("{what} dstats"));
-        assert_close(gpu.get(row_kl), cpu.get(row_kl), 1e-6, 1e-5, &format!("{what} row_kl"));
-    }
-}
-
 // ---- optim.wgsl ----
 
 #[test]
 fn adam_update_should_match_reference_at_step_3() {
     let Some(ctx) = common::gpu() else { return };
-    let len = 1000;
     let mut c = Case::new(spec(), 1);
     c.step = 3;
-    let value = c.tensor(1, len, randn(len, 21));
-    let grad = c.tensor(1, len, randn(len, 22));
-    let m = c.tensor(1, len, randn(len, 23).iter().map(|v| 0.1 * v).collect());
-    let v = c.tensor(1, len, randn(len, 24).iter().map(|x| 0.01 * x * x).collect());
-    let op = AdamUpdate { value, grad, m, v };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
-    // m and v: the same few multiply-adds (perhaps fused on the GPU).
-    assert_close(gpu.get(m), cpu.get(m), 1e-8, 1e-6, "adam_update m");
-    assert_close(gpu.get(v), cpu.get(v), 1e-10, 1e-6, "adam_update v");
-    // p: the GPU's pow (exp2 of log2, log2 with absolute error 2⁻²¹) leaves 1 − β₂⁴ ≈ 0.004
-    // relatively off by up to ~3e-4; the step itself is only ~lr, so the absolute error
-    // stays below 1e-6.
-    assert_close(gpu.get(value), cpu.get(value), 1e-6, 1e-6, "adam_update p");
-    assert_ne!(gpu.get(value), &c.values[value][..], "the parameter moved");
-}
-
-#[test]
-fn advance_step_by_hand() {
-    let Some(ctx) = common::gpu() else { return };
-    for step in [0, 41] {
-        let mut c = Case::new(spec(), 1);
-        c.step = step;
-        assert_eq!(c.gpu(ctx, AdvanceStep, false).step, step + 1, "advance_step from {step}");
-        assert_eq!(c.cpu(AdvanceStep).step, step + 1, "the CPU's advance_step from {step}");
+    // Two parameters in one dispatch, neither a multiple of the arena's alignment.
+    let mut params = vec![];
+    for (k, len) in [(0u32, 1000), (1, 37)] {
+        let value = c.tensor(1, len, randn(len, 21 + 10 * k));
+        let grad = c.tensor(1, len, randn(len, 22 + 10 * k));
+        let m = c.tensor(1, len, randn(len, 23 + 10 * k).iter().map(|v| 0.1 * v).collect());
+        let v = c.tensor(1, len, randn(len, 24 + 10 * k).iter().map(|x| 0.01 * x * x).collect());
+        params.push([value, grad, m, v]);
+    }
+    let arena = Arena::of([1000, 37]);
+    assert_eq!(arena.offsets, [0, 1024], "each parameter starts on a 256-byte boundary");
+    let op: Op = AdamUpdate { params: params.clone(), arena }.into();
+    let (gpu, cpu) = (c.gpu(ctx, op.clone(), false), c.cpu(op));
+    for [value, _, m, v] in params {
+        // m and v: the same few multiply-adds (perhaps fused on the GPU).
+        assert_close(gpu.get(m), cpu.get(m), 1e-8, 1e-6, "adam_update m");
+        assert_close(gpu.get(v), cpu.get(v), 1e-10, 1e-6, "adam_update v");
+        // p: the GPU's pow (exp2 of log2, log2 with absolute error 2⁻²¹) leaves 1 − β₂⁴ ≈
+        // 0.004 relatively off by up to ~3e-4; the step itself is only ~lr, so the absolute
+        // error stays below 1e-6.
+        assert_close(gpu.get(value), cpu.get(value), 1e-6, 1e-6, "adam_update p");
+        assert_ne!(gpu.get(value), &c.values[value][..], "the parameter moved");
     }
 }
 

@@ -17,6 +17,7 @@ pub use spec::*;
 pub use crate::data::{InputShape, Output};
 use crate::limits::{bytes_text, Budget, OverBudget};
 pub use crate::ops::conv::ConvShape;
+use crate::ops::reduce::MetricSum;
 pub use crate::ops::Op;
 use crate::ops::*;
 use crate::rng;
@@ -55,7 +56,7 @@ impl LossKind {
 /// Index of a tensor in [`Program::tensors`].
 pub type TensorId = usize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// A trainable parameter.
     Param,
@@ -152,6 +153,8 @@ pub struct Program {
     /// Every gradient of the training step (the parameters' and the activations'): zeroed at
     /// the start of each step, then only ever added to.
     pub gradients: Vec<TensorId>,
+    /// Where the GPU holds each parameter in its four parameter buffers (by [`Param`] order).
+    pub arena: Arena,
 }
 
 /// Rows of one inference call: enough for a sampler grid or a latent-map chunk.
@@ -341,8 +344,9 @@ impl Builder {
         y
     }
 
-    /// The decoder from its input to the logits: the dense layers, then for a convolutional
-    /// kind the activation of their output and the transposed convolutions.
+    /// The decoder from its input to the logits — or, with `output`, to that activation of
+    /// them (inference: the image): the dense layers, then for a convolutional kind the
+    /// activation of their output and the transposed convolutions.
     #[allow(clippy::too_many_arguments)] // each is a distinct fact about the decoder
     fn decoder(
         &mut self,
@@ -352,21 +356,33 @@ impl Builder {
         dense: &[(TensorId, TensorId)],
         conv: &[ConvLayer],
         f: Activation,
+        output: Option<Activation>,
         role: Role,
     ) -> TensorId {
         let rows = self.tensors[input].rows;
-        let out = self.mlp(ops, prefix, input, dense, f, rows, role);
+        // Before transposed convolutions the dense output is activated; else it is the logits
+        // (or, with `output`, the activated output).
+        let last = if conv.is_empty() { output } else { Some(f) };
+        let out = self.mlp(ops, prefix, input, dense, f, last, rows, role);
         if conv.is_empty() {
             return out;
         }
-        let cols = self.tensors[out].cols;
-        let a = self.tensor(format!("{prefix}.features.{}", f.name()), rows, cols, role);
-        ops.push(Op::ActivationForward(ActivationForward { f, x: out, y: a }));
-        self.conv_stack(ops, &format!("{prefix}.conv"), a, conv, f, rows, role, false)
+        let x = self.conv_stack(ops, &format!("{prefix}.conv"), out, conv, f, rows, role, false);
+        match output {
+            Some(g) => {
+                let cols = self.tensors[x].cols;
+                let y = self.tensor(format!("{prefix}.{}", g.name()), rows, cols, role);
+                ops.push(Op::ActivationForward(ActivationForward { f: g, x, y }));
+                y
+            }
+            None => x,
+        }
     }
 
-    /// Forward ops of a stack of dense layers; the last layer has no activation.
-    /// Returns the output tensor. `weights` are the (w, b) pairs of each layer.
+    /// Forward ops of a stack of dense layers, each followed by `f` but the last, which is
+    /// followed by `last` (`None`: it outputs logits). Each layer is one op: the activation
+    /// is the product's epilogue. Returns the output tensor. `weights` are the (w, b) pairs
+    /// of each layer.
     #[allow(clippy::too_many_arguments)] // each is a distinct fact about the stack
     fn mlp(
         &mut self,
@@ -375,20 +391,18 @@ impl Builder {
         input: TensorId,
         weights: &[(TensorId, TensorId)],
         f: Activation,
+        last: Option<Activation>,
         rows: usize,
         role: Role,
     ) -> TensorId {
         let mut x = input;
         for (i, &(w, b)) in weights.iter().enumerate() {
             let outputs = self.tensors[w].rows;
-            let y = self.tensor(format!("{prefix}.{i}.linear"), rows, outputs, role);
-            ops.push(Op::LinearForward(LinearForward { x, w, b, y }));
+            let act = if i + 1 < weights.len() { Some(f) } else { last };
+            let name = act.map_or("linear", Activation::name);
+            let y = self.tensor(format!("{prefix}.{i}.{name}"), rows, outputs, role);
+            ops.push(Op::LinearForward(LinearForward { x, w, b, y, f: act }));
             x = y;
-            if i + 1 < weights.len() {
-                let a = self.tensor(format!("{prefix}.{i}.{}", f.name()), rows, outputs, role);
-                ops.push(Op::ActivationForward(ActivationForward { f, x, y: a }));
-                x = a;
-            }
         }
         x
     }
@@ -515,21 +529,22 @@ impl Program {
             Role::Train,
             true,
         );
-        let stats = bld.mlp(&mut fwd, "encoder", features, &enc_w, f, bsz, Role::Train);
+        // A sigmoid code is the last encoder layer's activation.
+        let code_act = spec.kind.sigmoid_code().then_some(Activation::Sigmoid);
+        let stats = bld.mlp(&mut fwd, "encoder", features, &enc_w, f, code_act, bsz, Role::Train);
         let mut penalties = vec![];
         // Per-batch statistics of the penalties: computed, never differentiated.
         let mut statistics = vec![];
+        let mut kl_terms = None;
         let z = if variational {
             let z = bld.tensor("z", bsz, z_dim, Role::Train);
-            fwd.push(Op::ReparameterizeForward(ReparameterizeForward { stats, z }));
+            let row_kl = bld.tensor("row_kl", bsz, 1, Role::Train);
+            // The KL term's gradient is added to dstats in the same pass; the tensor is
+            // named here and made with the other gradients below.
+            kl_terms = Some((z, row_kl));
             z
         } else if spec.kind.sigmoid_code() {
-            let code = bld.tensor("code", bsz, z_dim, Role::Train);
-            fwd.push(Op::ActivationForward(ActivationForward {
-                f: Activation::Sigmoid,
-                x: stats,
-                y: code,
-            }));
+            let code = stats;
             if spec.kind == ModelKind::Sparse {
                 let rho_hat = bld.tensor("rho_hat", 1, z_dim, Role::Train);
                 let unit_penalty = bld.tensor("unit_penalty", 1, z_dim, Role::Train);
@@ -556,9 +571,18 @@ impl Program {
         } else {
             stats
         };
+        let reparameterize = fwd.len();
         let decoder_input = bld.join_label(&mut fwd, "z_cond", z, cond, Role::Train);
-        let logits =
-            bld.decoder(&mut fwd, "decoder", decoder_input, &dec_w, &dec_conv, f, Role::Train);
+        let logits = bld.decoder(
+            &mut fwd,
+            "decoder",
+            decoder_input,
+            &dec_w,
+            &dec_conv,
+            f,
+            None,
+            Role::Train,
+        );
 
         // Every activation except the inputs and the penalties' statistics has a gradient
         // tensor. (The statistics are named, not recognised by their one row: with batch 1
@@ -572,6 +596,7 @@ impl Program {
                 || Some(t) == cond
                 || statistics.contains(&t)
                 || penalties.iter().any(|&(p, _)| p == t)
+                || kl_terms.is_some_and(|(_, row_kl)| row_kl == t)
         };
         let activations: Vec<(TensorId, String, usize, usize)> = (0..bld.tensors.len())
             .filter(|&t| bld.tensors[t].role == Role::Train && !no_grad(t))
@@ -588,6 +613,12 @@ impl Program {
             grad_of[t] = Some(bld.tensor(name, rows, cols, Role::Train));
         }
 
+        if let Some((z, row_kl)) = kl_terms {
+            let dstats = grad_of[stats].expect("stats have a gradient");
+            let op = ReparameterizeForward { stats, z, dstats, row_kl };
+            fwd.insert(reparameterize, op.into());
+        }
+
         // ---- losses: they seed the gradients ----
         let mut train = prologue;
         train.extend(fwd.iter().cloned());
@@ -599,32 +630,6 @@ impl Program {
             dlogits: grad_of[logits].expect("logits have a gradient"),
             row_loss,
         }));
-        train.push(Op::AccumulateMetric(AccumulateMetric {
-            values: row_loss,
-            slot: metric::RECON,
-            per_batch: false,
-        }));
-        for &(values, per_batch) in &penalties {
-            train.push(Op::AccumulateMetric(AccumulateMetric {
-                values,
-                slot: metric::PENALTY,
-                per_batch,
-            }));
-        }
-        if variational {
-            let row_kl = bld.tensor("row_kl", bsz, 1, Role::Train);
-            train.push(Op::KlDivergence(KlDivergence {
-                stats,
-                dstats: grad_of[stats].expect("stats have a gradient"),
-                row_kl,
-            }));
-            train.push(Op::AccumulateMetric(AccumulateMetric {
-                values: row_kl,
-                slot: metric::KL,
-                per_batch: false,
-            }));
-        }
-
         // ---- backward: the tape in reverse ----
         let grads = Gradients { grad_of: &grad_of, params: &bld.params };
         let gradients: Vec<TensorId> =
@@ -633,11 +638,19 @@ impl Program {
             train.extend(op.kernel().gradient(&grads));
         }
 
-        // ---- optimizer ----
-        for p in &bld.params {
-            train.push(AdamUpdate::of(p).into());
+        // ---- optimizer, metrics, step counter ----
+        let arena = Arena::of(bld.params.iter().map(|p| bld.tensors[p.value].len()));
+        train.push(AdamUpdate::of(&bld.params, &arena).into());
+        let mut sums = [None; metric::COUNT];
+        sums[metric::RECON] = Some(MetricSum { values: row_loss, per_batch: false });
+        if let Some((_, row_kl)) = kl_terms {
+            sums[metric::KL] = Some(MetricSum { values: row_kl, per_batch: false });
         }
-        train.push(Op::AdvanceStep(AdvanceStep));
+        if let Some(&(values, per_batch)) = penalties.first() {
+            sums[metric::PENALTY] = Some(MetricSum { values, per_batch });
+        }
+        assert!(penalties.len() <= 1, "one penalty slot");
+        train.push(FinishStep { sums }.into());
 
         // ---- inference ----
         let rows = INFER_ROWS;
@@ -656,52 +669,32 @@ impl Program {
             Role::Infer,
             true,
         );
-        let infer_logits_code = bld.mlp(
+        let infer_stats = bld.mlp(
             &mut encode,
             "infer.encoder",
             encoder_input,
             &enc_w,
             spec.activation,
+            code_act,
             rows,
             Role::Infer,
         );
-        let infer_stats = if spec.kind.sigmoid_code() {
-            let code = bld.tensor("infer.code", rows, z_dim, Role::Infer);
-            encode.push(Op::ActivationForward(ActivationForward {
-                f: Activation::Sigmoid,
-                x: infer_logits_code,
-                y: code,
-            }));
-            code
-        } else {
-            infer_logits_code
-        };
         let mut decode = vec![];
         let infer_z = bld.tensor("infer.z", rows, z_dim, Role::Infer);
         let decoder_input =
             bld.join_label(&mut decode, "infer.z_cond", infer_z, infer_cond, Role::Infer);
-        let infer_logits = bld.decoder(
+        // Pixels are σ(logits); standardised values are the logits themselves.
+        let image_act = (output == Output::Sigmoid).then_some(Activation::Sigmoid);
+        let infer_image = bld.decoder(
             &mut decode,
             "infer.decoder",
             decoder_input,
             &dec_w,
             &dec_conv,
             f,
+            image_act,
             Role::Infer,
         );
-        // Pixels are σ(logits); standardised values are the logits themselves.
-        let infer_image = match output {
-            Output::Sigmoid => {
-                let image = bld.tensor("infer.image", rows, input, Role::Infer);
-                decode.push(Op::ActivationForward(ActivationForward {
-                    f: Activation::Sigmoid,
-                    x: infer_logits,
-                    y: image,
-                }));
-                image
-            }
-            Output::Identity => infer_logits,
-        };
 
         check_activations(&spec, &bld.tensors, &Budget::HERE)?;
         Ok(Program {
@@ -721,6 +714,7 @@ impl Program {
             infer_z,
             infer_image,
             gradients,
+            arena,
         })
     }
 
@@ -852,25 +846,45 @@ mod tests {
             spec.parameter_count(&MNIST_SHAPE),
             784 * 400 + 400 + 400 * 40 + 40 + 20 * 400 + 400 + 400 * 784 + 784
         );
-        // Every parameter gets a gradient op and an Adam op.
-        let adam =
-            p.train.iter().filter(|o| matches!(o, Op::AdamUpdate(AdamUpdate { .. }))).count();
-        assert_eq!(adam, 8);
+        // Every parameter gets a gradient op, and one Adam op updates them all.
+        let adam: Vec<&AdamUpdate> = p
+            .train
+            .iter()
+            .filter_map(|o| match o {
+                Op::AdamUpdate(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(adam.len(), 1);
+        assert_eq!(adam[0].params.len(), 8);
         for q in &p.params {
             let written = p.train.iter().any(|o| match *o {
-                Op::LinearBackwardWeight(LinearBackwardWeight { dw, .. }) => dw == q.grad,
-                Op::LinearBackwardBias(LinearBackwardBias { db, .. }) => db == q.grad,
+                Op::LinearBackward(LinearBackward { dw, db, .. }) => dw == q.grad || db == q.grad,
                 _ => false,
             });
             assert!(written, "{} has no gradient op", q.name);
         }
+        // One op per layer each way, the activations fused in: the two hidden layers'.
+        let layers: Vec<&LinearForward> = p
+            .train
+            .iter()
+            .filter_map(|o| match o {
+                Op::LinearForward(l) => Some(l),
+                _ => None,
+            })
+            .collect();
+        let acts: Vec<_> = layers.iter().map(|l| l.f).collect();
+        assert_eq!(acts, [Some(Activation::Relu), None, Some(Activation::Relu), None]);
+        assert!(!p.train.iter().any(|o| matches!(o, Op::ActivationForward(_))));
         // The input images get no gradient; the first layer's input gradient is skipped.
         let input_grads = p
             .train
             .iter()
-            .filter(|o| matches!(o, Op::LinearBackwardInput(LinearBackwardInput { .. })))
+            .filter(|o| matches!(o, Op::LinearBackward(LinearBackward { dx: Some(_), .. })))
             .count();
         assert_eq!(input_grads, 3);
+        // The VAE step the issue budgets: at most 15 dispatches.
+        assert_eq!(p.train.len(), 14, "{:#?}", p.train.iter().map(Op::name).collect::<Vec<_>>());
         assert!(p
             .train
             .iter()
@@ -895,16 +909,19 @@ mod tests {
             // The outputs of every op that adds: the backward ops and the losses' gradients.
             for op in &p.train {
                 let added = match *op {
-                    Op::LinearBackwardInput(o) => o.dx,
-                    Op::LinearBackwardWeight(o) => o.dw,
-                    Op::LinearBackwardBias(o) => o.db,
+                    Op::LinearBackward(o) => {
+                        for t in [Some(o.dw), Some(o.db), o.dx].into_iter().flatten() {
+                            assert!(zeroed(t), "{kind:?}: {op:?} adds to a tensor never zeroed");
+                        }
+                        continue;
+                    }
                     Op::ConvBackwardInput(o) => o.dx,
                     Op::ConvBackwardWeight(o) => o.dw,
                     Op::ConvBackwardBias(o) => o.db,
                     Op::ActivationBackward(o) => o.dx,
                     Op::SplitColumnsBackward(o) => o.da,
                     Op::ReparameterizeBackward(o) => o.dstats,
-                    Op::KlDivergence(o) => o.dstats,
+                    Op::ReparameterizeForward(o) => o.dstats,
                     Op::SparsityBackward(o) => o.dcode,
                     Op::ContractiveBackwardCode(o) => o.dcode,
                     Op::ContractiveBackwardWeight(o) => o.dw,
@@ -935,7 +952,11 @@ mod tests {
             ..ModelSpec::default()
         };
         let p = Program::build(&spec, &MNIST_SHAPE).unwrap();
-        assert!(!p.train.iter().any(|o| matches!(o, Op::KlDivergence(KlDivergence { .. }))));
+        assert!(!p.train.iter().any(|o| matches!(o, Op::ReparameterizeForward(_))));
+        let Some(Op::FinishStep(f)) = p.train.last() else {
+            panic!("the step ends with FinishStep")
+        };
+        assert!(f.sums[metric::KL].is_none() && f.sums[metric::RECON].is_some());
         assert_eq!(p.stats_width(), 2);
         assert_eq!(p.params.len(), 12);
     }

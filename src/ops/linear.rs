@@ -1,167 +1,187 @@
-//! Dense layers: y = x·Wᵀ + b and its three gradients (`shaders/linear.wgsl`).
+//! Dense layers: y = f(x·Wᵀ + b) and its gradients (`shaders/linear.wgsl`).
 //!
-//! The GPU runs all three products with one matmul body; strides express each transpose.
-//! W is stored [outputs, inputs], as in PyTorch.
+//! A layer is two ops, one dispatch each: [`LinearForward`] applies the bias and the
+//! activation f as the product's epilogue, and [`LinearBackward`] forms the pre-activation's
+//! gradient dy·f′(y) as it loads dy and computes dw, db and dx from it. The pre-activation
+//! and its gradient are never stored. W is stored [outputs, inputs], as in PyTorch.
 
-use super::{bind, Cpu, Gradients, Kernel, Op, Plan, PlanCx};
-use crate::model::TensorId;
+use super::{bind, Cpu, Gradients, Kernel, Op, Plan, PlanCx, Resource};
+use crate::model::{Activation, TensorId, LEAKY_SLOPE};
+use crate::ops::activation::{activate, activation_derivative};
 use crate::shaders::Shader;
 
 uniform! {
-    /// C[M, N] = Σ_k A(m, k)·B(k, n) with A(m, k) = a[m·sam + k·sak], B(k, n) = b[k·sbk + n·sbn].
+    /// A layer of `rows` × `inputs` → `outputs` with activation `act` (a code, or
+    /// [`IDENTITY`]); for `linear_backward`, the workgroup rows of its two products.
     pub struct Dims for Shader::Linear {
-        m: u32,
-        n: u32,
-        k: u32,
-        /// 0: c = A·B + bias (linear_forward); 1: c += A·B (the gradients).
-        accumulate: u32,
-        sam: u32,
-        sak: u32,
-        sbk: u32,
-        sbn: u32,
+        rows: u32,
+        inputs: u32,
+        outputs: u32,
+        act: u32,
+        slope: f32,
+        w_tiles: u32,
+        x_tiles: u32,
+        _pad: u32,
     }
 }
 
-bindings! { a = 1, b = 2, bias = 3, c = 4 }
+bindings! { x = 1, w = 2, bias = 3, y = 4, dy = 5, y_in = 6, dw = 7, db = 8, dx = 9 }
 
-/// A matmul dispatch in the schedule `cx.tiled` picks: 64 × 64 outputs per workgroup (tiled)
-/// or 128 × 64 (register blocks).
-fn matmul(
-    cx: &PlanCx,
-    entry: &'static str,
-    [m, n, k]: [usize; 3],
-    strides: [usize; 4],
-    bindings: Vec<(u32, super::Resource)>,
-) -> Plan {
-    let [sam, sak, sbk, sbn] = strides.map(|s| s as u32);
-    let accumulate = (entry != "linear_forward") as u32;
-    let dims = Dims { m: m as u32, n: n as u32, k: k as u32, accumulate, sam, sak, sbk, sbn };
-    let groups = [
-        n.div_ceil(64).max(1) as u32,
-        m.div_ceil(if cx.tiled { 64 } else { 128 }).max(1) as u32,
-        1,
-    ];
-    Plan { tiled: Some(cx.tiled), ..Plan::new(entry, dims, groups, bindings) }
+/// The code of "no activation" in `shaders/activate.wgsl`.
+pub const IDENTITY: u32 = 4;
+
+fn act_code(f: Option<Activation>) -> u32 {
+    f.map_or(IDENTITY, Activation::code)
 }
 
-/// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o].
+/// Rows of C one workgroup covers in the schedule `cx.tiled` picks (see the shader).
+fn tile_rows(cx: &PlanCx) -> usize {
+    if cx.tiled {
+        64
+    } else {
+        128
+    }
+}
+
+/// y[b, o] = f(Σᵢ x[b, i]·w[o, i] + bias[o]), f the layer's activation (none: the logits).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinearForward {
     pub x: TensorId,
     pub w: TensorId,
     pub b: TensorId,
     pub y: TensorId,
+    pub f: Option<Activation>,
 }
 
 impl Kernel for LinearForward {
     fn gradient(&self, g: &Gradients) -> Vec<Op> {
-        let Self { x, w, b, y } = *self;
-        let dy = g.must(y, "a linear output");
-        let mut ops = vec![
-            LinearBackwardWeight { x, dy, dw: g.param(w) }.into(),
-            LinearBackwardBias { dy, db: g.param(b) }.into(),
-        ];
-        if let Some(dx) = g.of(x) {
-            ops.push(LinearBackwardInput { dy, w, dx }.into());
-        }
-        ops
+        let Self { x, w, b, y, f } = *self;
+        let (dy, dw, db, dx) = (g.must(y, "a linear output"), g.param(w), g.param(b), g.of(x));
+        vec![LinearBackward { x, w, y, dy, f, dw, db, dx }.into()]
     }
 
     fn cpu(&self, cx: &mut Cpu) {
         let (rows, i, o) = (cx.rows, cx.cols(self.x), cx.cols(self.y));
         cx.write(self.y, |cx, y| {
-            linear_forward(cx.get(self.x), cx.get(self.w), cx.get(self.b), y, rows, i, o)
+            linear_forward(cx.get(self.x), cx.get(self.w), cx.get(self.b), y, rows, i, o);
+            if let Some(f) = self.f {
+                let y = &mut y[..rows * o];
+                // In place: each value is read, then written.
+                for v in y.iter_mut() {
+                    *v = activate(f, *v);
+                }
+            }
         });
     }
 
     fn plan(&self, cx: &PlanCx) -> Plan {
         let (i, o) = (cx.cols(self.x), cx.cols(self.y));
+        let dims = Dims {
+            rows: cx.rows as u32,
+            inputs: i as u32,
+            outputs: o as u32,
+            act: act_code(self.f),
+            slope: LEAKY_SLOPE,
+            ..Dims::default()
+        };
         let bindings = vec![
-            bind(binding::a, self.x),
-            bind(binding::b, self.w),
+            bind(binding::x, self.x),
+            bind(binding::w, self.w),
             bind(binding::bias, self.b),
-            bind(binding::c, self.y),
+            bind(binding::y, self.y),
         ];
-        matmul(cx, "linear_forward", [cx.rows, o, i], [i, 1, 1, i], bindings)
+        let groups =
+            [o.div_ceil(64).max(1) as u32, cx.rows.div_ceil(tile_rows(cx)).max(1) as u32, 1];
+        Plan { tiled: Some(cx.tiled), ..Plan::new("linear_forward", dims, groups, bindings) }
     }
 }
 
-/// dx[b, i] += Σₒ dy[b, o]·w[o, i].
+/// The gradients of a [`LinearForward`], with g = dy·f′(y) (f′ in terms of the output y):
+/// dw[o, i] += Σ_b g[b, o]·x[b, i]; db[o] += Σ_b g[b, o]; dx[b, i] += Σₒ g[b, o]·w[o, i]
+/// when the layer's input has a gradient.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LinearBackwardInput {
-    pub dy: TensorId,
-    pub w: TensorId,
-    pub dx: TensorId,
-}
-
-impl Kernel for LinearBackwardInput {
-    fn cpu(&self, cx: &mut Cpu) {
-        let (rows, i, o) = (cx.rows, cx.cols(self.dx), cx.cols(self.dy));
-        cx.write(self.dx, |cx, dx| {
-            linear_backward_input(cx.get(self.dy), cx.get(self.w), dx, rows, i, o)
-        });
-    }
-
-    fn plan(&self, cx: &PlanCx) -> Plan {
-        let (i, o) = (cx.cols(self.dx), cx.cols(self.dy));
-        // Nothing is added at `bias`: any read-only buffer fills the slot.
-        let bindings = vec![
-            bind(binding::a, self.dy),
-            bind(binding::b, self.w),
-            bind(binding::bias, self.w),
-            bind(binding::c, self.dx),
-        ];
-        matmul(cx, "linear_backward_input", [cx.rows, i, o], [o, 1, i, 1], bindings)
-    }
-}
-
-/// dw[o, i] += Σ_b dy[b, o]·x[b, i].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LinearBackwardWeight {
+pub struct LinearBackward {
     pub x: TensorId,
+    pub w: TensorId,
+    /// The layer's output: f′ is read from it.
+    pub y: TensorId,
     pub dy: TensorId,
+    pub f: Option<Activation>,
     pub dw: TensorId,
+    pub db: TensorId,
+    pub dx: Option<TensorId>,
 }
 
-impl Kernel for LinearBackwardWeight {
+impl Kernel for LinearBackward {
     fn cpu(&self, cx: &mut Cpu) {
         let (rows, i, o) = (cx.rows, cx.cols(self.x), cx.cols(self.dy));
-        cx.write(self.dw, |cx, dw| {
-            linear_backward_weight(cx.get(self.x), cx.get(self.dy), dw, rows, i, o)
+        let (mut dw, mut db) = (cx.take(self.dw), cx.take(self.db));
+        let mut dx = self.dx.map(|t| cx.take(t));
+        let (x, w, y, dy) = (cx.get(self.x), cx.get(self.w), cx.get(self.y), cx.get(self.dy));
+        with_pre_grad(self.f, &y[..rows * o], &dy[..rows * o], |g| {
+            linear_backward_weight(x, g, &mut dw, rows, i, o);
+            linear_backward_bias(g, &mut db, rows, o);
+            if let Some(dx) = dx.as_mut() {
+                linear_backward_input(g, w, dx, rows, i, o);
+            }
         });
+        cx.put(self.dw, dw);
+        cx.put(self.db, db);
+        if let (Some(t), Some(v)) = (self.dx, dx) {
+            cx.put(t, v);
+        }
     }
 
     fn plan(&self, cx: &PlanCx) -> Plan {
         let (i, o) = (cx.cols(self.x), cx.cols(self.dy));
+        let tm = tile_rows(cx);
+        let w_tiles = o.div_ceil(tm).max(1);
+        let x_tiles = if self.dx.is_some() { cx.rows.div_ceil(tm).max(1) } else { 0 };
+        let dims = Dims {
+            rows: cx.rows as u32,
+            inputs: i as u32,
+            outputs: o as u32,
+            act: act_code(self.f),
+            slope: LEAKY_SLOPE,
+            w_tiles: w_tiles as u32,
+            x_tiles: x_tiles as u32,
+            _pad: 0,
+        };
+        // Without an activation f′ is never read: dy fills the slot.
+        let y_in = if self.f.is_some() { self.y } else { self.dy };
+        let dx = match self.dx {
+            Some(t) => Resource::Tensor(t),
+            None => Resource::Scratch,
+        };
         let bindings = vec![
-            bind(binding::a, self.dy),
-            bind(binding::b, self.x),
-            bind(binding::bias, self.x),
-            bind(binding::c, self.dw),
+            bind(binding::x, self.x),
+            bind(binding::w, self.w),
+            bind(binding::dy, self.dy),
+            bind(binding::y_in, y_in),
+            bind(binding::dw, self.dw),
+            bind(binding::db, self.db),
+            (binding::dx, dx),
         ];
-        matmul(cx, "linear_backward_weight", [o, i, cx.rows], [1, o, i, 1], bindings)
+        let groups = [i.div_ceil(64).max(1) as u32, (w_tiles + x_tiles + 1) as u32, 1];
+        Plan { tiled: Some(cx.tiled), ..Plan::new("linear_backward", dims, groups, bindings) }
     }
 }
 
-/// dbias[o] += Σ_b dy[b, o].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LinearBackwardBias {
-    pub dy: TensorId,
-    pub db: TensorId,
+std::thread_local! {
+    /// The pre-activation's gradient of [`LinearBackward`]'s CPU function, kept between calls
+    /// so that a training step allocates nothing.
+    static PRE_GRAD: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-impl Kernel for LinearBackwardBias {
-    fn cpu(&self, cx: &mut Cpu) {
-        let (rows, o) = (cx.rows, cx.cols(self.dy));
-        cx.write(self.db, |cx, db| linear_backward_bias(cx.get(self.dy), db, rows, o));
-    }
-
-    fn plan(&self, cx: &PlanCx) -> Plan {
-        let o = cx.cols(self.dy);
-        let dims = Dims { m: cx.rows as u32, n: o as u32, accumulate: 1, ..Dims::default() };
-        let bindings = vec![bind(binding::a, self.dy), bind(binding::c, self.db)];
-        Plan::new("linear_backward_bias", dims, super::groups_per(o, 64), bindings)
-    }
+/// Runs `run` with g = dy·f′(y): dy itself when there is no activation.
+fn with_pre_grad(f: Option<Activation>, y: &[f32], dy: &[f32], run: impl FnOnce(&[f32])) {
+    let Some(f) = f else { return run(dy) };
+    PRE_GRAD.with(|g| {
+        let mut g = g.borrow_mut();
+        g.clear();
+        g.extend(y.iter().zip(dy).map(|(&y, &d)| activation_derivative(f, y) * d));
+        run(&g);
+    });
 }
 
 // ---- the CPU functions: matrix products through `matrixmultiply` ----

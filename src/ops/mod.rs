@@ -68,8 +68,10 @@ pub mod penalty;
 pub mod reduce;
 pub mod vae;
 
+pub use reduce::MetricSum;
+
 use crate::data::{InputShape, Values};
-use crate::model::{ModelSpec, Param, TensorDesc, TensorId};
+use crate::model::{ModelSpec, Param, Role, TensorDesc, TensorId};
 use crate::shaders::Shader;
 
 /// What every op implements.
@@ -129,9 +131,7 @@ ops! {
     data::SplitColumnsBackward,
     data::CorruptInput,
     linear::LinearForward,
-    linear::LinearBackwardInput,
-    linear::LinearBackwardWeight,
-    linear::LinearBackwardBias,
+    linear::LinearBackward,
     conv::ConvForward,
     conv::ConvBackwardInput,
     conv::ConvBackwardWeight,
@@ -140,7 +140,6 @@ ops! {
     activation::ActivationBackward,
     vae::ReparameterizeForward,
     vae::ReparameterizeBackward,
-    vae::KlDivergence,
     penalty::SparsityForward,
     penalty::SparsityBackward,
     penalty::ContractiveUnitStats,
@@ -148,9 +147,8 @@ ops! {
     penalty::ContractiveBackwardCode,
     penalty::ContractiveBackwardWeight,
     loss::ReconstructionLoss,
-    reduce::AccumulateMetric,
     optim::AdamUpdate,
-    optim::AdvanceStep,
+    reduce::FinishStep,
 }
 
 // ---- the gradient rule's view of the program ----
@@ -301,6 +299,48 @@ pub enum Resource {
     State,
     /// The metric accumulators.
     Metrics,
+    /// Every parameter's value (`Role::Param`), gradient (`Role::Grad`) or Adam moment
+    /// (`Role::AdamM`, `Role::AdamV`) as one buffer laid out by the program's [`Arena`]
+    /// (the optimizer's one dispatch binds it whole).
+    Arena(Role),
+    /// A small buffer no kernel writes: fills a writable binding an op leaves unused (WebGPU
+    /// forbids two writable bindings of one range in a dispatch).
+    Scratch,
+}
+
+/// Where each parameter lies in the four parameter buffers (values, gradients, Adam's two
+/// moments), which share this layout: offsets in f32 values, each a multiple of
+/// [`Arena::ALIGN`] so that any parameter can be bound on its own, and the padding between
+/// parameters stays zero under Adam (a zero gradient leaves a zero value).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Arena {
+    pub offsets: Vec<usize>,
+    /// Values in each buffer.
+    pub len: usize,
+}
+
+impl Arena {
+    /// 64 values: 256 bytes, WebGPU's default `minStorageBufferOffsetAlignment`.
+    pub const ALIGN: usize = 64;
+
+    /// The layout of tensors of `lens` values, in order.
+    pub fn of(lens: impl IntoIterator<Item = usize>) -> Arena {
+        let mut arena = Arena::default();
+        for len in lens {
+            arena.offsets.push(arena.len);
+            arena.len += len.next_multiple_of(Self::ALIGN);
+        }
+        arena
+    }
+
+    /// One buffer's values from each parameter's (zero padding).
+    pub fn pack(&self, values: &[&[f32]]) -> Vec<f32> {
+        let mut out = vec![0.0; self.len];
+        for (&o, v) in self.offsets.iter().zip(values) {
+            out[o..o + v.len()].copy_from_slice(v);
+        }
+        out
+    }
 }
 
 /// One dispatch: kernel, uniform, workgroup grid and bindings.

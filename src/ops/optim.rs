@@ -1,7 +1,10 @@
-//! The optimizer: Adam per parameter, and the step counter (`shaders/optim.wgsl`).
+//! The optimizer: one Adam step over every parameter at once (`shaders/optim.wgsl`).
+//!
+//! On the GPU the values, gradients and moments of all the parameters are four buffers laid
+//! out alike (the program's [`Arena`]), so the whole step is one dispatch over them.
 
-use super::{bind, groups_1d, Cpu, Kernel, Plan, PlanCx, Resource};
-use crate::model::{Param, TensorId};
+use super::{groups_1d, Arena, Cpu, Kernel, Plan, PlanCx, Resource};
+use crate::model::{Param, Role, TensorId};
 use crate::shaders::Shader;
 
 uniform! {
@@ -15,20 +18,22 @@ uniform! {
     }
 }
 
-bindings! { state = 1, param = 2, grad = 3, m = 4, v = 5, state_rw = 6 }
+bindings! { state = 1, param = 2, grad = 3, m = 4, v = 5 }
 
-/// One Adam step on a parameter; t = step + 1.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// One Adam step on every parameter; t = step + 1.
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdamUpdate {
-    pub value: TensorId,
-    pub grad: TensorId,
-    pub m: TensorId,
-    pub v: TensorId,
+    /// Each parameter's value, gradient and moments: (value, grad, m, v).
+    pub params: Vec<[TensorId; 4]>,
+    /// The arena the GPU holds them in.
+    pub arena: Arena,
 }
 
 impl AdamUpdate {
-    pub fn of(p: &Param) -> Self {
-        AdamUpdate { value: p.value, grad: p.grad, m: p.m, v: p.v }
+    /// The step over `params`, laid out in `arena`.
+    pub fn of(params: &[Param], arena: &Arena) -> Self {
+        let params = params.iter().map(|p| [p.value, p.grad, p.m, p.v]).collect();
+        AdamUpdate { params, arena: arena.clone() }
     }
 }
 
@@ -36,48 +41,38 @@ impl Kernel for AdamUpdate {
     fn cpu(&self, cx: &mut Cpu) {
         let o = cx.spec.optimizer;
         let step = *cx.step;
-        let (mut value, mut m, mut v) = (cx.take(self.value), cx.take(self.m), cx.take(self.v));
-        let g = cx.get(self.grad);
-        adam_update(&mut value, g, &mut m, &mut v, o.lr, o.beta1, o.beta2, o.eps, step);
-        cx.put(self.value, value);
-        cx.put(self.m, m);
-        cx.put(self.v, v);
+        for &[value, grad, m, v] in &self.params {
+            let (mut p, mut mm, mut vv) = (cx.take(value), cx.take(m), cx.take(v));
+            adam_update(
+                &mut p,
+                cx.get(grad),
+                &mut mm,
+                &mut vv,
+                o.lr,
+                o.beta1,
+                o.beta2,
+                o.eps,
+                step,
+            );
+            cx.put(value, p);
+            cx.put(m, mm);
+            cx.put(v, vv);
+        }
     }
 
     fn plan(&self, cx: &PlanCx) -> Plan {
         let o = &cx.spec.optimizer;
-        let len = cx.descs[self.value].len();
+        let len = self.arena.len;
         let params =
             Params { len: len as u32, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps };
         let bindings = vec![
             (binding::state, Resource::State),
-            bind(binding::param, self.value),
-            bind(binding::grad, self.grad),
-            bind(binding::m, self.m),
-            bind(binding::v, self.v),
+            (binding::param, Resource::Arena(Role::Param)),
+            (binding::grad, Resource::Arena(Role::Grad)),
+            (binding::m, Resource::Arena(Role::AdamM)),
+            (binding::v, Resource::Arena(Role::AdamV)),
         ];
         Plan::new("adam_update", params, groups_1d(len, 256), bindings)
-    }
-}
-
-/// step += 1.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdvanceStep;
-
-impl Kernel for AdvanceStep {
-    fn cpu(&self, cx: &mut Cpu) {
-        *cx.step += 1;
-    }
-
-    fn plan(&self, _cx: &PlanCx) -> Plan {
-        Plan {
-            shader: Shader::Optim,
-            entry: "advance_step",
-            tiled: None,
-            uniform: None,
-            groups: [1, 1, 1],
-            bindings: vec![(binding::state_rw, Resource::State)],
-        }
     }
 }
 

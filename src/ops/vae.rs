@@ -22,23 +22,31 @@ fn params(cx: &PlanCx) -> Params {
     Params { rows: cx.rows as u32, latent: s.latent as u32, seed: s.seed, beta: s.beta }
 }
 
-/// z = μ + exp(½·log σ²)·ε, ε ~ N(0, 1) drawn from (seed, step).
+/// z = μ + exp(½·log σ²)·ε, ε ~ N(0, 1) drawn from (seed, step); and the KL term in the
+/// same pass: row_kl[b] = −½·Σⱼ(1 + log σ² − μ² − σ²), dstats += β/B·[μ | ½(σ² − 1)], with
+/// β = `spec.beta` (live: changing it needs no rebuild).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReparameterizeForward {
     pub stats: TensorId,
     pub z: TensorId,
+    pub dstats: TensorId,
+    pub row_kl: TensorId,
 }
 
 impl Kernel for ReparameterizeForward {
     fn gradient(&self, g: &Gradients) -> Vec<Op> {
-        let (dz, dstats) = (g.must(self.z, "z"), g.must(self.stats, "the stats"));
-        vec![ReparameterizeBackward { stats: self.stats, dz, dstats }.into()]
+        let dz = g.must(self.z, "z");
+        vec![ReparameterizeBackward { stats: self.stats, dz, dstats: self.dstats }.into()]
     }
 
     fn cpu(&self, cx: &mut Cpu) {
         let (rows, latent, seed, step) = (cx.rows, cx.spec.latent, cx.spec.seed, *cx.step);
+        let beta = cx.spec.beta;
         cx.write(self.z, |cx, z| {
             reparameterize_forward(cx.get(self.stats), z, rows, latent, seed, step)
+        });
+        cx.write2(self.dstats, self.row_kl, |cx, d, kl| {
+            kl_divergence(cx.get(self.stats), d, kl, rows, latent, beta)
         });
     }
 
@@ -47,9 +55,10 @@ impl Kernel for ReparameterizeForward {
             (binding::state, Resource::State),
             bind(binding::stats, self.stats),
             bind(binding::z, self.z),
+            bind(binding::dstats, self.dstats),
+            bind(binding::row_kl, self.row_kl),
         ];
-        let groups = groups_1d(cx.rows * cx.spec.latent, 256);
-        Plan::new("reparameterize_forward", params(cx), groups, bindings)
+        Plan::new("reparameterize_forward", params(cx), groups_per(cx.rows, 64), bindings)
     }
 }
 
@@ -86,33 +95,6 @@ impl Kernel for ReparameterizeBackward {
         ];
         let groups = groups_1d(cx.rows * cx.spec.latent, 256);
         Plan::new("reparameterize_backward", params(cx), groups, bindings)
-    }
-}
-
-/// row_kl[b] = −½·Σⱼ(1 + log σ² − μ² − σ²), and dstats += β/B·[μ | ½(σ² − 1)], with
-/// β = `spec.beta` (live: changing it needs no rebuild).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct KlDivergence {
-    pub stats: TensorId,
-    pub dstats: TensorId,
-    pub row_kl: TensorId,
-}
-
-impl Kernel for KlDivergence {
-    fn cpu(&self, cx: &mut Cpu) {
-        let (rows, latent, beta) = (cx.rows, cx.spec.latent, cx.spec.beta);
-        cx.write2(self.dstats, self.row_kl, |cx, d, kl| {
-            kl_divergence(cx.get(self.stats), d, kl, rows, latent, beta)
-        });
-    }
-
-    fn plan(&self, cx: &PlanCx) -> Plan {
-        let bindings = vec![
-            bind(binding::stats, self.stats),
-            bind(binding::dstats, self.dstats),
-            bind(binding::row_kl, self.row_kl),
-        ];
-        Plan::new("kl_divergence", params(cx), groups_per(cx.rows, 64), bindings)
     }
 }
 

@@ -6,7 +6,7 @@ use latent_lab::backend::gpu::context::read_mapped_f32;
 use latent_lab::backend::GpuContext;
 use latent_lab::data::{InputShape, Values};
 use latent_lab::model::{metric, ModelSpec, Role, TensorDesc, TensorId};
-use latent_lab::ops::{Cpu, Op, Resource, TrainData};
+use latent_lab::ops::{Arena, Cpu, Op, Resource, TrainData};
 use pollster::block_on;
 use std::sync::Arc;
 
@@ -106,6 +106,20 @@ impl Case {
         };
         let plan = op.kernel().plan(&cx);
         let entry = plan.entry;
+        // The parameter buffers an op binds whole (the optimizer): its tensors of each role,
+        // laid out by its arena.
+        let arena = |role: Role| -> (Arena, Vec<TensorId>) {
+            let k = match role {
+                Role::Param => 0,
+                Role::Grad => 1,
+                Role::AdamM => 2,
+                _ => 3,
+            };
+            match &op {
+                Op::AdamUpdate(a) => (a.arena.clone(), a.params.iter().map(|p| p[k]).collect()),
+                other => panic!("{other:?} binds no parameter buffer"),
+            }
+        };
         let device = &ctx.device;
         let pipeline = block_on(ctx.pipeline(plan.shader, entry, plan.tiled))
             .unwrap_or_else(|e| panic!("{entry}: pipeline: {e}"));
@@ -114,6 +128,13 @@ impl Case {
             match r {
                 Resource::Tensor(t) => self.values[t].iter().map(|v| v.to_bits()).collect(),
                 Resource::State => vec![self.step],
+                Resource::Scratch => vec![0; 4],
+                Resource::Arena(role) => {
+                    let (layout, ts) = arena(role);
+                    let values: Vec<&[f32]> =
+                        ts.iter().map(|&t| self.values[t].as_slice()).collect();
+                    layout.pack(&values).iter().map(|v| v.to_bits()).collect()
+                }
                 Resource::Metrics => self.metrics.iter().map(|v| v.to_bits()).collect(),
                 Resource::Labels => {
                     self.labels.as_ref().expect("labels").iter().map(|&l| l.into()).collect()
@@ -217,7 +238,13 @@ impl Case {
                 Resource::Tensor(t) => after.tensors[t] = values,
                 Resource::State => after.step = values[0].to_bits(),
                 Resource::Metrics => after.metrics = values,
-                Resource::Rows | Resource::Labels => {}
+                Resource::Arena(role) => {
+                    let (layout, ts) = arena(role);
+                    for (&t, &o) in ts.iter().zip(&layout.offsets) {
+                        after.tensors[t] = values[o..o + self.values[t].len()].to_vec();
+                    }
+                }
+                Resource::Rows | Resource::Labels | Resource::Scratch => {}
             }
         }
         after

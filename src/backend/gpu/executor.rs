@@ -1,10 +1,12 @@
 //! Buffers, bind groups and command recording for one Program on one device.
 //!
-//! Everything is allocated when the executor is built: the dataset, parameters, gradients,
-//! Adam moments, activations, one uniform buffer and one bind group per op. A training
-//! step then only records dispatches into a compute pass; many steps share one submit,
-//! the step counter advances on the GPU, and the losses accumulate in a GPU buffer that is
-//! copied into a small ring of staging buffers and read back asynchronously.
+//! Everything is allocated when the executor is built: the dataset, activations, one uniform
+//! buffer and one bind group per op, and four buffers for all the parameters — values,
+//! gradients and Adam's two moments, each laid out by the program's [`Arena`], so that the
+//! optimizer is one dispatch and the gradients one clear. A training step then only records
+//! dispatches into a compute pass; many steps share one submit, the step counter advances
+//! on the GPU, and the losses accumulate in a GPU buffer that is copied into a small ring of
+//! staging buffers and read back asynchronously.
 
 use std::collections::VecDeque;
 
@@ -12,8 +14,8 @@ use super::context::{read_mapped_f32, GpuContext};
 use crate::backend::Metrics;
 use crate::data::Values;
 use crate::error::{Error, Result};
-use crate::model::{metric, ModelSpec, Op, Program};
-use crate::ops::{Plan, Resource, TrainData, UNIFORM_BYTES};
+use crate::model::{metric, ModelSpec, Op, Program, Role, TensorId};
+use crate::ops::{Arena, Plan, Resource, TrainData, UNIFORM_BYTES};
 
 /// Staging buffers for metrics in flight: how many submits may run ahead of the readback.
 const RING: usize = 4;
@@ -32,10 +34,34 @@ struct InFlight {
     rx: futures_channel::oneshot::Receiver<bool>,
 }
 
+/// Where a tensor lives: its own buffer, or a range of a parameter buffer.
+#[derive(Clone)]
+struct View {
+    buffer: wgpu::Buffer,
+    offset: u64,
+    bytes: u64,
+}
+
+impl View {
+    fn binding(&self) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.buffer,
+            offset: self.offset,
+            size: wgpu::BufferSize::new(self.bytes),
+        })
+    }
+}
+
 pub struct GpuExecutor {
     ctx: GpuContext,
     program: Program,
-    buffers: Vec<wgpu::Buffer>,
+    /// Every tensor, by [`TensorId`].
+    views: Vec<View>,
+    /// The parameter buffers: values, gradients, Adam's m and v.
+    arenas: [wgpu::Buffer; 4],
+    /// What a step clears: the gradients buffer and each activation gradient.
+    clears: Vec<View>,
+    scratch: wgpu::Buffer,
     /// The training set this executor samples its batches from (possibly shared).
     data: GpuDataset,
     state: wgpu::Buffer,
@@ -178,8 +204,21 @@ impl GpuExecutor {
         data: Option<GpuDataset>,
     ) -> Result<Self> {
         let device = &ctx.device;
-        let buffers: Vec<wgpu::Buffer> =
-            program.tensors.iter().map(|t| storage(device, &t.name, t.len() as u64 * 4)).collect();
+        let arena_bytes = program.arena.len as u64 * 4;
+        let arenas = ["parameters", "gradients", "adam m", "adam v"]
+            .map(|label| storage(device, label, arena_bytes));
+        let views = tensor_views(device, &program, &arenas);
+        let param_grads: Vec<TensorId> = program.params.iter().map(|p| p.grad).collect();
+        let whole = |b: &wgpu::Buffer| View { buffer: b.clone(), offset: 0, bytes: b.size() };
+        let clears = std::iter::once(whole(&arenas[1]))
+            .chain(
+                program
+                    .gradients
+                    .iter()
+                    .filter(|t| !param_grads.contains(t))
+                    .map(|&t| views[t].clone()),
+            )
+            .collect();
         let data = data.unwrap_or_else(|| GpuDataset::empty(ctx, program.input_size()));
         data.check_width(&program)?;
         let state = storage(device, "step counter", 16);
@@ -191,7 +230,10 @@ impl GpuExecutor {
         let readback = staging(device, "inference readback", readback_len as u64 * 4);
         let mut ex = GpuExecutor {
             ctx: ctx.clone(),
-            buffers,
+            views,
+            arenas,
+            clears,
+            scratch: storage(device, "scratch", 16),
             data,
             state,
             metrics,
@@ -215,14 +257,17 @@ impl GpuExecutor {
         Ok(ex)
     }
 
-    fn resource(&self, r: Resource) -> &wgpu::Buffer {
-        match r {
-            Resource::Tensor(t) => &self.buffers[t],
+    fn resource(&self, r: Resource) -> wgpu::BindingResource<'_> {
+        let buffer = match r {
+            Resource::Tensor(t) => return self.views[t].binding(),
             Resource::Rows => &self.data.rows,
             Resource::Labels => &self.data.labels,
             Resource::State => &self.state,
             Resource::Metrics => &self.metrics,
-        }
+            Resource::Arena(role) => &self.arenas[arena_index(role)],
+            Resource::Scratch => &self.scratch,
+        };
+        buffer.as_entire_binding()
     }
 
     /// What `op` dispatches on `rows` rows.
@@ -250,10 +295,7 @@ impl GpuExecutor {
             let mut entries: Vec<wgpu::BindGroupEntry> = p
                 .bindings
                 .iter()
-                .map(|&(binding, r)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: self.resource(r).as_entire_binding(),
-                })
+                .map(|&(binding, r)| wgpu::BindGroupEntry { binding, resource: self.resource(r) })
                 .collect();
             if let Some(u) = &uniform {
                 entries.push(wgpu::BindGroupEntry { binding: 0, resource: u.as_entire_binding() });
@@ -323,14 +365,15 @@ impl GpuExecutor {
         self.data.layout.rows
     }
 
-    /// Records `steps` training steps — one compute pass each — into one submit, then
-    /// starts the asynchronous readback of their summed losses. Waits only when the ring of
-    /// staging buffers is full (the GPU is `RING` submits behind).
     /// Compute dispatches recorded per training step, and buffer clears (the gradients)
     /// before them.
     pub fn commands_per_step(&self) -> (usize, usize) {
-        (self.train.len(), self.program.gradients.len())
+        (self.train.len(), self.clears.len())
     }
+
+    /// Records `steps` training steps — one compute pass each — into one submit, then
+    /// starts the asynchronous readback of their summed losses. Waits only when the ring of
+    /// staging buffers is full (the GPU is `RING` submits behind).
 
     pub async fn train(&mut self, steps: u32) -> Result<()> {
         if steps == 0 {
@@ -347,8 +390,8 @@ impl GpuExecutor {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("train") });
         for _ in 0..steps {
             // Every gradient starts the step at zero; the backward ops add to it.
-            for &t in &self.program.gradients {
-                encoder.clear_buffer(&self.buffers[t], 0, None);
+            for v in &self.clears {
+                encoder.clear_buffer(&v.buffer, v.offset, Some(v.bytes));
             }
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("train step"),
@@ -418,11 +461,11 @@ impl GpuExecutor {
             .ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("set params") });
-        for (p, v) in self.program.params.iter().zip(values) {
-            self.ctx.queue.write_buffer(&self.buffers[p.value], 0, bytemuck::cast_slice(v));
-            encoder.clear_buffer(&self.buffers[p.m], 0, None);
-            encoder.clear_buffer(&self.buffers[p.v], 0, None);
-        }
+        let slices: Vec<&[f32]> = values.iter().map(|v| v.as_slice()).collect();
+        let packed = self.program.arena.pack(&slices);
+        self.ctx.queue.write_buffer(&self.arenas[0], 0, bytemuck::cast_slice(&packed));
+        encoder.clear_buffer(&self.arenas[2], 0, None);
+        encoder.clear_buffer(&self.arenas[3], 0, None);
         encoder.clear_buffer(&self.state, 0, None);
         encoder.clear_buffer(&self.metrics, 0, None);
         self.ctx.queue.submit([encoder.finish()]);
@@ -453,7 +496,8 @@ impl GpuExecutor {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read params") });
         let mut offset = 0u64;
         for (&t, &len) in values.iter().zip(&lens) {
-            encoder.copy_buffer_to_buffer(&self.buffers[t], 0, &buffer, offset, len as u64 * 4);
+            let v = &self.views[t];
+            encoder.copy_buffer_to_buffer(&v.buffer, v.offset, &buffer, offset, len as u64 * 4);
             offset += len as u64 * 4;
         }
         self.ctx.queue.submit([encoder.finish()]);
@@ -483,9 +527,9 @@ impl GpuExecutor {
             (&self.program.encode, self.program.infer_x, self.program.infer_stats)
         };
         let out_len = rows * self.program.tensors[out_t].cols;
-        self.ctx.queue.write_buffer(&self.buffers[in_t], 0, bytemuck::cast_slice(input));
+        self.ctx.queue.write_buffer(&self.views[in_t].buffer, 0, bytemuck::cast_slice(input));
         if let (Some(t), Some(c)) = (self.program.infer_cond, cond) {
-            self.ctx.queue.write_buffer(&self.buffers[t], 0, bytemuck::cast_slice(c));
+            self.ctx.queue.write_buffer(&self.views[t].buffer, 0, bytemuck::cast_slice(c));
         }
         let dispatches = if decode { &self.decode } else { &self.encode };
         // Re-plan for `rows`: only the uniform words and grids change.
@@ -513,7 +557,7 @@ impl GpuExecutor {
             }
         }
         encoder.copy_buffer_to_buffer(
-            &self.buffers[out_t],
+            &self.views[out_t].buffer,
             0,
             &self.readback,
             0,
@@ -533,6 +577,43 @@ impl GpuExecutor {
         let rows = z.len() / self.program.spec.latent;
         self.infer(true, z, cond, rows).await
     }
+}
+
+/// The parameter buffer that holds tensors of `role`.
+fn arena_index(role: Role) -> usize {
+    match role {
+        Role::Param => 0,
+        Role::Grad => 1,
+        Role::AdamM => 2,
+        Role::AdamV => 3,
+        Role::Train | Role::Infer => unreachable!("activations have buffers of their own"),
+    }
+}
+
+/// Every tensor's place: parameters, their gradients and moments at their [`Arena`] offsets
+/// in `arenas`, everything else in a buffer of its own.
+fn tensor_views(device: &wgpu::Device, program: &Program, arenas: &[wgpu::Buffer; 4]) -> Vec<View> {
+    let Arena { offsets, .. } = &program.arena;
+    let mut place: Vec<Option<(usize, usize)>> = vec![None; program.tensors.len()];
+    for (p, &offset) in program.params.iter().zip(offsets) {
+        for (t, k) in [(p.value, 0), (p.grad, 1), (p.m, 2), (p.v, 3)] {
+            place[t] = Some((k, offset));
+        }
+    }
+    program
+        .tensors
+        .iter()
+        .zip(place)
+        .map(|(t, place)| {
+            let bytes = (t.len() as u64 * 4).max(4);
+            match place {
+                Some((k, offset)) => {
+                    View { buffer: arenas[k].clone(), offset: offset as u64 * 4, bytes }
+                }
+                None => View { buffer: storage(device, &t.name, bytes), offset: 0, bytes },
+            }
+        })
+        .collect()
 }
 
 fn record(pass: &mut wgpu::ComputePass<'_>, dispatches: &[Dispatch]) {
