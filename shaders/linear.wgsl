@@ -20,6 +20,9 @@
 //   weight   A(m = o, k = b) = g[b, o], B(k = b, n = i) = x[b, i]
 //   input    A(m = b, k = o) = g[b, o], B(k = o, n = i) = w[o, i]
 //
+// Pipelines are compiled per activation: f is the override constant ACT, so the compiler
+// folds f and f′ (and, for IDENTITY, drops the loads of y_in).
+//
 // Two schedules, chosen per device by the override constant TILED (TM is 64 or 128):
 // - TILED = true (GPUs): workgroups of 16 × 16 invocations, each owning a 4 × 4 block of C,
 //   so a workgroup covers 64 × 64. Per K-tile of 16 the workgroup stages a 16 × 64 slice of
@@ -36,19 +39,18 @@
 // Prepended: activate.wgsl.
 
 override TILED: bool = true;
+// f: an activation code, or IDENTITY.
+override ACT: u32 = IDENTITY;
 
 struct Dims {
     rows: u32,
     inputs: u32,
     outputs: u32,
-    // f: an activation code, or IDENTITY.
-    act: u32,
     slope: f32,
     // linear_backward: workgroup rows of the weight product, and of the input product (0:
     // the layer's input has no gradient).
     w_tiles: u32,
     x_tiles: u32,
-    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -107,10 +109,10 @@ fn backward_mat(which: u32) -> Mat {
 
 // g at a flat index of dy.
 fn grad(e: u32) -> f32 {
-    if (dims.act == IDENTITY) {
+    if (ACT == IDENTITY) {
         return dy[e];
     }
-    return dy[e] * derivative(dims.act, dims.slope, y_in[e]);
+    return dy[e] * derivative(ACT, dims.slope, y_in[e]);
 }
 
 // Operand B of a backward product at a flat index.
@@ -282,7 +284,7 @@ fn linear_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
         for (var j = 0u; j < 4u; j++) {
             let col = o.y + j;
             if (row < p.m && col < p.n) {
-                y[row * p.n + col] = activate(dims.act, dims.slope, acc[i][j] + bias[col]);
+                y[row * p.n + col] = activate(ACT, dims.slope, acc[i][j] + bias[col]);
             }
         }
     }

@@ -11,17 +11,32 @@ use crate::ops::activation::{activate, activation_derivative};
 use crate::shaders::Shader;
 
 uniform! {
-    /// A layer of `rows` × `inputs` → `outputs` with activation `act` (a code, or
-    /// [`IDENTITY`]); for `linear_backward`, the workgroup rows of its two products.
+    /// A layer of `rows` × `inputs` → `outputs`; for `linear_backward`, the workgroup rows
+    /// of its two products.
     pub struct Dims for Shader::Linear {
         rows: u32,
         inputs: u32,
         outputs: u32,
-        act: u32,
         slope: f32,
         w_tiles: u32,
         x_tiles: u32,
-        _pad: u32,
+    }
+}
+
+/// The override constants of `linear.wgsl`: its pipelines are compiled per schedule and per
+/// activation, so the compiler sees f (and f′) as constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Matmul {
+    /// The schedule: workgroup-memory tiles, or register blocks (see the shader).
+    pub tiled: bool,
+    /// The layer's activation code, or [`IDENTITY`].
+    pub act: u32,
+}
+
+impl Matmul {
+    /// The constants by their WGSL names.
+    pub fn constants(self) -> [(&'static str, f64); 2] {
+        [("TILED", f64::from(u8::from(self.tiled))), ("ACT", f64::from(self.act))]
     }
 }
 
@@ -80,7 +95,6 @@ impl Kernel for LinearForward {
             rows: cx.rows as u32,
             inputs: i as u32,
             outputs: o as u32,
-            act: act_code(self.f),
             slope: LEAKY_SLOPE,
             ..Dims::default()
         };
@@ -92,7 +106,8 @@ impl Kernel for LinearForward {
         ];
         let groups =
             [o.div_ceil(64).max(1) as u32, cx.rows.div_ceil(tile_rows(cx)).max(1) as u32, 1];
-        Plan { tiled: Some(cx.tiled), ..Plan::new("linear_forward", dims, groups, bindings) }
+        let matmul = Some(Matmul { tiled: cx.tiled, act: act_code(self.f) });
+        Plan { matmul, ..Plan::new("linear_forward", dims, groups, bindings) }
     }
 }
 
@@ -141,11 +156,9 @@ impl Kernel for LinearBackward {
             rows: cx.rows as u32,
             inputs: i as u32,
             outputs: o as u32,
-            act: act_code(self.f),
             slope: LEAKY_SLOPE,
             w_tiles: w_tiles as u32,
             x_tiles: x_tiles as u32,
-            _pad: 0,
         };
         // Without an activation f′ is never read: dy fills the slot.
         let y_in = if self.f.is_some() { self.y } else { self.dy };
@@ -163,7 +176,8 @@ impl Kernel for LinearBackward {
             (binding::dx, dx),
         ];
         let groups = [i.div_ceil(64).max(1) as u32, (w_tiles + x_tiles + 1) as u32, 1];
-        Plan { tiled: Some(cx.tiled), ..Plan::new("linear_backward", dims, groups, bindings) }
+        let matmul = Some(Matmul { tiled: cx.tiled, act: act_code(self.f) });
+        Plan { matmul, ..Plan::new("linear_backward", dims, groups, bindings) }
     }
 }
 

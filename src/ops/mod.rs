@@ -348,8 +348,8 @@ impl Arena {
 pub struct Plan {
     pub shader: Shader,
     pub entry: &'static str,
-    /// Value of the `TILED` override of `linear.wgsl` (matmul entry points only).
-    pub tiled: Option<bool>,
+    /// The override constants of `linear.wgsl` (its entry points only).
+    pub matmul: Option<linear::Matmul>,
     /// The uniform's bytes at binding 0, zero-padded; `None` for a kernel without one.
     pub uniform: Option<[u8; UNIFORM_BYTES]>,
     pub groups: [u32; 3],
@@ -367,7 +367,7 @@ impl Plan {
         let bytes = bytemuck::bytes_of(&params);
         let mut uniform = [0; UNIFORM_BYTES];
         uniform[..bytes.len()].copy_from_slice(bytes);
-        Plan { shader: U::SHADER, entry, tiled: None, uniform: Some(uniform), groups, bindings }
+        Plan { shader: U::SHADER, entry, matmul: None, uniform: Some(uniform), groups, bindings }
     }
 }
 

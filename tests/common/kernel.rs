@@ -121,7 +121,7 @@ impl Case {
             }
         };
         let device = &ctx.device;
-        let pipeline = block_on(ctx.pipeline(plan.shader, entry, plan.tiled))
+        let pipeline = block_on(ctx.pipeline(plan.shader, entry, plan.matmul))
             .unwrap_or_else(|e| panic!("{entry}: pipeline: {e}"));
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let words = |r: Resource| -> Vec<u32> {

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
+use crate::ops::linear::Matmul;
 use crate::shaders::Shader;
 
-/// Compiled pipelines by (kernel family, entry point, `TILED` override).
-type PipelineCache = HashMap<(Shader, &'static str, Option<bool>), wgpu::ComputePipeline>;
+/// Compiled pipelines by (kernel family, entry point, `linear.wgsl`'s override constants).
+type PipelineCache = HashMap<(Shader, &'static str, Option<Matmul>), wgpu::ComputePipeline>;
 
 /// A device and everything shared by the executors built on it.
 #[derive(Clone)]
@@ -116,18 +117,18 @@ impl GpuContext {
 
     /// The compute pipeline of one entry point, compiled once per context. A shader that
     /// fails to compile is reported with its file and entry point.
-    /// `tiled` sets the `TILED` override of `linear.wgsl`'s matmul entry points.
+    /// `matmul` sets the override constants of `linear.wgsl`'s entry points.
     pub async fn pipeline(
         &self,
         shader: Shader,
         entry: &'static str,
-        tiled: Option<bool>,
+        matmul: Option<Matmul>,
     ) -> Result<wgpu::ComputePipeline> {
-        let key = (shader, entry, tiled);
+        let key = (shader, entry, matmul);
         if let Some(p) = self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(p.clone());
         }
-        let constants = [("TILED", if tiled == Some(true) { 1.0 } else { 0.0 })];
+        let constants = matmul.map(|m| m.constants()).unwrap_or_default();
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(shader.name()),
@@ -139,10 +140,7 @@ impl GpuContext {
             module: &module,
             entry_point: Some(entry),
             compilation_options: wgpu::PipelineCompilationOptions {
-                constants: match tiled {
-                    Some(_) => &constants[..],
-                    None => &[],
-                },
+                constants: if matmul.is_some() { &constants[..] } else { &[] },
                 ..Default::default()
             },
             cache: None,

@@ -281,7 +281,7 @@ impl GpuExecutor {
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
             let p: Plan = self.plan(op, rows);
-            let pipeline = self.ctx.pipeline(p.shader, p.entry, p.tiled).await?;
+            let pipeline = self.ctx.pipeline(p.shader, p.entry, p.matmul).await?;
             let uniform = p.uniform.map(|words| {
                 let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(p.entry),
