@@ -211,13 +211,12 @@ fn backward_tiled(p: Mat, row0: u32, col0: u32, lid: vec3<u32>) -> array<vec4<f3
 // Each invocation: rows m0 … m0 + 7, columns n0 … n0 + 3, accumulated in registers.
 // Out-of-range rows and columns read a clamped (valid) index and are never stored.
 
-fn block_rows(p: Mat, m0: u32) -> array<u32, 8> {
-    let last = p.m - 1u;
-    var r: array<u32, 8>;
-    for (var i = 0u; i < 8u; i++) {
-        r[i] = min(m0 + i, last) * p.sam;
-    }
-    return r;
+// The eight rows' offsets into A (clamped), as two vectors: registers, not an array, which
+// some compilers (SwiftShader's) would keep in memory.
+fn block_rows(p: Mat, m0: u32) -> array<vec4<u32>, 2> {
+    let last = vec4<u32>(p.m - 1u);
+    let r = vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u);
+    return array<vec4<u32>, 2>(min(r, last) * p.sam, min(r + vec4<u32>(4u), last) * p.sam);
 }
 
 fn block_cols(p: Mat, n0: u32) -> vec4<u32> {
@@ -225,24 +224,47 @@ fn block_cols(p: Mat, n0: u32) -> vec4<u32> {
 }
 
 fn forward_blocked(p: Mat, m0: u32, n0: u32) -> array<vec4<f32>, 8> {
-    let ra = block_rows(p, m0);
+    let rows = block_rows(p, m0);
+    let oa = rows[0];
+    let ob = rows[1];
     let cols = block_cols(p, n0);
-    var acc: array<vec4<f32>, 8>;
+    var c0 = vec4<f32>(0.0);
+    var c1 = vec4<f32>(0.0);
+    var c2 = vec4<f32>(0.0);
+    var c3 = vec4<f32>(0.0);
+    var c4 = vec4<f32>(0.0);
+    var c5 = vec4<f32>(0.0);
+    var c6 = vec4<f32>(0.0);
+    var c7 = vec4<f32>(0.0);
     for (var k = 0u; k < p.k; k++) {
         let kb = k * p.sbk;
         let ka = k * p.sak;
         let bv = vec4<f32>(w[kb + cols.x], w[kb + cols.y], w[kb + cols.z], w[kb + cols.w]);
-        for (var i = 0u; i < 8u; i++) {
-            acc[i] += x[ra[i] + ka] * bv;
-        }
+        c0 += x[oa.x + ka] * bv;
+        c1 += x[oa.y + ka] * bv;
+        c2 += x[oa.z + ka] * bv;
+        c3 += x[oa.w + ka] * bv;
+        c4 += x[ob.x + ka] * bv;
+        c5 += x[ob.y + ka] * bv;
+        c6 += x[ob.z + ka] * bv;
+        c7 += x[ob.w + ka] * bv;
     }
-    return acc;
+    return array<vec4<f32>, 8>(c0, c1, c2, c3, c4, c5, c6, c7);
 }
 
 fn backward_blocked(p: Mat, m0: u32, n0: u32) -> array<vec4<f32>, 8> {
-    let ra = block_rows(p, m0);
+    let rows = block_rows(p, m0);
+    let oa = rows[0];
+    let ob = rows[1];
     let cols = block_cols(p, n0);
-    var acc: array<vec4<f32>, 8>;
+    var c0 = vec4<f32>(0.0);
+    var c1 = vec4<f32>(0.0);
+    var c2 = vec4<f32>(0.0);
+    var c3 = vec4<f32>(0.0);
+    var c4 = vec4<f32>(0.0);
+    var c5 = vec4<f32>(0.0);
+    var c6 = vec4<f32>(0.0);
+    var c7 = vec4<f32>(0.0);
     for (var k = 0u; k < p.k; k++) {
         let kb = k * p.sbk;
         let ka = k * p.sak;
@@ -252,11 +274,16 @@ fn backward_blocked(p: Mat, m0: u32, n0: u32) -> array<vec4<f32>, 8> {
         } else {
             bv = vec4<f32>(w[kb + cols.x], w[kb + cols.y], w[kb + cols.z], w[kb + cols.w]);
         }
-        for (var i = 0u; i < 8u; i++) {
-            acc[i] += grad(ra[i] + ka) * bv;
-        }
+        c0 += grad(oa.x + ka) * bv;
+        c1 += grad(oa.y + ka) * bv;
+        c2 += grad(oa.z + ka) * bv;
+        c3 += grad(oa.w + ka) * bv;
+        c4 += grad(ob.x + ka) * bv;
+        c5 += grad(ob.y + ka) * bv;
+        c6 += grad(ob.z + ka) * bv;
+        c7 += grad(ob.w + ka) * bv;
     }
-    return acc;
+    return array<vec4<f32>, 8>(c0, c1, c2, c3, c4, c5, c6, c7);
 }
 
 // ---- the entry points ----
