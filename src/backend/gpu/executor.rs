@@ -374,7 +374,6 @@ impl GpuExecutor {
     /// Records `steps` training steps — one compute pass each — into one submit, then
     /// starts the asynchronous readback of their summed losses. Waits only when the ring of
     /// staging buffers is full (the GPU is `RING` submits behind).
-
     pub async fn train(&mut self, steps: u32) -> Result<()> {
         if steps == 0 {
             return Ok(());
