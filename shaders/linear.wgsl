@@ -208,6 +208,9 @@ fn backward_tiled(p: Mat, row0: u32, col0: u32, lid: vec3<u32>) -> array<vec4<f3
 }
 
 // ---- the register-blocked schedule ----
+// (forward_* and backward_* are near-copies on purpose: a binding a function reads counts as
+// used by every entry point that calls it, so one shared body would make linear_forward bind
+// dy and y_in too.)
 // Each invocation: rows m0 … m0 + 7, columns n0 … n0 + 3, accumulated in registers.
 // Out-of-range rows and columns read a clamped (valid) index and are never stored.
 

@@ -112,7 +112,7 @@ pub struct LayerShape {
     pub outputs: usize,
 }
 
-/// Metric slots accumulated by [`AccumulateMetric`].
+/// Metric slots summed by [`FinishStep`].
 pub mod metric {
     /// Reconstruction loss summed over pixels, summed over rows.
     pub const RECON: usize = 0;

@@ -129,7 +129,7 @@ impl Activation {
     pub const EVERY: [Activation; 4] =
         [Activation::Relu, Activation::LeakyRelu, Activation::Tanh, Activation::Sigmoid];
 
-    /// Numeric code shared with `shaders/activation.wgsl`.
+    /// Numeric code shared with `shaders/activate.wgsl`.
     pub fn code(self) -> u32 {
         match self {
             Activation::Relu => 0,

@@ -187,7 +187,7 @@ pub struct Cpu<'a> {
     pub shape: InputShape,
     /// Rows of this run: the batch, or an inference call's rows.
     pub rows: usize,
-    /// The step counter (advanced by [`AdvanceStep`]).
+    /// The step counter (advanced by [`FinishStep`]).
     pub step: &'a mut u32,
     /// The training rows, n × D values.
     pub data: &'a Values,

@@ -68,17 +68,15 @@ impl Kernel for FinishStep {
             scale1: scale(1),
             scale2: scale(2),
         };
-        // A slot without terms reads nothing: the first present tensor fills its binding.
-        let any = self.sums.iter().flatten().next().map(|s| s.values);
-        let values = |k: usize| self.sums[k].map(|s| s.values).or(any);
+        // A slot without terms (len 0) reads nothing: the scratch buffer fills its binding.
         let mut bindings =
             vec![(binding::metrics, Resource::Metrics), (binding::state, Resource::State)];
         for (k, b) in [binding::values0, binding::values1, binding::values2].into_iter().enumerate()
         {
-            match values(k) {
-                Some(t) => bindings.push(bind(b, t)),
-                None => bindings.push((b, Resource::Scratch)),
-            }
+            bindings.push(match self.sums[k] {
+                Some(s) => bind(b, s.values),
+                None => (b, Resource::Scratch),
+            });
         }
         Plan::new("finish_step", params, [1, 1, 1], bindings)
     }

@@ -14,7 +14,7 @@ use super::context::{read_mapped_f32, GpuContext};
 use crate::backend::Metrics;
 use crate::data::Values;
 use crate::error::{Error, Result};
-use crate::model::{metric, ModelSpec, Op, Program, Role, TensorId};
+use crate::model::{metric, ModelSpec, Op, Program, Role};
 use crate::ops::{Arena, Plan, Resource, TrainData, UNIFORM_BYTES};
 
 /// Staging buffers for metrics in flight: how many submits may run ahead of the readback.
@@ -55,7 +55,7 @@ impl View {
 pub struct GpuExecutor {
     ctx: GpuContext,
     program: Program,
-    /// Every tensor, by [`TensorId`].
+    /// Every tensor, by [`TensorId`](crate::model::TensorId).
     views: Vec<View>,
     /// The parameter buffers: values, gradients, Adam's m and v.
     arenas: [wgpu::Buffer; 4],
@@ -208,14 +208,14 @@ impl GpuExecutor {
         let arenas = ["parameters", "gradients", "adam m", "adam v"]
             .map(|label| storage(device, label, arena_bytes));
         let views = tensor_views(device, &program, &arenas);
-        let param_grads: Vec<TensorId> = program.params.iter().map(|p| p.grad).collect();
-        let whole = |b: &wgpu::Buffer| View { buffer: b.clone(), offset: 0, bytes: b.size() };
-        let clears = std::iter::once(whole(&arenas[1]))
+        // The parameters' gradients are one clear of their buffer; the activations' one each.
+        let grads = View { buffer: arenas[1].clone(), offset: 0, bytes: arenas[1].size() };
+        let clears = std::iter::once(grads)
             .chain(
                 program
                     .gradients
                     .iter()
-                    .filter(|t| !param_grads.contains(t))
+                    .filter(|&&t| program.tensors[t].role != Role::Grad)
                     .map(|&t| views[t].clone()),
             )
             .collect();
