@@ -1,9 +1,12 @@
 // Training speed of a VAE inside headless Chromium, through the page's own engine (the
 // module Worker and the wasm Lab): on WebGPU (SwiftShader here) and on the CPU fallback.
 //
-// usage: node scripts/bench-browser.mjs [--backend webgpu|cpu] [--steps N]
+// usage: node scripts/bench-browser.mjs [--backend webgpu|cpu] [--steps N] [--profile]
 //                                      [--spec '{"hidden":[400],"latent":20,"batch_size":128}']
 // Prints one JSON line per backend: {backend, adapter, spec, steps, steps_per_s, samples_per_s}.
+// --profile: then times each op of up to 50 more steps (the element's `profile`: WebGPU's
+// kernels by timestamp queries, Chromium started with --enable-webgpu-developer-features so
+// they are not rounded to 100 µs) and prints a table after the line: op, ms/step, share.
 // Serves the repository on a free loopback port for the duration of the run. Needs
 // `make data wasm` first. Steady state: a warm-up of a few steps is not timed.
 import { chromium } from '@playwright/test';
@@ -19,6 +22,7 @@ const opt = (name, fallback) => {
 };
 const backends = opt('backend', 'webgpu,cpu').split(',');
 const steps = Number(opt('steps', '60'));
+const profile = args.includes('--profile');
 const spec = opt('spec', '{"kind":"vae","hidden":[400],"latent":20,"batch_size":128}');
 for (const b of backends) {
   if (!['webgpu', 'cpu'].includes(b)) throw new Error(`--backend: ${b} is not webgpu or cpu`);
@@ -32,7 +36,9 @@ try {
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: backend === 'webgpu' ? [...quiet, '--enable-unsafe-webgpu'] : quiet,
+      args: backend === 'webgpu'
+        ? [...quiet, '--enable-unsafe-webgpu', ...(profile ? ['--enable-webgpu-developer-features'] : [])]
+        : quiet,
     });
     const page = await browser.newPage();
     await page.route(`${base}/bench.html`, (route) => route.fulfill({
@@ -41,15 +47,16 @@ try {
              <latent-lab backend="${backend}" spec='${spec}'></latent-lab>`,
     }));
     await page.goto(`${base}/bench.html`);
-    const result = await page.evaluate(async (steps) => {
+    const result = await page.evaluate(async ({ steps, profile }) => {
       const el = document.querySelector('latent-lab');
       const info = await el.ready;
       await el.train({ steps: 5 }); // warm-up: pipelines compiled, buffers resident
       const t0 = performance.now();
       await el.train({ steps });
       const seconds = (performance.now() - t0) / 1000;
-      return { backend: el.backend, adapter: info.adapter, seconds };
-    }, steps);
+      const times = profile ? await el.profile({ steps: Math.min(steps, 50) }) : null;
+      return { backend: el.backend, adapter: info.adapter, seconds, times };
+    }, { steps, profile });
     const batch = JSON.parse(spec).batch_size ?? 128;
     console.log(JSON.stringify({
       backend: result.backend,
@@ -59,6 +66,14 @@ try {
       steps_per_s: +(steps / result.seconds).toFixed(2),
       samples_per_s: Math.round((steps * batch) / result.seconds),
     }));
+    if (result.times) {
+      const { ops, totalMs, timer } = result.times;
+      console.log(`${'op'.padEnd(28)} ${'ms/step'.padStart(10)} ${'share'.padStart(7)}   (${timer})`);
+      for (const { op, ms } of ops) {
+        console.log(`${op.padEnd(28)} ${ms.toFixed(3).padStart(10)} ${(100 * ms / totalMs).toFixed(1).padStart(6)}%`);
+      }
+      console.log(`${'total'.padEnd(28)} ${totalMs.toFixed(3).padStart(10)}`);
+    }
     await browser.close();
   }
 } finally {

@@ -14,7 +14,7 @@
 // concat_columns: y[b, :] = [a[b, :] | c[b, :]] (params: rows, count = cols(a),
 // width = cols(c)); split_columns_backward: da[b, :] += dy[b, ..cols(a)] (count = cols(a),
 // width = cols(dy)).
-// Dispatch: up to 4096 workgroups of 256 (strided), over B·width gathered values, the
+// Dispatch: up to 4096 workgroups of 256 (strided), over B·⌈width / CHUNK⌉ chunks gathered, the
 // corrupted elements, B·10 one-hot entries or the output's elements.
 // Bindings: 0 params · Input: 1 state, 2 images, 13 rows (f32), 4 clean, 6 labels, 8 a,
 // 9 c, 11 dy ·
@@ -58,23 +58,41 @@ const INV_255: f32 = 1.0 / 255.0;
 
 const CLASSES: u32 = 10u;
 
+// Values of one row per invocation of the gathers: the row's index (a permutation of some
+// twenty hashes) is drawn once for all of them. As GATHER_CHUNK in src/ops/data.rs.
+const CHUNK: u32 = 16u;
+
 @compute @workgroup_size(256)
 fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    for (var i = gid.x; i < params.rows * params.width; i += nwg.x * 256u) {
-        let b = i / params.width;
-        let d = i % params.width;
+    let width = params.width;
+    let chunks = (width + CHUNK - 1u) / CHUNK;
+    for (var i = gid.x; i < params.rows * chunks; i += nwg.x * 256u) {
+        let b = i / chunks;
+        let d0 = (i % chunks) * CHUNK;
+        let end = min(d0 + CHUNK, width);
         let index = batch_index(params.seed, state.step, b, params.rows, params.count);
-        let word = images[index * params.stride + d / 4u];
-        x[i] = f32((word >> (8u * (d % 4u))) & 255u) * INV_255;
+        // d0 is a multiple of 4: the chunk starts on a word.
+        let src = index * params.stride + d0 / 4u;
+        for (var d = d0; d < end; d += 4u) {
+            let word = images[src + (d - d0) / 4u];
+            for (var t = 0u; t < min(4u, end - d); t++) {
+                x[b * width + d + t] = f32((word >> (8u * t)) & 255u) * INV_255;
+            }
+        }
     }
 }
 
 @compute @workgroup_size(256)
 fn gather_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    for (var i = gid.x; i < params.rows * params.width; i += nwg.x * 256u) {
-        let b = i / params.width;
+    let width = params.width;
+    let chunks = (width + CHUNK - 1u) / CHUNK;
+    for (var i = gid.x; i < params.rows * chunks; i += nwg.x * 256u) {
+        let b = i / chunks;
+        let d0 = (i % chunks) * CHUNK;
         let index = batch_index(params.seed, state.step, b, params.rows, params.count);
-        x[i] = rows_f32[index * params.stride + i % params.width];
+        for (var d = d0; d < min(d0 + CHUNK, width); d++) {
+            x[b * width + d] = rows_f32[index * params.stride + d];
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //              p −= lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε), t = step + 1,
 // over the four parameter buffers (values, gradients, moments), which share one layout; the
 // padding between parameters has g = m = v = 0 and stays 0.
-// Dispatch: up to 4096 workgroups of 256 (strided).
+// Dispatch: up to 4096 workgroups of 256 (strided), at least ELEMENTS values per invocation,
+// so that the two pows of the bias correction are paid once for several values.
 // Bindings: 0 params · Input: 1 state, 3 grad · Output: 2 param, 4 m, 5 v.
 
 struct Params {

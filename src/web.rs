@@ -560,6 +560,42 @@ impl Lab {
         })
     }
 
+    /// Trains `steps` more steps timing each op; resolves to `{ops: [{op, ms}], totalMs,
+    /// steps, timer}` (ms per step, most first). On WebGPU `timer` is "timestamp-query":
+    /// each dispatch runs in a pass of its own, timestamped by the GPU, and the op
+    /// `(between)` is the GPU's time between the kernels (clears, barriers); it fails on a
+    /// device without timestamp queries. On the CPU engine it is "performance.now".
+    /// The steps count as trained; their metrics arrive through `poll_metrics`.
+    pub fn profile(&self, steps: u32) -> Promise {
+        self.run(move |mut st| async move {
+            let (rows, steps, timer) = match &mut st.ex {
+                Executor::Cpu(cpu) => {
+                    (cpu.train_profiled(steps, &performance_seconds), steps, "performance.now")
+                }
+                Executor::Gpu(gpu) => {
+                    let t = gpu.train_profiled(steps).await?;
+                    (t.rows(), t.steps, "timestamp-query")
+                }
+            };
+            let per_step = |seconds: f64| seconds * 1000.0 / f64::from(steps.max(1));
+            let ops: js_sys::Array = rows
+                .iter()
+                .map(|&(name, seconds)| {
+                    let o = Object::new();
+                    set(&o, "op", &JsValue::from(name));
+                    set(&o, "ms", &JsValue::from(per_step(seconds)));
+                    JsValue::from(o)
+                })
+                .collect();
+            let o = Object::new();
+            set(&o, "ops", &ops);
+            set(&o, "totalMs", &JsValue::from(per_step(rows.iter().map(|r| r.1).sum())));
+            set(&o, "steps", &JsValue::from(steps));
+            set(&o, "timer", &JsValue::from(timer));
+            Ok(o.into())
+        })
+    }
+
     /// Metrics of finished steps, without waiting: an array of
     /// `{first_step, steps, recon, kl, penalty}` (mean losses per image over those steps;
     /// `penalty` is the kind's own unweighted penalty, e.g. the sparse AE's sparsity).
@@ -1527,4 +1563,18 @@ fn set(target: &Object, key: &str, value: &JsValue) {
 
 fn now() -> f64 {
     js_sys::Date::now()
+}
+
+/// Seconds from the global scope's `performance.now()` (a worker's or a window's): the
+/// clock of the CPU engine's profile. Falls back to `Date.now()`.
+fn performance_seconds() -> f64 {
+    let global = js_sys::global();
+    let ms = Reflect::get(&global, &"performance".into())
+        .ok()
+        .and_then(|p| {
+            let f = Reflect::get(&p, &"now".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+            f.call0(&p).ok()?.as_f64()
+        })
+        .unwrap_or_else(now);
+    ms / 1000.0
 }

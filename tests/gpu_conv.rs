@@ -12,6 +12,7 @@ use common::kernel::Case;
 use common::{assert_close, randn};
 use latent_lab::backend::GpuContext;
 use latent_lab::model::{ConvShape, ModelSpec};
+use latent_lab::ops::linear::Schedule;
 use latent_lab::ops::{ConvBackwardBias, ConvBackwardInput, ConvBackwardWeight, ConvForward};
 
 /// The one tolerance of this file: the GPU sums the same products as the reference in
@@ -48,7 +49,7 @@ fn check(ctx: &GpuContext, s: &ConvShape, transpose: bool, what: &str) {
     let db = c.tensor(1, s.c_out, randn(s.c_out, seed + 6));
     let shape = *s;
     let run = |op: latent_lab::ops::Op, out: usize, terms: usize, entry: &str| {
-        let (gpu, cpu) = (c.gpu(ctx, op.clone(), false), c.cpu(op));
+        let (gpu, cpu) = (c.gpu(ctx, op.clone(), Schedule::Blocked), c.cpu(op));
         assert_matches(gpu.get(out), cpu.get(out), terms, &format!("{what} {name}_{entry}"));
     };
     // Products per output: the forward sums c_in·taps (c_in of the op's input), the input

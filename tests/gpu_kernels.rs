@@ -17,6 +17,7 @@ use latent_lab::data::{InputShape, Values};
 use latent_lab::model::{
     Activation, LossKind, ModelSpec, NoiseKind, NoiseSpec, SparsityPenalty, SparsitySpec,
 };
+use latent_lab::ops::linear::Schedule;
 use latent_lab::ops::*;
 use latent_lab::rng;
 
@@ -45,16 +46,17 @@ fn matmul_abs(k: usize) -> f32 {
     1e-6 * k as f32
 }
 
-/// Both matmul schedules: workgroup-memory tiles (64 × 64 per workgroup) and register
-/// blocks (128 × 64).
-const SCHEDULES: [(bool, &str); 2] = [(true, "tiled"), (false, "blocked")];
+/// Every matmul schedule: workgroup-memory tiles (64 × 64 per workgroup), register blocks
+/// (128 × 64), and register blocks read as vec4s (shapes in multiples of 4; others run the
+/// plain blocks).
+const SCHEDULES: [Schedule; 3] = Schedule::ALL;
 
 /// The op on the GPU in both schedules against its CPU function, on `out`.
 fn check_matmul(ctx: &GpuContext, case: &Case, op: Op, out: usize, k: usize, what: &str) {
     let expected = case.cpu(op.clone());
-    for (tiled, schedule) in SCHEDULES {
-        let gpu = case.gpu(ctx, op.clone(), tiled);
-        let what = format!("{what} [{schedule}]");
+    for schedule in SCHEDULES {
+        let gpu = case.gpu(ctx, op.clone(), schedule);
+        let what = format!("{what} [{schedule:?}]");
         assert_close(gpu.get(out), expected.get(out), matmul_abs(k), 1e-5, &what);
     }
 }
@@ -108,9 +110,10 @@ fn check_linear_backward(
     let dx = input_grad.then(|| c.tensor(rows, i, randn(rows * i, 10)));
     let op: Op = LinearBackward { x, w, y, dy, f, dw, db, dx }.into();
     let expected = c.cpu(op.clone());
-    for (tiled, schedule) in SCHEDULES {
-        let gpu = c.gpu(ctx, op.clone(), tiled);
-        let what = |t: &str| format!("linear_backward {f:?} {t} ({rows} × {i} → {o}) [{schedule}]");
+    for schedule in SCHEDULES {
+        let gpu = c.gpu(ctx, op.clone(), schedule);
+        let what =
+            |t: &str| format!("linear_backward {f:?} {t} ({rows} × {i} → {o}) [{schedule:?}]");
         assert_close(gpu.get(dw), expected.get(dw), matmul_abs(rows), 1e-5, &what("dw"));
         assert_close(gpu.get(db), expected.get(db), matmul_abs(rows), 1e-5, &what("db"));
         if let Some(dx) = dx {
@@ -137,9 +140,9 @@ fn linear_forward_by_hand() {
         (Some(Activation::Relu), [1.0, 0.0, 0.0]),
         (Some(Activation::LeakyRelu), [1.0, -leaky, -0.5 * leaky]),
     ] {
-        for (tiled, schedule) in SCHEDULES {
-            let out = c.gpu(ctx, LinearForward { x, w, b, y, f }, tiled);
-            let what = format!("linear_forward {f:?} by hand [{schedule}]");
+        for schedule in SCHEDULES {
+            let out = c.gpu(ctx, LinearForward { x, w, b, y, f }, schedule);
+            let what = format!("linear_forward {f:?} by hand [{schedule:?}]");
             assert_close(out.get(y), &want, 1e-6, 0.0, &what);
         }
     }
@@ -170,15 +173,15 @@ fn linear_backward_adds_to_what_the_gradients_hold_by_hand() {
         ),
     ];
     for (f, want_dx, want_dw, want_db) in cases {
-        for (tiled, schedule) in SCHEDULES {
-            let what = |name: &str| format!("{name} {f:?} by hand [{schedule}]");
+        for schedule in SCHEDULES {
+            let what = |name: &str| format!("{name} {f:?} by hand [{schedule:?}]");
             let op = LinearBackward { x, w, y, dy, f, dw, db, dx: Some(dx) };
-            let out = c.gpu(ctx, op, tiled);
+            let out = c.gpu(ctx, op, schedule);
             assert_close(out.get(dx), &want_dx, 0.0, 0.0, &what("dx"));
             assert_close(out.get(dw), &want_dw, 0.0, 0.0, &what("dw"));
             assert_close(out.get(db), &want_db, 0.0, 0.0, &what("db"));
             // The first layer: no input gradient, the same parameter gradients.
-            let out = c.gpu(ctx, LinearBackward { dx: None, ..op }, tiled);
+            let out = c.gpu(ctx, LinearBackward { dx: None, ..op }, schedule);
             assert_eq!(out.get(dx), &[10.0; 4], "{}", what("dx untouched"));
             assert_close(out.get(dw), &want_dw, 0.0, 0.0, &what("dw (first layer)"));
             assert_close(out.get(db), &want_db, 0.0, 0.0, &what("db (first layer)"));
@@ -193,6 +196,22 @@ fn linear_forward_should_match_reference_awkward_shapes() {
         check_linear_forward(ctx, 130, 131, 70, f); // grid 2 × 3, K = 131 = 8·16 + 3
     }
     check_linear_forward(ctx, 67, 200, 150, Some(Activation::Relu)); // grid 3 × 2, K = 12·16 + 8
+}
+
+/// Inputs and outputs in multiples of 4, so Blocked4 runs its vec4 entry points: rows that
+/// end inside a block of 8, outputs that end half-way through one (68 = 8·8 + 4).
+#[test]
+fn linear_forward_and_backward_in_vec4s_match_reference() {
+    let Some(ctx) = common::gpu() else { return };
+    for f in LAYER_ACTS {
+        check_linear_forward(ctx, 130, 132, 68, f);
+        check_linear_backward(ctx, 130, 132, 68, f, true);
+    }
+    check_linear_forward(ctx, 1, 4, 4, Some(Activation::Relu));
+    check_linear_backward(ctx, 1, 4, 4, Some(Activation::Relu), true);
+    // The VAE's decoder layer (20 → 400) and a first layer (no dx), 300 outputs for the bias.
+    check_linear_backward(ctx, 33, 20, 400, Some(Activation::Relu), true);
+    check_linear_backward(ctx, 67, 200, 300, None, false);
 }
 
 #[test]
@@ -242,7 +261,7 @@ fn activation_forward_should_match_reference_all_activations() {
     let y = c.tensor(1, LONG, unwritten(LONG));
     for f in ACTIVATIONS {
         let op = ActivationForward { f, x, y };
-        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+        let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
         // ReLU and leaky ReLU are a comparison and at most one correctly rounded multiply:
         // exact. tanh and the sigmoid go through the GPU's exp (a few ulp).
         let (abs, rel) = match f {
@@ -266,7 +285,7 @@ fn activation_backward_should_match_reference_all_activations() {
         let dy = c.tensor(1, LONG, randn(LONG, 12));
         let dx = c.tensor(1, LONG, randn(LONG, 13));
         let op = ActivationBackward { f, y, dy, dx };
-        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+        let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
         // The same arithmetic on the same y; 1 − y² and y(1 − y) may be fused on the GPU.
         let (abs, rel) = match f {
             Activation::Relu | Activation::LeakyRelu => (0.0, 0.0),
@@ -311,7 +330,7 @@ fn reconstruction_loss_by_hand() {
     let logits = vec![0.0, 0.0, 0.0, -30.0, 30.0, 0.0];
     let ln2 = std::f32::consts::LN_2;
     let (c, op) = loss_case(LossKind::Bce, logits, vec![1.0; 6], vec![0.0; 6], 2);
-    let out = c.gpu(ctx, op, false);
+    let out = c.gpu(ctx, op, Schedule::Blocked);
     // The GPU's exp and log: a few ulp.
     assert_close(out.get(op.row_loss), &[3.0 * ln2, 30.0 + ln2], 1e-6, 1e-6, "bce row_loss");
     let expected = [-0.25, -0.25, -0.25, -0.5, 0.0, -0.25];
@@ -319,12 +338,12 @@ fn reconstruction_loss_by_hand() {
     // MSE of σ(0) = ½ against 1: ¼, ∂ = 2(½ − 1)·½·½ = −¼, scale ½ … here 1 row: −¼,
     // added to a gradient that holds 1.
     let (c, op) = loss_case(LossKind::SigmoidMse, vec![0.0; 2], vec![1.0; 2], vec![1.0; 2], 1);
-    let out = c.gpu(ctx, op, false);
+    let out = c.gpu(ctx, op, Schedule::Blocked);
     assert_close(out.get(op.row_loss), &[0.5], 1e-6, 1e-6, "mse row_loss by hand");
     assert_close(out.get(op.dlogits), &[0.75; 2], 1e-6, 1e-6, "mse dlogits added by hand");
     // MSE of the value itself (standardised data): (3 − 1)² + (−1 − 1)² = 8, ∂ = 2(l − t).
     let (c, op) = loss_case(LossKind::Mse, vec![3.0, -1.0], vec![1.0; 2], vec![0.0; 2], 1);
-    let out = c.gpu(ctx, op, false);
+    let out = c.gpu(ctx, op, Schedule::Blocked);
     assert_close(out.get(op.row_loss), &[8.0], 0.0, 0.0, "identity mse row_loss by hand");
     assert_close(out.get(op.dlogits), &[4.0, -4.0], 0.0, 0.0, "identity mse dlogits by hand");
 }
@@ -334,7 +353,7 @@ fn check_reconstruction_loss(ctx: &GpuContext, loss: LossKind) {
     let logits: Vec<f32> = randn(rows * cols, 13).iter().map(|v| 3.0 * v).collect();
     let prior = randn(rows * cols, 15);
     let (c, op) = loss_case(loss, logits, randu(rows * cols, 14), prior, rows);
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     // Per pixel: the GPU's exp/log (a few ulp). Per row: 784 terms summed as the same
     // sequence, with the GPU's exp/log in each.
     let name = format!("{loss:?}");
@@ -373,7 +392,7 @@ fn finish_step_sums_each_slot_and_advances_the_step() {
     let unit = c.tensor(1, 300, randn(300, 17));
     let sum = |values, per_batch| Some(MetricSum { values, per_batch });
     let all = FinishStep { sums: [sum(recon, false), sum(kl, false), sum(unit, true)] };
-    let (gpu, cpu) = (c.gpu(ctx, all, false), c.cpu(all));
+    let (gpu, cpu) = (c.gpu(ctx, all, Schedule::Blocked), c.cpu(all));
     assert_eq!((gpu.step, cpu.step), (42, 42), "the step advances");
     // The CPU sums with an iterator (which may reassociate).
     assert_close(&gpu.metrics, &cpu.metrics, 1e-5 * 300.0, 1e-6, "finish_step metrics");
@@ -381,7 +400,7 @@ fn finish_step_sums_each_slot_and_advances_the_step() {
     assert!((0..3).all(added), "every slot got its terms: {:?}", gpu.metrics);
     // A kind without a KL term or a penalty leaves those slots as they were.
     let plain = FinishStep { sums: [sum(recon, false), None, None] };
-    let gpu = c.gpu(ctx, plain, false);
+    let gpu = c.gpu(ctx, plain, Schedule::Blocked);
     assert_eq!(gpu.metrics[1..], [-2.25, 7.0], "the empty slots are untouched");
     assert_close(&gpu.metrics[..1], &c.cpu(plain).metrics[..1], 1e-4, 1e-6, "slot 0 alone");
     assert_eq!(gpu.step, 42);
@@ -410,7 +429,7 @@ fn corrupt_input_should_match_reference_every_kind() {
         let clean = c.tensor(1, len, x.clone());
         let noisy = c.tensor(1, len, unwritten(len));
         let op = CorruptInput { x: clean, noisy };
-        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+        let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
         // Mask and salt-and-pepper copy or replace values exactly; Gaussian noise goes
         // through log/cos (WGSL allows a few ulp, and cos 2⁻¹¹ absolute).
         let abs = if kind == NoiseKind::Gaussian { 5e-3 } else { 0.0 };
@@ -431,7 +450,7 @@ fn gather_labels_should_match_reference() {
     c.labels = Some((0..n as u32).map(|i| (rng::uniform(7, 36, 0, i) * 10.0) as u8).collect());
     let cond = c.tensor(rows, 10, unwritten(rows * 10));
     let op = GatherLabels { cond };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     assert_close(gpu.get(cond), cpu.get(cond), 0.0, 0.0, "one-hot labels");
     assert!(gpu.get(cond).chunks(10).all(|r| r.iter().sum::<f32>() == 1.0), "one-hot rows");
 }
@@ -445,13 +464,13 @@ fn concat_and_split_columns_should_match_reference() {
     let cond = c.tensor(rows, cc, randn(rows * cc, 21));
     let y = c.tensor(rows, ca + cc, unwritten(rows * (ca + cc)));
     let op = ConcatColumns { a, c: cond, y };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     assert_close(gpu.get(y), cpu.get(y), 0.0, 0.0, "concat_columns");
     assert_eq!(&gpu.get(y)[ca..ca + cc], &c.values[cond][..cc], "row 0's right part");
     let dy = c.tensor(rows, ca + cc, randn(rows * (ca + cc), 22));
     let da = c.tensor(rows, ca, randn(rows * ca, 23));
     let op = SplitColumnsBackward { dy, da };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     assert_close(gpu.get(da), cpu.get(da), 0.0, 0.0, "split_columns_backward");
 }
 
@@ -470,14 +489,14 @@ fn sparsity_should_match_reference_kl_and_l1() {
         let rho_hat = c.tensor(1, units, unwritten(units));
         let unit_penalty = c.tensor(1, units, unwritten(units));
         let op = SparsityForward { code, rho_hat, unit_penalty };
-        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+        let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
         // Sums of 130 terms in the same order; log differs by a few ulp.
         assert_close(gpu.get(rho_hat), cpu.get(rho_hat), 1e-6, 1e-5, "rho_hat");
         assert_close(gpu.get(unit_penalty), cpu.get(unit_penalty), 1e-5, 1e-4, "unit_penalty");
         c.values[rho_hat] = cpu.get(rho_hat).to_vec();
         let dcode = c.tensor(rows, units, randn(rows * units, 16));
         let op = SparsityBackward { code, rho_hat, dcode };
-        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+        let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
         assert_close(gpu.get(dcode), cpu.get(dcode), 1e-6, 1e-5, &format!("dcode {penalty:?}"));
     }
 }
@@ -496,22 +515,22 @@ fn contractive_should_match_reference() {
     let wnorm = c.tensor(1, units, unwritten(units));
     let mean_s2 = c.tensor(1, units, unwritten(units));
     let op = ContractiveUnitStats { code, w, wnorm, mean_s2 };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     assert_close(gpu.get(wnorm), cpu.get(wnorm), 1e-5, 1e-5, "wnorm");
     assert_close(gpu.get(mean_s2), cpu.get(mean_s2), 1e-7, 1e-5, "mean_s2");
     c.values[wnorm] = cpu.get(wnorm).to_vec();
     c.values[mean_s2] = cpu.get(mean_s2).to_vec();
     let row_penalty = c.tensor(rows, 1, unwritten(rows));
     let op = ContractivePenalty { code, wnorm, row_penalty };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     assert_close(gpu.get(row_penalty), cpu.get(row_penalty), 1e-5, 1e-5, "row_penalty");
     let dcode = c.tensor(rows, units, randn(rows * units, 18));
     let op = ContractiveBackwardCode { code, wnorm, dcode };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     assert_close(gpu.get(dcode), cpu.get(dcode), 1e-6, 1e-5, "dcode");
     let dw = c.tensor(units, inputs, randn(units * inputs, 19));
     let op = ContractiveBackwardWeight { w, mean_s2, dw };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     assert_close(gpu.get(dw), cpu.get(dw), 1e-6, 1e-5, "dw");
 }
 
@@ -553,7 +572,7 @@ fn reparameterize_forward_should_match_reference_at_step_7() {
         let (mut c, stats) = vae_case(rows, 0.7, 16);
         let (z, dstats, row_kl) = reparam_outputs(&mut c, rows, 21);
         let op = ReparameterizeForward { stats, z, dstats, row_kl };
-        let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+        let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
         let what = |t: &str| format!("reparameterize_forward {t} ({rows} rows)");
         assert_close(gpu.get(z), cpu.get(z), REPARAM_ABS, 1e-5, &what("z"));
         // σ² = exp(log σ²) on the GPU: a few ulp.
@@ -576,7 +595,7 @@ fn reparameterize_forward_kl_by_hand() {
     let z = c.tensor(2, 1, unwritten(2));
     let dstats = c.tensor(2, 2, vec![1.0; 4]);
     let row_kl = c.tensor(2, 1, unwritten(2));
-    let out = c.gpu(ctx, ReparameterizeForward { stats, z, dstats, row_kl }, false);
+    let out = c.gpu(ctx, ReparameterizeForward { stats, z, dstats, row_kl }, Schedule::Blocked);
     // exp(ln 2) on the GPU: a few ulp away from 2.
     let kl = [0.5, 0.5 * (1.0 - ln2)];
     assert_close(out.get(row_kl), &kl, 1e-6, 1e-5, "kl row_kl by hand");
@@ -592,7 +611,7 @@ fn reparameterize_backward_should_match_reference_adding_to_dstats() {
     let dz = c.tensor(VAE_ROWS, VAE_LATENT, randn(VAE_ROWS * VAE_LATENT, 18));
     let dstats = c.tensor(VAE_ROWS, 2 * VAE_LATENT, randn(VAE_ROWS * 2 * VAE_LATENT, 19));
     let op = ReparameterizeBackward { stats, dz, dstats };
-    let (gpu, cpu) = (c.gpu(ctx, op, false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
     assert_close(gpu.get(dstats), cpu.get(dstats), REPARAM_ABS, 1e-5, "dstats");
 }
 
@@ -615,7 +634,7 @@ fn adam_update_should_match_reference_at_step_3() {
     let arena = Arena::of([1000, 37]);
     assert_eq!(arena.offsets, [0, 1024], "each parameter starts on a 256-byte boundary");
     let op: Op = AdamUpdate { params: params.clone(), arena }.into();
-    let (gpu, cpu) = (c.gpu(ctx, op.clone(), false), c.cpu(op));
+    let (gpu, cpu) = (c.gpu(ctx, op.clone(), Schedule::Blocked), c.cpu(op));
     for [value, _, m, v] in params {
         // m and v: the same few multiply-adds (perhaps fused on the GPU).
         assert_close(gpu.get(m), cpu.get(m), 1e-8, 1e-6, "adam_update m");
@@ -644,7 +663,8 @@ fn gather_batch_should_match_reference_steps_0_1_2() {
         // Step 1 straddles the end of the first epoch (positions 33..66 of 50).
         for step in [0, 1, 2] {
             c.step = step;
-            let (gpu, cpu) = (c.gpu(ctx, GatherBatch { x }, false), c.cpu(GatherBatch { x }));
+            let (gpu, cpu) =
+                (c.gpu(ctx, GatherBatch { x }, Schedule::Blocked), c.cpu(GatherBatch { x }));
             // Exact (zero tolerance): the same permutation in integers, and byte/255.
             let what = format!("gather_batch of rows of {width} at step {step}");
             assert_close(gpu.get(x), cpu.get(x), 0.0, 0.0, &what);
@@ -663,7 +683,8 @@ fn gather_rows_should_match_reference_over_several_workgroups() {
     let x = c.tensor(rows, width, unwritten(rows * width));
     for step in [0, 3] {
         c.step = step;
-        let (gpu, cpu) = (c.gpu(ctx, GatherBatch { x }, false), c.cpu(GatherBatch { x }));
+        let (gpu, cpu) =
+            (c.gpu(ctx, GatherBatch { x }, Schedule::Blocked), c.cpu(GatherBatch { x }));
         assert_close(gpu.get(x), cpu.get(x), 0.0, 0.0, &format!("gather_rows at step {step}"));
     }
 }

@@ -252,6 +252,8 @@ function whole(value, what, max, min = 0) {
   throw new Error(`${what} must be a whole number from ${min} to ${max}, got ${show(value)}`);
 }
 const MAX_STEPS = 1e9;
+// Most steps one profile request times (each dispatch in a pass of its own).
+const MAX_PROFILE_STEPS = 1000;
 
 function errorMessage(e) {
   if (e instanceof Error) return e.message;
@@ -604,6 +606,20 @@ const handlers = {
     await needData(s);
     const reason = await startTraining(s, steps);
     return exclusive(() => ({ step: s.lab.step(), reason }));
+  },
+  async profile(s, { steps = 50 }) {
+    whole(steps, 'profile: steps', MAX_PROFILE_STEPS, 1);
+    await stopTraining(s);
+    await needData(s);
+    const result = await exclusive(() => s.lab.profile(steps));
+    // The profiled steps trained the model: report them as training does.
+    const items = await exclusive(async () => {
+      const done = await s.lab.finish();
+      sendCheckpoint(s);
+      return done;
+    });
+    report(s, items);
+    return exclusive(() => ({ ...result, step: s.lab.step() }));
   },
   async stop(s) {
     await stopTraining(s);

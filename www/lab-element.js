@@ -51,6 +51,8 @@
 //   el.metrics               {step, recon, kl, stepsPerSec, samplesPerSec, history:
 //                            [{step, recon, kl}]} (a copy)
 //   await el.train({steps})  trains `steps` more steps; resolves {step, reason}
+//   await el.profile({steps}) trains `steps` (default 50) more steps timing each op:
+//                            {ops: [{op, ms}], totalMs, steps, timer, step}, ms per step
 //   el.start() / el.stop()   train until stopped / stop (both return promises)
 //   await el.reset(spec)     a fresh model from a spec object or JSON
 //   await el.switchData(name)  another data set (a name of www/util/datasets.js or one
@@ -422,6 +424,12 @@ export class LatentLabElement extends HTMLElement {
 
   async train({ steps } = {}) {
     return this.#request('train', { steps });
+  }
+  // Trains `steps` more steps timing each op of the step: {ops: [{op, ms}], totalMs, steps,
+  // timer, step} (ms per step; `step`: the model's step after them). WebGPU times its kernels with timestamp queries where the device
+  // has them (Chromium: the 'timestamp-query' feature); the CPU engine with performance.now.
+  async profile({ steps = 50 } = {}) {
+    return this.#request('profile', { steps });
   }
   // The anomaly detector: which rows are normal ({normal, contamination, data}) while the
   // model is one, else null.

@@ -51,6 +51,10 @@
 //   train        steps (number)             {step, reason}: trains `steps` more steps and
 //                                           replies when they are done (or training stopped)
 //   stop         —                          {step}: stops training, waits for queued steps
+//   profile      steps? (number, 50)        {ops: [{op, ms}], totalMs, steps, timer, step}: trains
+//                                           `steps` more steps (training stops first) timing
+//                                           each op, ms per step (Lab.profile): WebGPU by
+//                                           timestamp queries, the CPU by performance.now
 //   reset        spec (JSON string)         info: a fresh model (training stops first)
 //   setSpec      spec (JSON string)         info: β, optimizer, noise or sparsity of the
 //                                           running model changed (weights, step and
@@ -126,6 +130,7 @@ export const REQUESTS = Object.freeze({
   start: {},
   train: {},
   stop: {},
+  profile: {},
   reset: {},
   setSpec: {},
   loadUrl: {},

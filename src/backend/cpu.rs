@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::backend::Metrics;
+use crate::backend::{add_time, Metrics};
 use crate::data::Values;
 use crate::model::{metric, ModelSpec, Program};
 use crate::ops::{Cpu, Op};
@@ -207,12 +207,5 @@ impl List {
             List::Encode => &p.encode,
             List::Decode => &p.decode,
         }
-    }
-}
-
-fn add_time(seconds: &mut Vec<(&'static str, f64)>, name: &'static str, t: f64) {
-    match seconds.iter_mut().find(|(n, _)| *n == name) {
-        Some((_, s)) => *s += t,
-        None => seconds.push((name, t)),
     }
 }

@@ -15,7 +15,15 @@ use crate::model::{metric, ModelSpec, Program, CLASSES};
 use crate::rng;
 
 pub use cpu::CpuExecutor;
-pub use gpu::{GpuContext, GpuDataset, GpuExecutor};
+pub use gpu::{GpuContext, GpuDataset, GpuExecutor, KernelTimes};
+
+/// Adds `t` seconds to the op `name`'s row of a profile.
+fn add_time(seconds: &mut Vec<(&'static str, f64)>, name: &'static str, t: f64) {
+    match seconds.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, s)) => *s += t,
+        None => seconds.push((name, t)),
+    }
+}
 
 /// Mean losses over a run of consecutive training steps.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]

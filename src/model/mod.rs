@@ -17,6 +17,7 @@ pub use spec::*;
 pub use crate::data::{InputShape, Output};
 use crate::limits::{bytes_text, Budget, OverBudget};
 pub use crate::ops::conv::ConvShape;
+use crate::ops::linear::Schedule;
 use crate::ops::reduce::MetricSum;
 pub use crate::ops::Op;
 use crate::ops::*;
@@ -719,8 +720,8 @@ impl Program {
     }
 
     /// What an op's GPU plan sees on `rows` rows with `data` resident.
-    pub fn plan_cx(&self, rows: usize, data: TrainData, tiled: bool) -> PlanCx<'_> {
-        PlanCx { descs: &self.tensors, spec: &self.spec, shape: self.shape, rows, data, tiled }
+    pub fn plan_cx(&self, rows: usize, data: TrainData, matmul: Schedule) -> PlanCx<'_> {
+        PlanCx { descs: &self.tensors, spec: &self.spec, shape: self.shape, rows, data, matmul }
     }
 
     /// Names and shapes of the parameters, in order: what a weights file must hold.

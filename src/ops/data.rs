@@ -60,9 +60,12 @@ impl Kernel for GatherBatch {
             (source, Resource::Rows),
             bind(binding::x, self.x),
         ];
-        Plan::new(entry, params, groups_1d(cx.rows * width, 256), bindings)
+        Plan::new(entry, params, groups_1d(cx.rows * width.div_ceil(GATHER_CHUNK), 256), bindings)
     }
 }
+
+/// Values of a row each invocation of the GPU's gathers writes (`CHUNK` in data.wgsl).
+const GATHER_CHUNK: usize = 16;
 
 /// cond[b, :] = one-hot of the label of the row [`GatherBatch`] picks for row b.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -23,24 +23,69 @@ uniform! {
     }
 }
 
+/// How `linear.wgsl` computes a product (see the shader), chosen per device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Schedule {
+    /// Workgroup-memory tiles (GPUs).
+    Tiled,
+    /// Register blocks read straight from storage, a float at a time.
+    Blocked,
+    /// Register blocks read 16 bytes at a time (CPU emulations of a GPU): the entry points
+    /// `linear_forward4` and `linear_backward4`, for a layer whose inputs and outputs are
+    /// multiples of 4; [`Schedule::Blocked`] for any other layer.
+    Blocked4,
+}
+
+impl Schedule {
+    pub const ALL: [Schedule; 3] = [Schedule::Tiled, Schedule::Blocked, Schedule::Blocked4];
+
+    /// The schedule a layer of `inputs` → `outputs` runs in.
+    fn for_layer(self, inputs: usize, outputs: usize) -> Schedule {
+        match self {
+            Schedule::Blocked4 if !inputs.is_multiple_of(4) || !outputs.is_multiple_of(4) => {
+                Schedule::Blocked
+            }
+            s => s,
+        }
+    }
+
+    /// The entry point of `base` ("linear_forward" or "linear_backward").
+    fn entry(self, base: &'static str) -> &'static str {
+        match (self, base) {
+            (Schedule::Blocked4, "linear_forward") => "linear_forward4",
+            (Schedule::Blocked4, _) => "linear_backward4",
+            _ => base,
+        }
+    }
+}
+
 /// The override constants of `linear.wgsl`: its pipelines are compiled per schedule and per
 /// activation, so the compiler sees f (and f′) as constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Matmul {
-    /// The schedule: workgroup-memory tiles, or register blocks (see the shader).
-    pub tiled: bool,
+    /// The layer's schedule (after [`Schedule::for_layer`]).
+    pub schedule: Schedule,
     /// The layer's activation code, or [`IDENTITY`].
     pub act: u32,
 }
 
 impl Matmul {
-    /// The constants by their WGSL names.
-    pub fn constants(self) -> [(&'static str, f64); 2] {
-        [("TILED", f64::from(u8::from(self.tiled))), ("ACT", f64::from(self.act))]
+    /// The constants by their WGSL names (the vec4 entry points have no TILED).
+    pub fn constants(self) -> Vec<(&'static str, f64)> {
+        let act = ("ACT", f64::from(self.act));
+        match self.schedule {
+            Schedule::Tiled => vec![("TILED", 1.0), act],
+            Schedule::Blocked => vec![("TILED", 0.0), act],
+            Schedule::Blocked4 => vec![act],
+        }
     }
 }
 
-bindings! { x = 1, w = 2, bias = 3, y = 4, dy = 5, y_in = 6, dw = 7, db = 8, dx = 9 }
+bindings! {
+    x = 1, w = 2, bias = 3, y = 4, dy = 5, y_in = 6, dw = 7, db = 8, dx = 9,
+    // The same buffers as vec4 arrays (linear_forward4, linear_backward4).
+    x4 = 1, w4 = 2, y4 = 4, dy4 = 5, y_in4 = 6, dw4 = 7, dx4 = 9,
+}
 
 /// The code of "no activation" in `shaders/activate.wgsl`.
 pub const IDENTITY: u32 = 4;
@@ -49,12 +94,11 @@ fn act_code(f: Option<Activation>) -> u32 {
     f.map_or(IDENTITY, Activation::code)
 }
 
-/// Rows of C one workgroup covers in the schedule `cx.tiled` picks (see the shader).
-fn tile_rows(cx: &PlanCx) -> usize {
-    if cx.tiled {
-        64
-    } else {
-        128
+/// Rows of C one workgroup covers in `schedule` (see the shader).
+fn tile_rows(schedule: Schedule) -> usize {
+    match schedule {
+        Schedule::Tiled => 64,
+        Schedule::Blocked | Schedule::Blocked4 => 128,
     }
 }
 
@@ -104,10 +148,11 @@ impl Kernel for LinearForward {
             bind(binding::bias, self.b),
             bind(binding::y, self.y),
         ];
+        let schedule = cx.matmul.for_layer(i, o);
         let groups =
-            [o.div_ceil(64).max(1) as u32, cx.rows.div_ceil(tile_rows(cx)).max(1) as u32, 1];
-        let matmul = Some(Matmul { tiled: cx.tiled, act: act_code(self.f) });
-        Plan { matmul, ..Plan::new("linear_forward", dims, groups, bindings) }
+            [o.div_ceil(64).max(1) as u32, cx.rows.div_ceil(tile_rows(schedule)).max(1) as u32, 1];
+        let matmul = Some(Matmul { schedule, act: act_code(self.f) });
+        Plan { matmul, ..Plan::new(schedule.entry("linear_forward"), dims, groups, bindings) }
     }
 }
 
@@ -149,7 +194,8 @@ impl Kernel for LinearBackward {
 
     fn plan(&self, cx: &PlanCx) -> Plan {
         let (i, o) = (cx.cols(self.x), cx.cols(self.dy));
-        let tm = tile_rows(cx);
+        let schedule = cx.matmul.for_layer(i, o);
+        let tm = tile_rows(schedule);
         let w_tiles = o.div_ceil(tm).max(1);
         let x_tiles = if self.dx.is_some() { cx.rows.div_ceil(tm).max(1) } else { 0 };
         let dims = Dims {
@@ -176,8 +222,8 @@ impl Kernel for LinearBackward {
             (binding::dx, dx),
         ];
         let groups = [i.div_ceil(64).max(1) as u32, (w_tiles + x_tiles + 1) as u32, 1];
-        let matmul = Some(Matmul { tiled: cx.tiled, act: act_code(self.f) });
-        Plan { matmul, ..Plan::new("linear_backward", dims, groups, bindings) }
+        let matmul = Some(Matmul { schedule, act: act_code(self.f) });
+        Plan { matmul, ..Plan::new(schedule.entry("linear_backward"), dims, groups, bindings) }
     }
 }
 

@@ -277,8 +277,8 @@ pub struct PlanCx<'a> {
     pub rows: usize,
     /// The resident training rows.
     pub data: TrainData,
-    /// The matmul schedule (see `shaders/linear.wgsl`).
-    pub tiled: bool,
+    /// The device's matmul schedule (see `shaders/linear.wgsl`).
+    pub matmul: linear::Schedule,
 }
 
 impl PlanCx<'_> {
@@ -540,9 +540,11 @@ mod tests {
                 [(&program.train, program.batch), (&program.encode, 7), (&program.decode, 7)];
             for floats in [false, true] {
                 let data = TrainData { rows: 100, width: program.input_size(), floats };
-                for (ops, rows) in lists {
+                for ((ops, rows), matmul) in
+                    lists.into_iter().flat_map(|l| linear::Schedule::ALL.map(|s| (l, s)))
+                {
                     for op in ops {
-                        let p = op.kernel().plan(&program.plan_cx(rows, data, false));
+                        let p = op.kernel().plan(&program.plan_cx(rows, data, matmul));
                         let mut bound: BTreeSet<u32> = p.bindings.iter().map(|b| b.0).collect();
                         assert_eq!(bound.len(), p.bindings.len(), "{}: a binding twice", p.entry);
                         if p.uniform.is_some() {

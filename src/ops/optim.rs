@@ -72,9 +72,12 @@ impl Kernel for AdamUpdate {
             (binding::m, Resource::Arena(Role::AdamM)),
             (binding::v, Resource::Arena(Role::AdamV)),
         ];
-        Plan::new("adam_update", params, groups_1d(len, 256), bindings)
+        Plan::new("adam_update", params, groups_1d(len.div_ceil(ELEMENTS), 256), bindings)
     }
 }
+
+/// Values each invocation of `adam_update` updates, at least (see optim.wgsl).
+const ELEMENTS: usize = 8;
 
 /// One Adam step with bias correction, t = step + 1.
 #[allow(clippy::too_many_arguments)]

@@ -117,6 +117,34 @@ test('training a fresh model 100 steps lowers the loss and fills the reconstruct
   expect(problems).toEqual([]);
 });
 
+test('profile times each op of the step, and its steps count as trained', async ({}, testInfo) => {
+  const run = await page.evaluate(async () => {
+    const el = document.querySelector('latent-lab');
+    const before = el.metrics.history.at(-1).step;
+    const times = await el.profile({ steps: 3 });
+    return { before, times, last: el.metrics.history.at(-1).step };
+  });
+  const { ops, totalMs, steps, timer } = run.times;
+  const webgpu = testInfo.project.name === 'webgpu';
+  // WebGPU: the GPU's own timestamps (SwiftShader has 'timestamp-query').
+  expect(timer).toBe(webgpu ? 'timestamp-query' : 'performance.now');
+  expect(steps).toBe(3);
+  const names = ops.map((o) => o.op);
+  for (const op of ['LinearForward', 'LinearBackward', 'ReconstructionLoss', 'AdamUpdate', 'FinishStep']) {
+    expect(names).toContain(op);
+  }
+  if (webgpu) expect(names).toContain('(between)');
+  expect(ops.every((o) => o.ms >= 0)).toBe(true);
+  // The ops most first ('(between)' comes last), and the total is the sum of the rows.
+  const kernels = ops.filter((o) => o.op !== '(between)').map((o) => o.ms);
+  expect(kernels).toEqual([...kernels].sort((a, b) => b - a));
+  expect(Math.abs(ops.reduce((t, o) => t + o.ms, 0) - totalMs)).toBeLessThan(1e-6 * totalMs + 1e-9);
+  expect(ops[0].ms).toBeGreaterThan(0);
+  expect(run.times.step).toBe(run.before + 3);
+  expect(run.last).toBe(run.before + 3);
+  expect(problems).toEqual([]);
+});
+
 test('saving and loading the weights gives identical reconstructions', async () => {
   const before = await reconstructTest();
   // The file stays in the page (window.savedWeights); Node gets a base64 copy, which crosses

@@ -6,6 +6,7 @@ use latent_lab::backend::gpu::context::read_mapped_f32;
 use latent_lab::backend::GpuContext;
 use latent_lab::data::{InputShape, Values};
 use latent_lab::model::{metric, ModelSpec, Role, TensorDesc, TensorId};
+use latent_lab::ops::linear::Schedule;
 use latent_lab::ops::{Arena, Cpu, Op, Resource, TrainData};
 use pollster::block_on;
 use std::sync::Arc;
@@ -91,9 +92,9 @@ impl Case {
         After { tensors, step, metrics }
     }
 
-    /// The op's GPU plan, dispatched once on buffers holding the tensors; `tiled` picks the
+    /// The op's GPU plan, dispatched once on buffers holding the tensors; `matmul` is the
     /// matmul schedule. Every buffer the plan binds is read back.
-    pub fn gpu(&self, ctx: &GpuContext, op: impl Into<Op>, tiled: bool) -> After {
+    pub fn gpu(&self, ctx: &GpuContext, op: impl Into<Op>, matmul: Schedule) -> After {
         let op = op.into();
         let layout = self.layout();
         let cx = latent_lab::ops::PlanCx {
@@ -102,7 +103,7 @@ impl Case {
             shape: self.shape,
             rows: self.rows,
             data: layout,
-            tiled,
+            matmul,
         };
         let plan = op.kernel().plan(&cx);
         let entry = plan.entry;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::ops::linear::Matmul;
+use crate::ops::linear::{Matmul, Schedule};
 use crate::shaders::Shader;
 
 /// Compiled pipelines by (kernel family, entry point, `linear.wgsl`'s override constants).
@@ -20,7 +20,9 @@ pub struct GpuContext {
     errors: Arc<Mutex<Vec<String>>>,
     pipelines: Arc<Mutex<PipelineCache>>,
     /// Matmul schedule: workgroup-memory tiles on GPUs, register blocks on CPU emulations.
-    pub tiled_matmul: bool,
+    pub matmul: Schedule,
+    /// Whether the device writes timestamps at compute-pass boundaries (`bench --profile`).
+    pub timestamps: bool,
 }
 
 impl GpuContext {
@@ -58,9 +60,14 @@ impl GpuContext {
             max_buffer_size: supported.max_buffer_size.min(1 << 30),
             ..wgpu::Limits::default()
         };
+        // Timestamps, where the adapter has them, only time kernels for `bench --profile`.
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let required_features =
+            if timestamps { wgpu::Features::TIMESTAMP_QUERY } else { wgpu::Features::empty() };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("latent-lab"),
+                required_features,
                 required_limits,
                 ..Default::default()
             })
@@ -79,7 +86,7 @@ impl GpuContext {
                 errors.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
             }));
         }
-        let tiled_matmul = prefers_tiles(&adapter_info);
+        let matmul = schedule_for(&adapter_info);
         Ok(GpuContext {
             device,
             queue,
@@ -87,7 +94,8 @@ impl GpuContext {
             lost,
             errors,
             pipelines: Default::default(),
-            tiled_matmul,
+            matmul,
+            timestamps,
         })
     }
 
@@ -140,7 +148,7 @@ impl GpuContext {
             module: &module,
             entry_point: Some(entry),
             compilation_options: wgpu::PipelineCompilationOptions {
-                constants: if matmul.is_some() { &constants[..] } else { &[] },
+                constants: &constants,
                 ..Default::default()
             },
             cache: None,
@@ -195,15 +203,21 @@ impl GpuContext {
 }
 
 /// Workgroup-memory tiles pay off on real GPUs; CPU emulations of a GPU (lavapipe,
-/// SwiftShader) run barriers slowly and do better with register blocks. The environment
-/// variable `LATENT_LAB_MATMUL=tiled|blocked` overrides the choice (for benchmarks).
-fn prefers_tiles(info: &wgpu::AdapterInfo) -> bool {
+/// SwiftShader) run barriers slowly and do better with register blocks, read 16 bytes at a
+/// time where the shapes allow. The environment variable
+/// `LATENT_LAB_MATMUL=tiled|blocked|blocked4` overrides the choice (for benchmarks).
+fn schedule_for(info: &wgpu::AdapterInfo) -> Schedule {
     match std::env::var("LATENT_LAB_MATMUL").as_deref() {
-        Ok("tiled") => return true,
-        Ok("blocked") => return false,
+        Ok("tiled") => return Schedule::Tiled,
+        Ok("blocked") => return Schedule::Blocked,
+        Ok("blocked4") => return Schedule::Blocked4,
         _ => {}
     }
-    !is_software(info)
+    if is_software(info) {
+        Schedule::Blocked4
+    } else {
+        Schedule::Tiled
+    }
 }
 
 /// Whether an adapter is a GPU emulated on the CPU (lavapipe, SwiftShader, WARP): wgpu's

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use super::context::{read_mapped_f32, GpuContext};
-use crate::backend::Metrics;
+use crate::backend::{add_time, Metrics};
 use crate::data::Values;
 use crate::error::{Error, Result};
 use crate::model::{metric, ModelSpec, Op, Program, Role};
@@ -25,6 +25,26 @@ struct Dispatch {
     bind_group: wgpu::BindGroup,
     uniform: Option<wgpu::Buffer>,
     groups: [u32; 3],
+}
+
+/// GPU seconds of profiled training steps ([`GpuExecutor::train_profiled`]).
+pub struct KernelTimes {
+    /// Seconds in each op kind's dispatches, summed over the steps, most first.
+    pub ops: Vec<(&'static str, f64)>,
+    /// Seconds from the first dispatch's start to the last one's end: the kernels and
+    /// what lies between them (clears, barriers, pass boundaries).
+    pub span: f64,
+    pub steps: u32,
+}
+
+impl KernelTimes {
+    /// The profile's rows: each op kind, then `(between)`, the rest of the span.
+    pub fn rows(&self) -> Vec<(&'static str, f64)> {
+        let kernels: f64 = self.ops.iter().map(|o| o.1).sum();
+        let mut rows = self.ops.clone();
+        rows.push(("(between)", (self.span - kernels).max(0.0)));
+        rows
+    }
 }
 
 struct InFlight {
@@ -272,7 +292,7 @@ impl GpuExecutor {
 
     /// What `op` dispatches on `rows` rows.
     fn plan(&self, op: &Op, rows: usize) -> Plan {
-        op.kernel().plan(&self.program.plan_cx(rows, self.data.layout, self.ctx.tiled_matmul))
+        op.kernel().plan(&self.program.plan_cx(rows, self.data.layout, self.ctx.matmul))
     }
 
     /// Pipelines, uniform buffers and bind groups of an op list: made once.
@@ -378,26 +398,125 @@ impl GpuExecutor {
         if steps == 0 {
             return Ok(());
         }
-        if self.free.is_empty() {
-            let oldest = self.in_flight.pop_front().expect("a full ring has a submit in flight");
-            self.complete(oldest).await?;
-        }
-        let slot = self.free.pop().expect("a slot is free");
-        let mut encoder = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("train") });
+        let mut encoder = self.encoder("train");
         for _ in 0..steps {
-            // Every gradient starts the step at zero; the backward ops add to it.
-            for v in &self.clears {
-                encoder.clear_buffer(&v.buffer, v.offset, Some(v.bytes));
-            }
+            self.record_step(&mut encoder, None);
+        }
+        self.submit_steps(encoder, steps).await
+    }
+
+    /// Most steps one [`GpuExecutor::train_profiled`] times: two timestamps per dispatch,
+    /// in one query set.
+    pub fn profile_steps_max(&self) -> u32 {
+        wgpu::QUERY_SET_MAX_QUERIES / (2 * self.train.len().max(1) as u32)
+    }
+
+    /// Trains `steps` steps (at most [`GpuExecutor::profile_steps_max`]) with every
+    /// dispatch in a compute pass of its own, timestamped as the pass begins and ends: the
+    /// GPU time of each op kind, most first. Fails on a device without timestamp queries.
+    /// The steps count as trained.
+    pub async fn train_profiled(&mut self, steps: u32) -> Result<KernelTimes> {
+        if !self.ctx.timestamps {
+            return Err(Error::Gpu {
+                label: "profile".into(),
+                message: format!("{} has no timestamp queries", self.ctx.describe()),
+            });
+        }
+        let per_step = 2 * self.train.len() as u32;
+        let steps = steps.clamp(1, self.profile_steps_max());
+        let count = per_step * steps;
+        let device = &self.ctx.device;
+        let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("profile"),
+            ty: wgpu::QueryType::Timestamp,
+            count,
+        });
+        let bytes = u64::from(count) * wgpu::QUERY_SIZE as u64;
+        let resolved = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile timestamps"),
+            size: bytes,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let read = staging(device, "profile readback", bytes);
+        let mut encoder = self.encoder("train profiled");
+        for s in 0..steps {
+            self.record_step(&mut encoder, Some((&set, s * per_step)));
+        }
+        encoder.resolve_query_set(&set, 0..count, &resolved, 0);
+        encoder.copy_buffer_to_buffer(&resolved, 0, &read, 0, bytes);
+        self.submit_steps(encoder, steps).await?;
+        let rx = self.ctx.start_read(&read);
+        self.ctx.wait(rx, "profile readback").await?;
+        let ticks: Vec<u64> = {
+            let view = read
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu { label: "profile".into(), message: e.to_string() })?;
+            bytemuck::pod_collect_to_vec(&view[..])
+        };
+        read.unmap();
+        // Nanoseconds per tick (1 on the web).
+        let tick = f64::from(self.ctx.queue.get_timestamp_period()) * 1e-9;
+        let mut ops = vec![];
+        for (k, pair) in ticks.chunks_exact(2).enumerate() {
+            let op = &self.program.train[k % self.train.len()];
+            add_time(&mut ops, op.name(), pair[1].saturating_sub(pair[0]) as f64 * tick);
+        }
+        ops.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let span = match (ticks.first(), ticks.last()) {
+            (Some(&first), Some(&last)) => last.saturating_sub(first) as f64 * tick,
+            _ => 0.0,
+        };
+        Ok(KernelTimes { ops, span, steps })
+    }
+
+    fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
+        self.ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+
+    /// One training step: the clears, then the dispatches in one compute pass — or, with
+    /// a query set and its first index, each dispatch in a timestamped pass of its own.
+    fn record_step(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        timed: Option<(&wgpu::QuerySet, u32)>,
+    ) {
+        // Every gradient starts the step at zero; the backward ops add to it.
+        for v in &self.clears {
+            encoder.clear_buffer(&v.buffer, v.offset, Some(v.bytes));
+        }
+        let Some((query_set, first)) = timed else {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("train step"),
                 timestamp_writes: None,
             });
             record(&mut pass, &self.train);
+            return;
+        };
+        for (k, d) in (first..).step_by(2).zip(&self.train) {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("timed op"),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set,
+                    beginning_of_pass_write_index: Some(k),
+                    end_of_pass_write_index: Some(k + 1),
+                }),
+            });
+            record(&mut pass, std::slice::from_ref(d));
         }
+    }
+
+    /// Submits `steps` recorded steps with the copy of their summed metrics into a staging
+    /// slot, waiting first for a slot when every one is in flight.
+    async fn submit_steps(&mut self, mut encoder: wgpu::CommandEncoder, steps: u32) -> Result<()> {
+        if self.free.is_empty() {
+            let oldest = self.in_flight.pop_front().expect("a full ring has a submit in flight");
+            self.complete(oldest).await?;
+        }
+        let slot = self.free.pop().expect("a slot is free");
         let bytes = (metric::COUNT * 4) as u64;
         encoder.copy_buffer_to_buffer(&self.metrics, 0, &self.ring[slot], 0, bytes);
         encoder.clear_buffer(&self.metrics, 0, None);

@@ -7,4 +7,4 @@ pub mod context;
 pub mod executor;
 
 pub use context::GpuContext;
-pub use executor::{GpuDataset, GpuExecutor};
+pub use executor::{GpuDataset, GpuExecutor, KernelTimes};

@@ -404,7 +404,8 @@ pub struct BenchArgs {
     /// Timed steps (after warm-up); by default as many as fit in about 2 seconds
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub steps: Option<u32>,
-    /// Then time each op of the training step (CPU executor) and print a table
+    /// Then time each op of the training step and print a table (the GPU's kernels by
+    /// timestamp queries, where the device has them)
     #[arg(long)]
     pub profile: bool,
 }

@@ -169,7 +169,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         "clears_per_step": clears,
     })?;
     if a.profile {
-        profile(&mut ex, steps.min(PROFILE_STEPS))?;
+        profile(&mut ex, steps.min(PROFILE_STEPS)).await?;
     }
     Ok(())
 }
@@ -178,20 +178,36 @@ pub async fn run(a: BenchArgs) -> Result<()> {
 const PROFILE_STEPS: u32 = 50;
 
 /// Times each op of `steps` training steps and prints the table: op, ms per step, share.
-fn profile(ex: &mut Executor, steps: u32) -> Result<()> {
-    let Executor::Cpu(cpu) = ex else {
-        fail!(
-            "--profile times the CPU executor's ops; the GPU's kernels are not timed yet (pass \
-             --backend cpu)"
-        );
+/// The CPU executor's ops are timed by the clock; the GPU's by timestamp queries, each
+/// dispatch in a pass of its own, with a `(between)` row for the rest of the GPU's time
+/// from the first kernel's start to the last one's end: clears, barriers, pass boundaries.
+async fn profile(ex: &mut Executor, steps: u32) -> Result<()> {
+    let (rows, total, steps) = match ex {
+        Executor::Cpu(cpu) => {
+            let start = Instant::now();
+            let clock = || start.elapsed().as_secs_f64();
+            let times = cpu.train_profiled(steps, &clock);
+            check(&cpu.take_metrics())?;
+            let total: f64 = times.iter().map(|t| t.1).sum();
+            (times, total, steps)
+        }
+        Executor::Gpu(gpu) => {
+            if !gpu.context().timestamps {
+                fail!(
+                    "--profile on the GPU needs timestamp queries, which {} lacks (pass \
+                     --backend cpu to profile the CPU executor)",
+                    gpu.context().describe()
+                );
+            }
+            let t = gpu.train_profiled(steps).await?;
+            check(&gpu.finish().await?)?;
+            let rows = t.rows();
+            let total = rows.iter().map(|r| r.1).sum();
+            (rows, total, t.steps)
+        }
     };
-    let start = Instant::now();
-    let clock = || start.elapsed().as_secs_f64();
-    let times = cpu.train_profiled(steps, &clock);
-    check(&cpu.take_metrics())?;
-    let total: f64 = times.iter().map(|t| t.1).sum();
     emit(format_args!("{:<28} {:>10} {:>7}", "op", "ms/step", "share"))?;
-    for (name, t) in &times {
+    for (name, t) in &rows {
         let ms = t * 1000.0 / f64::from(steps);
         emit(format_args!("{name:<28} {ms:>10.3} {:>6.1}%", 100.0 * t / total.max(1e-12)))?;
     }
