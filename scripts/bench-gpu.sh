@@ -15,8 +15,8 @@
 # (or wherever nvidia_icd.json is).
 #
 # Prints JSON lines as it goes (ours: `latent-lab bench`; theirs: scripts/torch_cuda_peer.py),
-# then the table. Per-kernel GPU times (timestamp queries) are not measured yet: the table
-# gives dispatches per step instead.
+# the VAE's and the AE's kernel profiles (`bench --profile`: GPU timestamps per kernel), then
+# the table.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${LATENT_LAB_BIN:-target/release/latent-lab}
@@ -51,6 +51,11 @@ for k in $KINDS; do
 done
 for k in vae ae; do
   "$BIN" bench --model "$k" --backend cpu | sed 's/^{/{"who":"ours-cpu",/' | tee -a "$out"
+done
+for k in vae ae; do
+  echo "# $k: GPU time per kernel (timestamp queries)"
+  "$BIN" bench --model "$k" --backend gpu --steps 50 --profile | tail -n +2 ||
+    echo "bench-gpu: no kernel profile for $k (above: why)" >&2
 done
 PYTHONUNBUFFERED=1 "$PYTHON" scripts/torch_cuda_peer.py | tee -a "$out" ||
   echo "bench-gpu: the PyTorch CUDA peer did not run (above: why)" >&2
