@@ -14,6 +14,7 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod inspect;
+pub mod knn;
 pub mod limits;
 pub mod model;
 pub mod ops;

@@ -17,6 +17,14 @@ pub fn steps_for_epochs(epochs: f64, images: usize, batch: usize) -> u32 {
 }
 
 /// Quality on a set of rows (images, table rows, windows), per row or per value as named.
+/// One row of [`Evaluation::knn_accuracy`]: the same classifier in three spaces.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct KnnAccuracy {
+    pub code: f64,
+    pub pixels: f64,
+    pub pca: f64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evaluation {
     pub model: String,
@@ -30,6 +38,12 @@ pub struct Evaluation {
     /// split: the linear baseline (set by `latent-lab eval --pca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pca_mse_per_pixel: Option<f64>,
+    /// The encoder as a feature extractor (`latent-lab eval --knn`): the accuracy of a
+    /// 1-nearest-neighbour classifier of the evaluated rows, trained on the first 10, 100 and
+    /// 1,000 labelled training rows, in three spaces: the code (μ of a VAE), the raw values
+    /// and PCA of the code's width.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knn_accuracy: Option<std::collections::BTreeMap<String, KnnAccuracy>>,
     /// Binary cross-entropy of the reconstruction, summed over pixels, mean over images
     /// (nats; images only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,6 +165,7 @@ pub async fn evaluate(
         mse_per_pixel: se / values,
         mse_per_row: se / n,
         pca_mse_per_pixel: None,
+        knn_accuracy: None,
         bce_per_image: pixels.then_some(bce / n),
         kl: variational.then_some(kl / n),
         loss: variational.then_some((recon + kl) / n),

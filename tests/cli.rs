@@ -942,3 +942,72 @@ fn anomaly_refuses_what_it_cannot_measure_with_the_reason() {
     let usage = usage_error(&["anomaly", "--model", "ae", "--contamination", "0.7"]);
     assert!(usage.contains("0 to 0.5"), "{usage}");
 }
+
+/// `eval --knn`: the 1-NN accuracies in the three spaces, each recomputed here with plain
+/// loops (integer distances between the byte images; the library's encoder and PCA).
+#[test]
+fn eval_knn_classifies_by_the_nearest_labelled_rows_in_three_spaces() {
+    use latent_lab::model::Program;
+    use latent_lab::weights::{load_weights, match_tensors};
+    let dir = Scratch::new("eval-knn");
+    let data = write_data(&dir);
+    let weights = concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/ae-2d.safetensors");
+    let args = ["eval", "--weights", weights, "--data", &data, "--backend", "cpu", "--knn"];
+    let e = &json_lines(&ok(&args))[0];
+    let knn = e["knn_accuracy"].as_object().unwrap_or_else(|| panic!("{e}"));
+    // 192 training rows: 10 and 100 labels (1,000 needs more).
+    assert_eq!(knn.keys().collect::<Vec<_>>(), ["10", "100"], "{e}");
+
+    let (train, test) = (common::synthetic_digits(192, 11), common::synthetic_digits(48, 12));
+    let label = |i: usize| (i % 10) as u8;
+    let floats = |b: &[u8]| b.iter().map(|&v| f32::from(v) / 255.0).collect::<Vec<f32>>();
+    let (info, tensors) = load_weights(&std::fs::read(weights).unwrap()).unwrap();
+    let program = Program::build(&info.spec, &info.shape).unwrap();
+    let params = match_tensors(&program.param_shapes(), tensors).unwrap();
+    let mut ex = latent_lab::Executor::cpu(program, &[]);
+    ex.set_params(&params).unwrap();
+    let encode = |ex: &mut latent_lab::Executor, rows: &[f32]| {
+        pollster::block_on(ex.encode(rows)).unwrap().mu
+    };
+    let pca = latent_lab::pca::Pca::fit(&floats(&train), 784, 2).unwrap();
+    // 1-NN accuracy of the test rows against the first n training rows, `dist` apart.
+    let accuracy = |n: usize, d: usize, dist: &dyn Fn(usize, usize) -> f64| {
+        let right = (0..test.len() / d)
+            .filter(|&q| {
+                let best = (0..n).min_by(|&a, &b| dist(q, a).total_cmp(&dist(q, b))).unwrap();
+                label(best) == label(q)
+            })
+            .count();
+        right as f64 / (test.len() / d) as f64
+    };
+    let (test_code, train_code) =
+        (encode(&mut ex, &floats(&test)), encode(&mut ex, &floats(&train)));
+    let (test_pca, train_pca) = (pca.encode(&floats(&test)), pca.encode(&floats(&train)));
+    let sq =
+        |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>();
+    for n in [10, 100] {
+        let got = &knn[&n.to_string()];
+        let pixels = accuracy(n, 784, &|q, t| {
+            let (a, b) = (&test[q * 784..][..784], &train[t * 784..][..784]);
+            a.iter().zip(b).map(|(&x, &y)| (i32::from(x) - i32::from(y)).pow(2) as f64).sum()
+        });
+        let code =
+            accuracy(n, 784, &|q, t| sq(&test_code[q * 2..][..2], &train_code[t * 2..][..2]));
+        let pca = accuracy(n, 784, &|q, t| sq(&test_pca[q * 2..][..2], &train_pca[t * 2..][..2]));
+        // A tie at float precision may go either way: one row of 48 at most.
+        for (space, want) in [("pixels", pixels), ("code", code), ("pca", pca)] {
+            let v = number(got, space);
+            assert!(
+                (v - want).abs() <= 1.0 / 48.0 + 1e-9,
+                "{space} with {n} labels: {v} vs {want}: {e}"
+            );
+        }
+    }
+    // A conditional model's code is refused, with the reason.
+    let cvae = concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/cvae.safetensors");
+    let line = error_line(
+        None,
+        &["eval", "--weights", cvae, "--data", &data, "--backend", "cpu", "--knn"],
+    );
+    assert!(line.contains("conditional model"), "{line}");
+}

@@ -315,6 +315,11 @@ pub struct EvalArgs {
     /// baseline
     #[arg(long)]
     pub pca: bool,
+    /// Also classify the evaluated rows by their nearest neighbour among the first 10, 100
+    /// and 1,000 labelled training rows — in code space, in pixel space and in PCA space of
+    /// the code's width — and report each accuracy (`knn_accuracy`)
+    #[arg(long)]
+    pub knn: bool,
     /// Evaluate only the rows labelled 0: the normal rows of an anomaly data set
     #[arg(long)]
     pub normal: bool,

@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use latent_lab::data::{InputShape, Values};
+use latent_lab::knn::Knn;
 use latent_lab::model::{NoiseKind, NoiseSpec};
 use latent_lab::pca::Pca;
-use latent_lab::train::{check_in_use, evaluate, PROBE_IMAGES};
+use latent_lab::train::{check_in_use, evaluate, KnnAccuracy, PROBE_IMAGES};
 
 use crate::args::{EvalArgs, SampleArgs, SplitArg};
 use crate::shared::{self, emit, fail, EvalLine, Result};
@@ -63,11 +64,26 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
             Some(NoiseSpec { kind, amount })
         }
     };
+    if a.knn {
+        if spec.kind.is_conditional() {
+            fail!("--knn: a conditional model's code is given the label; it is no feature of the digit alone");
+        }
+        if !set.has_labels() || !data.train.has_labels() {
+            fail!("--knn: {} has no labels to classify by", path.display());
+        }
+    }
     let mut evaluation = evaluate(&mut ex, set, name, spec.seed, noise).await?;
-    if a.pca {
+    if a.pca || a.knn {
         let train = data.train.rows_f32(0..data.train.len());
         let pca = Pca::fit(&train, info.shape.size(), spec.latent)?;
-        evaluation.pca_mse_per_pixel = Some(pca.mse(&set.rows_f32(0..set.len())));
+        let rows = set.rows_f32(0..set.len());
+        if a.pca {
+            evaluation.pca_mse_per_pixel = Some(pca.mse(&rows));
+        }
+        if a.knn {
+            evaluation.knn_accuracy =
+                Some(knn_accuracy(&mut ex, &data.train, set, &rows, &pca).await?);
+        }
     }
     // A figure that is not a number would print as null: say so instead.
     let figures = serde_json::to_value(&evaluation)?;
@@ -79,6 +95,38 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
         );
     }
     emit(serde_json::to_string(&EvalLine { event: None, eval: &evaluation, backend })?)
+}
+
+/// Labelled training rows the k-NN figures are measured with.
+const KNN_LABELS: [usize; 3] = [10, 100, 1000];
+
+/// [`Evaluation::knn_accuracy`](latent_lab::train::Evaluation): 1-NN accuracy on `set`
+/// (its values `rows`) from the first 10, 100 and 1,000 rows of `train`, on the codes, the
+/// values and the PCA coordinates.
+async fn knn_accuracy(
+    ex: &mut latent_lab::Executor,
+    train: &latent_lab::data::Dataset,
+    set: &latent_lab::data::Dataset,
+    rows: &[f32],
+    pca: &Pca,
+) -> Result<std::collections::BTreeMap<String, KnnAccuracy>> {
+    let d = pca.width();
+    let most = train.len().min(KNN_LABELS[2]);
+    let labelled = train.rows_f32(0..most);
+    let spaces = [
+        (ex.encode(&labelled).await?.mu, ex.encode(rows).await?.mu, pca.components.len()),
+        (labelled.clone(), rows.to_vec(), d),
+        (pca.encode(&labelled), pca.encode(rows), pca.components.len()),
+    ];
+    let mut out = std::collections::BTreeMap::new();
+    for n in KNN_LABELS.into_iter().filter(|&n| n <= most) {
+        let [code, pixels, pca] = spaces.each_ref().map(|(known, queries, width)| {
+            Knn::new(&known[..n * width], &train.labels[..n], *width)
+                .map(|k| k.accuracy(queries, &set.labels, 1))
+        });
+        out.insert(n.to_string(), KnnAccuracy { code: code?, pixels: pixels?, pca: pca? });
+    }
+    Ok(out)
 }
 
 /// Gap between tiles, in pixels before scaling.
