@@ -106,6 +106,29 @@ impl Pca {
         out
     }
 
+    /// The MSE per value of reconstructing `rows` from the first k components, for every k
+    /// from 1 to the number fitted: one decomposition gives the whole curve. The components
+    /// are orthonormal, so the error of a row is its centred squared norm less the squares of
+    /// its first k coordinates.
+    pub fn mse_by_width(&self, rows: &[f32]) -> Vec<f64> {
+        let d = self.width();
+        let mut se = vec![0f64; self.components.len()];
+        let mut centred = vec![0f64; d];
+        for row in rows.chunks_exact(d) {
+            for ((c, &v), m) in centred.iter_mut().zip(row).zip(&self.mean) {
+                *c = f64::from(v) - m;
+            }
+            // In f64 throughout: the error left at full rank is a difference of near equals.
+            let mut left: f64 = centred.iter().map(|c| c * c).sum();
+            for (s, component) in se.iter_mut().zip(&self.components) {
+                let z: f64 = centred.iter().zip(component).map(|(c, w)| c * w).sum();
+                left -= z * z;
+                *s += left.max(0.0);
+            }
+        }
+        se.iter().map(|s| s / rows.len().max(1) as f64).collect()
+    }
+
     /// Mean squared error per value of reconstructing `rows`.
     pub fn mse(&self, rows: &[f32]) -> f64 {
         let back = self.reconstruct(rows);
@@ -141,6 +164,26 @@ mod tests {
         let one = Pca::fit(&rows, 3, 1).unwrap();
         assert!(one.mse(&rows) > 0.01);
         assert!(Pca::fit(&rows, 3, 4).is_err());
+        // The curve from one fit: k = 1 as fitted alone, k = 2 exact.
+        let curve = two.mse_by_width(&rows);
+        assert_eq!(curve.len(), 2);
+        assert!((curve[0] - one.mse(&rows)).abs() < 1e-6 * one.mse(&rows), "{curve:?}");
+        assert!(curve[1] < 1e-9, "{curve:?}");
         assert!(Pca::fit(&rows[..3], 3, 1).is_err());
+    }
+
+    #[test]
+    fn the_curve_of_one_fit_is_each_width_fitted_alone() {
+        // 300 rows of 12 values with decreasing spread per direction.
+        let (n, d) = (300, 12);
+        let rows: Vec<f32> = (0..n * d)
+            .map(|i| crate::rng::normal(4, 1, 0, i as u32) * (1.0 + (d - i % d) as f32) / 4.0)
+            .collect();
+        let curve = Pca::fit(&rows, d, 8).unwrap().mse_by_width(&rows);
+        for (j, &mse) in curve.iter().enumerate() {
+            let alone = Pca::fit(&rows, d, j + 1).unwrap().mse(&rows);
+            assert!((mse - alone).abs() < 1e-5 * alone, "k = {}: {mse} vs {alone}", j + 1);
+        }
+        assert!(curve.windows(2).all(|w| w[1] < w[0]), "{curve:?}");
     }
 }

@@ -657,6 +657,12 @@ fn a_csv_table_trains_standardised_with_mse_and_reports_its_pca_baseline() {
     assert_eq!(number(e, "mse_per_pixel"), number(eval, "mse_per_pixel"), "{e}");
     let pca = number(e, "pca_mse_per_pixel");
     assert!(pca > 0.0 && pca < 1.0, "standardised rows: PCA keeps some variance: {e}");
+    // The curve of every width up to the code's (2), from one decomposition: falling, and
+    // ending at the figure above.
+    let curve: Vec<f64> =
+        e["pca_mse_by_k"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(curve.len(), 2, "{e}");
+    assert!(curve[0] > curve[1] && (curve[1] - pca).abs() < 1e-9 + 1e-5 * pca, "{e}");
     // Without the label column the table has four features: the model does not take it.
     let line = error_line(None, &["eval", "--weights", &out, "--data", &data, "--backend", "cpu"]);
     assert!(line.contains("vector of 3") && line.contains("vector of 4"), "{line}");

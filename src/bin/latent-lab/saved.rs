@@ -79,6 +79,7 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
         let rows = set.rows_f32(0..set.len());
         if a.pca {
             evaluation.pca_mse_per_pixel = Some(pca.mse(&rows));
+            evaluation.pca_mse_by_k = Some(pca.mse_by_width(&rows));
         }
         if a.knn {
             evaluation.knn_accuracy =
