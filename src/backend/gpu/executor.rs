@@ -423,7 +423,17 @@ impl GpuExecutor {
             });
         }
         let per_step = 2 * self.train.len() as u32;
-        let steps = steps.clamp(1, self.profile_steps_max());
+        let most = self.profile_steps_max();
+        if most == 0 {
+            return Err(Error::Gpu {
+                label: "profile".into(),
+                message: format!(
+                    "a step of {} dispatches needs more timestamps than a query set holds",
+                    self.train.len()
+                ),
+            });
+        }
+        let steps = steps.clamp(1, most);
         let count = per_step * steps;
         let device = &self.ctx.device;
         let set = device.create_query_set(&wgpu::QuerySetDescriptor {
