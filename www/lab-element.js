@@ -194,6 +194,7 @@ export class LatentLabElement extends HTMLElement {
   #ready;
   #resolveReady;
   #rejectReady;
+  #readyPending = false;
   #views;
   #metrics = { step: 0, recon: NaN, kl: NaN, stepsPerSec: 0, samplesPerSec: 0 };
   #history = [];
@@ -921,10 +922,20 @@ export class LatentLabElement extends HTMLElement {
   }
 
   // ── engine ─────────────────────────────────────────────────────────────────────────────
+  // A promise still pending is kept: whoever awaits it (the engine crashed or was reopened
+  // before it was first ready) hears of the engine that takes over.
   #newReadyPromise() {
+    if (this.#readyPending) return;
+    this.#readyPending = true;
     this.#ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
+      this.#resolveReady = (info) => {
+        this.#readyPending = false;
+        resolve(info);
+      };
+      this.#rejectReady = (error) => {
+        this.#readyPending = false;
+        reject(error);
+      };
     });
     // Awaiting `ready` is optional: an engine that fails is also shown in the page.
     this.#ready.catch(() => {});
@@ -1031,6 +1042,12 @@ export class LatentLabElement extends HTMLElement {
     this.#crashes = [...this.#crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
     // With the condition as the element has it now (it changes without a checkpoint).
     const restore = this.#lastGood && { ...this.#lastGood, condition: this.#kinds.condition };
+    if (!restore && this.#readyPending && this.#crashes.length <= MAX_CRASHES) {
+      // Another widget's model took the shared engine down while this one was still
+      // opening: nothing of this widget's was lost, so it opens again in the new engine.
+      this.#startEngine();
+      return;
+    }
     this.#info = { ...this.#info, training: false };
     this.#views.training.setTraining(false);
     this.#views.sampler.setTraining(false);

@@ -69,15 +69,28 @@ const widgets = (p) =>
     })),
   );
 
-/** Scrolls each widget into view in turn and waits until it is ready. */
+/**
+ * Scrolls each widget into view in turn and waits until it is ready. A widget that does not
+ * get there fails the test with what it shows: whether it started, its badge and messages.
+ */
 async function scrollThrough(p) {
   const n = await p.evaluate(() => document.querySelectorAll('latent-lab').length);
   for (let i = 0; i < n; i++) {
-    await p.evaluate(async (i) => {
+    await p.evaluate((i) => {
       const el = document.querySelectorAll('latent-lab')[i];
       el.scrollIntoView();
-      await el.ready;
+      el.ready.then(
+        () => (el.dataset.testReady = 'ready'),
+        (e) => (el.dataset.testReady = `failed: ${e.message}`),
+      );
     }, i);
+    const state = () =>
+      p.evaluate((i) => {
+        const el = document.querySelectorAll('latent-lab')[i];
+        const text = (part) => el.shadowRoot.querySelector(`[part="${part}"]`)?.textContent.trim() ?? null;
+        return { ready: el.dataset.testReady ?? 'waiting', started: el.started, badge: text('backend'), messages: text('messages') };
+      }, i);
+    await expect.poll(state, { message: `widget ${i + 1} becomes ready`, timeout: 120_000 }).toMatchObject({ ready: 'ready' });
   }
   return n;
 }
@@ -145,6 +158,50 @@ test('a sampler-only widget fetches no digits; widgets that need them share one 
   expect(engineWorkers(p)).toBe(1);
   expect(await p.evaluate(() => document.querySelector('latent-lab').memory())).toMatchObject({ models: 3, digits: true });
   expect(seen.problems).toEqual([]);
+});
+
+test('a widget still opening when another widget\'s model crashes the shared engine opens again', async ({ page: p }) => {
+  const seen = watch(p);
+  // The second widget's weights are held back, so it is still opening when the engine dies.
+  let release;
+  const held = new Promise((r) => (release = r));
+  const asked = [];
+  await p.route('**/models/ae-2d.safetensors', async (route) => {
+    asked.push(route.request().url());
+    await held;
+    await route.continue();
+  });
+  await p.goto(`${course.base}/blank.html`);
+  await p.setContent(doc(`<script type="module" src="${libUrl()}"></script>`, '<latent-lab kind="vae" views="sampler"></latent-lab>'), { waitUntil: 'load' });
+  await p.evaluate(() => document.querySelector('latent-lab').ready);
+  await p.evaluate(() => {
+    const w = document.createElement('latent-lab');
+    w.setAttribute('kind', 'ae');
+    w.setAttribute('views', 'pad');
+    document.body.append(w);
+    w.scrollIntoView();
+    window.second = { state: 'waiting' };
+    w.ready.then(
+      (info) => (window.second = { state: 'ready', kind: JSON.parse(info.spec).kind }),
+      (e) => (window.second = { state: `failed: ${e.message}` }),
+    );
+  });
+  await expect.poll(() => asked.length).toBe(1);
+  // The first widget's model panics: the engine (shared by both) dies, and the first widget
+  // comes back from its checkpoint.
+  const restarted = await p.evaluate(() => document.querySelector('latent-lab').simulatePanic('now').then((i) => JSON.parse(i.spec).kind));
+  expect(restarted).toBe('vae');
+  expect(await p.evaluate(() => window.second)).toEqual({ state: 'waiting' });
+  release();
+  // The second widget had nothing to lose: it opens again in the new engine, and its ready
+  // promise (taken before the crash) resolves.
+  await expect.poll(() => p.evaluate(() => window.second)).toEqual({ state: 'ready', kind: 'ae' });
+  expect(asked.length).toBe(2);
+  const [, second] = await widgets(p);
+  expect(second).toMatchObject({ started: true, kind: 'ae', shown: ['pad'], problems: [] });
+  expect(engineWorkers(p)).toBe(1);
+  expect(await p.evaluate(() => document.querySelector('latent-lab').memory())).toMatchObject({ models: 2 });
+  expect(seen.problems.filter((m) => !/simulated panic/.test(m))).toEqual([]);
 });
 
 test('attributes changed after connection take effect', async ({ page: p }, testInfo) => {
