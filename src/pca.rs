@@ -63,6 +63,16 @@ impl Pca {
         Ok(Pca { mean, components, variances })
     }
 
+    /// The first `k` components alone (as a fit of `k` would give them).
+    pub fn truncated(&self, k: usize) -> Pca {
+        let k = k.min(self.components.len());
+        Pca {
+            mean: self.mean.clone(),
+            components: self.components[..k].to_vec(),
+            variances: self.variances[..k].to_vec(),
+        }
+    }
+
     /// Width of a row.
     pub fn width(&self) -> usize {
         self.mean.len()
@@ -179,10 +189,17 @@ mod tests {
         let rows: Vec<f32> = (0..n * d)
             .map(|i| crate::rng::normal(4, 1, 0, i as u32) * (1.0 + (d - i % d) as f32) / 4.0)
             .collect();
-        let curve = Pca::fit(&rows, d, 8).unwrap().mse_by_width(&rows);
+        let eight = Pca::fit(&rows, d, 8).unwrap();
+        let curve = eight.mse_by_width(&rows);
         for (j, &mse) in curve.iter().enumerate() {
-            let alone = Pca::fit(&rows, d, j + 1).unwrap().mse(&rows);
-            assert!((mse - alone).abs() < 1e-5 * alone, "k = {}: {mse} vs {alone}", j + 1);
+            let alone = Pca::fit(&rows, d, j + 1).unwrap();
+            assert!(
+                (mse - alone.mse(&rows)).abs() < 1e-5 * mse,
+                "k = {}: {mse} vs {alone:?}",
+                j + 1
+            );
+            // The first j + 1 components of the wider fit are that fit.
+            assert_eq!(eight.truncated(j + 1), alone);
         }
         assert!(curve.windows(2).all(|w| w[1] < w[0]), "{curve:?}");
     }

@@ -42,6 +42,10 @@ pub struct Evaluation {
     /// the model's `mse_per_pixel` is placed on (`eval --pca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pca_mse_by_k: Option<Vec<f64>>,
+    /// How many linear dimensions the code is worth: the fewest PCA components whose MSE on
+    /// the same rows is no more than the model's (`eval --pca`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pca_equivalent_k: Option<usize>,
     /// The encoder as a feature extractor (`latent-lab eval --knn`): the accuracy of a
     /// 1-nearest-neighbour classifier of the evaluated rows, trained on the first 10, 100 and
     /// 1,000 labelled training rows, in three spaces: the code (μ of a VAE), the raw values
@@ -170,6 +174,7 @@ pub async fn evaluate(
         mse_per_row: se / n,
         pca_mse_per_pixel: None,
         pca_mse_by_k: None,
+        pca_equivalent_k: None,
         knn_accuracy: None,
         bce_per_image: pixels.then_some(bce / n),
         kl: variational.then_some(kl / n),

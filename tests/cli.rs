@@ -663,6 +663,11 @@ fn a_csv_table_trains_standardised_with_mse_and_reports_its_pca_baseline() {
         e["pca_mse_by_k"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert_eq!(curve.len(), 2, "{e}");
     assert!(curve[0] > curve[1] && (curve[1] - pca).abs() < 1e-9 + 1e-5 * pca, "{e}");
+    // What the code is worth in linear dimensions: the first width on the curve that does
+    // as well as the model, or all three columns (no error left) when none of those does.
+    let model = number(e, "mse_per_pixel");
+    let worth = curve.iter().position(|&m| m <= model).map_or(3, |k| k + 1);
+    assert_eq!(e["pca_equivalent_k"].as_u64(), Some(worth as u64), "{e}");
     // Without the label column the table has four features: the model does not take it.
     let line = error_line(None, &["eval", "--weights", &out, "--data", &data, "--backend", "cpu"]);
     assert!(line.contains("vector of 3") && line.contains("vector of 4"), "{line}");

@@ -75,11 +75,18 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
     let mut evaluation = evaluate(&mut ex, set, name, spec.seed, noise).await?;
     if a.pca || a.knn {
         let train = data.train.rows_f32(0..data.train.len());
-        let pca = Pca::fit(&train, info.shape.size(), spec.latent)?;
+        let d = info.shape.size();
         let rows = set.rows_f32(0..set.len());
+        // One decomposition: the code's width for the baseline and the classifier, every
+        // width for the curve that places the model on it.
+        let all = Pca::fit(&train, d, if a.pca { d } else { spec.latent.min(d) })?;
+        let pca = all.truncated(spec.latent);
         if a.pca {
+            let curve = all.mse_by_width(&rows);
             evaluation.pca_mse_per_pixel = Some(pca.mse(&rows));
-            evaluation.pca_mse_by_k = Some(pca.mse_by_width(&rows));
+            evaluation.pca_equivalent_k =
+                curve.iter().position(|&m| m <= evaluation.mse_per_pixel).map(|k| k + 1);
+            evaluation.pca_mse_by_k = Some(curve[..spec.latent.min(d)].to_vec());
         }
         if a.knn {
             evaluation.knn_accuracy =
