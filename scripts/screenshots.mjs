@@ -3,7 +3,8 @@
 //
 //   node scripts/screenshots.mjs [--out docs] [--seconds 2.5] [--digit 3] [--only anomaly]
 //
-// (--only: just the pictures of one section: page, views, data, anomaly, phone or course)
+// (--only: just the pictures of one section: page, compare, views, data, anomaly, phone or
+// course)
 //
 // docs/lab.png        the page at 1280 px wide (light theme), down to the end of the first row of
 //                     cards (at most 1300 px), with the pretrained model
@@ -13,6 +14,9 @@
 //                     drawing with a finger, scrolled to the pad: the layout a phone gets
 // docs/sampler.gif    the sampler's canvas over --seconds, every frame it drew (at most one
 //                     per 40 ms), with the delays it was drawn at
+// docs/view-pca.png, docs/view-features.png
+//                     the shipped VAE beside PCA, and its encoder as a feature extractor
+//                     (the cards' first comparison, once scrolled into view)
 // docs/view-cvae.png, docs/view-contractive.png, docs/view-filters.png
 //                     the conditional VAE's, the contractive AE's and the convolutional AE's
 //                     own views (their shipped models) with the same drawing
@@ -56,7 +60,7 @@ const DIGITS = {
 };
 const digit = opt('digit', '3');
 const only = opt('only', null);
-const SECTIONS = ['page', 'views', 'data', 'anomaly', 'phone', 'course'];
+const SECTIONS = ['page', 'compare', 'views', 'data', 'anomaly', 'phone', 'course'];
 if (only !== null && !SECTIONS.includes(only)) throw new Error(`--only: one of ${SECTIONS.join(', ')}`);
 const want = (section) => only === null || only === section;
 if (!DIGITS[digit]) throw new Error(`--digit: one of ${Object.keys(DIGITS).join(', ')}`);
@@ -88,6 +92,7 @@ try {
   await drawDigit(desktop);
   await settle(desktop);
   if (want('page')) await pageAndSampler(desktop);
+  if (want('compare')) await compareViews(desktop);
   if (want('views')) await familyViews(desktop);
   if (want('data')) await otherData(desktop);
   if (want('anomaly')) await anomalyViews(desktop);
@@ -119,6 +124,18 @@ async function pageAndSampler(desktop) {
   const gif = path.join(outDir, 'sampler.gif');
   await recordSampler(desktop, gif);
   note(gif);
+}
+
+async function compareViews(desktop) {
+  // ── the model beside PCA: the cards compare once they are on screen ───────────────────
+  await settle(desktop, '[part="pca"]');
+  await desktop.waitForFunction(() => document.querySelector('latent-lab').comparison !== null);
+  for (const name of ['pca', 'features']) {
+    await settle(desktop, `[part="${name}"]`);
+    const file = path.join(outDir, `view-${name}.png`);
+    await desktop.locator(`latent-lab [part="${name}"]`).screenshot({ path: file });
+    note(file);
+  }
 }
 
 async function familyViews(desktop) {

@@ -11,6 +11,7 @@
 
 pub mod anomaly;
 pub mod backend;
+pub mod compare;
 pub mod data;
 pub mod error;
 pub mod inspect;

@@ -183,6 +183,37 @@ mod tests {
     }
 
     #[test]
+    fn agrees_with_the_singular_value_decomposition_of_the_centred_rows() {
+        // A reference by another algorithm: the right singular vectors of the centred rows are
+        // the principal directions, and σ² / (n − 1) their variances.
+        let (n, d) = (200, 9);
+        let rows: Vec<f32> = (0..n * d)
+            .map(|i| {
+                crate::rng::normal(11, 2, 0, i as u32) * (1.0 + (i % d) as f32) + (i % d) as f32
+            })
+            .collect();
+        let pca = Pca::fit(&rows, d, 4).unwrap();
+        let centred = DMatrix::from_fn(n, d, |i, j| f64::from(rows[i * d + j]) - pca.mean[j]);
+        let svd = nalgebra::SVD::new(centred, false, true);
+        let v_t = svd.v_t.unwrap();
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| svd.singular_values[b].total_cmp(&svd.singular_values[a]));
+        for (c, &j) in order[..4].iter().enumerate() {
+            let sigma = svd.singular_values[j];
+            let variance = sigma * sigma / (n - 1) as f64;
+            assert!(
+                (pca.variances[c] - variance).abs() < 1e-9 * variance,
+                "{c}: {} vs {variance}",
+                pca.variances[c]
+            );
+            // The same direction up to its sign.
+            let dot: f64 =
+                pca.components[c].iter().zip(v_t.row(j).iter()).map(|(a, b)| a * b).sum();
+            assert!((dot.abs() - 1.0).abs() < 1e-9, "component {c}: |cos| = {}", dot.abs());
+        }
+    }
+
+    #[test]
     fn the_curve_of_one_fit_is_each_width_fitted_alone() {
         // 300 rows of 12 values with decreasing spread per direction.
         let (n, d) = (300, 12);

@@ -24,6 +24,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::anomaly::{self, pca_score, score, AnomalySet, Curve, Scores, SeriesWindows};
 use crate::backend::{check_finite, Executor, GpuContext, GpuDataset, Metrics};
+use crate::compare::{Baseline, Codes};
 use crate::data::{
     decode_lab_file, prepare, preprocess_drawing, read_csv, InputShape, LabFile, Split, Values,
     Windows, MNIST_SHAPE,
@@ -102,6 +103,9 @@ struct Data {
     raw: Option<(Rc<LabFile>, Windows)>,
     /// For an anomaly set: which test rows are anomalies, and its PCA baseline.
     anomaly: Option<Rc<AnomalyData>>,
+    /// PCA of every width and the classifier on raw values (`Lab::compare`), made at the
+    /// first request and shared by every model on this data.
+    baseline: Rc<RefCell<Option<Rc<Baseline>>>>,
 }
 
 /// What an anomaly set adds to its rows.
@@ -433,7 +437,14 @@ impl Engine {
             return Err(JsError::new("the data holds no training rows"));
         }
         let rows = split.train.values.clone();
-        let data = Data { split: Rc::new(split), rows, on_gpu: None, raw, anomaly };
+        let data = Data {
+            split: Rc::new(split),
+            rows,
+            on_gpu: None,
+            raw,
+            anomaly,
+            baseline: Rc::default(),
+        };
         self.shared.data.borrow_mut().insert(name, data);
         Ok(())
     }
@@ -906,6 +917,159 @@ impl Lab {
             if test.is_some() {
                 set(&out, "rows", &Float32Array::from(&rows[..]));
             }
+            Ok(out.into())
+        })
+    }
+
+    /// The model beside PCA and the raw values on every held-out row (`crate::compare`):
+    /// `{width, values, rows, labelled, modelMse, pcaMse, equivalentK, curve (Float64Array:
+    /// PCA's MSE at each width 1..values), examples: {indices (Uint32Array), rows, model,
+    /// pca (Float32Array, n × D; pca null when the code is as wide as a row), modelMse,
+    /// pcaMse (Float64Array n)}, knn: [{labels, code, pixels, pca}], labels (Uint8Array of
+    /// the test rows, or null), planes: {pca, code (Float32Array rows × 2), codeProjected,
+    /// pcaKnn, codeKnn}, why}`. The first `examples` test rows (as `test_images` picks them)
+    /// are the examples. Without labels `knn` is empty and the planes' accuracies are null;
+    /// for a conditional model (its code is given the label) `planes.code` is null too, and
+    /// `why` says so. PCA is fitted once per data set, at the first call.
+    pub fn compare(&self, examples: f64) -> Promise {
+        let (split, picked) = match self.test_rows(examples.min(64.0)) {
+            Ok(x) => x,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        let slot = self.shared.data.borrow().get(&self.data).map(|d| d.baseline.clone());
+        self.run(move |mut st| async move {
+            let Some(slot) = slot else {
+                return Err(Error::Input("the data set is not loaded yet".into()));
+            };
+            let existing = slot.borrow().clone();
+            let baseline = match existing {
+                Some(b) => b,
+                None => {
+                    let b = Rc::new(Baseline::new(&split.train, &split.test)?);
+                    *slot.borrow_mut() = Some(b.clone());
+                    b
+                }
+            };
+            let program = st.ex.program();
+            let (width, conditional) = (program.spec.latent, program.spec.kind.is_conditional());
+            let (train, test) = (&split.train, &split.test);
+            let test_rows = test.rows_f32(0..test.len());
+            let own_labels = (conditional && test.has_labels()).then(|| test.labels.clone());
+            // In chunks: a test split may hold more rows than one request may carry.
+            const CHUNK: usize = 4096;
+            let d = split.shape().size();
+            let back = st
+                .infer(async |ex: &mut Executor| {
+                    let mut out = Vec::with_capacity(test_rows.len());
+                    for (i, rows) in test_rows.chunks(CHUNK * d).enumerate() {
+                        let labels = own_labels
+                            .as_deref()
+                            .map(|l| &l[i * CHUNK..i * CHUNK + rows.len() / d]);
+                        out.extend(ex.reconstruct_labeled(rows, labels).await?);
+                    }
+                    Ok(out)
+                })
+                .await?;
+            let mut why = JsValue::NULL;
+            let codes = if conditional {
+                why = "a conditional model's code is given the label: it is no feature of the \
+                       row alone, so it is not classified or mapped"
+                    .into();
+                None
+            } else {
+                let known = train.rows_f32(0..baseline.labelled);
+                let mut codes = vec![];
+                for rows in [&test_rows, &known] {
+                    let mu = st
+                        .infer(async |ex: &mut Executor| {
+                            let mut out = vec![];
+                            for chunk in rows.chunks(CHUNK * d) {
+                                out.extend(ex.encode(chunk).await?.mu);
+                            }
+                            Ok(out)
+                        })
+                        .await?;
+                    codes.push(mu);
+                }
+                let labelled = codes.pop().unwrap_or_default();
+                Some((codes.pop().unwrap_or_default(), labelled))
+            };
+            let c = baseline.compare(
+                train,
+                test,
+                width,
+                &back,
+                codes.as_ref().map(|(t, k)| Codes { test: t, labelled: k }),
+            )?;
+            let number = |x: Option<f64>| x.map_or(JsValue::NULL, JsValue::from);
+            let out = Object::new();
+            set(&out, "width", &JsValue::from(width));
+            set(&out, "values", &JsValue::from(d));
+            set(&out, "rows", &JsValue::from(test.len()));
+            set(&out, "labelled", &JsValue::from(baseline.labelled));
+            set(&out, "modelMse", &JsValue::from(c.model_mse));
+            set(&out, "pcaMse", &number(c.pca_mse));
+            set(&out, "equivalentK", &number(c.equivalent_k.map(|k| k as f64)));
+            set(&out, "curve", &Float64Array::from(&baseline.curve[..]));
+            // The examples: each row, the model's and PCA's reconstructions, each one's MSE.
+            let ex = Object::new();
+            let rows: Vec<f32> = picked.iter().flat_map(|&i| test.row_f32(i)).collect();
+            let model: Vec<f32> =
+                picked.iter().flat_map(|&i| back[i * d..(i + 1) * d].to_vec()).collect();
+            let mse = |a: &[f32], b: &[f32]| -> Vec<f64> {
+                a.chunks_exact(d)
+                    .zip(b.chunks_exact(d))
+                    .map(|(a, b)| {
+                        a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>()
+                            / d as f64
+                    })
+                    .collect()
+            };
+            let indices: Vec<u32> = picked.iter().map(|&i| i as u32).collect();
+            set(&ex, "indices", &js_sys::Uint32Array::from(&indices[..]));
+            set(&ex, "modelMse", &Float64Array::from(&mse(&model, &rows)[..]));
+            set(&ex, "model", &Float32Array::from(&model[..]));
+            match c.pca_mse {
+                Some(_) => {
+                    let pca = baseline.pca.truncated(width).reconstruct(&rows);
+                    set(&ex, "pcaMse", &Float64Array::from(&mse(&pca, &rows)[..]));
+                    set(&ex, "pca", &Float32Array::from(&pca[..]));
+                }
+                None => {
+                    set(&ex, "pcaMse", &JsValue::NULL);
+                    set(&ex, "pca", &JsValue::NULL);
+                }
+            }
+            set(&ex, "rows", &Float32Array::from(&rows[..]));
+            set(&out, "examples", &ex);
+            let knn: js_sys::Array = c
+                .knn
+                .iter()
+                .map(|(n, a)| {
+                    let row = Object::new();
+                    set(&row, "labels", &JsValue::from(*n));
+                    set(&row, "code", &JsValue::from(a.code));
+                    set(&row, "pixels", &JsValue::from(a.pixels));
+                    set(&row, "pca", &JsValue::from(a.pca));
+                    JsValue::from(row)
+                })
+                .collect();
+            set(&out, "knn", &knn);
+            let labels = match test.has_labels() {
+                true => Uint8Array::from(&test.labels[..]).into(),
+                false => JsValue::NULL,
+            };
+            set(&out, "labels", &labels);
+            let planes = Object::new();
+            set(&planes, "pca", &Float32Array::from(&baseline.plane[..]));
+            let code =
+                c.code_plane.as_deref().map_or(JsValue::NULL, |p| Float32Array::from(p).into());
+            set(&planes, "code", &code);
+            set(&planes, "codeProjected", &JsValue::from(c.code_projected));
+            set(&planes, "pcaKnn", &number(baseline.plane_knn));
+            set(&planes, "codeKnn", &number(c.code_plane_knn));
+            set(&out, "planes", &planes);
+            set(&out, "why", &why);
             Ok(out.into())
         })
     }

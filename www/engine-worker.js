@@ -649,6 +649,11 @@ const handlers = {
     }
     return inference(s, () => s.lab.score_rows(pixels, test === undefined ? undefined : Uint32Array.from(test)));
   },
+  async compare(s, { examples = 8 }) {
+    whole(examples, 'compare: examples', 64, 1);
+    await needData(s);
+    return inference(s, () => s.lab.compare(examples));
+  },
   async twinEncode(s, { url, pixels }) {
     if (twin?.url !== url) twin = { url, lab: openTwin(url) };
     const current = twin;

@@ -21,8 +21,8 @@
 //   views     the parts to show, in this order (comma- or space-separated; default all):
 //             backend, training, pad, latent-map, beta-plot, denoise, sparsity,
 //             contractive, cvae, filters, loss-plot, test-reconstructions, sampler,
-//             interpolation, anomaly, anomaly-curves, anomaly-examples, anomaly-series
-//             (a kind's own view shows for a model of that kind only; the anomaly cards
+//             interpolation, anomaly, anomaly-curves, anomaly-examples, anomaly-series,
+//             pca, features (a kind's own view shows for a model of that kind only; the anomaly cards
 //             but the first while the model is a detector)
 //   controls  full (default: the training card, Share, loading files), minimal (start,
 //             pause, reset and the kind's live settings) or none (default when `views`
@@ -84,6 +84,14 @@
 //                            the curves' points; a series' steps): Lab.anomaly_scores
 //   await el.scoreRows(pixels)  rows scored as the held-out ones are
 //   el.setAnomalyThreshold(x), el.setAnomalyScore(name)  what the cards show
+//   el.comparison            the PCA and feature cards' figures (null until they first ran:
+//                            they run while one of them is on screen): Lab.compare's
+//                            {width, values, rows, labelled, modelMse, pcaMse, equivalentK,
+//                            curve (PCA's MSE at 1..values components), examples {indices,
+//                            rows, pca, model, pcaMse, modelMse}, knn [{labels, code, pca,
+//                            pixels}], labels, planes {pca, code, codeProjected, pcaKnn,
+//                            codeKnn}, why}
+//   await el.compare()       runs that comparison now (on screen or not); resolves to it
 //   await el.corrupt(pixels, {kind, amount, seed, step})  → Float32Array n×784: the images
 //                            with a dae's training noise (the same RNG, seed and step)
 //   await el.reconstruct(pixels, labels?)  Float32Array n×784 in [0, 1] → Float32Array n×784
@@ -137,7 +145,8 @@
 // pad, input, reconstruction (the drawing's), latent-map, sampler, interpolation, and each kind's own
 // view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse),
 // contractive (contractive), cvae (cvae), filters (conv_ae, conv_vae); anomaly, and while
-// the model is a detector anomaly-curves, anomaly-examples, anomaly-series (a series).
+// the model is a detector anomaly-curves, anomaly-examples, anomaly-series (a series);
+// pca (the model beside PCA), features (the encoder as a feature extractor).
 
 import { engineModel } from './engine-client.js';
 import { rowSize } from './util/shape.js';
@@ -168,6 +177,9 @@ import { AnomalyDetector, AnomalyCurves, AnomalyExamples, AnomalySeries } from '
 import { AnomalyViews } from './anomaly-views.js';
 import { isDigitShaped } from './util/shape.js';
 import { SharePanel } from './views/share-panel.js';
+import { PcaView } from './views/pca-view.js';
+import { FeaturesView } from './views/features-view.js';
+import { CompareViews } from './compare-views.js';
 
 const RECON_DIGITS = 10; // the first ten test digits: one of each class
 // Live reconstructions while training: at most this often, and at most ~20 % of the
@@ -231,6 +243,7 @@ export class LatentLabElement extends HTMLElement {
   #dataNote; // why views listed are not shown for this data
   #anomaly; // the anomaly views' requests and state (anomaly-views.js)
   #anomalyParts;
+  #compare; // the comparison cards' requests (compare-views.js)
 
   static get observedAttributes() {
     return [...KEYS, 'spec'];
@@ -255,6 +268,8 @@ export class LatentLabElement extends HTMLElement {
     const map = part('latent-map');
     const sampler = part('sampler');
     const interp = part('interpolation', 'section', 'card wide');
+    const pcaPart = part('pca', 'section', 'card wide');
+    const featuresPart = part('features');
     const kindPart = (name) => part(name, 'section', 'card kind');
     const kindParts = {
       'beta-plot': kindPart('beta-plot'),
@@ -273,12 +288,12 @@ export class LatentLabElement extends HTMLElement {
     };
     for (const [name, el] of Object.entries(anomalyParts)) el.hidden = name !== 'anomaly';
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load the model, or a .csv table to train on it');
-    this.#grid = h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), ...Object.values(anomalyParts), loss, recon, sampler, interp);
+    this.#grid = h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), ...Object.values(anomalyParts), loss, recon, sampler, interp, pcaPart, featuresPart);
     this.#top = h('div', { class: 'top' }, badge, shareButton);
     this.#dataNote = h('p', { part: 'data-note', class: 'data-note', hidden: true, role: 'note' });
     this.#lab = h('div', { class: 'lab' }, this.#top, messages, sharePart, this.#dataNote, this.#grid, this.#drop);
     root.append(this.#lab);
-    this.#parts = { backend: badge, training, pad, 'latent-map': map, ...kindParts, ...anomalyParts, 'loss-plot': loss, 'test-reconstructions': recon, sampler, interpolation: interp };
+    this.#parts = { backend: badge, training, pad, 'latent-map': map, ...kindParts, ...anomalyParts, 'loss-plot': loss, 'test-reconstructions': recon, sampler, interpolation: interp, pca: pcaPart, features: featuresPart };
     this.#anomalyParts = anomalyParts;
     this.#share = new SharePanel(sharePart, shareButton, () => this.share());
     this.#views = {
@@ -324,7 +339,15 @@ export class LatentLabElement extends HTMLElement {
       curves: new AnomalyCurves(anomalyParts['anomaly-curves']),
       examples: new AnomalyExamples(anomalyParts['anomaly-examples']),
       series: new AnomalySeries(anomalyParts['anomaly-series']),
+      pca: new PcaView(pcaPart),
+      features: new FeaturesView(featuresPart),
     };
+    this.#compare = new CompareViews({
+      request: (type, args) => this.#request(type, args),
+      views: { pca: this.#views.pca, features: this.#views.features },
+      parts: [pcaPart, featuresPart],
+      connected: () => this.#engine !== null && this.#info !== null,
+    });
     this.#anomaly = new AnomalyViews({
       request: (type, args) => this.#request(type, args),
       views: this.#views,
@@ -460,6 +483,13 @@ export class LatentLabElement extends HTMLElement {
   // figures and the drawing's verdict (see anomaly-views.js state()); null before any.
   get anomalyState() {
     return this.#anomaly.state();
+  }
+  // The comparison with PCA and the raw values (compare-views.js), as the cards show it.
+  get comparison() {
+    return this.#compare.report;
+  }
+  async compare() {
+    return this.#compare.compare();
   }
   async anomalyScores() {
     return this.#request('anomalyScores', {});
@@ -1178,6 +1208,7 @@ export class LatentLabElement extends HTMLElement {
     this.#live.refreshMap();
     this.#kinds.refresh();
     this.#anomaly.refresh();
+    this.#compare.refresh();
     if (items.length) this.#views.sampler.modelUpdated();
   }
 
@@ -1201,6 +1232,7 @@ export class LatentLabElement extends HTMLElement {
       this.#refreshReconstructions(true);
       this.#kinds.refresh(true);
       this.#anomaly.refresh(true);
+      this.#compare.refresh(true);
       this.#live.refreshMap(true);
       this.#views.sampler.modelUpdated();
     }
@@ -1227,6 +1259,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.loss.setSeries(kindOf(spec.kind)?.metrics ?? ['recon']);
     this.#kinds.setSpec(spec, { replaced: true });
     this.#anomaly.modelChanged();
+    this.#compare.modelChanged();
     this.#live.modelChanged();
     this.#views.map.reset();
     this.#views.sampler.setLatent(spec.latent, spec.kind, info.shape ?? this.#dataShape, this.#dataEntry().rows);
@@ -1250,12 +1283,14 @@ export class LatentLabElement extends HTMLElement {
     this.#views.recon.setData(shape, entry.rows);
     this.#views.map.setData(shape, entry);
     this.#views.interp.setData(shape, entry.rows.replace(/s$/, ''));
+    this.#compare.setData(shape, entry);
+    // The live and kind views size their requests by the rows' shape, the first data too.
+    this.#live.setShape(shape);
+    this.#kinds.setShape(shape);
     if (!first) {
       this.#testImages = null;
       this.#testLabels = null;
       this.#digitsWanted = false;
-      this.#live.setShape(shape);
-      this.#kinds.setShape(shape);
       if (!isDigitShaped(shape)) this.#views.pad.clear();
     }
     this.#layout();

@@ -326,6 +326,27 @@ canvas.anomaly-examples-canvas { display: block; width: 100%; height: 200px; }
 canvas.anomaly-series-canvas { aspect-ratio: 16 / 7; }
 .key.bars.kl::before { background: var(--ll-kl); }
 
+/* PCA beside the autoencoder. */
+.pca-readouts { margin: 0 0 10px; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); }
+canvas.pca-examples { display: block; width: 100%; height: 230px; }
+canvas.pca-curve { display: block; width: 100%; aspect-ratio: 16 / 6; min-height: 150px; }
+.pca-planes { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: 12px; }
+.pca-planes figure { margin: 0; }
+.pca-planes figcaption { font-size: 0.85em; color: var(--ll-muted); margin-top: 4px; }
+canvas.pca-plane { display: block; width: 100%; aspect-ratio: 1 / 1; }
+
+/* The encoder as a feature extractor. */
+.features-table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; margin-bottom: 10px; font-size: 0.92em; }
+.features-table caption { text-align: left; font-size: 0.85em; color: var(--ll-muted); margin-bottom: 4px; }
+.features-table th, .features-table td { padding: 4px 6px; border-bottom: 1px solid var(--ll-grid); text-align: right; }
+.features-table th:first-child { text-align: left; }
+.features-table thead th { font-weight: 600; font-size: 0.9em; }
+.features-table td.best { font-weight: 700; }
+.key.space.code::before { background: var(--ll-accent); height: 3px; }
+.key.space.pca::before { background: var(--ll-kl); }
+.key.space.pixels::before { background: repeating-linear-gradient(90deg, var(--ll-muted) 0 4px, transparent 4px 7px); }
+canvas.features-plot { display: block; width: 100%; aspect-ratio: 16 / 10; }
+
 @container (max-width: 420px) {
   .lab { padding: 8px; }
   .card { padding: 12px; }

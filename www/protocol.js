@@ -80,6 +80,11 @@
 //   scoreRows    pixels (Float32Array n×D)  {reconstruction, elbo?, encoder?, pca, errors,
 //                | test (row indices)       reconstructions, pcaErrors, rows?}: rows scored
 //                                           as the test rows are (the drawing, examples)
+//   compare      examples? (number, 8)     {width, values, rows, labelled, modelMse, pcaMse,
+//                                           equivalentK, curve, examples, knn, labels,
+//                                           planes, why}: the model beside PCA and the raw
+//                                           values on every test row (Lab.compare; PCA is
+//                                           fitted once per data set)
 //   twinEncode   url, pixels                {mu, logvar|null, rows, latent}: encoded by a
 //                                           second model, loaded once from `url` on the
 //                                           CPU (the contractive view's plain AE)
@@ -145,6 +150,7 @@ export const REQUESTS = Object.freeze({
   firstLayer: { inference: true },
   anomalyScores: { inference: true },
   scoreRows: { inference: true },
+  compare: { inference: true },
   twinEncode: { touches: false },
   testImages: {},
   preprocess: { engine: true, touches: false },

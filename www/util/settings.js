@@ -29,6 +29,8 @@ export const VIEWS = [
   'anomaly-curves',
   'anomaly-examples',
   'anomaly-series',
+  'pca',
+  'features',
 ];
 
 /** The views that belong to one kind (kinds.js's `view`), shown only for a model of that kind. */
@@ -57,7 +59,7 @@ export function viewUnfit(view, shape) {
 }
 
 /** Views that show held-out digits: a widget without any of them never fetches the digits. */
-export const NEEDS_DIGITS = new Set(['test-reconstructions', 'latent-map', 'interpolation', 'denoise', 'sparsity', 'contractive', 'cvae', 'filters']);
+export const NEEDS_DIGITS = new Set(['test-reconstructions', 'latent-map', 'interpolation', 'denoise', 'sparsity', 'contractive', 'cvae', 'filters', 'pca', 'features']);
 
 /** The keyword settings: key → allowed values (the first is the default). */
 export const CHOICES = {

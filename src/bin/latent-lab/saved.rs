@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
+use latent_lab::compare::{knn_by_count, KNN_LABELS};
 use latent_lab::data::{InputShape, Values};
-use latent_lab::knn::Knn;
 use latent_lab::model::{NoiseKind, NoiseSpec};
 use latent_lab::pca::Pca;
 use latent_lab::train::{check_in_use, evaluate, KnnAccuracy, PROBE_IMAGES};
@@ -105,9 +105,6 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
     emit(serde_json::to_string(&EvalLine { event: None, eval: &evaluation, backend })?)
 }
 
-/// Labelled training rows the k-NN figures are measured with.
-const KNN_LABELS: [usize; 3] = [10, 100, 1000];
-
 /// [`Evaluation::knn_accuracy`](latent_lab::train::Evaluation): 1-NN accuracy on `set`
 /// (its values `rows`) from the first 10, 100 and 1,000 rows of `train`, on the codes, the
 /// values and the PCA coordinates.
@@ -120,19 +117,18 @@ async fn knn_accuracy(
 ) -> Result<std::collections::BTreeMap<String, KnnAccuracy>> {
     let d = pca.width();
     let most = train.len().min(KNN_LABELS[2]);
+    let counts: Vec<usize> = KNN_LABELS.into_iter().filter(|&n| n <= most).collect();
     let labelled = train.rows_f32(0..most);
-    let spaces = [
-        (ex.encode(&labelled).await?.mu, ex.encode(rows).await?.mu, pca.components.len()),
-        (labelled.clone(), rows.to_vec(), d),
-        (pca.encode(&labelled), pca.encode(rows), pca.components.len()),
-    ];
+    let k = pca.components.len();
+    let by = |known: &[f32], queries: &[f32], width: usize| {
+        knn_by_count(known, &train.labels, queries, &set.labels, width, &counts)
+    };
+    let code = by(&ex.encode(&labelled).await?.mu, &ex.encode(rows).await?.mu, k)?;
+    let pixels = by(&labelled, rows, d)?;
+    let pca = by(&pca.encode(&labelled), &pca.encode(rows), k)?;
     let mut out = std::collections::BTreeMap::new();
-    for n in KNN_LABELS.into_iter().filter(|&n| n <= most) {
-        let [code, pixels, pca] = spaces.each_ref().map(|(known, queries, width)| {
-            Knn::new(&known[..n * width], &train.labels[..n], *width)
-                .map(|k| k.accuracy(queries, &set.labels, 1))
-        });
-        out.insert(n.to_string(), KnnAccuracy { code: code?, pixels: pixels?, pca: pca? });
+    for (i, n) in counts.into_iter().enumerate() {
+        out.insert(n.to_string(), KnnAccuracy { code: code[i], pixels: pixels[i], pca: pca[i] });
     }
     Ok(out)
 }

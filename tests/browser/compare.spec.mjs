@@ -1,0 +1,179 @@
+// The model beside PCA and the raw values: the PCA card (reconstructions by PCA of the
+// code's width and by the model, PCA's curve with the model's point, the two planes with
+// their classifiers) and the feature-extractor card (a nearest-neighbour classifier on the
+// code, PCA and the pixels with 10, 100 and 1,000 labels). The figures each card shows are
+// checked against el.comparison, and those against recomputations here through the
+// element's other calls (reconstruct, encode, testImages). Screenshots go to
+// artifacts/screenshots/<project>-compare-*.png.
+import { test, expect } from './fixtures.mjs';
+
+const SHOTS = 'artifacts/screenshots';
+
+/** Console errors and page errors of `page`, which every test expects to stay empty. */
+function watch(page) {
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  return problems;
+}
+
+/** Waits until the element's comparison is of the model now open (its `width` and kind). */
+async function comparison(page, { timeout = 90_000 } = {}) {
+  await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').comparison !== null), { timeout }).toBe(true);
+  return page.evaluate(() => {
+    const c = document.querySelector('latent-lab').comparison;
+    const plain = (v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
+    return {
+      ...c,
+      curve: plain(c.curve),
+      labels: plain(c.labels),
+      examples: Object.fromEntries(Object.entries(c.examples).map(([k, v]) => [k, plain(v)])),
+      planes: Object.fromEntries(Object.entries(c.planes).map(([k, v]) => [k, plain(v)])),
+    };
+  });
+}
+
+const messages = (page) => page.evaluate(() => [...document.querySelector('latent-lab').shadowRoot.querySelectorAll('[part=messages] .message .text')].map((m) => m.textContent));
+
+const close = (a, b, rel = 1e-5) => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b), 1e-12);
+
+test('the PCA card and the feature card show the engine’s comparison, and it holds up against a recomputation', async ({ page }, testInfo) => {
+  const problems = watch(page);
+  await page.setViewportSize({ width: 1200, height: 1300 });
+  await page.goto('/www/embed.html#views=pca,features');
+  const c = await comparison(page);
+
+  // PCA's curve: every width of the digits, falling to nothing at full rank.
+  expect(c.width).toBe(2);
+  expect(c.values).toBe(784);
+  expect(c.curve).toHaveLength(784);
+  for (let k = 1; k < c.curve.length; k++) expect(c.curve[k]).toBeLessThanOrEqual(c.curve[k - 1] + 1e-9);
+  expect(c.curve[783]).toBeLessThan(1e-6);
+  expect(c.pcaMse).toBe(c.curve[1]);
+  // What the code is worth: the first width at or below the model's error, found here.
+  expect(c.equivalentK).toBe(c.curve.findIndex((m) => m <= c.modelMse) + 1);
+  // The shipped VAE beats PCA of its width (README: 0.045 against 0.056).
+  expect(c.modelMse).toBeLessThan(c.pcaMse);
+
+  // The model's figures through the element's other calls: its reconstructions of every
+  // held-out digit, and its codes.
+  const again = await page.evaluate(async (rows) => {
+    const el = document.querySelector('latent-lab');
+    const { images, labels } = await el.testImages(rows);
+    let se = 0;
+    const parts = [];
+    for (let i = 0; i < rows; i += 500) parts.push(await el.reconstruct(images.slice(i * 784, Math.min(rows, i + 500) * 784)));
+    let j = 0;
+    for (const p of parts) for (const v of p) se += (v - images[j]) ** 2, j++;
+    const mu = [];
+    for (let i = 0; i < rows; i += 500) mu.push(...(await el.encode(images.slice(i * 784, Math.min(rows, i + 500) * 784))).mu);
+    return { mse: se / images.length, mu, labels: Array.from(labels), first: Array.from(images.subarray(0, 8 * 784)) };
+  }, c.rows);
+  expect(close(again.mse, c.modelMse, 1e-4)).toBe(true);
+  expect(c.labels).toEqual(again.labels);
+  expect(c.planes.code).toHaveLength(2 * c.rows);
+  c.planes.code.forEach((v, i) => expect(Math.abs(v - again.mu[i])).toBeLessThan(1e-4));
+  // A 2-D code is its own plane, so the plane's classifier is the code's with 1,000 labels;
+  // and PCA's plane is PCA of the code's width.
+  expect(c.knn.map((r) => r.labels)).toEqual([10, 100, 1000]);
+  expect(c.planes.codeKnn).toBe(c.knn[2].code);
+  expect(c.planes.pcaKnn).toBe(c.knn[2].pca);
+  expect(c.planes.codeProjected).toBe(false);
+  for (const r of c.knn) for (const s of ['code', 'pca', 'pixels']) expect(r[s]).toBeGreaterThan(0.2); // chance is 0.1
+  // More labels never hurt the raw pixels' classifier (the first n rows are nested).
+  expect(c.knn[2].pixels).toBeGreaterThan(c.knn[0].pixels);
+
+  // The examples: the first held-out digits, with each reconstruction's error recomputed.
+  expect(c.examples.indices).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  expect(c.examples.rows).toEqual(again.first);
+  const rowMse = (a, b, i) => {
+    let s = 0;
+    for (let j = i * 784; j < (i + 1) * 784; j++) s += (a[j] - b[j]) ** 2;
+    return s / 784;
+  };
+  for (let i = 0; i < 8; i++) {
+    expect(close(c.examples.modelMse[i], rowMse(c.examples.model, c.examples.rows, i), 1e-5)).toBe(true);
+    expect(close(c.examples.pcaMse[i], rowMse(c.examples.pca, c.examples.rows, i), 1e-5)).toBe(true);
+  }
+
+  // What the cards show is those figures.
+  const card = page.locator('latent-lab [part="pca"]');
+  await expect(card.locator('[data-readout="model"]')).toHaveText(c.modelMse.toPrecision(3));
+  await expect(card.locator('[data-readout="pca"]')).toHaveText(c.pcaMse.toPrecision(3));
+  await expect(card.locator('[data-readout="equivalent"]')).toHaveText(`${c.equivalentK} components`);
+  await expect(card.locator('figcaption').first()).toContainText(`${(100 * c.planes.pcaKnn).toFixed(1)} %`);
+  await expect(card.locator('figcaption').nth(1)).toContainText(`${(100 * c.planes.codeKnn).toFixed(1)} %`);
+  const features = page.locator('latent-lab [part="features"]');
+  for (const r of c.knn) {
+    for (const s of ['code', 'pca', 'pixels']) {
+      await expect(features.locator(`tr[data-labels="${r.labels}"] td[data-space="${s}"]`)).toHaveText(`${(100 * r[s]).toFixed(1)} %`);
+    }
+  }
+  await expect(features.locator('thead')).toContainText('PCA-2');
+
+  await page.screenshot({ path: `${SHOTS}/${testInfo.project.name}-compare-desktop.png`, fullPage: true });
+  if (testInfo.project.name === 'cpu') {
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.screenshot({ path: `${SHOTS}/cpu-compare-phone-dark.png`, fullPage: true });
+  }
+  expect(await messages(page)).toEqual([]);
+  expect(problems).toEqual([]);
+});
+
+test('on the lab page the comparison waits until its card is on screen, then follows the data and the kind', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'cpu', 'the comparison itself runs on both backends in the test above; this is the page’s plumbing');
+  const problems = watch(page);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto('/');
+  await page.evaluate(() => document.querySelector('latent-lab').ready);
+  // Below the fold: nothing is asked of the engine for it (PCA of every training digit costs
+  // seconds), and el.compare() still answers.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  expect(await page.evaluate(() => document.querySelector('latent-lab').comparison)).toBeNull();
+  const asked = await page.evaluate(async () => (await document.querySelector('latent-lab').compare()).width);
+  expect(asked).toBe(2);
+
+  // A table: 9 values a row, a 4-number code, two classes (normal and anomalous).
+  await page.evaluate(() => document.querySelector('latent-lab').switchData('shuttle'));
+  const card = page.locator('latent-lab [part="pca"]');
+  await card.scrollIntoViewIfNeeded();
+  await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').comparison?.values ?? null), { timeout: 90_000 }).toBe(9);
+  const t = await comparison(page);
+  expect(t.width).toBe(4);
+  expect(t.curve).toHaveLength(9);
+  expect(t.examples.rows).toHaveLength(8 * 9);
+  expect(t.planes.codeProjected).toBe(true);
+  expect(t.knn.map((r) => r.labels)).toEqual([10, 100, 1000]);
+  await expect(card.locator('[data-readout="equivalent"]')).toHaveText(`${t.equivalentK} component${t.equivalentK === 1 ? '' : 's'}`);
+  await expect(page.locator('latent-lab [part="features"] [role="status"]')).toContainText('among 2 classes');
+
+  // A conditional model's code is given the label: reconstructions only, and the cards say why.
+  await page.evaluate(() => document.querySelector('latent-lab').switchData('mnist'));
+  await page.evaluate(() => document.querySelector('latent-lab').switchKind('cvae'));
+  await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').comparison?.why ?? null), { timeout: 90_000 }).toContain('given the label');
+  const v = await comparison(page);
+  expect(v.values).toBe(784);
+  expect(v.knn).toEqual([]);
+  expect(v.planes.code).toBeNull();
+  expect(v.planes.pcaKnn).toBeGreaterThan(0.2);
+  await expect(page.locator('latent-lab [part="features"] [role="status"]')).toContainText('given the label');
+  await expect(card.locator('figcaption').nth(1)).toHaveText('The code: not shown (given the label)');
+  expect(await messages(page)).toEqual([]);
+  expect(problems).toEqual([]);
+});
+
+test('a table from its first load: the views size their requests by its rows', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'cpu', 'the element’s layout, not the backend');
+  const problems = watch(page);
+  // The interpolation's ends are table rows (9 values), not digits: no error.
+  await page.goto('/www/embed.html#data=shuttle&views=interpolation,pca');
+  const c = await comparison(page);
+  expect(c.values).toBe(9);
+  await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').shadowRoot.querySelector('[part=interpolation] canvas[data-steps]')?.dataset.steps ?? null), { timeout: 60_000 }).not.toBeNull();
+  expect(await messages(page)).toEqual([]);
+  expect(problems).toEqual([]);
+});
