@@ -92,6 +92,34 @@ impl<'a> Knn<'a> {
     }
 }
 
+/// The `n` rows of `rows` (m × `width`) nearest to `query` (`width` values), nearest first,
+/// leaving out row `skip` (the query itself, when it is one of them): (row, distance) pairs,
+/// Euclidean distances. Ties go to the earlier row.
+pub fn nearest(
+    rows: &[f32],
+    width: usize,
+    query: &[f32],
+    n: usize,
+    skip: Option<usize>,
+) -> Vec<(usize, f32)> {
+    let mut order: Vec<(f32, usize)> = rows
+        .chunks_exact(width)
+        .enumerate()
+        .filter(|&(j, _)| Some(j) != skip)
+        .map(|(j, r)| (r.iter().zip(query).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(), j))
+        .collect();
+    let n = n.min(order.len());
+    if n == 0 {
+        return vec![];
+    }
+    if n < order.len() {
+        order.select_nth_unstable_by(n - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    }
+    order.truncate(n);
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    order.into_iter().map(|(d2, j)| (j, d2.sqrt())).collect()
+}
+
 /// The most common label of `nearest` (nearest first); a tie goes to the label seen first.
 fn vote(nearest: impl Iterator<Item = u8>) -> u8 {
     let mut counts = [0u32; 256];
@@ -163,6 +191,18 @@ mod tests {
                 queries.chunks_exact(d).map(|q| by_hand(&rows, &labels, d, q, k)).collect();
             assert_eq!(got, want, "k = {k}");
         }
+    }
+
+    #[test]
+    fn finds_the_nearest_rows_in_order_without_the_query_itself() {
+        // Rows on a line at 0, 1, …, 9 (width 2, y = 0); the query is row 4.
+        let rows: Vec<f32> = (0..10).flat_map(|i| [i as f32, 0.0]).collect();
+        let got = nearest(&rows, 2, &[4.0, 0.0], 3, Some(4));
+        // 3 and 5 tie at 1 (the earlier first), then 2 and 6 tie at 2.
+        assert_eq!(got, [(3, 1.0), (5, 1.0), (2, 2.0)]);
+        assert_eq!(nearest(&rows, 2, &[4.0, 0.0], 1, None), [(4, 0.0)]);
+        assert_eq!(nearest(&rows, 2, &[20.0, 0.0], 50, None).len(), 10);
+        assert!(nearest(&rows, 2, &[0.0, 0.0], 0, None).is_empty());
     }
 
     #[test]

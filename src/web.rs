@@ -30,6 +30,7 @@ use crate::data::{
     Windows, MNIST_SHAPE,
 };
 use crate::error::{Error, Result};
+use crate::knn;
 use crate::limits::Budget;
 use crate::model::{ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program};
 use crate::pca::Pca;
@@ -1070,6 +1071,89 @@ impl Lab {
             set(&planes, "codeKnn", &number(c.code_plane_knn));
             set(&out, "planes", &planes);
             set(&out, "why", &why);
+            Ok(out.into())
+        })
+    }
+
+    /// The `n` held-out rows nearest to a query in code space (μ) and in the rows' own values:
+    /// "digits like yours", the encoder used for search. The query is `pixels` (one row of D
+    /// values) or, with `test`, that test row (left out of its own results). Resolves to
+    /// `{code: {indices (Uint32Array), distances (Float32Array), rows (Float32Array n × D),
+    /// labels (Uint8Array | null)} | null, pixels: {…}, queryCode (Float32Array), why}`;
+    /// `code` is null for a conditional model (its code is given the label), and `why` says so.
+    pub fn nearest(&self, pixels: JsValue, test: Option<u32>, n: f64) -> Promise {
+        let split = match self.split() {
+            Ok(s) => s,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        let d = split.shape().size();
+        let n = match whole(n, "nearest: n", 64.0) {
+            Ok(n) => n.max(1),
+            Err(e) => return rejected(e),
+        };
+        let query = match test {
+            Some(i) if (i as usize) < split.test.len() => split.test.row_f32(i as usize),
+            Some(i) => {
+                return rejected(Error::Input(format!(
+                    "nearest: test row {i} does not exist (the test split has {})",
+                    split.test.len()
+                )))
+            }
+            None => match rows_of(&pixels, "pixels", d, "nearest") {
+                Ok(p) if p.len() == d => p,
+                Ok(p) => {
+                    return rejected(Error::Input(format!(
+                        "nearest: one row of {d} values, got {}",
+                        p.len()
+                    )))
+                }
+                Err(e) => return rejected(e),
+            },
+        };
+        self.run(move |mut st| async move {
+            check_finite(&query, d, "nearest")?;
+            let test_rows = split.test.rows_f32(0..split.test.len());
+            let skip = test.map(|i| i as usize);
+            let labels = split.test.has_labels().then_some(&split.test.labels);
+            let found = |rows: &[f32], width: usize, q: &[f32]| {
+                let hits = knn::nearest(rows, width, q, n, skip);
+                let out = Object::new();
+                let indices: Vec<u32> = hits.iter().map(|&(j, _)| j as u32).collect();
+                let distances: Vec<f32> = hits.iter().map(|&(_, dist)| dist).collect();
+                let values: Vec<f32> = hits.iter().flat_map(|&(j, _)| split.test.row_f32(j)).collect();
+                set(&out, "indices", &js_sys::Uint32Array::from(&indices[..]));
+                set(&out, "distances", &Float32Array::from(&distances[..]));
+                set(&out, "rows", &Float32Array::from(&values[..]));
+                let l = match labels {
+                    Some(l) => Uint8Array::from(&hits.iter().map(|&(j, _)| l[j]).collect::<Vec<u8>>()[..]).into(),
+                    None => JsValue::NULL,
+                };
+                set(&out, "labels", &l);
+                out
+            };
+            let out = Object::new();
+            set(&out, "pixels", &found(&test_rows, d, &query));
+            if st.ex.program().spec.kind.is_conditional() {
+                set(&out, "code", &JsValue::NULL);
+                set(&out, "queryCode", &JsValue::NULL);
+                let why = "a conditional model's code is given the label: it is no feature of the row alone";
+                set(&out, "why", &why.into());
+                return Ok(out.into());
+            }
+            const CHUNK: usize = 4096;
+            let (codes, width, q) = st
+                .infer(async |ex: &mut Executor| {
+                    let mut codes = vec![];
+                    for chunk in test_rows.chunks(CHUNK * d) {
+                        codes.extend(ex.encode(chunk).await?.mu);
+                    }
+                    let q = ex.encode(&query).await?;
+                    Ok((codes, q.latent, q.mu))
+                })
+                .await?;
+            set(&out, "code", &found(&codes, width, &q));
+            set(&out, "queryCode", &Float32Array::from(&q[..]));
+            set(&out, "why", &JsValue::NULL);
             Ok(out.into())
         })
     }

@@ -1,23 +1,43 @@
-// The comparison cards' requests: one `compare` request (Lab.compare) feeds the PCA card and
-// the feature-extractor card. It runs only while one of them is on screen: the first one on a
-// data set fits PCA to every training row (a few seconds on the CPU, once per data set), and
+// The requests of the cards that use the encoder beside its baselines. One `compare` request
+// (Lab.compare) feeds the PCA card and the feature-extractor card; `nearest` (Lab.nearest)
+// feeds the search card. Each runs only while its cards are on screen.
+//
+// The comparison's first run on a data set fits PCA to every training row (a few seconds on the CPU, once per data set), and
 // each reconstructs and encodes every held-out row. While the model trains it runs again at
 // most every REFRESH_MS (or 10× as long as the last one took), and once more when it stops.
 
 const REFRESH_MS = 10_000;
 
+/**
+ * Watches `parts` (cards): `shown()` says whether one of them is laid out and on screen
+ * (without IntersectionObserver: laid out); `changed()` is called when one comes on screen.
+ */
+function watchOnScreen(parts, changed) {
+  const onScreen = new Set();
+  let observer = null;
+  if (typeof IntersectionObserver === 'function') {
+    observer = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (e.isIntersecting) onScreen.add(e.target);
+        else onScreen.delete(e.target);
+      }
+      changed();
+    });
+    for (const p of parts) observer.observe(p);
+  }
+  return { shown: () => parts.some((p) => !p.hidden && !p.classList.contains('off') && (!observer || onScreen.has(p))) };
+}
+
 export class CompareViews {
   #request;
   #views;
-  #parts;
   #report = null;
   #busy = false;
   #again = false;
   #stale = true; // the report is of another model (or none)
   #last = 0;
   #took = 0;
-  #onScreen = new Set();
-  #observer = null;
+  #screen;
   #generation = 0;
   #waiters = [];
   #connected;
@@ -30,18 +50,10 @@ export class CompareViews {
   constructor({ request, views, parts, connected }) {
     this.#request = request;
     this.#views = views;
-    this.#parts = parts;
     this.#connected = connected;
-    if (typeof IntersectionObserver === 'function') {
-      this.#observer = new IntersectionObserver((entries) => {
-        for (const e of entries) {
-          if (e.isIntersecting) this.#onScreen.add(e.target);
-          else this.#onScreen.delete(e.target);
-        }
-        if (this.#stale) this.refresh(true);
-      });
-      for (const p of parts) this.#observer.observe(p);
-    }
+    this.#screen = watchOnScreen(parts, () => {
+      if (this.#stale) this.refresh(true);
+    });
   }
 
   /** The last report (Lab.compare's), or null. */
@@ -83,9 +95,8 @@ export class CompareViews {
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
-  // Whether a card is laid out and on screen (without IntersectionObserver: laid out).
   #shown() {
-    return this.#parts.some((p) => !p.hidden && !p.classList.contains('off') && (!this.#observer || this.#onScreen.has(p)));
+    return this.#screen.shown();
   }
 
   async #run() {
@@ -119,6 +130,99 @@ export class CompareViews {
         if (this.#waiters.length) this.#run();
         else this.refresh(true);
       }
+    }
+  }
+}
+
+/**
+ * The search card's requests: the held-out rows nearest to the query (a picked held-out row
+ * or the drawing) by code and by value, again whenever the query or the model changes, and
+ * once more when training stops.
+ */
+export class SimilarViews {
+  #request;
+  #view;
+  #connected;
+  #screen;
+  #busy = false;
+  #again = false;
+  #stale = true;
+  #drawing = null; // the pad's input (D values), or null
+  #result = null;
+  #generation = 0;
+
+  /** `request`, `view` (the SimilarView), `part` (its card), `connected()`. */
+  constructor({ request, view, part, connected }) {
+    this.#request = request;
+    this.#view = view;
+    this.#connected = connected;
+    this.#screen = watchOnScreen([part], () => {
+      if (this.#stale) this.refresh();
+    });
+  }
+
+  /** The latest result with its query ({test: i} or 'drawing'), or null. */
+  get state() {
+    return this.#result;
+  }
+
+  /** The pad's input (D values), or null when it is cleared. */
+  setDrawing(input) {
+    const had = this.#drawing !== null;
+    this.#drawing = input ? Float32Array.from(input) : null;
+    this.#view.setDrawing(Boolean(input));
+    if (input || had) this.queryChanged();
+  }
+
+  /** A new model or new data: the result is out of date. */
+  modelChanged() {
+    this.#generation++;
+    this.#result = null;
+    this.#view.setResult(null, 'Waiting for the model.');
+    this.queryChanged();
+  }
+
+  /** The data changed: the view redraws for its rows; the drawing goes with digit-shaped rows. */
+  setData(shape, entry) {
+    this.#drawing = null;
+    this.#view.setData(shape, entry);
+    this.modelChanged();
+  }
+
+  /** The query changed (picked, drawn): runs again. */
+  queryChanged() {
+    this.#stale = true;
+    this.refresh();
+  }
+
+  /** Runs if its card is on screen and the result is out of date (`force`: it is). */
+  refresh(force = false) {
+    if (force) this.#stale = true;
+    if (!this.#stale || !this.#connected() || !this.#screen.shown()) return;
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
+    this.#run();
+  }
+
+  async #run() {
+    this.#busy = true;
+    this.#again = false;
+    this.#stale = false;
+    const generation = this.#generation;
+    const query = this.#view.query;
+    try {
+      const args = query === 'drawing' && this.#drawing ? { pixels: this.#drawing.slice(), n: 8 } : { test: query === 'drawing' ? 0 : query.test, n: 8 };
+      const result = await this.#request('nearest', args);
+      if (generation !== this.#generation) return;
+      this.#result = { query, ...result };
+      this.#view.setResult(result);
+    } catch (e) {
+      if (generation === this.#generation) this.#view.setStatus(`The search failed: ${e.message}`);
+    } finally {
+      this.#busy = false;
+      if (this.#again || generation !== this.#generation) this.refresh(true);
     }
   }
 }

@@ -654,6 +654,14 @@ const handlers = {
     await needData(s);
     return inference(s, () => s.lab.compare(examples));
   },
+  async nearest(s, { pixels, test, n = 8 }) {
+    await needData(s);
+    whole(n, 'nearest: n', 64, 1);
+    if (test !== undefined && !(Number.isInteger(test) && test >= 0 && test < 2 ** 32)) {
+      throw new Error(`nearest: test must be a test row's index, got ${show(test)}`);
+    }
+    return inference(s, () => s.lab.nearest(pixels, test, n));
+  },
   async twinEncode(s, { url, pixels }) {
     if (twin?.url !== url) twin = { url, lab: openTwin(url) };
     const current = twin;

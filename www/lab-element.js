@@ -22,7 +22,7 @@
 //             backend, training, pad, latent-map, beta-plot, denoise, sparsity,
 //             contractive, cvae, filters, loss-plot, test-reconstructions, sampler,
 //             interpolation, anomaly, anomaly-curves, anomaly-examples, anomaly-series,
-//             pca, features (a kind's own view shows for a model of that kind only; the anomaly cards
+//             pca, features, similar (a kind's own view shows for a model of that kind only; the anomaly cards
 //             but the first while the model is a detector)
 //   controls  full (default: the training card, Share, loading files), minimal (start,
 //             pause, reset and the kind's live settings) or none (default when `views`
@@ -92,6 +92,10 @@
 //                            pixels}], labels, planes {pca, code, codeProjected, pcaKnn,
 //                            codeKnn}, why}
 //   await el.compare()       runs that comparison now (on screen or not); resolves to it
+//   el.similar               the search card's {query ({test: i} | 'drawing'), code, pixels:
+//                            {indices, distances, labels}, why} (null until it ran on screen)
+//   await el.nearest(q, n)   the n (default 8) held-out rows nearest to q (a test row's index,
+//                            or one row of pixels) by code and by value: Lab.nearest
 //   await el.corrupt(pixels, {kind, amount, seed, step})  → Float32Array n×784: the images
 //                            with a dae's training noise (the same RNG, seed and step)
 //   await el.reconstruct(pixels, labels?)  Float32Array n×784 in [0, 1] → Float32Array n×784
@@ -146,7 +150,8 @@
 // view, shown only for that kind: beta-plot (vae), denoise (dae), sparsity (sparse),
 // contractive (contractive), cvae (cvae), filters (conv_ae, conv_vae); anomaly, and while
 // the model is a detector anomaly-curves, anomaly-examples, anomaly-series (a series);
-// pca (the model beside PCA), features (the encoder as a feature extractor).
+// pca (the model beside PCA), features (the encoder as a feature extractor), similar (the
+// held-out rows nearest to a query: the encoder kept for search).
 
 import { engineModel } from './engine-client.js';
 import { rowSize } from './util/shape.js';
@@ -179,7 +184,8 @@ import { isDigitShaped } from './util/shape.js';
 import { SharePanel } from './views/share-panel.js';
 import { PcaView } from './views/pca-view.js';
 import { FeaturesView } from './views/features-view.js';
-import { CompareViews } from './compare-views.js';
+import { SimilarView } from './views/similar-view.js';
+import { CompareViews, SimilarViews } from './compare-views.js';
 
 const RECON_DIGITS = 10; // the first ten test digits: one of each class
 // Live reconstructions while training: at most this often, and at most ~20 % of the
@@ -244,6 +250,7 @@ export class LatentLabElement extends HTMLElement {
   #anomaly; // the anomaly views' requests and state (anomaly-views.js)
   #anomalyParts;
   #compare; // the comparison cards' requests (compare-views.js)
+  #similar; // the search card's
 
   static get observedAttributes() {
     return [...KEYS, 'spec'];
@@ -270,6 +277,7 @@ export class LatentLabElement extends HTMLElement {
     const interp = part('interpolation', 'section', 'card wide');
     const pcaPart = part('pca', 'section', 'card wide');
     const featuresPart = part('features');
+    const similarPart = part('similar', 'section', 'card wide');
     const kindPart = (name) => part(name, 'section', 'card kind');
     const kindParts = {
       'beta-plot': kindPart('beta-plot'),
@@ -288,12 +296,12 @@ export class LatentLabElement extends HTMLElement {
     };
     for (const [name, el] of Object.entries(anomalyParts)) el.hidden = name !== 'anomaly';
     this.#drop = h('div', { class: 'drop', hidden: true }, 'Drop a .safetensors file to load the model, or a .csv table to train on it');
-    this.#grid = h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), ...Object.values(anomalyParts), loss, recon, sampler, interp, pcaPart, featuresPart);
+    this.#grid = h('div', { class: 'grid' }, training, pad, map, ...Object.values(kindParts), ...Object.values(anomalyParts), loss, recon, sampler, interp, pcaPart, featuresPart, similarPart);
     this.#top = h('div', { class: 'top' }, badge, shareButton);
     this.#dataNote = h('p', { part: 'data-note', class: 'data-note', hidden: true, role: 'note' });
     this.#lab = h('div', { class: 'lab' }, this.#top, messages, sharePart, this.#dataNote, this.#grid, this.#drop);
     root.append(this.#lab);
-    this.#parts = { backend: badge, training, pad, 'latent-map': map, ...kindParts, ...anomalyParts, 'loss-plot': loss, 'test-reconstructions': recon, sampler, interpolation: interp, pca: pcaPart, features: featuresPart };
+    this.#parts = { backend: badge, training, pad, 'latent-map': map, ...kindParts, ...anomalyParts, 'loss-plot': loss, 'test-reconstructions': recon, sampler, interpolation: interp, pca: pcaPart, features: featuresPart, similar: similarPart };
     this.#anomalyParts = anomalyParts;
     this.#share = new SharePanel(sharePart, shareButton, () => this.share());
     this.#views = {
@@ -341,11 +349,18 @@ export class LatentLabElement extends HTMLElement {
       series: new AnomalySeries(anomalyParts['anomaly-series']),
       pca: new PcaView(pcaPart),
       features: new FeaturesView(featuresPart),
+      similar: new SimilarView(similarPart, { onPick: () => this.#similar.queryChanged() }),
     };
     this.#compare = new CompareViews({
       request: (type, args) => this.#request(type, args),
       views: { pca: this.#views.pca, features: this.#views.features },
       parts: [pcaPart, featuresPart],
+      connected: () => this.#engine !== null && this.#info !== null,
+    });
+    this.#similar = new SimilarViews({
+      request: (type, args) => this.#request(type, args),
+      view: this.#views.similar,
+      part: similarPart,
       connected: () => this.#engine !== null && this.#info !== null,
     });
     this.#anomaly = new AnomalyViews({
@@ -376,6 +391,7 @@ export class LatentLabElement extends HTMLElement {
       drawing: (result) => {
         this.#kinds.setDrawing(result);
         this.#anomaly.setDrawing(result?.input ?? null);
+        this.#similar.setDrawing(result?.input ?? null);
       },
       condition: () => this.#kinds.condition,
     });
@@ -490,6 +506,17 @@ export class LatentLabElement extends HTMLElement {
   }
   async compare() {
     return this.#compare.compare();
+  }
+  // The search card's query and its nearest held-out rows (compare-views.js), or null.
+  get similar() {
+    const s = this.#similar.state;
+    if (!s) return null;
+    const copy = (set) => set && { indices: Array.from(set.indices), distances: Array.from(set.distances), labels: set.labels ? Array.from(set.labels) : null };
+    return { query: s.query, code: copy(s.code), pixels: copy(s.pixels), why: s.why };
+  }
+  async nearest(query, n = 8) {
+    const q = typeof query === 'number' ? { test: query } : { pixels: toF32(query) };
+    return this.#request('nearest', { ...q, n });
   }
   async anomalyScores() {
     return this.#request('anomalyScores', {});
@@ -1146,6 +1173,8 @@ export class LatentLabElement extends HTMLElement {
       this.#refreshReconstructions(true);
       this.#live.setTestDigits(images, labels);
       this.#kinds.setTestDigits(images, labels);
+      this.#views.similar.setCandidates(images, labels);
+      this.#similar.refresh(true);
       const many = await this.#request('testImages', { n: MAP_DIGITS });
       if (data !== this.#dataName) return;
       this.#live.setMapDigits(many.images, many.labels);
@@ -1233,6 +1262,7 @@ export class LatentLabElement extends HTMLElement {
       this.#kinds.refresh(true);
       this.#anomaly.refresh(true);
       this.#compare.refresh(true);
+      this.#similar.refresh(true);
       this.#live.refreshMap(true);
       this.#views.sampler.modelUpdated();
     }
@@ -1260,6 +1290,7 @@ export class LatentLabElement extends HTMLElement {
     this.#kinds.setSpec(spec, { replaced: true });
     this.#anomaly.modelChanged();
     this.#compare.modelChanged();
+    this.#similar.modelChanged();
     this.#live.modelChanged();
     this.#views.map.reset();
     this.#views.sampler.setLatent(spec.latent, spec.kind, info.shape ?? this.#dataShape, this.#dataEntry().rows);
@@ -1284,6 +1315,7 @@ export class LatentLabElement extends HTMLElement {
     this.#views.map.setData(shape, entry);
     this.#views.interp.setData(shape, entry.rows.replace(/s$/, ''));
     this.#compare.setData(shape, entry);
+    this.#similar.setData(shape, entry);
     // The live and kind views size their requests by the rows' shape, the first data too.
     this.#live.setShape(shape);
     this.#kinds.setShape(shape);

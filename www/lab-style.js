@@ -347,6 +347,15 @@ canvas.pca-plane { display: block; width: 100%; aspect-ratio: 1 / 1; }
 .key.space.pixels::before { background: repeating-linear-gradient(90deg, var(--ll-muted) 0 4px, transparent 4px 7px); }
 canvas.features-plot { display: block; width: 100%; aspect-ratio: 16 / 10; }
 
+/* Rows like this one. */
+.similar-picker { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin-bottom: 10px; }
+.similar-picker .picker-title { font-size: 0.85em; color: var(--ll-muted); margin-right: 4px; }
+.similar-picker button { padding: 2px; min-height: 0; line-height: 0; }
+.similar-picker button.similar-drawing { line-height: normal; padding: 4px 8px; min-height: 34px; }
+.similar-picker button[aria-pressed="true"] { border-color: var(--ll-accent); box-shadow: 0 0 0 2px var(--ll-accent); }
+.similar-tile { width: 32px; height: 32px; display: block; background: var(--ll-paper); border-radius: 2px; }
+canvas.similar-canvas { display: block; width: 100%; height: 150px; }
+
 @container (max-width: 420px) {
   .lab { padding: 8px; }
   .card { padding: 12px; }

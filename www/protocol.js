@@ -85,6 +85,9 @@
 //                                           planes, why}: the model beside PCA and the raw
 //                                           values on every test row (Lab.compare; PCA is
 //                                           fitted once per data set)
+//   nearest      pixels (D) | test (a test  {code: {indices, distances, rows, labels} | null,
+//                row's index), n? (8)       pixels: {…}, queryCode, why}: the n held-out
+//                                           rows nearest to the query by code and by value
 //   twinEncode   url, pixels                {mu, logvar|null, rows, latent}: encoded by a
 //                                           second model, loaded once from `url` on the
 //                                           CPU (the contractive view's plain AE)
@@ -151,6 +154,7 @@ export const REQUESTS = Object.freeze({
   anomalyScores: { inference: true },
   scoreRows: { inference: true },
   compare: { inference: true },
+  nearest: { inference: true },
   twinEncode: { touches: false },
   testImages: {},
   preprocess: { engine: true, touches: false },

@@ -1,11 +1,13 @@
 // The model beside PCA and the raw values: the PCA card (reconstructions by PCA of the
 // code's width and by the model, PCA's curve with the model's point, the two planes with
 // their classifiers) and the feature-extractor card (a nearest-neighbour classifier on the
-// code, PCA and the pixels with 10, 100 and 1,000 labels). The figures each card shows are
+// code, PCA and the pixels with 10, 100 and 1,000 labels), and the search card (the held-out
+// digits nearest to a picked one or the drawing, by code and by pixels). The figures each card shows are
 // checked against el.comparison, and those against recomputations here through the
 // element's other calls (reconstruct, encode, testImages). Screenshots go to
 // artifacts/screenshots/<project>-compare-*.png.
 import { test, expect } from './fixtures.mjs';
+import { SEVEN } from './lab-page.mjs';
 
 const SHOTS = 'artifacts/screenshots';
 
@@ -39,10 +41,22 @@ const messages = (page) => page.evaluate(() => [...document.querySelector('laten
 
 const close = (a, b, rel = 1e-5) => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
-test('the PCA card and the feature card show the engine’s comparison, and it holds up against a recomputation', async ({ page }, testInfo) => {
+/** The `n` rows of `rows` (width `d`) nearest to row `q` of `query`, leaving out row `skip`. */
+function nearest(rows, d, query, q, n, skip) {
+  const dist = [];
+  for (let j = 0; j < rows.length / d; j++) {
+    if (j === skip) continue;
+    let s = 0;
+    for (let k = 0; k < d; k++) s += (rows[j * d + k] - query[q * d + k]) ** 2;
+    dist.push([Math.sqrt(s), j]);
+  }
+  return dist.sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, n);
+}
+
+test('the PCA, feature and search cards show the engine’s figures, and they hold up against a recomputation', async ({ page }, testInfo) => {
   const problems = watch(page);
   await page.setViewportSize({ width: 1200, height: 1300 });
-  await page.goto('/www/embed.html#views=pca,features');
+  await page.goto('/www/embed.html#views=pca,features,similar,pad');
   const c = await comparison(page);
 
   // PCA's curve: every width of the digits, falling to nothing at full rank.
@@ -69,7 +83,7 @@ test('the PCA card and the feature card show the engine’s comparison, and it h
     for (const p of parts) for (const v of p) se += (v - images[j]) ** 2, j++;
     const mu = [];
     for (let i = 0; i < rows; i += 500) mu.push(...(await el.encode(images.slice(i * 784, Math.min(rows, i + 500) * 784))).mu);
-    return { mse: se / images.length, mu, labels: Array.from(labels), first: Array.from(images.subarray(0, 8 * 784)) };
+    return { mse: se / images.length, mu, labels: Array.from(labels), first: Array.from(images.subarray(0, 8 * 784)), images: Array.from(images) };
   }, c.rows);
   expect(close(again.mse, c.modelMse, 1e-4)).toBe(true);
   expect(c.labels).toEqual(again.labels);
@@ -112,6 +126,51 @@ test('the PCA card and the feature card show the engine’s comparison, and it h
     }
   }
   await expect(features.locator('thead')).toContainText('PCA-2');
+
+  // The search card: the digits nearest to the first held-out digit, found again here, by
+  // pixels and by code (the codes from el.encode above).
+  const search = page.locator('latent-lab [part="similar"]');
+  await search.scrollIntoViewIfNeeded();
+  await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').similar !== null), { timeout: 60_000 }).toBe(true);
+  const checkSearch = async (q) => {
+    const s = await page.evaluate(() => document.querySelector('latent-lab').similar);
+    expect(s.query).toEqual({ test: q });
+    const byPixels = nearest(again.images, 784, again.images, q, 8, q);
+    const byCode = nearest(again.mu, 2, again.mu, q, 8, q);
+    expect(s.pixels.indices).toEqual(byPixels.map(([, j]) => j));
+    byPixels.forEach(([dist], i) => expect(Math.abs(dist - s.pixels.distances[i])).toBeLessThan(1e-3));
+    // Codes from two requests may differ in the last bits: the same neighbours, near ties aside.
+    const shared = s.code.indices.filter((j) => byCode.some(([, k]) => k === j)).length;
+    expect(shared).toBeGreaterThanOrEqual(7);
+    expect(s.code.labels).toEqual(s.code.indices.map((j) => again.labels[j]));
+    const same = (set) => set.labels.filter((l) => l === again.labels[q]).length;
+    await expect(search.locator('[role="status"]')).toContainText(`${same(s.code)} of the 8 nearest by code, ${same(s.pixels)} of the 8 by pixels`);
+    await expect(search.locator('canvas.similar-canvas')).toHaveAttribute('data-code', s.code.indices.join(','));
+  };
+  await checkSearch(0);
+  // Another query picked in the card.
+  await search.locator('button[data-test="7"]').click();
+  await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').similar?.query.test ?? null)).toBe(7);
+  await checkSearch(7);
+  // The drawing becomes the query, and its neighbours are Lab.nearest's of the pad's input.
+  const pad = page.locator('latent-lab [part="pad"] canvas.pad-canvas');
+  await pad.scrollIntoViewIfNeeded();
+  const box = await pad.boundingBox();
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  await page.mouse.move(...at(SEVEN[0]));
+  await page.mouse.down();
+  for (const p of SEVEN.slice(1)) await page.mouse.move(...at(p), { steps: 6 });
+  await page.mouse.up();
+  await search.scrollIntoViewIfNeeded();
+  await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').similar?.query ?? null), { timeout: 60_000 }).toBe('drawing');
+  const drawn = await page.evaluate(async () => {
+    const el = document.querySelector('latent-lab');
+    const direct = await el.nearest(el.drawing.input);
+    return { shown: el.similar, direct: { code: Array.from(direct.code.indices), pixels: Array.from(direct.pixels.indices) } };
+  });
+  expect(drawn.shown.pixels.indices).toEqual(drawn.direct.pixels);
+  expect(drawn.shown.code.indices).toEqual(drawn.direct.code);
+  await expect(search.locator('button.similar-drawing')).toHaveAttribute('aria-pressed', 'true');
 
   await page.screenshot({ path: `${SHOTS}/${testInfo.project.name}-compare-desktop.png`, fullPage: true });
   if (testInfo.project.name === 'cpu') {

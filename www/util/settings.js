@@ -31,6 +31,7 @@ export const VIEWS = [
   'anomaly-series',
   'pca',
   'features',
+  'similar',
 ];
 
 /** The views that belong to one kind (kinds.js's `view`), shown only for a model of that kind. */
@@ -59,7 +60,7 @@ export function viewUnfit(view, shape) {
 }
 
 /** Views that show held-out digits: a widget without any of them never fetches the digits. */
-export const NEEDS_DIGITS = new Set(['test-reconstructions', 'latent-map', 'interpolation', 'denoise', 'sparsity', 'contractive', 'cvae', 'filters', 'pca', 'features']);
+export const NEEDS_DIGITS = new Set(['test-reconstructions', 'latent-map', 'interpolation', 'denoise', 'sparsity', 'contractive', 'cvae', 'filters', 'pca', 'features', 'similar']);
 
 /** The keyword settings: key → allowed values (the first is the default). */
 export const CHOICES = {
