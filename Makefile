@@ -70,7 +70,7 @@ test: setup-test data
 	@mkdir -p target
 	export REQUIRE_GPU=1 XDG_RUNTIME_DIR="$${XDG_RUNTIME_DIR:-$(XDG_DIR)}"; \
 	mkdir -p "$$XDG_RUNTIME_DIR"; chmod 700 "$$XDG_RUNTIME_DIR"; \
-	$(CARGO) test --release 2>&1 | tee target/cargo-test.log
+	$(CARGO) test --profile test-opt 2>&1 | tee target/cargo-test.log
 	$(MAKE) dist
 	@rc=0; npx playwright test || rc=$$?; \
 	{ $(CARGO_SUMMARY) target/cargo-test.log; $(BROWSER_SUMMARY); } > target/test-summary.txt; \
@@ -146,7 +146,7 @@ docs: setup-test data wasm
 # reader); the tally of how the cases ended goes to target/fuzz.log.
 FUZZ_CASES ?= 100000
 fuzz: setup
-	LATENT_LAB_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz -- --nocapture --test-threads 2 2>&1 | tee target/fuzz.log
+	LATENT_LAB_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --profile test-opt --test fuzz -- --nocapture --test-threads 2 2>&1 | tee target/fuzz.log
 
 # The soak of tests/browser/soak.spec.mjs (CPU engine): `make test` runs it for 60 s.
 SOAK_SECONDS ?= 600

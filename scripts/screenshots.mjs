@@ -14,9 +14,9 @@
 //                     drawing with a finger, scrolled to the pad: the layout a phone gets
 // docs/sampler.gif    the sampler's canvas over --seconds, every frame it drew (at most one
 //                     per 40 ms), with the delays it was drawn at
-// docs/view-pca.png, docs/view-features.png
-//                     the shipped VAE beside PCA, and its encoder as a feature extractor
-//                     (the cards' first comparison, once scrolled into view)
+// docs/view-pca.png, docs/view-features.png, docs/view-similar.png
+//                     the shipped VAE beside PCA, its encoder as a feature extractor, and
+//                     the held-out digits nearest to the drawing (once scrolled into view)
 // docs/view-cvae.png, docs/view-contractive.png, docs/view-filters.png
 //                     the conditional VAE's, the contractive AE's and the convolutional AE's
 //                     own views (their shipped models) with the same drawing
@@ -130,7 +130,9 @@ async function compareViews(desktop) {
   // ── the model beside PCA: the cards compare once they are on screen ───────────────────
   await settle(desktop, '[part="pca"]');
   await desktop.waitForFunction(() => document.querySelector('latent-lab').comparison !== null);
-  for (const name of ['pca', 'features']) {
+  await settle(desktop, '[part="similar"]');
+  await desktop.waitForFunction(() => document.querySelector('latent-lab').similar?.query === 'drawing');
+  for (const name of ['pca', 'features', 'similar']) {
     await settle(desktop, `[part="${name}"]`);
     const file = path.join(outDir, `view-${name}.png`);
     await desktop.locator(`latent-lab [part="${name}"]`).screenshot({ path: file });
