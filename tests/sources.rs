@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// Folders the search skips: generated code (wasm-bindgen's glue).
-const GENERATED: &[&str] = &["pkg"];
+/// Folders the search skips: generated code (wasm-bindgen's glue, the wrapped npm packages).
+const GENERATED: &[&str] = &["pkg", "vendor"];
 
 /// Files under `dir` ending in one of `exts`, recursively.
 fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {

@@ -23,6 +23,8 @@ import { checkRequest, REQUESTS, requestsWhere } from './protocol.js';
 import { isConditional } from './util/kinds.js';
 import { rowSize } from './util/shape.js';
 import { DATASETS, DEFAULT_DATA, isCsvData, parseAnomalyData } from './util/datasets.js';
+import { uniform } from './util/random.js';
+import { UMAP } from './vendor/umap.js';
 
 const TARGET_MS = 40;
 const MAX_CHUNK = 500;
@@ -254,6 +256,10 @@ function whole(value, what, max, min = 0) {
 const MAX_STEPS = 1e9;
 // Most steps one profile request times (each dispatch in a pass of its own).
 const MAX_PROFILE_STEPS = 1000;
+// The most rows one projection lays out, and how long it computes before the worker serves
+// its other requests.
+const MAX_PROJECT_ROWS = 10_000;
+const PROJECT_SLICE_MS = 40;
 
 function errorMessage(e) {
   if (e instanceof Error) return e.message;
@@ -661,6 +667,43 @@ const handlers = {
       throw new Error(`nearest: test must be a test row's index, got ${show(test)}`);
     }
     return inference(s, () => s.lab.nearest(pixels, test, n));
+  },
+  // UMAP of a model's codes (umap-js), in slices of PROJECT_SLICE_MS with the worker's other
+  // requests served between them, a 'projection' event with the layout so far after each
+  // slice. A newer request of the same model cancels this one (it resolves {cancelled}).
+  async project(s, { codes, latent, neighbors = 15, minDist = 0.1, epochs = 200, seed = 1 }) {
+    if (!(codes instanceof Float32Array)) throw new Error(`project: codes must be a Float32Array, got ${show(codes)}`);
+    whole(latent, 'project: latent', 4096, 1);
+    const n = codes.length / latent;
+    if (!Number.isInteger(n) || n < 3) throw new Error(`project: codes must hold at least 3 rows of ${latent} numbers, got ${codes.length} numbers`);
+    whole(n, 'project: rows', MAX_PROJECT_ROWS, 3);
+    whole(neighbors, 'project: neighbors', 200, 2);
+    whole(epochs, 'project: epochs', 2000, 10);
+    whole(seed, 'project: seed', 2 ** 32 - 1);
+    if (!(typeof minDist === 'number' && minDist >= 0 && minDist <= 1)) throw new Error(`project: minDist must be a number from 0 to 1, got ${show(minDist)}`);
+    if (!codes.every(Number.isFinite)) throw new Error('project: the codes hold a value that is not a finite number');
+    const job = { cancelled: false };
+    if (s.projection) s.projection.cancelled = true;
+    s.projection = job;
+    const rows = Array.from({ length: n }, (_, i) => Array.from(codes.subarray(i * latent, (i + 1) * latent)));
+    const t0 = performance.now();
+    const umap = new UMAP({ nComponents: 2, nNeighbors: Math.min(neighbors, n - 1), minDist, nEpochs: epochs, random: uniform(seed) });
+    const total = umap.initializeFit(rows);
+    const flat = () => Float32Array.from(umap.getEmbedding().flat());
+    for (let done = 0; done < total; ) {
+      const end = performance.now() + PROJECT_SLICE_MS;
+      while (done < total && performance.now() < end) {
+        umap.step();
+        done++;
+      }
+      if (done < total) {
+        s.post({ type: 'projection', epoch: done, epochs: total, xy: flat() });
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      if (job.cancelled || s.closed) return { cancelled: true };
+    }
+    if (s.projection === job) s.projection = null;
+    return { xy: flat(), epochs: total, ms: performance.now() - t0, method: 'umap', settings: { neighbors: Math.min(neighbors, n - 1), minDist, epochs: total, seed } };
   },
   async twinEncode(s, { url, pixels }) {
     if (twin?.url !== url) twin = { url, lab: openTwin(url) };

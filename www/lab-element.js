@@ -84,6 +84,11 @@
 //                            the curves' points; a series' steps): Lab.anomaly_scores
 //   await el.scoreRows(pixels)  rows scored as the held-out ones are
 //   el.setAnomalyThreshold(x), el.setAnomalyScore(name)  what the cards show
+//   el.projection            the latent map's projection of a code wider than 2: {method
+//                            ('pca' | 'umap' | 'none'), done, epoch, epochs, ms, settings,
+//                            xy (the map's points, n×2), marker (the drawing's place)}
+//   el.setProjection(m)      'pca' or 'umap' (umap-js in the worker, animated; the drawing
+//                            goes among its 5 nearest held-out codes)
 //   el.comparison            the PCA and feature cards' figures (null until they first ran:
 //                            they run while one of them is on screen): Lab.compare's
 //                            {width, values, rows, labelled, modelMse, pcaMse, equivalentK,
@@ -330,6 +335,7 @@ export class LatentLabElement extends HTMLElement {
       map: new LatentMap(map, {
         probe: (z) => this.decode(z),
         manifold: (zs) => this.decode(zs),
+        project: (codes, latent) => this.#request('project', { codes, latent, seed: this.#settings.seed ?? 1 }),
       }),
       sampler: new Sampler(sampler, { decode: (z) => this.#request('decode', { z: toF32(z) }, { timed: true }) }),
       interp: new Interpolation(interp, { onChange: () => this.#live.refreshInterpolation() }),
@@ -499,6 +505,13 @@ export class LatentLabElement extends HTMLElement {
   // figures and the drawing's verdict (see anomaly-views.js state()); null before any.
   get anomalyState() {
     return this.#anomaly.state();
+  }
+  // The latent map's projection of a code wider than 2 (views/latent-map.js).
+  get projection() {
+    return this.#views.map.projection;
+  }
+  setProjection(method) {
+    this.#views.map.setProjection(method);
   }
   // The comparison with PCA and the raw values (compare-views.js), as the cards show it.
   get comparison() {
@@ -1043,6 +1056,7 @@ export class LatentLabElement extends HTMLElement {
     engine.addEventListener('error', mine((d) => this.#onEngineError(d)));
     engine.addEventListener('checkpoint', mine(({ bytes, step, pretrained }) => (this.#lastGood = { bytes, step, pretrained })));
     engine.addEventListener('rollback', mine(({ step }) => this.#dropAfter(step)));
+    engine.addEventListener('projection', mine((d) => this.#views.map.projectionProgress(d)));
     engine.addEventListener('crash', mine(({ message }) => this.#onCrash(message)));
     const backend = this.#backendWanted();
     const source = this.#source();

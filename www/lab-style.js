@@ -326,6 +326,9 @@ canvas.anomaly-examples-canvas { display: block; width: 100%; height: 200px; }
 canvas.anomaly-series-canvas { aspect-ratio: 16 / 7; }
 .key.bars.kl::before { background: var(--ll-kl); }
 
+.map-controls .projection { flex: 0 1 12rem; }
+.projection-note:empty { display: none; }
+
 /* PCA beside the autoencoder. */
 .pca-readouts { margin: 0 0 10px; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); }
 canvas.pca-examples { display: block; width: 100%; height: 230px; }

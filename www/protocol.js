@@ -88,6 +88,11 @@
 //   nearest      pixels (D) | test (a test  {code: {indices, distances, rows, labels} | null,
 //                row's index), n? (8)       pixels: {…}, queryCode, why}: the n held-out
 //                                           rows nearest to the query by code and by value
+//   project      codes (Float32Array n×Z),  {xy (Float32Array n×2), epochs, ms, method,
+//                latent, neighbors? (15),   settings} | {cancelled: true}: UMAP of the
+//                minDist? (0.1), epochs?    codes (umap-js), computed in slices between the
+//                (200), seed? (1)           other requests, with 'projection' events; a
+//                                           newer one of the same model cancels it
 //   twinEncode   url, pixels                {mu, logvar|null, rows, latent}: encoded by a
 //                                           second model, loaded once from `url` on the
 //                                           CPU (the contractive view's plain AE)
@@ -121,6 +126,7 @@
 //                pretrained: sent whenever they change, so the page can restore the model
 //                if the engine dies (the page knows the condition itself)
 //   rollback     step: a diverged run was undone; the weights are those of `step`
+//   projection   epoch, epochs, xy (Float32Array n×2): a projection's layout so far
 //   crash        message: the engine died (a panic, or out of memory). Nothing more is
 //                answered: the page ends this worker and starts another, reopening each
 //                widget's model from its last checkpoint
@@ -155,6 +161,7 @@ export const REQUESTS = Object.freeze({
   scoreRows: { inference: true },
   compare: { inference: true },
   nearest: { inference: true },
+  project: { touches: false },
   twinEncode: { touches: false },
   testImages: {},
   preprocess: { engine: true, touches: false },

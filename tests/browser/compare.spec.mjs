@@ -236,3 +236,86 @@ test('a table from its first load: the views size their requests by its rows', a
   expect(await messages(page)).toEqual([]);
   expect(problems).toEqual([]);
 });
+
+test('a wide code on the latent map through UMAP: animated, separating the digits better than PCA, the drawing among its neighbours', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'cpu', 'UMAP runs in JavaScript in the worker: the backend only encodes, as tested elsewhere');
+  const problems = watch(page);
+  await page.setViewportSize({ width: 900, height: 1100 });
+  await page.goto('/www/embed.html#views=latent-map,pad&kind=sparse');
+  const el = (fn, arg) => page.evaluate(fn, arg);
+  await expect.poll(() => el(() => Number(document.querySelector('latent-lab').shadowRoot.querySelector('canvas.map')?.dataset.points ?? 0)), { timeout: 60_000 }).toBe(2000);
+  const pca = await el(() => document.querySelector('latent-lab').projection);
+  expect(pca.method).toBe('pca');
+
+  // Every line the projection's status shows while it runs, from the switch to the end.
+  await el(() => {
+    const note = document.querySelector('latent-lab').shadowRoot.querySelector('.projection-note');
+    window.notes = [];
+    new MutationObserver(() => window.notes.push(note.textContent)).observe(note, { childList: true, characterData: true, subtree: true });
+    document.querySelector('latent-lab').setProjection('umap');
+  });
+  await expect.poll(() => el(() => document.querySelector('latent-lab').projection.done), { timeout: 60_000 }).toBe(true);
+  const u = await el(() => document.querySelector('latent-lab').projection);
+  expect(u.method).toBe('umap');
+  expect(u.settings).toEqual({ neighbors: 15, minDist: 0.1, epochs: 200, seed: 1 });
+  expect(u.xy).toHaveLength(4000);
+  expect(u.xy.every(Number.isFinite)).toBe(true);
+  // It was animated: the layout arrived epoch by epoch before the end.
+  const epochs = (await el(() => window.notes)).map((t) => /epoch (\d+) of 200/.exec(t)?.[1]).filter(Boolean).map(Number);
+  expect(epochs.length).toBeGreaterThan(2);
+  expect(epochs.every((e, i) => i === 0 || e > epochs[i - 1])).toBe(true);
+  await expect(page.locator('latent-lab .projection-note')).toContainText('UMAP of the 2 000 codes (15 neighbours, min. distance 0.1, 200 epochs, seed 1;');
+
+  // Separation: the accuracy of each point's nearest other point's label, on each layout.
+  const { labels } = await el(async () => ({ labels: Array.from((await document.querySelector('latent-lab').testImages(2000)).labels) }));
+  const looAccuracy = (xy) => {
+    let right = 0;
+    for (let i = 0; i < 2000; i++) {
+      let best = Infinity;
+      let label = -1;
+      for (let j = 0; j < 2000; j++) {
+        if (j === i) continue;
+        const d = (xy[2 * i] - xy[2 * j]) ** 2 + (xy[2 * i + 1] - xy[2 * j + 1]) ** 2;
+        if (d < best) [best, label] = [d, labels[j]];
+      }
+      right += label === labels[i];
+    }
+    return right / 2000;
+  };
+  const [byPca, byUmap] = [looAccuracy(pca.xy), looAccuracy(u.xy)];
+  expect(byUmap).toBeGreaterThan(byPca + 0.2);
+
+  // The drawing sits at the 1/distance-weighted mean of its 5 nearest codes' places.
+  const pad = page.locator('latent-lab [part="pad"] canvas.pad-canvas');
+  const box = await pad.boundingBox();
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  await page.mouse.move(...at(SEVEN[0]));
+  await page.mouse.down();
+  for (const p of SEVEN.slice(1)) await page.mouse.move(...at(p), { steps: 6 });
+  await page.mouse.up();
+  await expect.poll(() => el(() => document.querySelector('latent-lab').projection.marker !== null), { timeout: 30_000 }).toBe(true);
+  const placed = await el(async () => {
+    const lab = document.querySelector('latent-lab');
+    const { images } = await lab.testImages(2000);
+    const codes = [];
+    for (let i = 0; i < 2000; i += 500) codes.push(...(await lab.encode(images.slice(i * 784, (i + 500) * 784))).mu);
+    return { codes, z: lab.drawing.mu, marker: lab.projection.marker, xy: lab.projection.xy };
+  });
+  const latent = placed.z.length;
+  const near = placed.codes
+    .reduce((acc, _, i) => (i % latent === 0 ? [...acc, i / latent] : acc), [])
+    .map((i) => [Math.hypot(...placed.z.map((v, j) => v - placed.codes[i * latent + j])), i])
+    .sort((a, b) => a[0] - b[0])
+    .slice(0, 5);
+  const w = near.reduce((s, [d]) => s + 1 / d, 0);
+  const want = [0, 1].map((k) => near.reduce((s, [d, i]) => s + placed.xy[2 * i + k] / d, 0) / w);
+  want.forEach((v, k) => expect(Math.abs(v - placed.marker[k])).toBeLessThan(1e-3 * Math.max(1, Math.abs(v))));
+  await page.locator('latent-lab [part="latent-map"]').screenshot({ path: `${SHOTS}/cpu-map-umap.png` });
+
+  // Back to PCA: the linear layout again.
+  await el(() => document.querySelector('latent-lab').setProjection('pca'));
+  const back = await el(() => document.querySelector('latent-lab').projection);
+  expect(back.method).toBe('pca');
+  back.xy.forEach((v, i) => expect(Math.abs(v - pca.xy[i])).toBeLessThan(1e-4));
+  expect(problems).toEqual([]);
+});

@@ -1,13 +1,15 @@
 // The latent map: where the encoder puts held-out test digits (their means μ), coloured by
 // label, with the drawn digit's code and, for a VAE, its 1-σ ellipse. A 2-D latent is drawn
-// as it is (axes z₁, z₂); a wider one through its first two principal components. On a 2-D
+// as it is (axes z₁, z₂); a wider one through its first two principal components, or through
+// UMAP (umap-js in the engine's worker, animated as it converges; the drawing is then placed
+// among its nearest held-out codes, UMAP having no map of new points here). On a 2-D
 // latent the map is also a window onto the decoder: hover or drag to decode a point, or
 // tile the plane with decodes (the "manifold").
 
 import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
 import { paintRow, parseColor } from './renderers.js';
 import { linearScale } from '../util/scale.js';
-import { formatTick } from '../util/format.js';
+import { formatTick, formatInt } from '../util/format.js';
 import { pca2, project, projectDiagonal, ellipse } from '../util/pca.js';
 import { DIGIT_SHAPE, isDigitShaped } from '../util/shape.js';
 import { DATASETS, className } from '../util/datasets.js';
@@ -44,6 +46,13 @@ export class LatentMap {
   #refreshes = 0;
   #shape = DIGIT_SHAPE; // of the rows the decoder draws
   #explain;
+  #mu = null; // the codes on the map (n×Z), for a projection and the drawing's neighbours
+  #method; // the projection select: 'pca' | 'umap' (codes wider than 2)
+  #projectionBox;
+  #projectionNote;
+  #umap = null; // {xy, epochs, ms, settings, done, rows} of the codes on the map, or the layout so far
+  #projecting = { busy: false, again: false, job: 0 };
+  #drawnMu = null;
 
   /**
    * `root`: the element with part="latent-map". `actions`: {probe(z) → Promise<image>,
@@ -58,12 +67,18 @@ export class LatentMap {
     this.#manifold = h('input', { type: 'checkbox' });
     this.#manifold.addEventListener('change', () => this.#refreshManifold());
     this.#manifoldBox = h('label', { class: 'check' }, this.#manifold, ' show decoded grid');
+    const uid = Math.random().toString(36).slice(2, 8);
+    this.#method = h('select', { id: `ll-projection-${uid}` }, h('option', { value: 'pca' }, 'PCA (linear)'), h('option', { value: 'umap' }, 'UMAP (neighbours)'));
+    this.#method.addEventListener('change', () => this.#methodChanged());
+    this.#projectionBox = h('div', { class: 'field projection', hidden: true }, h('label', { for: this.#method.id }, 'Projection'), this.#method);
+    this.#projectionNote = h('p', { class: 'map-note projection-note', role: 'status' }, '');
     root.replaceChildren(
       h('h2', {}, 'Latent map'),
       (this.#explain = h('p', { class: 'explain' }, '')),
       h('div', { class: 'map-box' }, this.#canvas),
       this.#legend,
-      h('div', { class: 'map-controls' }, this.#manifoldBox, this.#axesNote),
+      h('div', { class: 'map-controls' }, this.#manifoldBox, this.#projectionBox, this.#axesNote),
+      this.#projectionNote,
     );
     this.#canvas.addEventListener('pointermove', this.#hover);
     this.#canvas.addEventListener('pointerdown', this.#hover);
@@ -102,25 +117,25 @@ export class LatentMap {
       xy[2 * i] = x;
       xy[2 * i + 1] = y;
     }
-    this.#xy = xy;
-    this.#domain = squareDomain(xy, n);
+    const umap = this.#usesUmap() && this.#umap?.rows === n ? this.#umap : null;
+    this.#xy = umap ? umap.xy : xy;
+    this.#domain = squareDomain(this.#xy, n);
     const twoD = latent === 2;
     this.#manifoldBox.hidden = !twoD;
-    // The pad draws digit-shaped images only: for other data there is no drawing to mark.
-    this.#axesNote.textContent =
-      (isDigitShaped(this.#shape) ? 'The crosshair is your drawing; for a VAE, the patch inside it is σ, how unsure the encoder is. ' : '') +
-      (twoD
-        ? 'Hover or drag on the map to decode any point.'
-        : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`);
+    this.#projectionBox.hidden = latent <= 2;
+    if (latent <= 2) this.#projectionNote.textContent = '';
+    this.#note();
     if (partial) {
       this.#canvas.dataset.partial = String(n);
       this.#loop.schedule();
       return;
     }
     delete this.#canvas.dataset.partial;
+    this.#mu = Float32Array.from(mu);
+    if (this.#usesUmap()) this.#project();
     this.#canvas.dataset.points = String(n);
     this.#canvas.dataset.refreshes = String(++this.#refreshes);
-    this.#canvas.dataset.axes = twoD ? 'latent' : 'pca';
+    this.#canvas.dataset.axes = twoD ? 'latent' : this.#usesUmap() && umap ? 'umap' : 'pca';
     this.#canvas.setAttribute('aria-label', `Latent map of ${n} held-out rows, coloured by label`);
     this.#refreshManifold();
     this.#loop.schedule();
@@ -128,6 +143,7 @@ export class LatentMap {
 
   /** The drawn digit's code (μ and log σ², both length Z), or null to hide it. */
   setDrawn(mu, logvar) {
+    this.#drawnMu = mu ? { mu: Float32Array.from(mu), logvar: logvar ? Float32Array.from(logvar) : null } : null;
     if (!mu) {
       this.#drawn = null;
       delete this.#canvas.dataset.marker;
@@ -138,7 +154,11 @@ export class LatentMap {
     let x;
     let y;
     let cov = null;
-    if (this.#pca) {
+    if (this.#canvas.dataset.axes === 'umap' && this.#mu) {
+      // UMAP has no map of a new point here: the drawing goes where its nearest held-out
+      // codes went (the mean of the NEIGHBOURS nearest, weighted by 1 / distance).
+      [x, y] = placeAmong(this.#mu, this.#latent, this.#xy, mu);
+    } else if (this.#pca) {
       [x, y] = project(this.#pca, mu, 0, mu.length);
       if (vars) cov = projectDiagonal(this.#pca, vars);
     } else {
@@ -157,11 +177,123 @@ export class LatentMap {
   reset() {
     this.#tiles = null;
     this.#probe = null;
+    this.#umap = null;
+    this.#projecting.job++;
     this.#loop.schedule();
   }
 
   dispose() {
     this.#loop.dispose();
+  }
+
+  /** The projection in force: {method, settings?, epochs?, ms?, done, xy (n×2, a copy)}. */
+  get projection() {
+    const method = this.#usesUmap() ? 'umap' : this.#latent > 2 ? 'pca' : 'none';
+    const u = method === 'umap' ? this.#umap : null;
+    return {
+      method,
+      done: method !== 'umap' || Boolean(u?.done),
+      epoch: u?.epoch ?? null,
+      epochs: u?.epochs ?? null,
+      ms: u?.ms ?? null,
+      settings: u?.settings ?? null,
+      xy: this.#xy ? Array.from(this.#xy) : null,
+      marker: this.#drawn ? [this.#drawn.x, this.#drawn.y] : null,
+    };
+  }
+
+  /** Picks the projection of a code wider than 2: 'pca' or 'umap'. */
+  setProjection(method) {
+    if (!['pca', 'umap'].includes(method)) throw new Error(`the projection is 'pca' or 'umap', got ${JSON.stringify(method)}`);
+    this.#method.value = method;
+    this.#methodChanged();
+  }
+
+  /** A 'projection' event of the engine: UMAP's layout so far. */
+  projectionProgress({ epoch, epochs, xy }) {
+    if (!this.#usesUmap() || !this.#projecting.busy || !this.#mu || xy.length !== this.#mu.length / this.#latent * 2) return;
+    this.#umap = { ...(this.#umap?.done ? {} : this.#umap), xy, epoch, epochs, done: false, rows: xy.length / 2 };
+    this.#show();
+    this.#projectionNote.textContent = `UMAP of the ${this.#count} codes: epoch ${epoch} of ${epochs}…`;
+  }
+
+  // What the axes are. The pad draws digit-shaped images only: for other data there is no
+  // drawing to mark.
+  #note() {
+    const latent = this.#latent;
+    const umap = this.#usesUmap();
+    this.#axesNote.textContent =
+      (isDigitShaped(this.#shape) ? `The crosshair is your drawing${umap ? '' : '; for a VAE, the patch inside it is σ, how unsure the encoder is'}. ` : '') +
+      (latent === 2
+        ? 'Hover or drag on the map to decode any point.'
+        : umap
+          ? `The code has ${latent} numbers: UMAP lays the codes out so that each keeps its nearest neighbours near.`
+          : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`);
+  }
+
+  #usesUmap() {
+    return this.#latent > 2 && this.#method.value === 'umap';
+  }
+
+  #methodChanged() {
+    if (!this.#mu) return;
+    if (this.#usesUmap()) {
+      if (this.#umap?.done) this.#show();
+      this.#project();
+    } else {
+      this.#projectionNote.textContent = '';
+      this.#show();
+    }
+    this.#canvas.dataset.projection = this.#method.value;
+  }
+
+  // The map's points from the projection in force (the drawing's marker follows).
+  #show() {
+    const n = this.#count;
+    const umap = this.#usesUmap() && this.#umap?.rows === n ? this.#umap : null;
+    if (umap) this.#xy = umap.xy;
+    else if (this.#pca && this.#mu) {
+      const xy = new Float32Array(2 * n);
+      for (let i = 0; i < n; i++) [xy[2 * i], xy[2 * i + 1]] = project(this.#pca, this.#mu, i, this.#latent);
+      this.#xy = xy;
+    }
+    this.#domain = squareDomain(this.#xy, n);
+    this.#canvas.dataset.axes = umap ? 'umap' : 'pca';
+    this.#note();
+    if (this.#drawnMu) this.setDrawn(this.#drawnMu.mu, this.#drawnMu.logvar);
+    this.#loop.schedule();
+  }
+
+  // UMAP of the codes on the map, one run at a time (a newer set of codes runs next).
+  async #project() {
+    const p = this.#projecting;
+    if (p.busy) {
+      p.again = true;
+      return;
+    }
+    p.busy = true;
+    p.again = false;
+    const job = ++p.job;
+    const codes = this.#mu;
+    const latent = this.#latent;
+    try {
+      if (!this.#umap?.done) this.#projectionNote.textContent = `UMAP of the ${this.#count} codes: finding each one's neighbours…`;
+      const r = await this.#actions.project(codes.slice(), latent);
+      if (job !== p.job || r.cancelled || codes !== this.#mu) return;
+      this.#umap = { ...r, done: true, rows: r.xy.length / 2, epoch: r.epochs };
+      const s = r.settings;
+      this.#projectionNote.textContent =
+        `UMAP of the ${formatInt(r.xy.length / 2)} codes (${s.neighbors} neighbours, min. distance ${s.minDist}, ${s.epochs} epochs, seed ${s.seed}; ${(r.ms / 1000).toFixed(1)} s). ` +
+        'Near dots had near codes; distances between clusters mean little.' +
+        (isDigitShaped(this.#shape) ? ` Your drawing is placed among its ${NEIGHBOURS} nearest codes.` : '');
+      this.#canvas.dataset.projectionMs = String(Math.round(r.ms));
+      if (this.#usesUmap()) this.#show();
+    } catch (e) {
+      if (job === p.job) this.#projectionNote.textContent = `UMAP failed: ${e.message}`;
+    } finally {
+      p.busy = false;
+      if (p.again && this.#usesUmap()) this.#project();
+    }
   }
 
   // ── the decoder under the pointer (2-D latents) ────────────────────────────────────────
@@ -289,7 +421,7 @@ export class LatentMap {
         ctx.moveTo(x, y0);
         ctx.lineTo(x, y1);
         ctx.stroke();
-        ctx.fillText(formatTick(t), x, y1 + 3);
+        if (this.#canvas.dataset.axes !== 'umap') ctx.fillText(formatTick(t), x, y1 + 3);
       }
       ctx.textAlign = 'right';
       ctx.textBaseline = 'middle';
@@ -300,18 +432,19 @@ export class LatentMap {
         ctx.moveTo(x0, y);
         ctx.lineTo(x1, y);
         ctx.stroke();
-        ctx.fillText(formatTick(t), x0 - 4, y);
+        if (this.#canvas.dataset.axes !== 'umap') ctx.fillText(formatTick(t), x0 - 4, y);
       }
       const pca = this.#latent > 2;
+      const umap = this.#canvas.dataset.axes === 'umap';
       ctx.fillStyle = text;
       ctx.textAlign = 'center';
       ctx.textBaseline = 'bottom';
-      ctx.fillText(pca ? 'PC 1 of the latents' : 'z₁', (x0 + x1) / 2, height - 1);
+      ctx.fillText(umap ? 'UMAP 1 (no units)' : pca ? 'PC 1 of the latents' : 'z₁', (x0 + x1) / 2, height - 1);
       ctx.save();
       ctx.translate(11, (y0 + y1) / 2);
       ctx.rotate(-Math.PI / 2);
       ctx.textBaseline = 'middle';
-      ctx.fillText(pca ? 'PC 2 of the latents' : 'z₂', 0, 0);
+      ctx.fillText(umap ? 'UMAP 2' : pca ? 'PC 2 of the latents' : 'z₂', 0, 0);
       ctx.restore();
     }
 
@@ -408,6 +541,33 @@ function squareDomain(xy, n) {
   const cx = (xa + xb) / 2;
   const cy = (ya + yb) / 2;
   return { x: [cx - half, cx + half], y: [cy - half, cy + half] };
+}
+
+/** Held-out codes a drawing is placed among on a UMAP layout. */
+export const NEIGHBOURS = 5;
+
+/**
+ * Where a new code `z` goes on a layout `xy` (n×2) of `codes` (n×`latent`): the mean of its
+ * NEIGHBOURS nearest codes' places, each weighted by 1 / distance (an exact match: its place).
+ */
+export function placeAmong(codes, latent, xy, z) {
+  const n = xy.length / 2;
+  const near = [];
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let j = 0; j < latent; j++) d += (codes[i * latent + j] - z[j]) ** 2;
+    near.push([Math.sqrt(d), i]);
+  }
+  near.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const top = near.slice(0, Math.min(NEIGHBOURS, n));
+  if (top[0][0] === 0) return [xy[2 * top[0][1]], xy[2 * top[0][1] + 1]];
+  let [x, y, w] = [0, 0, 0];
+  for (const [d, i] of top) {
+    x += xy[2 * i] / d;
+    y += xy[2 * i + 1] / d;
+    w += 1 / d;
+  }
+  return [x / w, y / w];
 }
 
 function inside(v, [a, b]) {

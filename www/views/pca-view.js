@@ -10,7 +10,7 @@ import { paintRow, parseColor } from './renderers.js';
 import { LABEL_COLORS } from './latent-map.js';
 import { logScale, linearScale, niceTicks } from '../util/scale.js';
 import { formatSig, formatInt, formatTick } from '../util/format.js';
-import { DIGIT_SHAPE } from '../util/shape.js';
+import { DIGIT_SHAPE, rowSize } from '../util/shape.js';
 import { className } from '../util/datasets.js';
 
 const ROWS = ['held out', 'PCA', 'model'];
@@ -206,7 +206,7 @@ export class PcaView {
     ctx.clearRect(0, 0, width, height);
     const r = this.#report;
     const pad = { l: 46, r: 10, t: 10, b: 30 };
-    const values = r ? r.values : 784;
+    const values = r ? r.values : rowSize(this.#shape);
     const x = logScale([1, Math.max(2, values)], [pad.l, width - pad.r]);
     const top = r ? Math.max(r.curve[0], r.modelMse) * 1.05 : 0.1;
     const y = linearScale([0, top], [height - pad.b, pad.t]);
