@@ -20,6 +20,7 @@ pub mod limits;
 pub mod model;
 pub mod ops;
 pub mod pca;
+pub mod projection;
 pub mod reference;
 pub mod rng;
 pub mod shaders;

@@ -363,6 +363,35 @@ impl Engine {
         Ok(serde_json::to_string(&shape).expect("shapes serialise"))
     }
 
+    /// t-SNE of `codes` (n × `width`, a model's codes) for the latent map: n × 2 coordinates
+    /// (`crate::projection::tsne`). `progress(epoch, layout)` is called about every
+    /// `every_ms` with the epoch and the layout so far (a Float32Array n × 2).
+    #[allow(clippy::too_many_arguments)]
+    pub fn tsne(
+        &self,
+        codes: Vec<f32>,
+        width: usize,
+        perplexity: f32,
+        epochs: usize,
+        seed: u32,
+        progress: &js_sys::Function,
+        every_ms: f64,
+    ) -> Result<Float32Array, JsError> {
+        let settings =
+            crate::projection::TsneSettings { perplexity, epochs, seed, ..Default::default() };
+        let mut last = now();
+        let layout = crate::projection::tsne(&codes, width, settings, |epoch, layout| {
+            let t = now();
+            if t - last >= every_ms {
+                last = t;
+                let xy = Float32Array::from(layout);
+                let _ = progress.call2(&JsValue::NULL, &JsValue::from(epoch as u32), &xy);
+            }
+        })
+        .map_err(js_error)?;
+        Ok(Float32Array::from(&layout[..]))
+    }
+
     /// WebGPU devices opened so far: 1 for a page of GPU models, however many.
     pub fn devices(&self) -> u32 {
         self.shared.devices.get()

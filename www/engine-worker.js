@@ -668,20 +668,30 @@ const handlers = {
     }
     return inference(s, () => s.lab.nearest(pixels, test, n));
   },
-  // UMAP of a model's codes (umap-js), in slices of PROJECT_SLICE_MS with the worker's other
-  // requests served between them, a 'projection' event with the layout so far after each
-  // slice. A newer request of the same model cancels this one (it resolves {cancelled}).
-  async project(s, { codes, latent, neighbors = 15, minDist = 0.1, epochs = 200, seed = 1 }) {
+  // A nonlinear layout of a model's codes: UMAP (umap-js), in slices of PROJECT_SLICE_MS with
+  // the worker's other requests served between them, or t-SNE (the engine's, bhtsne), in one
+  // call; a 'projection' event with the layout so far as it goes. A newer request of the same
+  // model cancels a UMAP still running (it resolves {cancelled}).
+  async project(s, { codes, latent, method = 'umap', neighbors = 15, minDist = 0.1, perplexity = 30, epochs = method === 'tsne' ? 1000 : 200, seed = 1 }) {
+    if (method !== 'umap' && method !== 'tsne') throw new Error(`project: method is 'umap' or 'tsne', got ${show(method)}`);
     if (!(codes instanceof Float32Array)) throw new Error(`project: codes must be a Float32Array, got ${show(codes)}`);
     whole(latent, 'project: latent', 4096, 1);
     const n = codes.length / latent;
     if (!Number.isInteger(n) || n < 3) throw new Error(`project: codes must hold at least 3 rows of ${latent} numbers, got ${codes.length} numbers`);
     whole(n, 'project: rows', MAX_PROJECT_ROWS, 3);
     whole(neighbors, 'project: neighbors', 200, 2);
-    whole(epochs, 'project: epochs', 2000, 10);
+    whole(epochs, 'project: epochs', 5000, 10);
     whole(seed, 'project: seed', 2 ** 32 - 1);
     if (!(typeof minDist === 'number' && minDist >= 0 && minDist <= 1)) throw new Error(`project: minDist must be a number from 0 to 1, got ${show(minDist)}`);
     if (!codes.every(Number.isFinite)) throw new Error('project: the codes hold a value that is not a finite number');
+    if (method === 'tsne') {
+      if (!(typeof perplexity === 'number' && Number.isFinite(perplexity))) throw new Error(`project: perplexity must be a number, got ${show(perplexity)}`);
+      const eng = await theEngine();
+      if (s.projection) s.projection.cancelled = true;
+      const t0 = performance.now();
+      const xy = await exclusive(() => eng.tsne(codes, latent, perplexity, epochs, seed, (epoch, layout) => s.post({ type: 'projection', epoch, epochs, xy: layout }), PROJECT_SLICE_MS * 2));
+      return { xy, epochs, ms: performance.now() - t0, method, settings: { perplexity, epochs, seed } };
+    }
     const job = { cancelled: false };
     if (s.projection) s.projection.cancelled = true;
     s.projection = job;

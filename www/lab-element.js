@@ -85,10 +85,10 @@
 //   await el.scoreRows(pixels)  rows scored as the held-out ones are
 //   el.setAnomalyThreshold(x), el.setAnomalyScore(name)  what the cards show
 //   el.projection            the latent map's projection of a code wider than 2: {method
-//                            ('pca' | 'umap' | 'none'), done, epoch, epochs, ms, settings,
+//                            ('pca' | 'umap' | 'tsne' | 'none'), done, epoch, epochs, ms, settings,
 //                            xy (the map's points, n×2), marker (the drawing's place)}
-//   el.setProjection(m)      'pca' or 'umap' (umap-js in the worker, animated; the drawing
-//                            goes among its 5 nearest held-out codes)
+//   el.setProjection(m)      'pca', 'umap' (umap-js in the worker) or 'tsne' (bhtsne in the
+//                            engine), animated; the drawing goes among its 5 nearest codes
 //   el.comparison            the PCA and feature cards' figures (null until they first ran:
 //                            they run while one of them is on screen): Lab.compare's
 //                            {width, values, rows, labelled, modelMse, pcaMse, equivalentK,
@@ -335,7 +335,7 @@ export class LatentLabElement extends HTMLElement {
       map: new LatentMap(map, {
         probe: (z) => this.decode(z),
         manifold: (zs) => this.decode(zs),
-        project: (codes, latent) => this.#request('project', { codes, latent, seed: this.#settings.seed ?? 1 }),
+        project: (codes, latent, method) => this.#request('project', { codes, latent, method, seed: this.#settings.seed ?? 1 }),
       }),
       sampler: new Sampler(sampler, { decode: (z) => this.#request('decode', { z: toF32(z) }, { timed: true }) }),
       interp: new Interpolation(interp, { onChange: () => this.#live.refreshInterpolation() }),

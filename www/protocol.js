@@ -89,10 +89,11 @@
 //                row's index), n? (8)       pixels: {…}, queryCode, why}: the n held-out
 //                                           rows nearest to the query by code and by value
 //   project      codes (Float32Array n×Z),  {xy (Float32Array n×2), epochs, ms, method,
-//                latent, neighbors? (15),   settings} | {cancelled: true}: UMAP of the
-//                minDist? (0.1), epochs?    codes (umap-js), computed in slices between the
-//                (200), seed? (1)           other requests, with 'projection' events; a
-//                                           newer one of the same model cancels it
+//                latent, method? (umap |    settings} | {cancelled: true}: UMAP of the
+//                tsne), neighbors? (15),    codes (umap-js), computed in slices between the
+//                minDist? (0.1),            other requests (a newer one of the same model
+//                perplexity? (30), epochs?  cancels it), or t-SNE (Engine.tsne, bhtsne) in
+//                (200 | 1000), seed? (1)    one call; 'projection' events as they go
 //   twinEncode   url, pixels                {mu, logvar|null, rows, latent}: encoded by a
 //                                           second model, loaded once from `url` on the
 //                                           CPU (the contractive view's plain AE)

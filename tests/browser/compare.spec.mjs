@@ -2,7 +2,8 @@
 // code's width and by the model, PCA's curve with the model's point, the two planes with
 // their classifiers) and the feature-extractor card (a nearest-neighbour classifier on the
 // code, PCA and the pixels with 10, 100 and 1,000 labels), and the search card (the held-out
-// digits nearest to a picked one or the drawing, by code and by pixels). The figures each card shows are
+// digits nearest to a picked one or the drawing, by code and by pixels); and a wide code on the
+// latent map through UMAP and t-SNE. The figures each card shows are
 // checked against el.comparison, and those against recomputations here through the
 // element's other calls (reconstruct, encode, testImages). Screenshots go to
 // artifacts/screenshots/<project>-compare-*.png.
@@ -237,8 +238,8 @@ test('a table from its first load: the views size their requests by its rows', a
   expect(problems).toEqual([]);
 });
 
-test('a wide code on the latent map through UMAP: animated, separating the digits better than PCA, the drawing among its neighbours', async ({ page }, testInfo) => {
-  test.skip(testInfo.project.name !== 'cpu', 'UMAP runs in JavaScript in the worker: the backend only encodes, as tested elsewhere');
+test('a wide code on the latent map through UMAP and t-SNE: animated, separating the digits better than PCA, the drawing among its neighbours', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'cpu', 'the layouts run on the CPU in the worker whatever the backend, which only encodes (tested elsewhere)');
   const problems = watch(page);
   await page.setViewportSize({ width: 900, height: 1100 });
   await page.goto('/www/embed.html#views=latent-map,pad&kind=sparse');
@@ -311,6 +312,21 @@ test('a wide code on the latent map through UMAP: animated, separating the digit
   const want = [0, 1].map((k) => near.reduce((s, [d, i]) => s + placed.xy[2 * i + k] / d, 0) / w);
   want.forEach((v, k) => expect(Math.abs(v - placed.marker[k])).toBeLessThan(1e-3 * Math.max(1, Math.abs(v))));
   await page.locator('latent-lab [part="latent-map"]').screenshot({ path: `${SHOTS}/cpu-map-umap.png` });
+
+  // t-SNE (the engine's, bhtsne) the same way: animated, and separating the digits too.
+  await el(() => {
+    window.notes = [];
+    document.querySelector('latent-lab').setProjection('tsne');
+  });
+  await expect.poll(() => el(() => document.querySelector('latent-lab').projection.done), { timeout: 60_000 }).toBe(true);
+  const t = await el(() => document.querySelector('latent-lab').projection);
+  expect(t.method).toBe('tsne');
+  expect(t.settings).toEqual({ perplexity: 30, epochs: 1000, seed: 1 });
+  expect(t.xy.every(Number.isFinite)).toBe(true);
+  const tsneEpochs = (await el(() => window.notes)).map((x) => /epoch (\d+) of 1000/.exec(x)?.[1]).filter(Boolean).map(Number);
+  expect(tsneEpochs.length).toBeGreaterThan(2);
+  expect(looAccuracy(t.xy)).toBeGreaterThan(byPca + 0.2);
+  await expect(page.locator('latent-lab .projection-note')).toContainText('t-SNE of the 2 000 codes (perplexity 30, Barnes-Hut θ 0.5, 1000 epochs, seed 1;');
 
   // Back to PCA: the linear layout again.
   await el(() => document.querySelector('latent-lab').setProjection('pca'));

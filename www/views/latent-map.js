@@ -24,6 +24,7 @@ export const LABEL_COLORS = [
   '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
 ];
 const GRID = 15; // manifold tiles per side
+const NAMES = { umap: 'UMAP', tsne: 't-SNE' }; // the nonlinear layouts
 const MARGIN = { left: 40, right: 10, top: 10, bottom: 34 };
 
 export class LatentMap {
@@ -51,7 +52,7 @@ export class LatentMap {
   #projectionBox;
   #projectionNote;
   #umap = null; // {xy, epochs, ms, settings, done, rows} of the codes on the map, or the layout so far
-  #projecting = { busy: false, again: false, job: 0 };
+  #projecting = { busy: false, again: false, job: 0, method: null };
   #drawnMu = null;
 
   /**
@@ -68,7 +69,7 @@ export class LatentMap {
     this.#manifold.addEventListener('change', () => this.#refreshManifold());
     this.#manifoldBox = h('label', { class: 'check' }, this.#manifold, ' show decoded grid');
     const uid = Math.random().toString(36).slice(2, 8);
-    this.#method = h('select', { id: `ll-projection-${uid}` }, h('option', { value: 'pca' }, 'PCA (linear)'), h('option', { value: 'umap' }, 'UMAP (neighbours)'));
+    this.#method = h('select', { id: `ll-projection-${uid}` }, h('option', { value: 'pca' }, 'PCA (linear)'), h('option', { value: 'umap' }, 'UMAP (neighbours)'), h('option', { value: 'tsne' }, 't-SNE (neighbours)'));
     this.#method.addEventListener('change', () => this.#methodChanged());
     this.#projectionBox = h('div', { class: 'field projection', hidden: true }, h('label', { for: this.#method.id }, 'Projection'), this.#method);
     this.#projectionNote = h('p', { class: 'map-note projection-note', role: 'status' }, '');
@@ -117,7 +118,7 @@ export class LatentMap {
       xy[2 * i] = x;
       xy[2 * i + 1] = y;
     }
-    const umap = this.#usesUmap() && this.#umap?.rows === n ? this.#umap : null;
+    const umap = this.#layoutInForce(n);
     this.#xy = umap ? umap.xy : xy;
     this.#domain = squareDomain(this.#xy, n);
     const twoD = latent === 2;
@@ -132,10 +133,10 @@ export class LatentMap {
     }
     delete this.#canvas.dataset.partial;
     this.#mu = Float32Array.from(mu);
-    if (this.#usesUmap()) this.#project();
+    if (this.#nonlinear()) this.#project();
     this.#canvas.dataset.points = String(n);
     this.#canvas.dataset.refreshes = String(++this.#refreshes);
-    this.#canvas.dataset.axes = twoD ? 'latent' : this.#usesUmap() && umap ? 'umap' : 'pca';
+    this.#canvas.dataset.axes = twoD ? 'latent' : umap ? umap.method : 'pca';
     this.#canvas.setAttribute('aria-label', `Latent map of ${n} held-out rows, coloured by label`);
     this.#refreshManifold();
     this.#loop.schedule();
@@ -154,9 +155,9 @@ export class LatentMap {
     let x;
     let y;
     let cov = null;
-    if (this.#canvas.dataset.axes === 'umap' && this.#mu) {
-      // UMAP has no map of a new point here: the drawing goes where its nearest held-out
-      // codes went (the mean of the NEIGHBOURS nearest, weighted by 1 / distance).
+    if (['umap', 'tsne'].includes(this.#canvas.dataset.axes) && this.#mu) {
+      // A neighbour layout has no map of a new point here: the drawing goes where its nearest
+      // held-out codes went (the mean of the NEIGHBOURS nearest, weighted by 1 / distance).
       [x, y] = placeAmong(this.#mu, this.#latent, this.#xy, mu);
     } else if (this.#pca) {
       [x, y] = project(this.#pca, mu, 0, mu.length);
@@ -188,11 +189,11 @@ export class LatentMap {
 
   /** The projection in force: {method, settings?, epochs?, ms?, done, xy (n×2, a copy)}. */
   get projection() {
-    const method = this.#usesUmap() ? 'umap' : this.#latent > 2 ? 'pca' : 'none';
-    const u = method === 'umap' ? this.#umap : null;
+    const method = this.#nonlinear() ?? (this.#latent > 2 ? 'pca' : 'none');
+    const u = this.#layoutInForce(this.#count);
     return {
       method,
-      done: method !== 'umap' || Boolean(u?.done),
+      done: !this.#nonlinear() || Boolean(u?.done),
       epoch: u?.epoch ?? null,
       epochs: u?.epochs ?? null,
       ms: u?.ms ?? null,
@@ -202,43 +203,53 @@ export class LatentMap {
     };
   }
 
-  /** Picks the projection of a code wider than 2: 'pca' or 'umap'. */
+  /** Picks the projection of a code wider than 2: 'pca', 'umap' or 'tsne'. */
   setProjection(method) {
-    if (!['pca', 'umap'].includes(method)) throw new Error(`the projection is 'pca' or 'umap', got ${JSON.stringify(method)}`);
+    if (!['pca', 'umap', 'tsne'].includes(method)) throw new Error(`the projection is 'pca', 'umap' or 'tsne', got ${JSON.stringify(method)}`);
     this.#method.value = method;
     this.#methodChanged();
   }
 
-  /** A 'projection' event of the engine: UMAP's layout so far. */
+  /** A 'projection' event of the engine: the layout so far. */
   projectionProgress({ epoch, epochs, xy }) {
-    if (!this.#usesUmap() || !this.#projecting.busy || !this.#mu || xy.length !== this.#mu.length / this.#latent * 2) return;
-    this.#umap = { ...(this.#umap?.done ? {} : this.#umap), xy, epoch, epochs, done: false, rows: xy.length / 2 };
+    const method = this.#nonlinear();
+    if (!method || this.#projecting.method !== method || !this.#projecting.busy || !this.#mu || xy.length !== (this.#mu.length / this.#latent) * 2) return;
+    this.#umap = { method, xy, epoch, epochs, done: false, rows: xy.length / 2 };
     this.#show();
-    this.#projectionNote.textContent = `UMAP of the ${this.#count} codes: epoch ${epoch} of ${epochs}…`;
+    this.#projectionNote.textContent = `${NAMES[method]} of the ${formatInt(this.#count)} codes: epoch ${epoch} of ${epochs}…`;
+  }
+
+  // The nonlinear layout (finished or so far) to show for `n` points, if it is of the method
+  // in force.
+  #layoutInForce(n) {
+    const u = this.#umap;
+    return this.#nonlinear() && u?.method === this.#nonlinear() && u.rows === n ? u : null;
   }
 
   // What the axes are. The pad draws digit-shaped images only: for other data there is no
   // drawing to mark.
   #note() {
     const latent = this.#latent;
-    const umap = this.#usesUmap();
+    const umap = this.#nonlinear();
+    const name = NAMES[umap];
     this.#axesNote.textContent =
       (isDigitShaped(this.#shape) ? `The crosshair is your drawing${umap ? '' : '; for a VAE, the patch inside it is σ, how unsure the encoder is'}. ` : '') +
       (latent === 2
         ? 'Hover or drag on the map to decode any point.'
         : umap
-          ? `The code has ${latent} numbers: UMAP lays the codes out so that each keeps its nearest neighbours near.`
+          ? `The code has ${latent} numbers: ${name} lays the codes out so that each keeps its nearest neighbours near.`
           : `The code has ${latent} numbers: the map shows the two directions along which the dots spread most.`);
   }
 
-  #usesUmap() {
-    return this.#latent > 2 && this.#method.value === 'umap';
+  // The nonlinear layout in force ('umap' | 'tsne'), or null (PCA, or a 2-D code).
+  #nonlinear() {
+    return this.#latent > 2 && this.#method.value !== 'pca' ? this.#method.value : null;
   }
 
   #methodChanged() {
     if (!this.#mu) return;
-    if (this.#usesUmap()) {
-      if (this.#umap?.done) this.#show();
+    if (this.#nonlinear()) {
+      this.#show();
       this.#project();
     } else {
       this.#projectionNote.textContent = '';
@@ -250,7 +261,7 @@ export class LatentMap {
   // The map's points from the projection in force (the drawing's marker follows).
   #show() {
     const n = this.#count;
-    const umap = this.#usesUmap() && this.#umap?.rows === n ? this.#umap : null;
+    const umap = this.#layoutInForce(n);
     if (umap) this.#xy = umap.xy;
     else if (this.#pca && this.#mu) {
       const xy = new Float32Array(2 * n);
@@ -258,7 +269,7 @@ export class LatentMap {
       this.#xy = xy;
     }
     this.#domain = squareDomain(this.#xy, n);
-    this.#canvas.dataset.axes = umap ? 'umap' : 'pca';
+    this.#canvas.dataset.axes = umap ? umap.method : 'pca';
     this.#note();
     if (this.#drawnMu) this.setDrawn(this.#drawnMu.mu, this.#drawnMu.logvar);
     this.#loop.schedule();
@@ -271,28 +282,31 @@ export class LatentMap {
       p.again = true;
       return;
     }
+    const method = this.#nonlinear();
     p.busy = true;
     p.again = false;
+    p.method = method;
     const job = ++p.job;
     const codes = this.#mu;
     const latent = this.#latent;
     try {
-      if (!this.#umap?.done) this.#projectionNote.textContent = `UMAP of the ${this.#count} codes: finding each one's neighbours…`;
-      const r = await this.#actions.project(codes.slice(), latent);
-      if (job !== p.job || r.cancelled || codes !== this.#mu) return;
-      this.#umap = { ...r, done: true, rows: r.xy.length / 2, epoch: r.epochs };
+      if (!this.#layoutInForce(this.#count)?.done) this.#projectionNote.textContent = `${NAMES[method]} of the ${formatInt(this.#count)} codes: finding each one's neighbours…`;
+      const r = await this.#actions.project(codes.slice(), latent, method);
+      if (job !== p.job || r.cancelled || codes !== this.#mu || method !== this.#nonlinear()) return;
+      this.#umap = { ...r, method, done: true, rows: r.xy.length / 2, epoch: r.epochs };
       const s = r.settings;
+      const settings = method === 'umap' ? `${s.neighbors} neighbours, min. distance ${s.minDist}` : `perplexity ${s.perplexity}, Barnes-Hut θ 0.5`;
       this.#projectionNote.textContent =
-        `UMAP of the ${formatInt(r.xy.length / 2)} codes (${s.neighbors} neighbours, min. distance ${s.minDist}, ${s.epochs} epochs, seed ${s.seed}; ${(r.ms / 1000).toFixed(1)} s). ` +
+        `${NAMES[method]} of the ${formatInt(r.xy.length / 2)} codes (${settings}, ${s.epochs} epochs, seed ${s.seed}; ${(r.ms / 1000).toFixed(1)} s). ` +
         'Near dots had near codes; distances between clusters mean little.' +
         (isDigitShaped(this.#shape) ? ` Your drawing is placed among its ${NEIGHBOURS} nearest codes.` : '');
       this.#canvas.dataset.projectionMs = String(Math.round(r.ms));
-      if (this.#usesUmap()) this.#show();
+      if (this.#nonlinear()) this.#show();
     } catch (e) {
-      if (job === p.job) this.#projectionNote.textContent = `UMAP failed: ${e.message}`;
+      if (job === p.job) this.#projectionNote.textContent = `${NAMES[method]} failed: ${e.message}`;
     } finally {
       p.busy = false;
-      if (p.again && this.#usesUmap()) this.#project();
+      if ((p.again || method !== this.#nonlinear()) && this.#nonlinear()) this.#project();
     }
   }
 
@@ -421,7 +435,7 @@ export class LatentMap {
         ctx.moveTo(x, y0);
         ctx.lineTo(x, y1);
         ctx.stroke();
-        if (this.#canvas.dataset.axes !== 'umap') ctx.fillText(formatTick(t), x, y1 + 3);
+        if (!NAMES[this.#canvas.dataset.axes]) ctx.fillText(formatTick(t), x, y1 + 3);
       }
       ctx.textAlign = 'right';
       ctx.textBaseline = 'middle';
@@ -432,19 +446,19 @@ export class LatentMap {
         ctx.moveTo(x0, y);
         ctx.lineTo(x1, y);
         ctx.stroke();
-        if (this.#canvas.dataset.axes !== 'umap') ctx.fillText(formatTick(t), x0 - 4, y);
+        if (!NAMES[this.#canvas.dataset.axes]) ctx.fillText(formatTick(t), x0 - 4, y);
       }
       const pca = this.#latent > 2;
-      const umap = this.#canvas.dataset.axes === 'umap';
+      const layout = NAMES[this.#canvas.dataset.axes];
       ctx.fillStyle = text;
       ctx.textAlign = 'center';
       ctx.textBaseline = 'bottom';
-      ctx.fillText(umap ? 'UMAP 1 (no units)' : pca ? 'PC 1 of the latents' : 'z₁', (x0 + x1) / 2, height - 1);
+      ctx.fillText(layout ? `${layout} 1 (no units)` : pca ? 'PC 1 of the latents' : 'z₁', (x0 + x1) / 2, height - 1);
       ctx.save();
       ctx.translate(11, (y0 + y1) / 2);
       ctx.rotate(-Math.PI / 2);
       ctx.textBaseline = 'middle';
-      ctx.fillText(umap ? 'UMAP 2' : pca ? 'PC 2 of the latents' : 'z₂', 0, 0);
+      ctx.fillText(layout ? `${layout} 2` : pca ? 'PC 2 of the latents' : 'z₂', 0, 0);
       ctx.restore();
     }
 
