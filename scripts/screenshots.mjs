@@ -17,6 +17,8 @@
 // docs/view-pca.png, docs/view-features.png, docs/view-similar.png
 //                     the shipped VAE beside PCA, its encoder as a feature extractor, and
 //                     the held-out digits nearest to the drawing (once scrolled into view)
+// docs/map-umap.png, docs/map-tsne.png
+//                     the sparse AE's 64-number codes on the latent map through UMAP and t-SNE
 // docs/view-cvae.png, docs/view-contractive.png, docs/view-filters.png
 //                     the conditional VAE's, the contractive AE's and the convolutional AE's
 //                     own views (their shipped models) with the same drawing
@@ -138,6 +140,24 @@ async function compareViews(desktop) {
     await desktop.locator(`latent-lab [part="${name}"]`).screenshot({ path: file });
     note(file);
   }
+  // A wide code through each neighbour layout (the sparse AE's 64 numbers).
+  await desktop.evaluate(() => document.querySelector('latent-lab').switchKind('sparse'));
+  await desktop.waitForFunction(() => {
+    const map = document.querySelector('latent-lab').shadowRoot.querySelector('canvas.map');
+    return Number(map?.dataset.points) >= 2000 && !map.dataset.partial && JSON.parse(document.querySelector('latent-lab').info.spec).kind === 'sparse';
+  });
+  for (const method of ['umap', 'tsne']) {
+    await desktop.evaluate((m) => document.querySelector('latent-lab').setProjection(m), method);
+    await desktop.waitForFunction((m) => {
+      const p = document.querySelector('latent-lab').projection;
+      return p.method === m && p.done && p.settings !== null && p.marker !== null;
+    }, method);
+    await settle(desktop, '[part="latent-map"]');
+    const file = path.join(outDir, `map-${method}.png`);
+    await desktop.locator('latent-lab [part="latent-map"]').screenshot({ path: file });
+    note(file);
+  }
+  await desktop.evaluate(() => document.querySelector('latent-lab').setProjection('pca'));
 }
 
 async function familyViews(desktop) {

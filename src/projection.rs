@@ -48,7 +48,7 @@ pub fn tsne(
     let TsneSettings { perplexity, epochs, theta, seed } = settings;
     // bhtsne needs 3 × perplexity neighbours per point.
     let most = ((n - 1) as f32 / 3.0).floor();
-    if !(perplexity >= 2.0 && perplexity <= 50.0 && perplexity <= most) {
+    if !((2.0..=50.0).contains(&perplexity) && perplexity <= most) {
         return Err(Error::Input(format!(
             "t-SNE's perplexity must be from 2 to {} for {n} rows, got {perplexity}",
             most.min(50.0)

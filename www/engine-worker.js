@@ -713,7 +713,9 @@ const handlers = {
       if (job.cancelled || s.closed) return { cancelled: true };
     }
     if (s.projection === job) s.projection = null;
-    return { xy: flat(), epochs: total, ms: performance.now() - t0, method: 'umap', settings: { neighbors: Math.min(neighbors, n - 1), minDist, epochs: total, seed } };
+    const xy = flat();
+    if (!xy.every(Number.isFinite)) throw new Error('UMAP diverged: a coordinate of the layout is not a finite number');
+    return { xy, epochs: total, ms: performance.now() - t0, method: 'umap', settings: { neighbors: Math.min(neighbors, n - 1), minDist, epochs: total, seed } };
   },
   async twinEncode(s, { url, pixels }) {
     if (twin?.url !== url) twin = { url, lab: openTwin(url) };
