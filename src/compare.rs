@@ -228,6 +228,26 @@ pub fn knn_by_count(
         .collect()
 }
 
+/// The principal angles between the subspaces spanned by `a` and by `b` (each a list of
+/// vectors of one length), in radians, smallest first: as many as the smaller subspace has
+/// dimensions. 0 everywhere: the same subspace. The arccosines of the singular values of
+/// Qaᵀ·Qb, Q an orthonormal basis of each (QR).
+pub fn principal_angles(a: &[Vec<f64>], b: &[Vec<f64>]) -> Vec<f64> {
+    let basis = |v: &[Vec<f64>]| {
+        let d = v.first().map_or(0, Vec::len);
+        nalgebra::DMatrix::from_fn(d, v.len(), |i, j| v[j][i]).qr().q()
+    };
+    let (qa, qb) = (basis(a), basis(b));
+    if qa.nrows() == 0 || qa.nrows() != qb.nrows() {
+        return vec![];
+    }
+    let mut cosines: Vec<f64> =
+        (qa.transpose() * qb).singular_values().iter().map(|c| c.clamp(0.0, 1.0)).collect();
+    cosines.sort_by(|x, y| y.total_cmp(x));
+    cosines.truncate(a.len().min(b.len()));
+    cosines.into_iter().map(f64::acos).collect()
+}
+
 /// Rows of `width` ≤ 2 numbers as points of a plane (a 1-number row on the x axis).
 fn to_plane(rows: &[f32], width: usize) -> Vec<f32> {
     match width {
@@ -328,6 +348,21 @@ mod tests {
         let own = Pca::fit(&codes, 4, 2).unwrap();
         assert_eq!(c.code_plane.unwrap(), own.encode(&codes));
         assert!(c.code_plane_knn.unwrap() > 0.95, "{:?}", c.code_plane_knn);
+    }
+
+    #[test]
+    fn principal_angles_of_a_hand_case() {
+        // span{e1, e2} and span{e1, (e2 + e3)/√2} in 3-D: the same first direction, then 45°.
+        let r = std::f64::consts::FRAC_1_SQRT_2;
+        let a = vec![vec![1.0, 0.0, 0.0], vec![0.0, 1.0, 0.0]];
+        let b = vec![vec![2.0, 0.0, 0.0], vec![0.0, 3.0 * r, 3.0 * r]];
+        let angles = principal_angles(&a, &b);
+        assert_eq!(angles.len(), 2);
+        assert!(angles[0].abs() < 1e-9, "{angles:?}");
+        assert!((angles[1] - std::f64::consts::FRAC_PI_4).abs() < 1e-9, "{angles:?}");
+        // A basis of the same plane that is neither unit nor orthogonal: no angle.
+        let c = vec![vec![1.0, 1.0, 0.0], vec![1.0, -2.0, 0.0]];
+        assert!(principal_angles(&a, &c).iter().all(|t| t.abs() < 1e-7));
     }
 
     #[test]

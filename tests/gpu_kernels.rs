@@ -62,12 +62,13 @@ fn check_matmul(ctx: &GpuContext, case: &Case, op: Op, out: usize, k: usize, wha
 }
 
 /// Every activation a layer can end in, and none (the logits).
-const LAYER_ACTS: [Option<Activation>; 5] = [
+const LAYER_ACTS: [Option<Activation>; 6] = [
     None,
     Some(Activation::Relu),
     Some(Activation::LeakyRelu),
     Some(Activation::Tanh),
     Some(Activation::Sigmoid),
+    Some(Activation::Identity),
 ];
 
 fn check_linear_forward(ctx: &GpuContext, rows: usize, i: usize, o: usize, f: Option<Activation>) {
@@ -249,8 +250,7 @@ fn linear_backward_should_match_reference_short_k_single_row_and_column() {
 /// More than 4096 workgroups × 256 invocations, so every invocation loops at least twice.
 const LONG: usize = 4096 * 256 + 4099;
 
-const ACTIVATIONS: [Activation; 4] =
-    [Activation::Relu, Activation::LeakyRelu, Activation::Tanh, Activation::Sigmoid];
+const ACTIVATIONS: [Activation; 5] = Activation::EVERY;
 
 #[test]
 fn activation_forward_should_match_reference_all_activations() {
@@ -262,10 +262,10 @@ fn activation_forward_should_match_reference_all_activations() {
     for f in ACTIVATIONS {
         let op = ActivationForward { f, x, y };
         let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
-        // ReLU and leaky ReLU are a comparison and at most one correctly rounded multiply:
-        // exact. tanh and the sigmoid go through the GPU's exp (a few ulp).
+        // ReLU and leaky ReLU are a comparison and at most one correctly rounded multiply,
+        // the identity a copy: exact. tanh and the sigmoid go through the GPU's exp (a few ulp).
         let (abs, rel) = match f {
-            Activation::Relu | Activation::LeakyRelu => (0.0, 0.0),
+            Activation::Relu | Activation::LeakyRelu | Activation::Identity => (0.0, 0.0),
             Activation::Tanh | Activation::Sigmoid => (2e-6, 1e-5),
         };
         let what = format!("activation_forward {}", f.name());
@@ -288,7 +288,7 @@ fn activation_backward_should_match_reference_all_activations() {
         let (gpu, cpu) = (c.gpu(ctx, op, Schedule::Blocked), c.cpu(op));
         // The same arithmetic on the same y; 1 − y² and y(1 − y) may be fused on the GPU.
         let (abs, rel) = match f {
-            Activation::Relu | Activation::LeakyRelu => (0.0, 0.0),
+            Activation::Relu | Activation::LeakyRelu | Activation::Identity => (0.0, 0.0),
             Activation::Tanh | Activation::Sigmoid => (1e-6, 1e-6),
         };
         let what = format!("activation_backward {}", f.name());

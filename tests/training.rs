@@ -3,11 +3,13 @@
 mod common;
 
 use common::{assert_close, gpu, synthetic_digits};
+use latent_lab::compare::principal_angles;
 use latent_lab::data::{InputShape, Values, MNIST_SHAPE};
 use latent_lab::model::{
-    AdamSpec, ContractiveSpec, ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program, ReconLoss,
-    SparsityPenalty, SparsitySpec,
+    Activation, AdamSpec, ContractiveSpec, ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program,
+    ReconLoss, SparsityPenalty, SparsitySpec,
 };
+use latent_lab::pca::Pca;
 use latent_lab::Executor;
 use pollster::block_on;
 
@@ -397,4 +399,55 @@ fn executors_that_share_the_training_data_train_as_with_their_own() {
     assert_eq!(rb, r1, "GPU: losses over a shared upload given after opening");
     assert_eq!(pa, p1, "GPU: parameters over a shared upload");
     assert_eq!(pb, p1, "GPU: parameters (data given later)");
+}
+
+#[test]
+fn a_linear_autoencoder_learns_the_subspace_pca_finds() {
+    // Rows of 6 values that vary mostly in a plane (two factors mixed in, with little noise
+    // off it): an AE with no activation and no hidden layer, trained with MSE on the values
+    // (a table's output is the identity), is linear, and its decoder's columns come to span
+    // PCA's first two components. The principal angles between the two planes measure it.
+    let (n, d) = (600, 6);
+    let mix = [[1.0, 0.5], [0.3, -1.2], [-0.8, 0.4], [0.2, 0.9], [1.1, 0.0], [-0.4, -0.7]];
+    let mut values = Vec::with_capacity(n * d);
+    for i in 0..n {
+        let f = common::randn(2, 100 + i as u32);
+        let (a, b) = (f[0] * 2.0, f[1]);
+        let noise = common::randn(d, 9000 + i as u32);
+        values.extend((0..d).map(|j| mix[j][0] * a + mix[j][1] * b + 0.05 * noise[j]));
+    }
+    let pca = Pca::fit(&values, d, 2).unwrap();
+    let shape = InputShape::Vector { features: d };
+    let spec = ModelSpec {
+        kind: ModelKind::Ae,
+        hidden: vec![],
+        activation: Activation::Identity,
+        latent: 2,
+        loss: ReconLoss::Mse,
+        batch_size: 32,
+        optimizer: AdamSpec { lr: 0.01, ..AdamSpec::default() },
+        ..ModelSpec::default()
+    };
+    let mut ex =
+        Executor::cpu_sharing(Program::build(&spec, &shape).unwrap(), Values::from(values));
+    let angles = |ex: &mut Executor| {
+        // decoder.0.weight is d × 2 (outputs × inputs): its two columns span the decoder's plane.
+        let w = block_on(ex.param("decoder.0.weight")).unwrap();
+        let columns: Vec<Vec<f64>> =
+            (0..2).map(|j| (0..d).map(|i| f64::from(w[i * 2 + j])).collect()).collect();
+        principal_angles(&columns, &pca.components)
+    };
+    let before = angles(&mut ex);
+    block_on(ex.train(1500)).unwrap();
+    block_on(ex.finish()).unwrap();
+    let after = angles(&mut ex);
+    let largest = after.iter().copied().fold(0.0, f64::max).to_degrees();
+    assert!(
+        largest < 2.0,
+        "largest principal angle after 1,500 steps: {largest:.2}° (from {before:?} rad)"
+    );
+    assert!(
+        before.iter().copied().fold(0.0, f64::max).to_degrees() > 10.0,
+        "a fresh decoder's plane is not PCA's: {before:?}"
+    );
 }

@@ -123,11 +123,19 @@ pub enum Activation {
     LeakyRelu,
     Tanh,
     Sigmoid,
+    /// None at all: with it an autoencoder of rows whose output is the identity (tables,
+    /// series) is a linear map, which learns the subspace PCA finds.
+    Identity,
 }
 
 impl Activation {
-    pub const EVERY: [Activation; 4] =
-        [Activation::Relu, Activation::LeakyRelu, Activation::Tanh, Activation::Sigmoid];
+    pub const EVERY: [Activation; 5] = [
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Identity,
+    ];
 
     /// Numeric code shared with `shaders/activate.wgsl`.
     pub fn code(self) -> u32 {
@@ -136,6 +144,7 @@ impl Activation {
             Activation::LeakyRelu => 1,
             Activation::Tanh => 2,
             Activation::Sigmoid => 3,
+            Activation::Identity => 4,
         }
     }
     pub fn name(self) -> &'static str {
@@ -144,6 +153,7 @@ impl Activation {
             Activation::LeakyRelu => "leaky_relu",
             Activation::Tanh => "tanh",
             Activation::Sigmoid => "sigmoid",
+            Activation::Identity => "identity",
         }
     }
 }

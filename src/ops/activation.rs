@@ -90,6 +90,7 @@ pub fn activate(f: Activation, x: f32) -> f32 {
         }
         Activation::Tanh => x.tanh(),
         Activation::Sigmoid => sigmoid(x),
+        Activation::Identity => x,
     }
 }
 
@@ -106,6 +107,7 @@ pub fn activation_derivative(f: Activation, y: f32) -> f32 {
         }
         Activation::Tanh => 1.0 - y * y,
         Activation::Sigmoid => y * (1.0 - y),
+        Activation::Identity => 1.0,
     }
 }
 

@@ -228,7 +228,7 @@ mod tests {
         let x: Vec<f32> =
             rand_vec(16, 5).iter().map(|v| if v.abs() < 0.05 { 0.3 } else { *v }).collect();
         let c = rand_vec(16, 6);
-        for f in [Activation::Relu, Activation::LeakyRelu, Activation::Tanh, Activation::Sigmoid] {
+        for f in Activation::EVERY {
             let mut y = vec![0.0; 16];
             activation_forward(f, &x, &mut y);
             let mut dx = vec![0.0; 16];

@@ -119,6 +119,8 @@ pub enum ActivationArg {
     LeakyRelu,
     Tanh,
     Sigmoid,
+    /// No activation: a linear autoencoder (of tables and series, whose output is the identity)
+    Identity,
 }
 
 impl From<ActivationArg> for Activation {
@@ -128,6 +130,7 @@ impl From<ActivationArg> for Activation {
             ActivationArg::LeakyRelu => Activation::LeakyRelu,
             ActivationArg::Tanh => Activation::Tanh,
             ActivationArg::Sigmoid => Activation::Sigmoid,
+            ActivationArg::Identity => Activation::Identity,
         }
     }
 }
