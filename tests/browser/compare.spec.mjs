@@ -40,6 +40,18 @@ async function comparison(page, { timeout = 90_000 } = {}) {
 
 const messages = (page) => page.evaluate(() => [...document.querySelector('latent-lab').shadowRoot.querySelectorAll('[part=messages] .message .text')].map((m) => m.textContent));
 
+/** A 7 in one mouse stroke on the pad (scrolled into view first). */
+async function drawSeven(page) {
+  const pad = page.locator('latent-lab [part="pad"] canvas.pad-canvas');
+  await pad.scrollIntoViewIfNeeded();
+  const box = await pad.boundingBox();
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  await page.mouse.move(...at(SEVEN[0]));
+  await page.mouse.down();
+  for (const p of SEVEN.slice(1)) await page.mouse.move(...at(p), { steps: 6 });
+  await page.mouse.up();
+}
+
 const close = (a, b, rel = 1e-5) => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
 /** The `n` rows of `rows` (width `d`) nearest to row `q` of `query`, leaving out row `skip`. */
@@ -154,14 +166,7 @@ test('the PCA, feature and search cards show the engine’s figures, and they ho
   await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').similar?.query.test ?? null)).toBe(7);
   await checkSearch(7);
   // The drawing becomes the query, and its neighbours are Lab.nearest's of the pad's input.
-  const pad = page.locator('latent-lab [part="pad"] canvas.pad-canvas');
-  await pad.scrollIntoViewIfNeeded();
-  const box = await pad.boundingBox();
-  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
-  await page.mouse.move(...at(SEVEN[0]));
-  await page.mouse.down();
-  for (const p of SEVEN.slice(1)) await page.mouse.move(...at(p), { steps: 6 });
-  await page.mouse.up();
+  await drawSeven(page);
   await search.scrollIntoViewIfNeeded();
   await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').similar?.query ?? null), { timeout: 60_000 }).toBe('drawing');
   const drawn = await page.evaluate(async () => {
@@ -287,13 +292,7 @@ test('a wide code on the latent map through UMAP and t-SNE: animated, separating
   expect(byUmap).toBeGreaterThan(byPca + 0.2);
 
   // The drawing sits at the 1/distance-weighted mean of its 5 nearest codes' places.
-  const pad = page.locator('latent-lab [part="pad"] canvas.pad-canvas');
-  const box = await pad.boundingBox();
-  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
-  await page.mouse.move(...at(SEVEN[0]));
-  await page.mouse.down();
-  for (const p of SEVEN.slice(1)) await page.mouse.move(...at(p), { steps: 6 });
-  await page.mouse.up();
+  await drawSeven(page);
   await expect.poll(() => el(() => document.querySelector('latent-lab').projection.marker !== null), { timeout: 30_000 }).toBe(true);
   const placed = await el(async () => {
     const lab = document.querySelector('latent-lab');
