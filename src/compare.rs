@@ -43,6 +43,10 @@ pub struct Baseline {
     pub values_knn: Vec<f64>,
     /// The classifier in PCA's plane, trained on `labelled` rows.
     pub plane_knn: Option<f64>,
+    /// The test rows as floats (n × d): converted once, for every comparison.
+    pub test_rows: Vec<f32>,
+    /// The first `labelled` training rows as floats.
+    pub labelled_rows: Vec<f32>,
 }
 
 /// One model beside the baseline.
@@ -102,20 +106,27 @@ impl Baseline {
         } else {
             0
         };
-        let mut baseline =
-            Baseline { pca, curve, plane, labelled, values_knn: vec![], plane_knn: None };
+        let labelled_rows = rows[..labelled * d].to_vec();
+        let (mut values_knn, mut plane_knn) = (vec![], None);
         if labelled > 0 {
-            let known = &rows[..labelled * d];
-            let counts = baseline.counts();
-            baseline.values_knn =
-                knn_by_count(known, &train.labels, &test_rows, &test.labels, d, &counts)?;
-            let known_plane = to_plane(&two.encode(known), two.components.len());
-            let plane = &baseline.plane;
-            baseline.plane_knn = Some(
-                knn_by_count(&known_plane, &train.labels, plane, &test.labels, 2, &[labelled])?[0],
+            let counts: Vec<usize> = KNN_LABELS.into_iter().filter(|&n| n <= labelled).collect();
+            values_knn =
+                knn_by_count(&labelled_rows, &train.labels, &test_rows, &test.labels, d, &counts)?;
+            let known_plane = to_plane(&two.encode(&labelled_rows), two.components.len());
+            plane_knn = Some(
+                knn_by_count(&known_plane, &train.labels, &plane, &test.labels, 2, &[labelled])?[0],
             );
         }
-        Ok(baseline)
+        Ok(Baseline {
+            pca,
+            curve,
+            plane,
+            labelled,
+            values_knn,
+            plane_knn,
+            test_rows,
+            labelled_rows,
+        })
     }
 
     /// The counts of labelled rows the classifiers are trained on (of [`KNN_LABELS`], those the
@@ -129,8 +140,9 @@ impl Baseline {
         self.curve.iter().position(|&m| m <= mse).map(|k| k + 1)
     }
 
-    /// `model` beside the baseline: its reconstructions of every test row (n × d) and,
-    /// unless it is conditional, its codes (`width` numbers a row).
+    /// `model` beside the baseline: its reconstructions of every test row (n × d, of
+    /// [`Baseline::test_rows`]) and, unless it is conditional, its codes (`width` numbers a
+    /// row) of those rows and of [`Baseline::labelled_rows`].
     pub fn compare(
         &self,
         train: &Dataset,
@@ -140,7 +152,7 @@ impl Baseline {
         codes: Option<Codes>,
     ) -> Result<Comparison> {
         let d = self.pca.width();
-        let test_rows = test.rows_f32(0..test.len());
+        let test_rows = &self.test_rows;
         if reconstructions.len() != test_rows.len() || width == 0 {
             return Err(Error::Input(format!(
                 "a comparison needs a reconstruction of each of the {} test rows",
@@ -148,7 +160,7 @@ impl Baseline {
             )));
         }
         let se: f64 =
-            reconstructions.iter().zip(&test_rows).map(|(&a, &b)| f64::from(a - b).powi(2)).sum();
+            reconstructions.iter().zip(test_rows).map(|(&a, &b)| f64::from(a - b).powi(2)).sum();
         let model_mse = se / test_rows.len() as f64;
         let pca_mse = (width < d).then(|| self.curve[width - 1]);
         let mut comparison = Comparison {
@@ -178,10 +190,10 @@ impl Baseline {
         };
         if n > 0 {
             let counts = self.counts();
-            let known = train.rows_f32(0..n);
             let at_width = self.pca.truncated(width.min(d));
             let k = at_width.components.len();
-            let (pca_known, pca_test) = (at_width.encode(&known), at_width.encode(&test_rows));
+            let (pca_known, pca_test) =
+                (at_width.encode(&self.labelled_rows), at_width.encode(test_rows));
             let by = |known: &[f32], queries: &[f32], w: usize| {
                 knn_by_count(known, &train.labels, queries, &test.labels, w, &counts)
             };

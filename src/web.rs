@@ -983,7 +983,7 @@ impl Lab {
             let program = st.ex.program();
             let (width, conditional) = (program.spec.latent, program.spec.kind.is_conditional());
             let (train, test) = (&split.train, &split.test);
-            let test_rows = test.rows_f32(0..test.len());
+            let test_rows = &baseline.test_rows;
             let own_labels = (conditional && test.has_labels()).then(|| test.labels.clone());
             // In chunks: a test split may hold more rows than one request may carry.
             const CHUNK: usize = 4096;
@@ -1007,9 +1007,9 @@ impl Lab {
                     .into();
                 None
             } else {
-                let known = train.rows_f32(0..baseline.labelled);
+                let known = &baseline.labelled_rows;
                 let mut codes = vec![];
-                for rows in [&test_rows, &known] {
+                for rows in [test_rows, known] {
                     let mu = st
                         .infer(async |ex: &mut Executor| {
                             let mut out = vec![];

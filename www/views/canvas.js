@@ -80,3 +80,29 @@ export function h(tag, attrs = {}, ...children) {
   }
   return el;
 }
+
+/**
+ * A plot's frame on `ctx`: the box inside `pad` ({l, r, t, b}), the labels of `xTicks` under
+ * it and of `yTicks` beside it (at the scales `x` and `y`, as `xText` and `yText` write them),
+ * and the axes' titles (`yTitle` rotated, left out when empty), in `colors` {grid, muted}.
+ */
+export function plotFrame(ctx, { width, height, pad, x, y, xTicks, yTicks, xText = String, yText = String, xTitle, yTitle = '', colors }) {
+  ctx.strokeStyle = colors.grid;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(pad.l, pad.t, width - pad.l - pad.r, height - pad.t - pad.b);
+  ctx.fillStyle = colors.muted;
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  for (const t of xTicks) ctx.fillText(xText(t), x(t), height - pad.b + 13);
+  ctx.fillText(xTitle, (pad.l + width - pad.r) / 2, height - 3);
+  ctx.textAlign = 'right';
+  for (const t of yTicks) ctx.fillText(yText(t), pad.l - 4, y(t) + 4);
+  if (yTitle) {
+    ctx.save();
+    ctx.translate(10, (pad.t + height - pad.b) / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center';
+    ctx.fillText(yTitle, 0, 0);
+    ctx.restore();
+  }
+}

@@ -3,7 +3,7 @@
 // between PCA coordinates of the code's width, or between the raw values. A table and a
 // plot of its accuracy against the number of labelled rows (Lab.compare's `knn`).
 
-import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
+import { fitCanvas, cssColor, redrawLoop, h, plotFrame } from './canvas.js';
 import { logScale, linearScale } from '../util/scale.js';
 import { formatInt } from '../util/format.js';
 
@@ -120,16 +120,11 @@ export class FeaturesView {
     const pad = { l: 40, r: 22, t: 8, b: 30 };
     const x = logScale([10, 1000], [pad.l, width - pad.r]);
     const y = linearScale([0, 1], [height - pad.b, pad.t]);
-    ctx.strokeStyle = col.grid;
-    ctx.lineWidth = 1;
-    ctx.strokeRect(pad.l, pad.t, width - pad.l - pad.r, height - pad.t - pad.b);
-    ctx.fillStyle = col.muted;
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.textAlign = 'center';
-    for (const t of [10, 100, 1000]) ctx.fillText(formatInt(t), x(t), height - pad.b + 13);
-    ctx.fillText('labelled training rows (log scale)', (pad.l + width - pad.r) / 2, height - 3);
-    ctx.textAlign = 'right';
-    for (const t of [0, 0.5, 1]) ctx.fillText(`${t * 100} %`, pad.l - 4, y(t) + 4);
+    plotFrame(ctx, {
+      width, height, pad, x, y, colors: col,
+      xTicks: [10, 100, 1000], xText: formatInt, xTitle: 'labelled training rows (log scale)',
+      yTicks: [0, 0.5, 1], yText: (t) => `${t * 100} %`,
+    });
     const r = this.#report;
     if (!r || !r.knn.length) return;
     for (const s of SPACES) {

@@ -5,7 +5,7 @@
 // how well a nearest-neighbour classifier separates the classes in that plane. The figures
 // are the engine's (Lab.compare, through compare-views.js).
 
-import { fitCanvas, cssColor, redrawLoop, h } from './canvas.js';
+import { fitCanvas, cssColor, redrawLoop, h, plotFrame } from './canvas.js';
 import { paintRow, parseColor } from './renderers.js';
 import { LABEL_COLORS } from './latent-map.js';
 import { logScale, linearScale, niceTicks } from '../util/scale.js';
@@ -210,28 +210,14 @@ export class PcaView {
     const x = logScale([1, Math.max(2, values)], [pad.l, width - pad.r]);
     const top = r ? Math.max(r.curve[0], r.modelMse) * 1.05 : 0.1;
     const y = linearScale([0, top], [height - pad.b, pad.t]);
-    ctx.strokeStyle = col.grid;
-    ctx.lineWidth = 1;
-    ctx.strokeRect(pad.l, pad.t, width - pad.l - pad.r, height - pad.t - pad.b);
-    ctx.fillStyle = col.muted;
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.textAlign = 'center';
-    for (let t = 1; t <= values; t *= 10) {
-      for (const m of [1, 2, 5]) {
-        const k = t * m;
-        if (k > values) break;
-        ctx.fillText(String(k), x(k), height - pad.b + 13);
-      }
-    }
-    ctx.fillText('components (log scale)', (pad.l + width - pad.r) / 2, height - 3);
-    ctx.textAlign = 'right';
-    for (const t of niceTicks(0, top, 4)) ctx.fillText(formatTick(t), pad.l - 4, y(t) + 4);
-    ctx.save();
-    ctx.translate(10, (pad.t + height - pad.b) / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.textAlign = 'center';
-    ctx.fillText('MSE', 0, 0);
-    ctx.restore();
+    // 1, 2, 5, 10, 20, 50, … up to the rows' width.
+    const xTicks = [];
+    for (let t = 1; t <= values; t *= 10) for (const m of [1, 2, 5]) if (t * m <= values) xTicks.push(t * m);
+    plotFrame(ctx, {
+      width, height, pad, x, y, colors: col,
+      xTicks, xTitle: 'components (log scale)',
+      yTicks: niceTicks(0, top, 4), yText: formatTick, yTitle: 'MSE',
+    });
     if (!r) return;
     ctx.strokeStyle = col.muted;
     ctx.lineWidth = 2;
