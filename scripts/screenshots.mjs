@@ -17,6 +17,9 @@
 // docs/view-pca.png, docs/view-features.png, docs/view-similar.png
 //                     the shipped VAE beside PCA, its encoder as a feature extractor, and
 //                     the held-out digits nearest to the drawing (once scrolled into view)
+// docs/view-pca-linear.png
+//                     the PCA card's linear autoencoder after its 4,000 steps: the principal
+//                     angles between its decoder's plane and PCA's as it trained
 // docs/map-umap.png, docs/map-tsne.png
 //                     the sparse AE's 64-number codes on the latent map through UMAP and t-SNE
 // docs/view-cvae.png, docs/view-contractive.png, docs/view-filters.png
@@ -158,6 +161,14 @@ async function compareViews(desktop) {
     note(file);
   }
   await desktop.evaluate(() => document.querySelector('latent-lab').setProjection('pca'));
+  // A linear autoencoder trained from the PCA card, its angles to PCA's plane as it went.
+  await settle(desktop, '[part="pca"] [data-action="linear"]');
+  await desktop.locator('latent-lab [part="pca"] [data-action="linear"]').click();
+  await desktop.waitForFunction(() => document.querySelector('latent-lab').angles?.step === 4000, null, { timeout: 300_000 });
+  await settle(desktop, '[part="pca"] .pca-linear');
+  const file = path.join(outDir, 'view-pca-linear.png');
+  await desktop.locator('latent-lab [part="pca"] .pca-linear').screenshot({ path: file });
+  note(file);
 }
 
 async function familyViews(desktop) {

@@ -345,7 +345,8 @@ pub async fn score(ex: &mut Executor, rows: &[f32]) -> Result<Scores> {
                 .into(),
         ));
     }
-    let bce = spec.loss == ReconLoss::Bce && ex.program().shape.output() == Output::Sigmoid;
+    let bce =
+        spec.loss == ReconLoss::Bce && spec.output_for(&ex.program().shape) == Output::Sigmoid;
     let variational = spec.kind.is_variational();
     let mut out = Scores {
         elbo: variational.then(Vec::new),

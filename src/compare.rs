@@ -260,6 +260,20 @@ pub fn principal_angles(a: &[Vec<f64>], b: &[Vec<f64>]) -> Vec<f64> {
     cosines.into_iter().map(f64::acos).collect()
 }
 
+/// The principal angles (radians, smallest first) between the subspace a linear model's
+/// decoder maps its code onto and PCA's as many first components. `weight` is
+/// `decoder.0.weight`, d × k (outputs × inputs, row-major): its k columns span the decoder's
+/// subspace. A trained linear AE's angles fall towards 0 (Baldi & Hornik, 1989).
+pub fn decoder_angles(weight: &[f32], d: usize, pca: &Pca) -> Vec<f64> {
+    let k = weight.len().checked_div(d).unwrap_or(0).min(pca.components.len());
+    if k == 0 || weight.len() != d * k {
+        return vec![];
+    }
+    let columns: Vec<Vec<f64>> =
+        (0..k).map(|j| (0..d).map(|i| f64::from(weight[i * k + j])).collect()).collect();
+    principal_angles(&columns, &pca.components[..k])
+}
+
 /// Rows of `width` ≤ 2 numbers as points of a plane (a 1-number row on the x axis).
 fn to_plane(rows: &[f32], width: usize) -> Vec<f32> {
     match width {
@@ -287,6 +301,29 @@ mod tests {
             }
         }
         Dataset { shape, values: Values::from(values), labels }
+    }
+
+    #[test]
+    fn a_decoders_columns_are_compared_as_a_subspace() {
+        // PCA of rows along e1 and e2 of 4 values; a decoder (4 × 2) whose columns mix e1 and
+        // e2 spans the same plane, whatever its basis; one that maps onto e3 and e4 is
+        // perpendicular to it.
+        let rows: Vec<f32> = (0..200)
+            .flat_map(|i| {
+                let (a, b) = (crate::rng::normal(3, 1, 0, i), crate::rng::normal(3, 2, 0, i));
+                [3.0 * a, b, 0.01 * a * b, 0.0]
+            })
+            .collect();
+        let pca = Pca::fit(&rows, 4, 2).unwrap();
+        let mixed = [2.0, 1.0, -1.0, 3.0, 0.0, 0.0, 0.0, 0.0];
+        let angles = decoder_angles(&mixed, 4, &pca);
+        assert_eq!(angles.len(), 2);
+        assert!(angles.iter().all(|a| a.to_degrees() < 0.5), "{angles:?}");
+        let off = [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+        let angles = decoder_angles(&off, 4, &pca);
+        assert!(angles.iter().all(|a| (a.to_degrees() - 90.0).abs() < 0.5), "{angles:?}");
+        // A weight that is not d × k has no columns to compare.
+        assert!(decoder_angles(&mixed[..7], 4, &pca).is_empty());
     }
 
     #[test]

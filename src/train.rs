@@ -46,6 +46,11 @@ pub struct Evaluation {
     /// the same rows is no more than the model's (`eval --pca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pca_equivalent_k: Option<usize>,
+    /// A linear model's (`ModelSpec::is_linear`) principal angles, in degrees, smallest
+    /// first, between its decoder's subspace and PCA's of the code's width (`eval --pca`):
+    /// all near 0 once it has learned what PCA finds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pca_angles_deg: Option<Vec<f64>>,
     /// The encoder as a feature extractor (`latent-lab eval --knn`): the accuracy of a
     /// 1-nearest-neighbour classifier of the evaluated rows, trained on the first 10, 100 and
     /// 1,000 labelled training rows, in three spaces: the code (μ of a VAE), the raw values
@@ -111,6 +116,8 @@ pub async fn evaluate(
     let dense = !spec.kind.is_convolutional();
     let d = ex.program().input_size();
     let pixels = ex.program().shape.output() == Output::Sigmoid;
+    // BCE is of σ(logits): not of a linear image model's logits.
+    let sigmoid = spec.output_for(&ex.program().shape) == Output::Sigmoid;
     let mut jacobian = 0f64;
     let no_labels = vec![0; data.len()];
     let all_labels = if data.has_labels() { &data.labels } else { &no_labels };
@@ -152,7 +159,7 @@ pub async fn evaluate(
         for (&p, &t) in y.iter().zip(&x) {
             let (p, t) = (p as f64, t as f64);
             se += (p - t) * (p - t);
-            if pixels {
+            if sigmoid {
                 // As PyTorch's binary_cross_entropy: logs clamped at −100.
                 bce -= t * p.ln().max(-100.0) + (1.0 - t) * (1.0 - p).ln().max(-100.0);
             }
@@ -165,7 +172,7 @@ pub async fn evaluate(
     let n = data.len().max(1) as f64;
     let values = n * d as f64;
     let variational = spec.kind.is_variational();
-    let recon = if pixels { bce } else { se };
+    let recon = if sigmoid { bce } else { se };
     Ok(Evaluation {
         model: spec.kind.name().to_string(),
         split: split.to_string(),
@@ -175,8 +182,9 @@ pub async fn evaluate(
         pca_mse_per_pixel: None,
         pca_mse_by_k: None,
         pca_equivalent_k: None,
+        pca_angles_deg: None,
         knn_accuracy: None,
-        bce_per_image: pixels.then_some(bce / n),
+        bce_per_image: sigmoid.then_some(bce / n),
         kl: variational.then_some(kl / n),
         loss: variational.then_some((recon + kl) / n),
         noise: noise.map(|n| format!("{} {}", n.kind.name(), n.amount)),

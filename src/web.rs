@@ -24,7 +24,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::anomaly::{self, pca_score, score, AnomalySet, Curve, Scores, SeriesWindows};
 use crate::backend::{check_finite, Executor, GpuContext, GpuDataset, Metrics};
-use crate::compare::{Baseline, Codes};
+use crate::compare::{decoder_angles, Baseline, Codes};
 use crate::data::{
     decode_lab_file, prepare, preprocess_drawing, read_csv, InputShape, LabFile, Split, Values,
     Windows, MNIST_SHAPE,
@@ -106,7 +106,27 @@ struct Data {
     anomaly: Option<Rc<AnomalyData>>,
     /// PCA of every width and the classifier on raw values (`Lab::compare`), made at the
     /// first request and shared by every model on this data.
-    baseline: Rc<RefCell<Option<Rc<Baseline>>>>,
+    baseline: BaselineSlot,
+}
+
+/// A data set's [`Baseline`], once made.
+type BaselineSlot = Rc<RefCell<Option<Rc<Baseline>>>>;
+
+/// The data set's baseline from its slot, made (PCA of every width: seconds on the digits)
+/// and kept there on the first call.
+fn baseline(slot: Option<BaselineSlot>, split: &Split) -> Result<Rc<Baseline>> {
+    let Some(slot) = slot else {
+        return Err(Error::Input("the data set is not loaded yet".into()));
+    };
+    let existing = slot.borrow().clone();
+    Ok(match existing {
+        Some(b) => b,
+        None => {
+            let b = Rc::new(Baseline::new(&split.train, &split.test)?);
+            *slot.borrow_mut() = Some(b.clone());
+            b
+        }
+    })
 }
 
 /// What an anomaly set adds to its rows.
@@ -966,22 +986,12 @@ impl Lab {
             Ok(x) => x,
             Err(e) => return Promise::reject(&e.into()),
         };
-        let slot = self.shared.data.borrow().get(&self.data).map(|d| d.baseline.clone());
+        let slot = self.baseline_slot();
         self.run(move |mut st| async move {
-            let Some(slot) = slot else {
-                return Err(Error::Input("the data set is not loaded yet".into()));
-            };
-            let existing = slot.borrow().clone();
-            let baseline = match existing {
-                Some(b) => b,
-                None => {
-                    let b = Rc::new(Baseline::new(&split.train, &split.test)?);
-                    *slot.borrow_mut() = Some(b.clone());
-                    b
-                }
-            };
+            let baseline = baseline(slot, &split)?;
             let program = st.ex.program();
             let (width, conditional) = (program.spec.latent, program.spec.kind.is_conditional());
+            let linear = program.spec.is_linear(&program.shape);
             let (train, test) = (&split.train, &split.test);
             let test_rows = &baseline.test_rows;
             let own_labels = (conditional && test.has_labels()).then(|| test.labels.clone());
@@ -1100,6 +1110,42 @@ impl Lab {
             set(&planes, "codeKnn", &number(c.code_plane_knn));
             set(&out, "planes", &planes);
             set(&out, "why", &why);
+            set(&out, "linear", &JsValue::from(linear));
+            Ok(out.into())
+        })
+    }
+
+    /// How far a linear model (`ModelSpec::is_linear`: a plain AE with no hidden layer, no
+    /// activation and the identity output) is from PCA: the principal angles, in degrees and
+    /// smallest first, between the subspace its decoder maps the code onto and PCA's first
+    /// as many components. Resolves to `{step, linear: true, angles (Float64Array)}`, or
+    /// `{step, linear: false, why}` for any other model. Fits PCA on the data set's first call
+    /// (as `compare` does; the two share it); then only reads the decoder's weights.
+    pub fn angles(&self) -> Promise {
+        let split = match self.split() {
+            Ok(s) => s,
+            Err(e) => return Promise::reject(&e.into()),
+        };
+        let slot = self.baseline_slot();
+        self.run(move |mut st| async move {
+            let out = Object::new();
+            set(&out, "step", &JsValue::from(st.step()));
+            let program = st.ex.program();
+            let linear = program.spec.is_linear(&program.shape);
+            set(&out, "linear", &JsValue::from(linear));
+            if !linear {
+                let why = "only a linear model (an ae with no hidden layer, activation \
+                           \"identity\" and output \"identity\") has a subspace to compare \
+                           with PCA's";
+                set(&out, "why", &JsValue::from(why));
+                return Ok(out.into());
+            }
+            let baseline = baseline(slot, &split)?;
+            let d = split.shape().size();
+            let w = st.infer(async |ex: &mut Executor| ex.param("decoder.0.weight").await).await?;
+            let angles: Vec<f64> =
+                decoder_angles(&w, d, &baseline.pca).iter().map(|a| a.to_degrees()).collect();
+            set(&out, "angles", &Float64Array::from(&angles[..]));
             Ok(out.into())
         })
     }
@@ -1403,6 +1449,11 @@ impl Lab {
     }
 
     /// The test split and the indices of the `n` rows [`Lab::test_images`] gives.
+    /// Where the data set's [`Baseline`] is kept (made by the first `compare` or `angles`).
+    fn baseline_slot(&self) -> Option<BaselineSlot> {
+        self.shared.data.borrow().get(&self.data).map(|d| d.baseline.clone())
+    }
+
     fn test_rows(&self, n: f64) -> Result<(Rc<Split>, Vec<usize>), JsError> {
         let split = self.split()?;
         let len = split.test.len();

@@ -673,6 +673,104 @@ fn a_csv_table_trains_standardised_with_mse_and_reports_its_pca_baseline() {
     assert!(line.contains("vector of 3") && line.contains("vector of 4"), "{line}");
 }
 
+/// A linear AE of images (`--output identity`): `eval --pca` reports its principal angles to
+/// PCA's plane, which training brings down, and its error then meets PCA's.
+#[test]
+fn a_linear_image_autoencoder_reports_its_angles_to_pcas_subspace() {
+    let dir = Scratch::new("linear");
+    let data = write_data(&dir);
+    let eval = |steps: &str| {
+        let out = dir.arg(&format!("linear-{steps}.safetensors"));
+        let train = [
+            "train",
+            "--model",
+            "ae",
+            "--backend",
+            "cpu",
+            "--data",
+            &data,
+            "--hidden",
+            "none",
+            "--activation",
+            "identity",
+            "--output",
+            "identity",
+            "--latent",
+            "2",
+            "--lr",
+            "0.005",
+            "--steps",
+            steps,
+            "--json",
+            "--out",
+            &out,
+        ];
+        ok(&train);
+        let args = ["eval", "--weights", &out, "--data", &data, "--backend", "cpu", "--pca"];
+        json_lines(&ok(&args)).remove(0)
+    };
+    let angles = |e: &serde_json::Value| -> Vec<f64> {
+        let a = e["pca_angles_deg"].as_array().unwrap_or_else(|| panic!("{e}"));
+        a.iter().map(|v| v.as_f64().unwrap()).collect()
+    };
+    let (fresh, trained) = (eval("1"), eval("3000"));
+    // The logits are the image: no BCE of them.
+    assert!(trained.get("bce_per_image").is_none(), "{trained}");
+    let (before, after) = (angles(&fresh), angles(&trained));
+    assert_eq!(after.len(), 2);
+    assert!(after.iter().all(|a| (0.0..=90.0).contains(a)), "{after:?}");
+    assert!(after[0] <= after[1], "smallest first: {after:?}");
+    let largest = |a: &[f64]| a.iter().copied().fold(0.0, f64::max);
+    assert!(largest(&before) > 30.0, "a fresh decoder is far from PCA's plane: {before:?}");
+    assert!(largest(&after) < 3.0, "after 3,000 steps: {after:?}");
+    let (model, pca) = (number(&trained, "mse_per_pixel"), number(&trained, "pca_mse_per_pixel"));
+    assert!(model < 1.03 * pca, "the same plane rebuilds as well: {model} against PCA's {pca}");
+    // A model with a bend has no such subspace; a table's values are not pixels.
+    let bent = dir.arg("bent.safetensors");
+    ok(&[
+        "train",
+        "--model",
+        "ae",
+        "--backend",
+        "cpu",
+        "--data",
+        &data,
+        "--steps",
+        "2",
+        "--out",
+        &bent,
+    ]);
+    let e = &json_lines(&ok(&[
+        "eval",
+        "--weights",
+        &bent,
+        "--data",
+        &data,
+        "--backend",
+        "cpu",
+        "--pca",
+    ]))[0];
+    assert!(e.get("pca_angles_deg").is_none(), "{e}");
+    let table = write_table(&dir, "t.csv", 50);
+    let line = error_line(
+        None,
+        &[
+            "train",
+            "--model",
+            "ae",
+            "--backend",
+            "cpu",
+            "--data",
+            &table,
+            "--output",
+            "sigmoid",
+            "--out",
+            &bent,
+        ],
+    );
+    assert!(line.contains("--output") && line.contains("standardised"), "{line}");
+}
+
 #[test]
 fn tables_and_series_refuse_what_they_cannot_take_with_the_reason() {
     let dir = Scratch::new("refusals");

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{assert_close, gpu, synthetic_digits};
-use latent_lab::compare::principal_angles;
+use latent_lab::compare::decoder_angles;
 use latent_lab::data::{InputShape, Values, MNIST_SHAPE};
 use latent_lab::model::{
     Activation, AdamSpec, ContractiveSpec, ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program,
@@ -433,9 +433,7 @@ fn a_linear_autoencoder_learns_the_subspace_pca_finds() {
     let angles = |ex: &mut Executor| {
         // decoder.0.weight is d × 2 (outputs × inputs): its two columns span the decoder's plane.
         let w = block_on(ex.param("decoder.0.weight")).unwrap();
-        let columns: Vec<Vec<f64>> =
-            (0..2).map(|j| (0..d).map(|i| f64::from(w[i * 2 + j])).collect()).collect();
-        principal_angles(&columns, &pca.components)
+        decoder_angles(&w, d, &pca)
     };
     let before = angles(&mut ex);
     block_on(ex.train(1500)).unwrap();

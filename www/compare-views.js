@@ -7,6 +7,29 @@
 // most every REFRESH_MS (or 10× as long as the last one took), and once more when it stops.
 
 const REFRESH_MS = 10_000;
+// A linear model's angles to PCA's subspace are read this often while it trains (they only
+// read the decoder's weights).
+const ANGLES_MS = 150;
+
+/**
+ * The linear autoencoder the PCA card trains: no hidden layer, no activation, the identity
+ * output (on images too) and MSE, with a code of LINEAR_WIDTH numbers. Adam at this rate
+ * brings its decoder within about a degree of PCA's plane in LINEAR_STEPS steps on the digits.
+ */
+export const LINEAR_WIDTH = 2;
+export const LINEAR_STEPS = 4000;
+export const linearSpec = (seed) => ({
+  kind: 'ae',
+  hidden: [],
+  decoder_hidden: null,
+  activation: 'identity',
+  output: 'identity',
+  loss: 'mse',
+  latent: LINEAR_WIDTH,
+  batch_size: 128,
+  optimizer: { lr: 0.005 },
+  ...(seed === undefined ? {} : { seed }),
+});
 
 /**
  * Watches `parts` (cards): `shown()` says whether one of them is laid out and on screen
@@ -32,6 +55,10 @@ export class CompareViews {
   #request;
   #views;
   #report = null;
+  #angles = null; // {linear, why, step, angles, history: [{step, angles}]} of this model
+  #anglesBusy = false;
+  #anglesAgain = false;
+  #anglesLast = 0;
   #busy = false;
   #again = false;
   #stale = true; // the report is of another model (or none)
@@ -61,12 +88,19 @@ export class CompareViews {
     return this.#report;
   }
 
+  /** The linear model's angles to PCA ({linear, why, step, angles, history}), or null. */
+  get angles() {
+    return this.#angles;
+  }
+
   /** A new model or new data: the report is out of date. */
   modelChanged() {
     this.#generation++;
     this.#stale = true;
     this.#report = null;
+    this.#angles = null;
     for (const v of Object.values(this.#views)) v.setReport(null, 'Waiting for the model.');
+    this.#views.pca.setAngles(null);
     this.refresh(true);
   }
 
@@ -80,6 +114,7 @@ export class CompareViews {
   refresh(force = false) {
     if (force) this.#stale = true;
     if (!this.#connected() || !this.#shown()) return;
+    this.#refreshAngles(force);
     if (this.#busy) {
       if (force) this.#again = true;
       return;
@@ -97,6 +132,37 @@ export class CompareViews {
 
   #shown() {
     return this.#screen.shown();
+  }
+
+  // The angles: once for any model (is it linear?), then while a linear one trains.
+  #refreshAngles(force) {
+    if (this.#angles && !this.#angles.linear) return;
+    if (this.#anglesBusy) {
+      if (force) this.#anglesAgain = true;
+      return;
+    }
+    if (!force && this.#angles && performance.now() - this.#anglesLast < ANGLES_MS) return;
+    this.#runAngles();
+  }
+
+  async #runAngles() {
+    this.#anglesBusy = true;
+    this.#anglesAgain = false;
+    this.#anglesLast = performance.now();
+    const generation = this.#generation;
+    try {
+      const r = await this.#request('angles', {});
+      if (generation !== this.#generation) return;
+      const history = this.#angles?.history ?? [];
+      if (r.linear && history.at(-1)?.step !== r.step) history.push({ step: r.step, angles: r.angles });
+      this.#angles = { ...r, history };
+      this.#views.pca.setAngles(this.#angles);
+    } catch (e) {
+      if (generation === this.#generation) this.#views.pca.setAnglesStatus(`The angles to PCA could not be measured: ${e.message}`);
+    } finally {
+      this.#anglesBusy = false;
+      if (this.#anglesAgain) this.#refreshAngles(true);
+    }
   }
 
   async #run() {

@@ -660,6 +660,10 @@ const handlers = {
     await needData(s);
     return inference(s, () => s.lab.compare(examples));
   },
+  async angles(s) {
+    await needData(s);
+    return inference(s, () => s.lab.angles());
+  },
   async nearest(s, { pixels, test, n = 8 }) {
     await needData(s);
     whole(n, 'nearest: n', 64, 1);

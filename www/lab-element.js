@@ -96,7 +96,14 @@
 //                            rows, pca, model, pcaMse, modelMse}, knn [{labels, code, pca,
 //                            pixels}], labels, planes {pca, code, codeProjected, pcaKnn,
 //                            codeKnn}, why}
-//   await el.compare()       runs that comparison now (on screen or not); resolves to it
+//   await el.compare()       runs that comparison now (on screen or not); resolves to it;
+//                            `linear` says whether the model is linear (see el.angles)
+//   el.angles                a linear model's principal angles to PCA's subspace of its
+//                            code's width, as the PCA card plots them: {linear, step, angles
+//                            (degrees, smallest first), history [{step, angles}]}, or
+//                            {linear: false, why}; null before the card first ran. The
+//                            card's button trains one: an ae with no hidden layer,
+//                            activation and output "identity", mse, a code of 2
 //   el.similar               the search card's {query ({test: i} | 'drawing'), code, pixels:
 //                            {indices, distances, labels}, why} (null until it ran on screen)
 //   await el.nearest(q, n)   the n (default 8) held-out rows nearest to q (a test row's index,
@@ -190,7 +197,7 @@ import { SharePanel } from './views/share-panel.js';
 import { PcaView } from './views/pca-view.js';
 import { FeaturesView } from './views/features-view.js';
 import { SimilarView } from './views/similar-view.js';
-import { CompareViews, SimilarViews } from './compare-views.js';
+import { CompareViews, SimilarViews, linearSpec, LINEAR_STEPS } from './compare-views.js';
 
 const RECON_DIGITS = 10; // the first ten test digits: one of each class
 // Live reconstructions while training: at most this often, and at most ~20 % of the
@@ -353,7 +360,7 @@ export class LatentLabElement extends HTMLElement {
       curves: new AnomalyCurves(anomalyParts['anomaly-curves']),
       examples: new AnomalyExamples(anomalyParts['anomaly-examples']),
       series: new AnomalySeries(anomalyParts['anomaly-series']),
-      pca: new PcaView(pcaPart),
+      pca: new PcaView(pcaPart, { onLinear: () => this.#trainLinear() }),
       features: new FeaturesView(featuresPart),
       similar: new SimilarView(similarPart, { onPick: () => this.#similar.queryChanged() }),
     };
@@ -516,6 +523,10 @@ export class LatentLabElement extends HTMLElement {
   // The comparison with PCA and the raw values (compare-views.js), as the cards show it.
   get comparison() {
     return this.#compare.report;
+  }
+  get angles() {
+    const a = this.#compare.angles;
+    return a && { ...a, history: a.history.slice() };
   }
   async compare() {
     return this.#compare.compare();
@@ -1402,6 +1413,15 @@ export class LatentLabElement extends HTMLElement {
       this.#views.detector.setStatus(`Could not train a detector: ${e.message}`);
       return null;
     }
+  }
+
+  // The PCA card's linear autoencoder: a fresh one, trained LINEAR_STEPS steps (unless the
+  // engine already trains), its angles to PCA's subspace read as it goes.
+  async #trainLinear() {
+    const before = this.#views.messages.texts('error');
+    const info = await this.reset(linearSpec(this.#settings.seed));
+    this.#clearErrors(before);
+    if (!info.training) this.train({ steps: LINEAR_STEPS }).catch(() => {});
   }
 
   // A fresh detector is worth looking at after a few passes over its rows: it trains them

@@ -337,6 +337,8 @@ canvas.pca-curve { display: block; width: 100%; aspect-ratio: 16 / 6; min-height
 .pca-planes figure { margin: 0; }
 .pca-planes figcaption { font-size: 0.85em; color: var(--ll-muted); margin-top: 4px; }
 canvas.pca-plane { display: block; width: 100%; aspect-ratio: 1 / 1; }
+canvas.pca-angles { display: block; width: 100%; aspect-ratio: 16 / 6; min-height: 190px; }
+canvas.pca-angles[hidden] { display: none; }
 
 /* The encoder as a feature extractor. */
 .features-table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; margin-bottom: 10px; font-size: 0.92em; }

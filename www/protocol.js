@@ -85,6 +85,10 @@
 //                                           planes, why}: the model beside PCA and the raw
 //                                           values on every test row (Lab.compare; PCA is
 //                                           fitted once per data set)
+//   angles       —                          {step, linear, angles (Float64Array, degrees,
+//                                           smallest first) | why}: a linear model's
+//                                           principal angles to PCA's subspace of its
+//                                           code's width (Lab.angles)
 //   nearest      pixels (D) | test (a test  {code: {indices, distances, rows, labels} | null,
 //                row's index), n? (8)       pixels: {…}, queryCode, why}: the n held-out
 //                                           rows nearest to the query by code and by value
@@ -161,6 +165,7 @@ export const REQUESTS = Object.freeze({
   anomalyScores: { inference: true },
   scoreRows: { inference: true },
   compare: { inference: true },
+  angles: { inference: true },
   nearest: { inference: true },
   project: { touches: false },
   twinEncode: { touches: false },

@@ -23,14 +23,28 @@ pub enum InputShape {
     Series { channels: usize, length: usize },
 }
 
-/// What the decoder's last layer puts out, decided by the data: the loss and the inference
-/// output follow from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the decoder's last layer puts out, decided by the data (a spec may ask for the
+/// identity on images: a linear autoencoder): the loss and the inference output follow from
+/// it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Output {
     /// Values in [0, 1] (pixels): the image is σ(logits); BCE or MSE of σ(logits).
     Sigmoid,
     /// Standardised values: the output is the logits themselves; MSE (a Gaussian likelihood).
     Identity,
+}
+
+impl Output {
+    pub const EVERY: [Output; 2] = [Output::Sigmoid, Output::Identity];
+
+    /// The name in a spec: `sigmoid`, `identity`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Output::Sigmoid => "sigmoid",
+            Output::Identity => "identity",
+        }
+    }
 }
 
 impl InputShape {

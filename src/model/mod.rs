@@ -455,7 +455,7 @@ impl Program {
         let spec = spec.clone();
         let shape = *shape;
         let input = shape.size();
-        let output = shape.output();
+        let output = spec.output_for(&shape);
         let (bsz, z_dim) = (spec.batch_size, spec.latent);
         let variational = spec.kind.is_variational();
         let mut bld = Builder { tensors: vec![], params: vec![] };
@@ -807,6 +807,37 @@ mod tests {
             op,
             Op::ReconstructionLoss(ReconstructionLoss { loss: LossKind::Mse, .. })
         )));
+    }
+
+    #[test]
+    fn an_image_model_with_the_identity_output_puts_out_its_logits() {
+        let spec = ModelSpec {
+            kind: ModelKind::Ae,
+            hidden: vec![],
+            activation: Activation::Identity,
+            loss: ReconLoss::Mse,
+            output: Some(Output::Identity),
+            ..ModelSpec::default()
+        };
+        // The dense decoder's last product writes the image with its activation fused in.
+        let sigmoid_out = |p: &Program| {
+            p.decode.iter().any(|op| matches!(
+                op,
+                Op::LinearForward(LinearForward { f: Some(Activation::Sigmoid), y, .. }) if *y == p.infer_image
+            ))
+        };
+        let loss = |p: &Program| {
+            p.train.iter().find_map(|op| match op {
+                Op::ReconstructionLoss(l) => Some(l.loss),
+                _ => None,
+            })
+        };
+        let linear = Program::build(&spec, &MNIST_SHAPE).unwrap();
+        assert!(!sigmoid_out(&linear));
+        assert_eq!(loss(&linear), Some(LossKind::Mse));
+        let pixels = Program::build(&ModelSpec { output: None, ..spec }, &MNIST_SHAPE).unwrap();
+        assert!(sigmoid_out(&pixels));
+        assert_eq!(loss(&pixels), Some(LossKind::SigmoidMse));
     }
 
     #[test]

@@ -337,6 +337,12 @@ pub struct ModelSpec {
     pub batch_size: usize,
     /// Seed of the counter-based RNG: initial weights, minibatches, ε.
     pub seed: u32,
+    /// The decoder's output, when not the data's own ([`InputShape::output`]): `identity` on
+    /// images makes the image the logits themselves, trained with MSE, so that with
+    /// `activation: identity` and no hidden layer the whole model is linear (and learns
+    /// PCA's subspace). Left out of a spec that does not set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Output>,
 }
 
 impl Default for ModelSpec {
@@ -356,6 +362,7 @@ impl Default for ModelSpec {
             optimizer: AdamSpec::default(),
             batch_size: 128,
             seed: 1,
+            output: None,
         }
     }
 }
@@ -447,6 +454,22 @@ impl ModelSpec {
         fixed(self) == fixed(other)
     }
 
+    /// What the decoder puts out for rows of `shape`: the spec's `output`, else the data's.
+    pub fn output_for(&self, shape: &InputShape) -> Output {
+        self.output.unwrap_or(shape.output())
+    }
+
+    /// Whether the whole model is one linear map each way: a plain AE with no hidden layer,
+    /// no activation and the identity output on rows of `shape`. Its decoder's columns then
+    /// span the subspace that PCA with as many components finds, once trained.
+    pub fn is_linear(&self, shape: &InputShape) -> bool {
+        self.kind == ModelKind::Ae
+            && self.hidden.is_empty()
+            && self.decoder_hidden.as_ref().is_none_or(|h| h.is_empty())
+            && self.activation == Activation::Identity
+            && self.output_for(shape) == Output::Identity
+    }
+
     /// Weight of the kind's own penalty in the loss (sparsity or contraction; 0 for others).
     pub fn penalty_weight(&self) -> f32 {
         match self.kind {
@@ -484,7 +507,9 @@ impl ModelSpec {
                 ),
             });
         };
-        let defaults = serde_json::to_value(ModelSpec::default()).expect("a spec serialises");
+        // Every field, `output` too (left out of a spec that does not set it).
+        let all = ModelSpec { output: Some(Output::Identity), ..ModelSpec::default() };
+        let defaults = serde_json::to_value(all).expect("a spec serialises");
         check_fields("", fields, &defaults)?;
         let spec: ModelSpec = serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
@@ -618,6 +643,16 @@ impl ModelSpec {
         };
         shape.validate(crate::limits::MAX_INPUT).map_err(SpecError::Shape)?;
         let identity = shape.output() == Output::Identity;
+        if identity && self.output == Some(Output::Sigmoid) {
+            return Err(unfit(
+                "output",
+                "sigmoid",
+                format!(
+                    "identity for a {} (its values are standardised, not in [0, 1])",
+                    shape.row_name()
+                ),
+            ));
+        }
         if identity && self.loss == ReconLoss::Bce {
             return Err(unfit(
                 "loss",
@@ -627,6 +662,13 @@ impl ModelSpec {
                      are standardised)",
                     shape.row_name()
                 ),
+            ));
+        }
+        if self.output_for(shape) == Output::Identity && self.loss == ReconLoss::Bce {
+            return Err(unfit(
+                "loss",
+                "bce",
+                "mse with output identity (bce is of σ(logits), the sigmoid output)".into(),
             ));
         }
         if identity && self.kind == ModelKind::Dae && self.noise.kind == NoiseKind::SaltPepper {
@@ -784,6 +826,7 @@ fn expected(field: &str) -> Option<String> {
         "kind" => one_of(&ModelKind::ALL, ModelKind::name),
         "activation" => one_of(&Activation::EVERY, Activation::name),
         "loss" => one_of(&ReconLoss::EVERY, ReconLoss::name),
+        "output" => one_of(&Output::EVERY, Output::name),
         "noise.kind" => one_of(&NoiseKind::EVERY, NoiseKind::name),
         "sparsity.penalty" => one_of(&SparsityPenalty::EVERY, SparsityPenalty::name),
         "hidden" => "a list of layer widths such as [512, 256]".into(),
@@ -881,8 +924,45 @@ mod tests {
             optimizer: AdamSpec { lr: 3e-4, beta1: 0.8, beta2: 0.99, eps: 1e-6 },
             batch_size: 64,
             seed: 99,
+            output: Some(Output::Identity),
         };
         assert_eq!(ModelSpec::from_json(&spec.to_json()).unwrap(), spec);
+        // A spec that leaves the output to the data says nothing of it.
+        assert!(!ModelSpec::default().to_json().contains("output"));
+    }
+
+    #[test]
+    fn the_output_is_the_datas_unless_a_spec_asks_for_the_identity() {
+        let image = InputShape::image(28, 28);
+        let table = InputShape::Vector { features: 9 };
+        let linear = ModelSpec::from_json(
+            r#"{"kind": "ae", "hidden": [], "activation": "identity", "output": "identity",
+                "loss": "mse"}"#,
+        )
+        .unwrap();
+        assert_eq!(linear.output_for(&image), Output::Identity);
+        assert!(linear.is_linear(&image) && linear.is_linear(&table));
+        assert_eq!(ModelSpec::default().output_for(&image), Output::Sigmoid);
+        // A table's output is the identity already; each bend makes a model nonlinear.
+        let plain = ModelSpec { output: None, ..linear.clone() };
+        assert!(plain.is_linear(&table) && !plain.is_linear(&image));
+        for bent in [
+            ModelSpec { hidden: vec![8], ..linear.clone() },
+            ModelSpec { decoder_hidden: Some(vec![8]), ..linear.clone() },
+            ModelSpec { activation: Activation::Relu, ..linear.clone() },
+            ModelSpec { kind: ModelKind::Dae, ..linear.clone() },
+        ] {
+            assert!(!bent.is_linear(&image), "{bent:?}");
+        }
+        // What cannot be: a sigmoid of standardised values, BCE of an identity output.
+        let sigmoid = ModelSpec { output: Some(Output::Sigmoid), ..plain.clone() };
+        let e = sigmoid.validate_for(&table).unwrap_err().to_string();
+        assert!(e.contains("output") && e.contains("standardised"), "{e}");
+        let bce = ModelSpec { loss: ReconLoss::Bce, ..linear.clone() };
+        let e = bce.validate_for(&image).unwrap_err().to_string();
+        assert!(e.contains("loss") && e.contains("output identity"), "{e}");
+        let e = ModelSpec::from_json(r#"{"output": "linear"}"#).unwrap_err().to_string();
+        assert!(e.contains("output") && e.contains("\"identity\""), "{e}");
     }
 
     #[test]
@@ -1012,6 +1092,10 @@ mod tests {
         for p in SparsityPenalty::EVERY {
             let json = format!(r#"{{"sparsity": {{"penalty": "{}"}}}}"#, p.name());
             assert_eq!(ModelSpec::from_json(&json).unwrap().sparsity.penalty, p);
+        }
+        for o in Output::EVERY {
+            let json = format!(r#"{{"output": "{}"}}"#, o.name());
+            assert_eq!(ModelSpec::from_json(&json).unwrap().output, Some(o));
         }
     }
 

@@ -3,7 +3,8 @@
 // their classifiers) and the feature-extractor card (a nearest-neighbour classifier on the
 // code, PCA and the pixels with 10, 100 and 1,000 labels), and the search card (the held-out
 // digits nearest to a picked one or the drawing, by code and by pixels); and a wide code on the
-// latent map through UMAP and t-SNE. The figures each card shows are
+// latent map through UMAP and t-SNE; and a linear autoencoder trained in the PCA card, whose
+// principal angles to PCA's plane fall as it trains. The figures each card shows are
 // checked against el.comparison, and those against recomputations here through the
 // element's other calls (reconstruct, encode, testImages). Screenshots go to
 // artifacts/screenshots/<project>-compare-*.png.
@@ -231,6 +232,56 @@ test('on the lab page the comparison waits until its card is on screen, then fol
   expect(problems).toEqual([]);
 });
 
+/** The element's `angles` as plain arrays. */
+const angles = (page) =>
+  page.evaluate(() => {
+    const a = document.querySelector('latent-lab').angles;
+    return a && { ...a, angles: a.angles ? Array.from(a.angles) : null, history: a.history.map((p) => ({ step: p.step, angles: Array.from(p.angles) })) };
+  });
+
+/** Clicks the PCA card's linear button and waits until its 4,000 steps are measured. */
+async function trainLinear(page) {
+  await expect.poll(async () => (await angles(page))?.linear ?? null, { timeout: 90_000 }).toBe(false);
+  const button = page.locator('latent-lab [part="pca"] [data-action="linear"]');
+  await button.scrollIntoViewIfNeeded();
+  await button.click();
+  await expect.poll(async () => (await angles(page))?.step ?? null, { timeout: 120_000 }).toBe(4000);
+  return angles(page);
+}
+
+const largest = (xs) => Math.max(...xs);
+
+test('a linear autoencoder trained in the PCA card: its angles to PCA’s plane fall, and its error meets PCA’s', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'cpu', 'the WGSL kernels of a linear model are those of every dense model (tested on both)');
+  const problems = watch(page);
+  await page.setViewportSize({ width: 900, height: 1100 });
+  await page.goto('/www/embed.html#views=pca');
+  const a = await trainLinear(page);
+  const spec = await page.evaluate(() => JSON.parse(document.querySelector('latent-lab').info.spec));
+  expect(spec).toMatchObject({ kind: 'ae', hidden: [], activation: 'identity', output: 'identity', loss: 'mse', latent: 2 });
+  // Measured as it trained: from the fresh decoder, far off, to within 3° of PCA's plane.
+  const steps = a.history.map((p) => p.step);
+  expect(steps[0]).toBe(0);
+  expect(steps.length).toBeGreaterThanOrEqual(4);
+  expect(steps).toEqual([...steps].sort((x, y) => x - y));
+  expect(largest(a.history[0].angles)).toBeGreaterThan(45);
+  expect(a.angles).toHaveLength(2);
+  expect(a.angles[0]).toBeLessThanOrEqual(a.angles[1]);
+  expect(largest(a.angles)).toBeLessThan(3);
+  const card = page.locator('latent-lab [part="pca"]');
+  await expect(card).toHaveAttribute('data-largest-angle', String(largest(a.angles)));
+  await expect(card.locator('[data-readout="angles"]')).toContainText(/At step 4.000 the largest angle/);
+  await expect(card.locator('canvas.pca-angles')).toBeVisible();
+  // The same plane rebuilds the held-out digits as PCA does (the best a linear code can).
+  const c = await page.evaluate(() => document.querySelector('latent-lab').compare());
+  expect(c.linear).toBe(true);
+  expect(c.modelMse).toBeLessThan(1.02 * c.pcaMse);
+  await expect(card.locator('.digits-status').first()).toContainText('This model is linear');
+  await card.screenshot({ path: `${SHOTS}/${testInfo.project.name}-compare-linear.png` });
+  expect(await messages(page)).toEqual([]);
+  expect(problems).toEqual([]);
+});
+
 test('a table from its first load: the views size their requests by its rows', async ({ page }, testInfo) => {
   test.skip(testInfo.project.name !== 'cpu', 'the element’s layout, not the backend');
   const problems = watch(page);
@@ -239,6 +290,10 @@ test('a table from its first load: the views size their requests by its rows', a
   const c = await comparison(page);
   expect(c.values).toBe(9);
   await expect.poll(() => page.evaluate(() => document.querySelector('latent-lab').shadowRoot.querySelector('[part=interpolation] canvas[data-steps]')?.dataset.steps ?? null), { timeout: 60_000 }).not.toBeNull();
+  // The PCA card's linear autoencoder on 9 standardised values: its plane meets PCA's too.
+  const a = await trainLinear(page);
+  expect(largest(a.history[0].angles)).toBeGreaterThan(30);
+  expect(largest(a.angles)).toBeLessThan(3);
   expect(await messages(page)).toEqual([]);
   expect(problems).toEqual([]);
 });

@@ -102,7 +102,11 @@ export function describeSpec(spec, shape) {
   const widths = [rowSize(shape), ...convs, ...(spec.hidden ?? []), spec.latent];
   const beta = spec.beta ?? 1;
   if (kind === 'vae' && beta !== 1) return `β-VAE ${widths.join('-')} (β = ${beta})`;
-  return `${kindOf(kind)?.short ?? kind.toUpperCase()} ${widths.join('-')}`;
+  const name = `${kindOf(kind)?.short ?? kind.toUpperCase()} ${widths.join('-')}`;
+  // Without an activation every layer is linear; the whole model is when its output is too
+  // (a table's or a series', or an image's with output "identity").
+  if (spec.activation !== 'identity') return name;
+  return spec.output === 'identity' || (shape && shape.type !== 'image') ? `${name}, linear` : `${name}, no activation`;
 }
 
 function sameList(a, b) {

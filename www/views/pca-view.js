@@ -2,8 +2,10 @@
 // as the code has numbers and by the model, with each one's error; PCA's error at every
 // width with the model's point on that curve (how many linear dimensions the code is
 // worth); and the held-out rows in PCA's first two components beside the code, each with
-// how well a nearest-neighbour classifier separates the classes in that plane. The figures
-// are the engine's (Lab.compare, through compare-views.js).
+// how well a nearest-neighbour classifier separates the classes in that plane; and a linear
+// autoencoder trained on the spot, whose decoder's subspace meets PCA's: the principal angles
+// between the two, falling as it trains. The figures are the engine's (Lab.compare and
+// Lab.angles, through compare-views.js).
 
 import { fitCanvas, cssColor, redrawLoop, h, plotFrame } from './canvas.js';
 import { paintRow, parseColor } from './renderers.js';
@@ -12,9 +14,17 @@ import { logScale, linearScale, niceTicks } from '../util/scale.js';
 import { formatSig, formatInt, formatTick } from '../util/format.js';
 import { DIGIT_SHAPE, rowSize } from '../util/shape.js';
 import { className } from '../util/datasets.js';
+import { LINEAR_STEPS, LINEAR_WIDTH } from '../compare-views.js';
 
 const ROWS = ['held out', 'PCA', 'model'];
 const MAX_EXAMPLES = 8;
+
+// The angle plot's axis: degrees on a log scale, so that the last few degrees show.
+const ANGLE_RANGE = [0.1, 90];
+const ANGLE_TICKS = [0.1, 0.3, 1, 3, 10, 30, 90];
+// Within this, the learner is told the decoder spans PCA's subspace.
+const ANGLE_MET = 2;
+const degrees = (x) => `${x < 10 ? x.toFixed(1) : Math.round(x)}°`;
 
 const percent = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '–');
 
@@ -30,9 +40,16 @@ export class PcaView {
   #report = null;
   #shape = DIGIT_SHAPE;
   #rows = 'digits';
+  #angles = null;
+  #anglePlot;
+  #angleNote;
+  #linearButton;
 
-  /** `root`: the element with part="pca". */
-  constructor(root) {
+  /**
+   * `root`: the element with part="pca"; `onLinear()`: trains a fresh linear autoencoder
+   * (the button's action; resolves when it has started, rejects with the reason it could not).
+   */
+  constructor(root, { onLinear = async () => {} } = {}) {
     this.root = root;
     const readout = (key, label) => {
       this.#readouts[key] = { dd: h('dd', { 'data-readout': key }, '–'), dt: h('dt', {}, label) };
@@ -44,6 +61,20 @@ export class PcaView {
     this.#planeNotes = [0, 1].map(() => h('figcaption', {}, ''));
     this.#status = h('p', { class: 'digits-status', role: 'status' }, 'Waiting for the model.');
     this.#legend = h('ul', { class: 'map-legend', 'aria-label': 'Colours of the labels' });
+    this.#anglePlot = h('canvas', { class: 'pca-angles', role: 'img', 'aria-label': 'No linear model yet' });
+    this.#angleNote = h('p', { class: 'digits-status pca-angle-note', role: 'status', 'data-readout': 'angles' }, '');
+    this.#linearButton = h('button', { type: 'button', 'data-action': 'linear' }, 'Train a linear autoencoder');
+    this.#linearButton.addEventListener('click', async () => {
+      this.#linearButton.disabled = true;
+      this.#angleNote.textContent = 'Opening a fresh linear autoencoder…';
+      try {
+        await onLinear();
+      } catch (e) {
+        this.#angleNote.textContent = `Could not train a linear autoencoder: ${e.message}`;
+      } finally {
+        this.#linearButton.disabled = false;
+      }
+    });
     root.replaceChildren(
       h('h2', {}, 'PCA beside the autoencoder'),
       h(
@@ -66,8 +97,24 @@ export class PcaView {
       ),
       this.#legend,
       this.#status,
+      h(
+        'section',
+        { class: 'pca-linear' },
+        h('h3', { class: 'sub' }, "A linear autoencoder finds PCA's subspace"),
+        h(
+          'p',
+          { class: 'explain' },
+          'Take away the bends (no activation, no hidden layer) and an autoencoder is one linear map each way. ' +
+            `Trained to rebuild its rows, its decoder comes to span the very directions PCA keeps, though not PCA's own axes. ` +
+            'The principal angles between the two subspaces say how far apart they are: 90° is perpendicular, 0° the same.',
+        ),
+        h('div', { class: 'buttons' }, this.#linearButton),
+        this.#angleNote,
+        this.#anglePlot,
+      ),
     );
     this.#loops = [
+      redrawLoop(this.#anglePlot, () => this.#paintAngles()),
       redrawLoop(this.#examples, () => this.#paintExamples()),
       redrawLoop(this.#curve, () => this.#paintCurve()),
       ...this.#planes.map((c, i) => redrawLoop(c, () => this.#paintPlane(i))),
@@ -104,6 +151,11 @@ export class PcaView {
       const verdict =
         r.pcaMse === null
           ? `The code has as many numbers as a row, so PCA rebuilds every row exactly.`
+          : r.linear
+            ? `This model is linear: on the rows PCA was fitted to, no linear code of ${r.width} number${r.width === 1 ? '' : 's'} does better than PCA, whose error on the held-out ${this.#rows} is ${formatSig(r.pcaMse, 3)}. ` +
+              (r.modelMse > r.pcaMse
+                ? `The model's is ${formatSig((100 * (r.modelMse - r.pcaMse)) / r.pcaMse, 2)} % above it; the angles below say how close its subspace has come.`
+                : "The model's is as low: it has found the same subspace (the angles below).")
           : better
             ? `With ${r.width} number${r.width === 1 ? '' : 's'} the model rebuilds the ${formatInt(r.rows)} held-out ${this.#rows} ${formatSig(r.pcaMse / r.modelMse, 2)}× better than PCA; PCA needs ${r.equivalentK ?? `more than ${r.values}`} components to do as well.`
             : `PCA with ${r.width} component${r.width === 1 ? '' : 's'} rebuilds the ${formatInt(r.rows)} held-out ${this.#rows} better than this model; its code is worth ${r.equivalentK ?? r.values} linear dimension${(r.equivalentK ?? r.values) === 1 ? '' : 's'}. ` +
@@ -129,6 +181,40 @@ export class PcaView {
     for (const l of this.#loops) l.schedule();
   }
 
+  /**
+   * A linear model's angles to PCA as they were measured ({linear, why, step, angles,
+   * history: [{step, angles}]}), or null (none measured yet).
+   */
+  setAngles(state) {
+    this.#angles = state;
+    const d = this.root.dataset;
+    const last = state?.linear ? state.history.at(-1) : null;
+    const button = `Train a linear autoencoder (${LINEAR_WIDTH} numbers, ${formatInt(LINEAR_STEPS)} steps)`;
+    this.#linearButton.textContent = state?.linear ? `Train a fresh one (${formatInt(LINEAR_STEPS)} steps)` : button;
+    if (last) {
+      const largest = Math.max(...last.angles);
+      const k = last.angles.length;
+      d.largestAngle = String(largest);
+      this.#angleNote.textContent =
+        `At step ${formatInt(last.step)} the largest angle between the decoder's ${k === 1 ? 'line' : k === 2 ? 'plane' : `${k}-dimensional subspace`} and PCA's is ${degrees(largest)}` +
+        (k > 1 ? ` (${k === 2 ? 'both' : `all ${k}`}: ${Array.from(last.angles, degrees).join(', ')}). ` : '. ') +
+        (largest < ANGLE_MET
+          ? `Within ${ANGLE_MET}°: it has found what PCA finds, by gradient descent alone.`
+          : last.step === 0
+            ? 'A fresh model starts far from it; train it and watch the angles fall.'
+            : 'Still turning towards it.');
+    } else {
+      delete d.largestAngle;
+      this.#angleNote.textContent = state && !state.linear ? `This model is not linear: ${state.why}. Train one to see its subspace meet PCA's.` : '';
+    }
+    this.#loops[0].schedule();
+  }
+
+  /** A line under the angle plot alone (an error). */
+  setAnglesStatus(text) {
+    this.#angleNote.textContent = text;
+  }
+
   /** Updates the status line alone (the report stays). */
   setStatus(text) {
     if (this.#report) this.setReport(this.#report, text);
@@ -142,6 +228,60 @@ export class PcaView {
   #colors() {
     const c = (name, fallback) => cssColor(this.root, name, fallback);
     return { ink: c('--ll-ink', '#000'), paper: c('--ll-paper', '#fff'), muted: c('--ll-muted', '#666'), grid: c('--ll-grid', '#ddd'), accent: c('--ll-accent', '#2f5bd3'), text: c('--ll-text', '#222'), warn: c('--ll-kl', '#d1495b') };
+  }
+
+  #paintAngles() {
+    const canvas = this.#anglePlot;
+    const history = this.#angles?.linear ? this.#angles.history : [];
+    canvas.hidden = !this.#angles?.linear;
+    if (canvas.hidden) return;
+    const { ctx, width, height } = fitCanvas(canvas);
+    const col = this.#colors();
+    ctx.clearRect(0, 0, width, height);
+    const pad = { l: 46, r: 70, t: 10, b: 30 };
+    const steps = Math.max(LINEAR_STEPS, history.at(-1)?.step ?? 0);
+    const x = linearScale([0, steps], [pad.l, width - pad.r]);
+    const y = logScale(ANGLE_RANGE, [height - pad.b, pad.t]);
+    plotFrame(ctx, {
+      width, height, pad, x, y, colors: col,
+      xTicks: niceTicks(0, steps, 4), xText: formatInt, xTitle: 'training step',
+      // Every tick where there is room for them, else one per decade.
+      yTicks: (height - pad.t - pad.b) / ANGLE_TICKS.length >= 24 ? ANGLE_TICKS : ANGLE_TICKS.filter((t) => t !== 0.3 && t !== 3 && t !== 30),
+      yText: (t) => `${t}°`,
+      yTitle: 'angle (log scale)',
+    });
+    const clamp = (a) => Math.min(ANGLE_RANGE[1], Math.max(ANGLE_RANGE[0], a));
+    // The goal: under ANGLE_MET degrees.
+    ctx.setLineDash([4, 3]);
+    ctx.strokeStyle = col.muted;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(pad.l, y(ANGLE_MET));
+    ctx.lineTo(width - pad.r, y(ANGLE_MET));
+    ctx.stroke();
+    ctx.setLineDash([]);
+    const k = history[0]?.angles.length ?? 0;
+    ctx.font = '600 11px system-ui, sans-serif';
+    ctx.textAlign = 'left';
+    // Largest last, on top, in the accent colour.
+    for (let j = 0; j < k; j++) {
+      const largest = j === k - 1;
+      ctx.strokeStyle = largest ? col.accent : col.muted;
+      ctx.lineWidth = largest ? 2 : 1.5;
+      ctx.beginPath();
+      history.forEach((p, i) => (i === 0 ? ctx.moveTo(x(p.step), y(clamp(p.angles[j]))) : ctx.lineTo(x(p.step), y(clamp(p.angles[j])))));
+      ctx.stroke();
+      const end = history.at(-1);
+      if (end) {
+        ctx.fillStyle = ctx.strokeStyle;
+        ctx.fillText(largest ? `θ${k} ${degrees(end.angles[j])}` : `θ${j + 1}`, Math.min(x(end.step) + 5, width - pad.r + 5), y(clamp(end.angles[j])) + (largest ? -6 : 10));
+      }
+    }
+    const last = history.at(-1);
+    canvas.setAttribute(
+      'aria-label',
+      last ? `The principal angles between the linear model's decoder and PCA's subspace at each step: the largest falls from ${degrees(Math.max(...history[0].angles))} to ${degrees(Math.max(...last.angles))} at step ${formatInt(last.step)}` : 'No angles yet',
+    );
   }
 
   #paintExamples() {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use latent_lab::data::Output;
 use latent_lab::model::{Activation, ModelKind, ReconLoss};
 
 #[derive(Parser, Debug)]
@@ -119,7 +120,8 @@ pub enum ActivationArg {
     LeakyRelu,
     Tanh,
     Sigmoid,
-    /// No activation: a linear autoencoder (of tables and series, whose output is the identity)
+    /// No activation: with no hidden layer and the identity output (--output identity on
+    /// images), a linear autoencoder
     Identity,
 }
 
@@ -148,6 +150,23 @@ impl From<LossArg> for ReconLoss {
         match l {
             LossArg::Bce => ReconLoss::Bce,
             LossArg::Mse => ReconLoss::Mse,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    /// σ(logits): values in [0, 1] (images)
+    Sigmoid,
+    /// The logits themselves
+    Identity,
+}
+
+impl From<OutputArg> for Output {
+    fn from(o: OutputArg) -> Self {
+        match o {
+            OutputArg::Sigmoid => Output::Sigmoid,
+            OutputArg::Identity => Output::Identity,
         }
     }
 }
@@ -273,6 +292,11 @@ pub struct ModelArgs {
     /// Seed of initial weights, minibatch order and sampling noise
     #[arg(long, value_name = "S")]
     pub seed: Option<u32>,
+    /// The decoder's output (default: the data's, sigmoid for images and identity for tables
+    /// and series); identity on images, with --activation identity and --hidden '', makes a
+    /// linear AE (trained with mse)
+    #[arg(long, value_enum)]
+    pub output: Option<OutputArg>,
 }
 
 /// Which data, and how a table or a series becomes rows.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use latent_lab::compare::{knn_by_count, KNN_LABELS};
+use latent_lab::compare::{decoder_angles, knn_by_count, KNN_LABELS};
 use latent_lab::data::{InputShape, Values};
 use latent_lab::model::{NoiseKind, NoiseSpec};
 use latent_lab::pca::Pca;
@@ -87,6 +87,11 @@ pub async fn eval(a: EvalArgs) -> Result<()> {
             evaluation.pca_equivalent_k =
                 curve.iter().position(|&m| m <= evaluation.mse_per_pixel).map(|k| k + 1);
             evaluation.pca_mse_by_k = Some(curve[..spec.latent.min(d)].to_vec());
+            if spec.is_linear(&info.shape) {
+                let w = ex.param("decoder.0.weight").await?;
+                let angles = decoder_angles(&w, d, &pca);
+                evaluation.pca_angles_deg = Some(angles.iter().map(|a| a.to_degrees()).collect());
+            }
         }
         if a.knn {
             evaluation.knn_accuracy =

@@ -108,6 +108,9 @@ pub fn build_spec(a: &ModelArgs, shape: &InputShape) -> Result<ModelSpec> {
     if let Some(seed) = a.seed {
         spec.seed = seed;
     }
+    if let Some(o) = a.output {
+        spec.output = Some(o.into());
+    }
     spec.validate_for(shape).map_err(|e| {
         shared::spec_error(e, |field| match field {
             "loss" if a.loss.is_some() => Some("--loss"),
@@ -122,6 +125,7 @@ pub fn build_spec(a: &ModelArgs, shape: &InputShape) -> Result<ModelSpec> {
             "sparsity.weight" if a.sparsity_weight.is_some() => Some("--sparsity-weight"),
             "contractive.weight" if a.contraction.is_some() => Some("--contraction"),
             "channels" if a.channels.is_some() => Some("--channels"),
+            "output" if a.output.is_some() => Some("--output"),
             _ => None,
         })
     })?;
