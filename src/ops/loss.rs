@@ -180,7 +180,7 @@ mod tests {
         for loss in [LossKind::Bce, LossKind::SigmoidMse, LossKind::Mse] {
             let (mut d, mut r) = (vec![0.5; 42], vec![0.0; 2]);
             reconstruction_loss(loss, &logits, &target, &mut d, &mut r, 2, 21);
-            for row in 0..2 {
+            for (row, &got) in r.iter().enumerate() {
                 let mut want = 0.0;
                 for j in row * 21..(row + 1) * 21 {
                     let (value, grad) = pixel_loss(loss, logits[j], target[j]);
@@ -193,9 +193,8 @@ mod tests {
                     );
                 }
                 assert!(
-                    (r[row] - want).abs() <= 1e-5 * want.abs().max(1.0),
-                    "{loss:?} row {row}: {} against {want}",
-                    r[row]
+                    (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                    "{loss:?} row {row}: {got} against {want}"
                 );
             }
         }
