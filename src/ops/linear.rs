@@ -309,9 +309,10 @@ pub(super) fn gemm_acc(
     }
 }
 
-/// [`gemm_acc`] through `gemm`'s kernels, one thread per half of C (its rows, or its
-/// columns when it has fewer rows) for a large product: gemm's own threads (rayon) sleep
-/// between the products of a step, and waking them cost more than two fresh threads.
+/// [`gemm_acc`] through `gemm`'s kernels, a large product in two halves of C (its rows, or
+/// its columns when it has fewer rows) through [`par::both`](super::par::both), each half
+/// single-threaded: gemm's own threading cost more, between the products of a step, than
+/// the products gained from it.
 #[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::too_many_arguments)]
 fn gemm_wide(
@@ -322,7 +323,6 @@ fn gemm_wide(
     [rb, cb]: [usize; 2],
     c: &mut [f32],
 ) {
-    let c = &mut c[..m * n];
     // C's address as a number, so that the two threads can share it: each writes through it
     // only to its own part, C[r0.., c0..] of `rows` × `cols`.
     let whole = c.as_mut_ptr() as usize;
@@ -365,7 +365,6 @@ fn gemm_wide(
         let mid = n / 2;
         super::par::both(true, (0, m, 0, mid), (0, m, mid, n - mid), part);
     }
-    let _ = c;
 }
 
 /// y[b, o] = Σᵢ x[b, i]·w[o, i] + bias[o]. x: B × I, w: O × I, y: B × O.

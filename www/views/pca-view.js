@@ -37,6 +37,7 @@ export class PcaView {
   #status;
   #legend;
   #loops;
+  #angleLoop;
   #report = null;
   #shape = DIGIT_SHAPE;
   #rows = 'digits';
@@ -113,8 +114,9 @@ export class PcaView {
         this.#anglePlot,
       ),
     );
+    this.#angleLoop = redrawLoop(this.#anglePlot, () => this.#paintAngles());
     this.#loops = [
-      redrawLoop(this.#anglePlot, () => this.#paintAngles()),
+      this.#angleLoop,
       redrawLoop(this.#examples, () => this.#paintExamples()),
       redrawLoop(this.#curve, () => this.#paintCurve()),
       ...this.#planes.map((c, i) => redrawLoop(c, () => this.#paintPlane(i))),
@@ -207,7 +209,7 @@ export class PcaView {
       delete d.largestAngle;
       this.#angleNote.textContent = state && !state.linear ? `This model is not linear: ${state.why}. Train one to see its subspace meet PCA's.` : '';
     }
-    this.#loops[0].schedule();
+    this.#angleLoop.schedule();
   }
 
   /** A line under the angle plot alone (an error). */
