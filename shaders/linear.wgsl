@@ -681,7 +681,7 @@ fn linear_backward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
             return;
         }
         let g_last = o4 - 1u;
-        let q0 = min(o0 / 4u + 0u, g_last);
+        let q0 = min(o0 / 4u, g_last);
         let q1 = min(o0 / 4u + 1u, g_last);
         let q2 = min(o0 / 4u + 2u, g_last);
         let q3 = min(o0 / 4u + 3u, g_last);
