@@ -10,7 +10,10 @@
 //   sums, each a range of workgroup rows of one dispatch:
 //     dw[o, i] += Σ_b g[b, o]·x[b, i]   rows [0, w_tiles):              ⌈O / TM⌉ rows
 //     dx[b, i] += Σₒ g[b, o]·w[o, i]    rows [w_tiles, w_tiles + x_tiles): ⌈B / TM⌉ rows,
-//                                        none when the layer's input has no gradient
+//                                        none when the layer's input has no gradient; times
+//                                        f_x′(x[b, i]) when x is the output of the
+//                                        activation X_ACT below (folded in: the layer
+//                                        below then reads its dy with ACT = IDENTITY)
 //     db[o]    += Σ_b g[b, o]           the last row: one invocation per output
 //   Grid (⌈I / 64⌉, w_tiles + x_tiles + 1).
 //
@@ -20,8 +23,8 @@
 //   weight   A(m = o, k = b) = g[b, o], B(k = b, n = i) = x[b, i]
 //   input    A(m = b, k = o) = g[b, o], B(k = o, n = i) = w[o, i]
 //
-// Pipelines are compiled per activation: f is the override constant ACT, so the compiler
-// folds f and f′ (and, for IDENTITY, drops the loads of y_in).
+// Pipelines are compiled per activation: f is the override constant ACT (and f_x is X_ACT),
+// so the compiler folds f and f′ (and, for IDENTITY, drops the loads of y_in).
 //
 // Two schedules, chosen per device by the override constant TILED (TM is 64 or 128):
 // - TILED = true (GPUs): workgroups of 16 × 16 invocations, each owning a 4 × 4 block of C,
@@ -41,6 +44,8 @@
 override TILED: bool = true;
 // f: an activation code, or IDENTITY.
 override ACT: u32 = IDENTITY;
+// linear_backward: f_x, the activation whose output x is, folded into dx; or IDENTITY.
+override X_ACT: u32 = IDENTITY;
 
 struct Dims {
     rows: u32,
@@ -113,6 +118,14 @@ fn grad(e: u32) -> f32 {
         return dy[e];
     }
     return dy[e] * derivative(ACT, dims.slope, y_in[e]);
+}
+
+// What dx's sum is multiplied by at a flat index of x: f_x′(x).
+fn x_scale(e: u32) -> f32 {
+    if (X_ACT == IDENTITY) {
+        return 1.0;
+    }
+    return derivative(X_ACT, dims.slope, x[e]);
 }
 
 // Operand B of a backward product at a flat index.
@@ -357,7 +370,7 @@ fn linear_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
                 if (which == WEIGHT) {
                     dw[row * p.n + col] += acc[i][j];
                 } else {
-                    dx[row * p.n + col] += acc[i][j];
+                    dx[row * p.n + col] += acc[i][j] * x_scale(row * p.n + col);
                 }
             }
         }
@@ -396,6 +409,14 @@ fn grad4(e: u32) -> vec4<f32> {
         return dy4[e];
     }
     return dy4[e] * derivative4(ACT, dims.slope, y_in4[e]);
+}
+
+// x_scale at vec4 index e of x.
+fn x_scale4(e: u32) -> vec4<f32> {
+    if (X_ACT == IDENTITY) {
+        return vec4<f32>(1.0);
+    }
+    return derivative4(X_ACT, dims.slope, x4[e]);
 }
 
 // Columns c0 … c0 + 7 (clamped to `count`), each times `stride`: two vectors of offsets.
@@ -674,8 +695,12 @@ fn linear_backward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     var c15 = vec4<f32>(0.0);
     var d15 = vec4<f32>(0.0);
     if (wid.y < dims.w_tiles) {
-        // dw rows o0 … o0 + 15: Σ_b g[b, o0 + r]·x[b, i0 … i0 + 7], g's 16 outputs as
-        // 4 vec4s of one row of dy.
+        // dw rows o0 … o0 + 15: Σ_b g[b, o0 + r]·x[b, i0 … i0 + 7], four rows b of the
+        // batch at a time. Their x vec4s are the columns of two matrices (xa, xb), and g's
+        // 16 outputs over the four rows, transposed, give for each output r the vector
+        // (g[b, r], …, g[b + 3, r]): so c_r += xa·that adds four products to each
+        // accumulator at once (the outer product g.x·xa would add one). Rows past the last
+        // read x as zero.
         let o0 = wid.y * 128u + lid.y * 16u;
         if (o0 >= dims.outputs) {
             return;
@@ -685,45 +710,60 @@ fn linear_backward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
         let q1 = min(o0 / 4u + 1u, g_last);
         let q2 = min(o0 / 4u + 2u, g_last);
         let q3 = min(o0 / 4u + 3u, g_last);
-        for (var b = 0u; b < rows; b++) {
-            let xa = x4[b * i4 + col];
-            let xb = x4[b * i4 + col1];
-            let g0 = grad4(b * o4 + q0);
-            c0 += g0.x * xa;
-            d0 += g0.x * xb;
-            c1 += g0.y * xa;
-            d1 += g0.y * xb;
-            c2 += g0.z * xa;
-            d2 += g0.z * xb;
-            c3 += g0.w * xa;
-            d3 += g0.w * xb;
-            let g1 = grad4(b * o4 + q1);
-            c4 += g1.x * xa;
-            d4 += g1.x * xb;
-            c5 += g1.y * xa;
-            d5 += g1.y * xb;
-            c6 += g1.z * xa;
-            d6 += g1.z * xb;
-            c7 += g1.w * xa;
-            d7 += g1.w * xb;
-            let g2 = grad4(b * o4 + q2);
-            c8 += g2.x * xa;
-            d8 += g2.x * xb;
-            c9 += g2.y * xa;
-            d9 += g2.y * xb;
-            c10 += g2.z * xa;
-            d10 += g2.z * xb;
-            c11 += g2.w * xa;
-            d11 += g2.w * xb;
-            let g3 = grad4(b * o4 + q3);
-            c12 += g3.x * xa;
-            d12 += g3.x * xb;
-            c13 += g3.y * xa;
-            d13 += g3.y * xb;
-            c14 += g3.z * xa;
-            d14 += g3.z * xb;
-            c15 += g3.w * xa;
-            d15 += g3.w * xb;
+        let zero = vec4<f32>(0.0);
+        for (var b = 0u; b < rows; b += 4u) {
+            let in1 = b + 1u < rows;
+            let in2 = b + 2u < rows;
+            let in3 = b + 3u < rows;
+            let n1 = min(b + 1u, rows - 1u);
+            let n2 = min(b + 2u, rows - 1u);
+            let n3 = min(b + 3u, rows - 1u);
+            let e0 = b * i4;
+            let e1 = n1 * i4;
+            let e2 = n2 * i4;
+            let e3 = n3 * i4;
+            let xa = mat4x4<f32>(x4[e0 + col], select(zero, x4[e1 + col], in1), select(zero, x4[e2 + col], in2), select(zero, x4[e3 + col], in3));
+            let xb = mat4x4<f32>(x4[e0 + col1], select(zero, x4[e1 + col1], in1), select(zero, x4[e2 + col1], in2), select(zero, x4[e3 + col1], in3));
+            let f0 = b * o4;
+            let f1 = n1 * o4;
+            let f2 = n2 * o4;
+            let f3 = n3 * o4;
+            let t0 = transpose(mat4x4<f32>(grad4(f0 + q0), grad4(f1 + q0), grad4(f2 + q0), grad4(f3 + q0)));
+            c0 += xa * t0[0];
+            d0 += xb * t0[0];
+            c1 += xa * t0[1];
+            d1 += xb * t0[1];
+            c2 += xa * t0[2];
+            d2 += xb * t0[2];
+            c3 += xa * t0[3];
+            d3 += xb * t0[3];
+            let t1 = transpose(mat4x4<f32>(grad4(f0 + q1), grad4(f1 + q1), grad4(f2 + q1), grad4(f3 + q1)));
+            c4 += xa * t1[0];
+            d4 += xb * t1[0];
+            c5 += xa * t1[1];
+            d5 += xb * t1[1];
+            c6 += xa * t1[2];
+            d6 += xb * t1[2];
+            c7 += xa * t1[3];
+            d7 += xb * t1[3];
+            let t2 = transpose(mat4x4<f32>(grad4(f0 + q2), grad4(f1 + q2), grad4(f2 + q2), grad4(f3 + q2)));
+            c8 += xa * t2[0];
+            d8 += xb * t2[0];
+            c9 += xa * t2[1];
+            d9 += xb * t2[1];
+            c10 += xa * t2[2];
+            d10 += xb * t2[2];
+            c11 += xa * t2[3];
+            d11 += xb * t2[3];
+            let t3 = transpose(mat4x4<f32>(grad4(f0 + q3), grad4(f1 + q3), grad4(f2 + q3), grad4(f3 + q3)));
+            c12 += xa * t3[0];
+            d12 += xb * t3[0];
+            c13 += xa * t3[1];
+            d13 += xb * t3[1];
+            c14 += xa * t3[2];
+            d14 += xb * t3[2];
+            c15 += xa * t3[3];
+            d15 += xb * t3[3];
         }
         let c = array<vec4<f32>, 16>(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
         let d = array<vec4<f32>, 16>(d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15);
@@ -805,9 +845,10 @@ fn linear_backward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     let d = array<vec4<f32>, 16>(d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15);
     for (var i = 0u; i < 16u; i++) {
         if (b0 + i < rows) {
-            dx4[(b0 + i) * i4 + col] += c[i];
+            let e = (b0 + i) * i4 + col;
+            dx4[e] += c[i] * x_scale4(e);
             if (second) {
-                dx4[(b0 + i) * i4 + col + 1u] += d[i];
+                dx4[e + 1u] += d[i] * x_scale4(e + 1u);
             }
         }
     }

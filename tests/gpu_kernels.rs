@@ -91,8 +91,9 @@ fn layer_output(f: Option<Activation>, n: usize, seed: u32) -> Vec<f32> {
     }
 }
 
-/// linear_backward in both schedules against its CPU function: dw (K = rows), db and, when
-/// the layer's input has a gradient, dx (K = outputs), each added to random values.
+/// linear_backward in every schedule against its CPU function: dw (K = rows), db and, when
+/// the layer's input has a gradient, dx (K = outputs), each added to random values; with
+/// `x_f`, x is that activation's output and dx is multiplied by its f′.
 fn check_linear_backward(
     ctx: &GpuContext,
     rows: usize,
@@ -100,21 +101,23 @@ fn check_linear_backward(
     o: usize,
     f: Option<Activation>,
     input_grad: bool,
+    x_f: Option<Activation>,
 ) {
     let mut c = Case::new(spec(), rows);
-    let x = c.tensor(rows, i, randn(rows * i, 6));
+    let x = c.tensor(rows, i, layer_output(x_f, rows * i, 6));
     let w = c.tensor(o, i, randn(o * i, 5));
     let y = c.tensor(rows, o, layer_output(f, rows * o, 4));
     let dy = c.tensor(rows, o, randn(rows * o, 7));
     let dw = c.tensor(o, i, randn(o * i, 8));
     let db = c.tensor(1, o, randn(o, 9));
     let dx = input_grad.then(|| c.tensor(rows, i, randn(rows * i, 10)));
-    let op: Op = LinearBackward { x, w, y, dy, f, dw, db, dx }.into();
+    let op: Op = LinearBackward { x, w, y, dy, f, dw, db, dx, x_f }.into();
     let expected = c.cpu(op.clone());
     for schedule in SCHEDULES {
         let gpu = c.gpu(ctx, op.clone(), schedule);
-        let what =
-            |t: &str| format!("linear_backward {f:?} {t} ({rows} × {i} → {o}) [{schedule:?}]");
+        let what = |t: &str| {
+            format!("linear_backward {f:?} {t} x_f {x_f:?} ({rows} × {i} → {o}) [{schedule:?}]")
+        };
         assert_close(gpu.get(dw), expected.get(dw), matmul_abs(rows), 1e-5, &what("dw"));
         assert_close(gpu.get(db), expected.get(db), matmul_abs(rows), 1e-5, &what("db"));
         if let Some(dx) = dx {
@@ -176,7 +179,7 @@ fn linear_backward_adds_to_what_the_gradients_hold_by_hand() {
     for (f, want_dx, want_dw, want_db) in cases {
         for schedule in SCHEDULES {
             let what = |name: &str| format!("{name} {f:?} by hand [{schedule:?}]");
-            let op = LinearBackward { x, w, y, dy, f, dw, db, dx: Some(dx) };
+            let op = LinearBackward { x, w, y, dy, f, dw, db, dx: Some(dx), x_f: None };
             let out = c.gpu(ctx, op, schedule);
             assert_close(out.get(dx), &want_dx, 0.0, 0.0, &what("dx"));
             assert_close(out.get(dw), &want_dw, 0.0, 0.0, &what("dw"));
@@ -187,6 +190,20 @@ fn linear_backward_adds_to_what_the_gradients_hold_by_hand() {
             assert_close(out.get(dw), &want_dw, 0.0, 0.0, &what("dw (first layer)"));
             assert_close(out.get(db), &want_db, 0.0, 0.0, &what("db (first layer)"));
         }
+    }
+    // x the output of a ReLU below, folded in: g·w = [[−4, −4], [5, 8]] is added where
+    // x > 0 only; dw = 10 + gᵀ·x with this x.
+    let x = c.tensor(2, 2, vec![1.0, 0.0, 0.0, 4.0]);
+    let x_f = Some(Activation::Relu);
+    let op = LinearBackward { x, w, y, dy, f: None, dw, db, dx: Some(dx), x_f };
+    let (want_dx, want_dw) = ([6.0, 10.0, 10.0, 18.0], [11.0, 18.0, 10.0, 14.0, 9.0, 10.0]);
+    assert_close(c.cpu(op).get(dx), &want_dx, 0.0, 0.0, "dx through a ReLU by hand (CPU)");
+    for schedule in SCHEDULES {
+        let what = |name: &str| format!("{name} through a ReLU by hand [{schedule:?}]");
+        let out = c.gpu(ctx, op, schedule);
+        assert_close(out.get(dx), &want_dx, 0.0, 0.0, &what("dx"));
+        assert_close(out.get(dw), &want_dw, 0.0, 0.0, &what("dw"));
+        assert_close(out.get(db), &[13.0, 11.0, 9.0], 0.0, 0.0, &what("db"));
     }
 }
 
@@ -204,15 +221,17 @@ fn linear_forward_should_match_reference_awkward_shapes() {
 #[test]
 fn linear_forward_and_backward_in_vec4s_match_reference() {
     let Some(ctx) = common::gpu() else { return };
-    for f in LAYER_ACTS {
+    for (k, f) in LAYER_ACTS.into_iter().enumerate() {
         check_linear_forward(ctx, 130, 132, 68, f);
-        check_linear_backward(ctx, 130, 132, 68, f, true);
+        // Each activation below folded into dx once, under another layer's own.
+        let x_f = LAYER_ACTS[(k + 1) % LAYER_ACTS.len()];
+        check_linear_backward(ctx, 130, 132, 68, f, true, x_f);
     }
     check_linear_forward(ctx, 1, 4, 4, Some(Activation::Relu));
-    check_linear_backward(ctx, 1, 4, 4, Some(Activation::Relu), true);
+    check_linear_backward(ctx, 1, 4, 4, Some(Activation::Relu), true, Some(Activation::Relu));
     // The VAE's decoder layer (20 → 400) and a first layer (no dx), 300 outputs for the bias.
-    check_linear_backward(ctx, 33, 20, 400, Some(Activation::Relu), true);
-    check_linear_backward(ctx, 67, 200, 300, None, false);
+    check_linear_backward(ctx, 33, 20, 400, Some(Activation::Relu), true, None);
+    check_linear_backward(ctx, 67, 200, 300, None, false, None);
 }
 
 #[test]
@@ -226,23 +245,24 @@ fn linear_forward_should_match_reference_short_k_single_row_and_column() {
 #[test]
 fn linear_backward_should_match_reference_awkward_shapes() {
     let Some(ctx) = common::gpu() else { return };
-    for f in LAYER_ACTS {
+    for (k, f) in LAYER_ACTS.into_iter().enumerate() {
         // dw: M 70, N 131, K = rows 130; dx: M 130, N 131, K 70.
-        check_linear_backward(ctx, 130, 131, 70, f, true);
+        let x_f = LAYER_ACTS[(k + 1) % LAYER_ACTS.len()];
+        check_linear_backward(ctx, 130, 131, 70, f, true, x_f);
     }
     // dw: M 150, N 200, K 67 (3 row tiles of 64); dx: M 67, N 200, K 150.
-    check_linear_backward(ctx, 67, 200, 150, Some(Activation::Relu), true);
-    check_linear_backward(ctx, 67, 200, 150, None, false);
+    check_linear_backward(ctx, 67, 200, 150, Some(Activation::Relu), true, None);
+    check_linear_backward(ctx, 67, 200, 150, None, false, None);
 }
 
 #[test]
 fn linear_backward_should_match_reference_short_k_single_row_and_column() {
     let Some(ctx) = common::gpu() else { return };
-    check_linear_backward(ctx, 1, 70, 5, Some(Activation::Relu), true); // one row
-    check_linear_backward(ctx, 5, 1, 70, None, true); // one input
-    check_linear_backward(ctx, 130, 131, 1, Some(Activation::Tanh), true); // one output
-                                                                           // More outputs than one bias workgroup covers (256), few inputs (one grid column).
-    check_linear_backward(ctx, 3, 2, 300, Some(Activation::Sigmoid), true);
+    check_linear_backward(ctx, 1, 70, 5, Some(Activation::Relu), true, None); // one row
+    check_linear_backward(ctx, 5, 1, 70, None, true, None); // one input
+    check_linear_backward(ctx, 130, 131, 1, Some(Activation::Tanh), true, None); // one output
+                                                                                 // More outputs than one bias workgroup covers (256), few inputs (one grid column).
+    check_linear_backward(ctx, 3, 2, 300, Some(Activation::Sigmoid), true, None);
 }
 
 // ---- activation.wgsl ----

@@ -9,6 +9,7 @@ use latent_lab::model::{
     Activation, AdamSpec, ContractiveSpec, ModelKind, ModelSpec, NoiseKind, NoiseSpec, Program,
     ReconLoss, SparsityPenalty, SparsitySpec,
 };
+use latent_lab::ops::Op;
 use latent_lab::pca::Pca;
 use latent_lab::Executor;
 use pollster::block_on;
@@ -64,6 +65,58 @@ fn run(ex: &mut Executor, steps: u32) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<Vec<
         penalty.push(m.penalty);
     }
     (recon, kl, penalty, block_on(ex.params()).unwrap())
+}
+
+/// The program with every folded activation derivative put back where the plain gradient
+/// rule has it: each layer's backward op forms dy·f′(y) from its own output.
+fn unfolded(p: &Program) -> Program {
+    let mut plain = p.clone();
+    let folded: Vec<(usize, Activation)> = p
+        .train
+        .iter()
+        .filter_map(|o| match o {
+            Op::LinearBackward(l) => l.x_f.map(|f| (l.x, f)),
+            _ => None,
+        })
+        .collect();
+    for op in &mut plain.train {
+        if let Op::LinearBackward(l) = op {
+            l.x_f = None;
+            if let Some(&(_, f)) = folded.iter().find(|&&(x, _)| x == l.y) {
+                assert!(l.f.is_none(), "a folded layer keeps no f′ of its own");
+                l.f = Some(f);
+            }
+        }
+    }
+    plain
+}
+
+#[test]
+fn folding_activation_derivatives_into_the_layer_above_trains_as_the_plain_rule() {
+    let images = synthetic_digits(300, 1);
+    let specs = [
+        small_vae(),
+        ModelSpec {
+            kind: ModelKind::Ae,
+            hidden: vec![48, 24],
+            activation: Activation::Tanh,
+            batch_size: 40,
+            ..ModelSpec::default()
+        },
+        ModelSpec { hidden: vec![60], latent: 6, ..ModelSpec::of_kind(ModelKind::Sparse) },
+    ];
+    for spec in specs {
+        let program = Program::build(&spec, &MNIST_SHAPE).unwrap();
+        let plain = unfolded(&program);
+        assert_ne!(plain.train, program.train, "{}: something is folded", spec.kind.name());
+        let (fr, _, _, fp) = run(&mut Executor::cpu(program, &images), 10);
+        let (pr, _, _, pp) = run(&mut Executor::cpu(plain, &images), 10);
+        let kind = spec.kind.name();
+        assert_close(&fr, &pr, 1e-5, 1e-5, &format!("{kind}: loss per step"));
+        for (k, (f, p)) in fp.iter().zip(&pp).enumerate() {
+            assert_params_close(f, p, &spec, 10, &format!("{kind}: parameter {k}"));
+        }
+    }
 }
 
 #[test]

@@ -7,8 +7,11 @@
 //! reverse, each op emitting its own gradient ops ([`Kernel::gradient`](crate::ops::Kernel))
 //! — a tiny static autodiff. Every gradient starts the step at zero and every backward op
 //! adds to it, so a tensor read by two ops gets both contributions whatever their order.
-//! Loss ops seed the gradients, and one Adam op per parameter closes the step. Nothing about
-//! the model is decided later: both executors just run these lists.
+//! Loss ops seed the gradients, and one Adam op over every parameter closes the step. Where
+//! a layer's input comes straight from the activation of the layer below, and nothing else
+//! touches that input's gradient, the activation's derivative moves into the upper layer's
+//! dx ([`fold_activation_gradients`]). Nothing about the model is decided later: both
+//! executors just run these lists.
 
 mod spec;
 
@@ -409,6 +412,55 @@ impl Builder {
     }
 }
 
+/// Moves the activation derivative f′ of a layer's backward op into the dx of the layers
+/// above it: where layer L's output h = f(…) is the input x of layers U (h's gradient D
+/// holds Σ_U g_U·W_U), L's op forms g = D·f′(h) as it loads D, reading h as well; after the
+/// fold each U adds its g_U·W_U·f′(h) to D, which then holds the pre-activation's gradient,
+/// and L reads D alone (its f is None). The same sums, with f′(h) applied once per value
+/// of D as it is stored, instead of at each of the many loads of D in L's products, which
+/// then read one tensor instead of two. Only where every op other than L that touches D
+/// (its plan binds it) is such a U after `from`, with x = h and nothing folded yet: a
+/// penalty on h, a split or a convolution keeps the plain rule.
+fn fold_activation_gradients(train: &mut [Op], from: usize, cx: &PlanCx) {
+    let touches: Vec<Vec<TensorId>> = train
+        .iter()
+        .map(|op| {
+            op.kernel()
+                .plan(cx)
+                .bindings
+                .into_iter()
+                .filter_map(|(_, r)| match r {
+                    Resource::Tensor(t) => Some(t),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    for l in from..train.len() {
+        let Op::LinearBackward(lower) = train[l] else { continue };
+        let (Some(f), d) = (lower.f, lower.dy) else { continue };
+        let uppers: Vec<usize> =
+            (0..train.len()).filter(|&k| k != l && touches[k].contains(&d)).collect();
+        let foldable = |k: usize| match train[k] {
+            Op::LinearBackward(u) => {
+                k >= from && k < l && u.dx == Some(d) && u.x == lower.y && u.x_f.is_none()
+            }
+            _ => false,
+        };
+        if uppers.is_empty() || !uppers.iter().all(|&k| foldable(k)) {
+            continue;
+        }
+        for k in uppers {
+            if let Op::LinearBackward(u) = &mut train[k] {
+                u.x_f = Some(f);
+            }
+        }
+        if let Op::LinearBackward(lower) = &mut train[l] {
+            lower.f = None;
+        }
+    }
+}
+
 /// Refuses a model whose activations (training step and inference buffers), or whose
 /// largest tensor, need more memory than `budget` allows.
 fn check_activations(
@@ -635,9 +687,20 @@ impl Program {
         let grads = Gradients { grad_of: &grad_of, params: &bld.params };
         let gradients: Vec<TensorId> =
             bld.params.iter().map(|p| p.grad).chain(grad_of.iter().flatten().copied()).collect();
+        let backward = train.len();
         for op in fwd.iter().rev() {
             train.extend(op.kernel().gradient(&grads));
         }
+        let data = TrainData { rows: 1, width: input, floats: true };
+        let cx = PlanCx {
+            descs: &bld.tensors,
+            spec: &spec,
+            shape,
+            rows: bsz,
+            data,
+            matmul: Schedule::Tiled,
+        };
+        fold_activation_gradients(&mut train, backward, &cx);
 
         // ---- optimizer, metrics, step counter ----
         let arena = Arena::of(bld.params.iter().map(|p| bld.tensors[p.value].len()));
@@ -908,6 +971,10 @@ mod tests {
         let acts: Vec<_> = layers.iter().map(|l| l.f).collect();
         assert_eq!(acts, [Some(Activation::Relu), None, Some(Activation::Relu), None]);
         assert!(!p.train.iter().any(|o| matches!(o, Op::ActivationForward(_))));
+        // Backward, decoder.1 first: each hidden ReLU's f′ folded into the dx of the layer
+        // above it, so that no backward op reads a layer's output for f′.
+        let relu = Some(Activation::Relu);
+        assert_eq!(backward_acts(&p), [(None, relu), (None, None), (None, relu), (None, None)]);
         // The input images get no gradient; the first layer's input gradient is skipped.
         let input_grads = p
             .train
@@ -922,6 +989,49 @@ mod tests {
             .iter()
             .any(|o| matches!(o, Op::ReparameterizeBackward(ReparameterizeBackward { .. }))));
         assert_eq!(p.stats_width(), 40);
+    }
+
+    /// (f, x_f) of each LinearBackward, in the order they run.
+    fn backward_acts(p: &Program) -> Vec<(Option<Activation>, Option<Activation>)> {
+        p.train
+            .iter()
+            .filter_map(|o| match o {
+                Op::LinearBackward(l) => Some((l.f, l.x_f)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_activations_derivative_moves_up_only_where_nothing_else_touches_its_gradient() {
+        let (relu, sigmoid) = (Some(Activation::Relu), Some(Activation::Sigmoid));
+        let tanh = Some(Activation::Tanh);
+        // Two hidden layers of tanh: both folded, whatever the activation.
+        let spec = ModelSpec {
+            kind: ModelKind::Ae,
+            hidden: vec![64, 32],
+            activation: Activation::Tanh,
+            ..ModelSpec::default()
+        };
+        let p = Program::build(&spec, &MNIST_SHAPE).unwrap();
+        let want =
+            [(None, tanh), (None, tanh), (None, None), (None, tanh), (None, tanh), (None, None)];
+        assert_eq!(backward_acts(&p), want);
+        // A sparse code is a sigmoid whose gradient the penalty adds to: the code layer keeps
+        // its f′ and the decoder's first layer folds nothing; the ReLUs still move up.
+        let sparse = ModelSpec::of_kind(ModelKind::Sparse);
+        let p = Program::build(&sparse, &MNIST_SHAPE).unwrap();
+        assert!(p.train.iter().any(|o| matches!(o, Op::SparsityBackward(_))));
+        assert_eq!(
+            backward_acts(&p),
+            [(None, relu), (None, None), (sigmoid, relu), (None, None)],
+            "{:#?}",
+            p.train
+        );
+        // A conditional decoder's first layer reads [z, label], not a layer's output.
+        let cvae = ModelSpec::of_kind(ModelKind::Cvae);
+        let p = Program::build(&cvae, &MNIST_SHAPE).unwrap();
+        assert_eq!(backward_acts(&p), [(None, relu), (None, None), (None, relu), (None, None)]);
     }
 
     #[test]

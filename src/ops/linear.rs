@@ -4,6 +4,11 @@
 //! activation f as the product's epilogue, and [`LinearBackward`] forms the pre-activation's
 //! gradient dy·f′(y) as it loads dy and computes dw, db and dx from it. The pre-activation
 //! and its gradient are never stored. W is stored [outputs, inputs], as in PyTorch.
+//!
+//! Where a layer's input is the output of the layer below (x = f_x(…)), the program can fold
+//! that layer's f′ into this one's dx ([`LinearBackward::x_f`]): dx then holds the gradient
+//! of the pre-activation below, multiplied by f′(x) as it is stored, and the layer below
+//! reads its dy as it is (see `Program::build`).
 
 use super::{bind, Cpu, Gradients, Kernel, Op, Plan, PlanCx, Resource};
 use crate::model::{Activation, TensorId, LEAKY_SLOPE};
@@ -67,17 +72,24 @@ pub struct Matmul {
     pub schedule: Schedule,
     /// The layer's activation code, or [`IDENTITY`].
     pub act: u32,
+    /// The backward entry points: the code of [`LinearBackward::x_f`], or [`IDENTITY`]
+    /// (the forward ones have no such constant).
+    pub x_act: Option<u32>,
 }
 
 impl Matmul {
     /// The constants by their WGSL names (the vec4 entry points have no TILED).
     pub fn constants(self) -> Vec<(&'static str, f64)> {
-        let act = ("ACT", f64::from(self.act));
+        let mut constants = vec![("ACT", f64::from(self.act))];
         match self.schedule {
-            Schedule::Tiled => vec![("TILED", 1.0), act],
-            Schedule::Blocked => vec![("TILED", 0.0), act],
-            Schedule::Blocked4 => vec![act],
+            Schedule::Tiled => constants.push(("TILED", 1.0)),
+            Schedule::Blocked => constants.push(("TILED", 0.0)),
+            Schedule::Blocked4 => {}
         }
+        if let Some(x_act) = self.x_act {
+            constants.push(("X_ACT", f64::from(x_act)));
+        }
+        constants
     }
 }
 
@@ -116,7 +128,7 @@ impl Kernel for LinearForward {
     fn gradient(&self, g: &Gradients) -> Vec<Op> {
         let Self { x, w, b, y, f } = *self;
         let (dy, dw, db, dx) = (g.must(y, "a linear output"), g.param(w), g.param(b), g.of(x));
-        vec![LinearBackward { x, w, y, dy, f, dw, db, dx }.into()]
+        vec![LinearBackward { x, w, y, dy, f, dw, db, dx, x_f: None }.into()]
     }
 
     fn cpu(&self, cx: &mut Cpu) {
@@ -151,14 +163,14 @@ impl Kernel for LinearForward {
         let schedule = cx.matmul.for_layer(i, o);
         let groups =
             [o.div_ceil(64).max(1) as u32, cx.rows.div_ceil(tile_rows(schedule)).max(1) as u32, 1];
-        let matmul = Some(Matmul { schedule, act: act_code(self.f) });
+        let matmul = Some(Matmul { schedule, act: act_code(self.f), x_act: None });
         Plan { matmul, ..Plan::new(schedule.entry("linear_forward"), dims, groups, bindings) }
     }
 }
 
 /// The gradients of a [`LinearForward`], with g = dy·f′(y) (f′ in terms of the output y):
 /// dw[o, i] += Σ_b g[b, o]·x[b, i]; db[o] += Σ_b g[b, o]; dx[b, i] += Σₒ g[b, o]·w[o, i]
-/// when the layer's input has a gradient.
+/// when the layer's input has a gradient, times f_x′(x[b, i]) when [`Self::x_f`] is set.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinearBackward {
     pub x: TensorId,
@@ -170,6 +182,11 @@ pub struct LinearBackward {
     pub dw: TensorId,
     pub db: TensorId,
     pub dx: Option<TensorId>,
+    /// The activation whose output x is, folded in: dx[b, i] += (Σₒ g[b, o]·w[o, i])·
+    /// f_x′(x[b, i]), the gradient of the pre-activation below, so that the layer below
+    /// reads its g straight from dy (its `f` is then `None`). Set by the program builder
+    /// only where every op that touches dx is a layer above folding the same f_x.
+    pub x_f: Option<Activation>,
 }
 
 impl Kernel for LinearBackward {
@@ -182,7 +199,10 @@ impl Kernel for LinearBackward {
             linear_backward_weight(x, g, &mut dw, rows, i, o);
             linear_backward_bias(g, &mut db, rows, o);
             if let Some(dx) = dx.as_mut() {
-                linear_backward_input(g, w, dx, rows, i, o);
+                match self.x_f {
+                    None => linear_backward_input(g, w, dx, rows, i, o),
+                    Some(f) => linear_backward_input_through(f, g, w, x, dx, rows, i, o),
+                }
             }
         });
         cx.put(self.dw, dw);
@@ -222,7 +242,8 @@ impl Kernel for LinearBackward {
             (binding::dx, dx),
         ];
         let groups = [i.div_ceil(64).max(1) as u32, (w_tiles + x_tiles + 1) as u32, 1];
-        let matmul = Some(Matmul { schedule, act: act_code(self.f) });
+        let matmul =
+            Some(Matmul { schedule, act: act_code(self.f), x_act: Some(act_code(self.x_f)) });
         Plan { matmul, ..Plan::new(schedule.entry("linear_backward"), dims, groups, bindings) }
     }
 }
@@ -231,6 +252,8 @@ std::thread_local! {
     /// The pre-activation's gradient of [`LinearBackward`]'s CPU function, kept between calls
     /// so that a training step allocates nothing.
     static PRE_GRAD: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The product g·W of [`linear_backward_input_through`], likewise.
+    static PRODUCT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Runs `run` with g = dy·f′(y): dy itself when there is no activation.
@@ -396,6 +419,30 @@ pub fn linear_backward_input(
     gemm_acc([rows, inputs, outputs], dy, [outputs, 1], w, [inputs, 1], dx);
 }
 
+/// dx[b, i] += (Σₒ dy[b, o]·w[o, i])·f′(x[b, i]), x being f's output: the gradient of the
+/// pre-activation that x came from.
+#[allow(clippy::too_many_arguments)]
+pub fn linear_backward_input_through(
+    f: Activation,
+    dy: &[f32],
+    w: &[f32],
+    x: &[f32],
+    dx: &mut [f32],
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    PRODUCT.with(|p| {
+        let mut p = p.borrow_mut();
+        p.clear();
+        p.resize(rows * inputs, 0.0);
+        linear_backward_input(dy, w, &mut p, rows, inputs, outputs);
+        for ((d, &s), &x) in dx[..rows * inputs].iter_mut().zip(p.iter()).zip(x) {
+            *d += s * activation_derivative(f, x);
+        }
+    });
+}
+
 /// dw[o, i] += Σ_b dy[b, o]·x[b, i].
 pub fn linear_backward_weight(
     x: &[f32],
@@ -474,6 +521,23 @@ mod tests {
                 })
                 .collect();
             close(&dx, &want);
+            // Through a ReLU below: the product where x > 0, nothing added where x = 0.
+            let relu: Vec<f32> = x.iter().map(|&v| v.max(0.0)).collect();
+            let mut through = start.clone();
+            linear_backward_input_through(
+                Activation::Relu,
+                &dy,
+                &w,
+                &relu,
+                &mut through,
+                rows,
+                inputs,
+                outputs,
+            );
+            let masked: Vec<f32> = (0..rows * inputs)
+                .map(|e| if relu[e] > 0.0 { want[e] } else { start[e] })
+                .collect();
+            close(&through, &masked);
 
             let start = values(outputs * inputs, 7);
             let mut dw = start.clone();
