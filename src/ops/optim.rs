@@ -72,6 +72,7 @@ impl Kernel for AdamUpdate {
             (binding::m, Resource::Arena(Role::AdamM)),
             (binding::v, Resource::Arena(Role::AdamV)),
         ];
+        debug_assert!(len.is_multiple_of(4), "the shader reads vec4s");
         Plan::new("adam_update", params, groups_1d(len.div_ceil(ELEMENTS), 256), bindings)
     }
 }
