@@ -386,15 +386,17 @@ fn linear_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
 //   k it loads 32 vec4s of x and 8 of w for 1,024 multiply-adds (the 8 × 4 block above:
 //   48 scalar loads for 128).
 // - linear_backward4: 16 rows × 8 columns, workgroups of 8 × 8 (dw: 16 outputs × 8 inputs,
-//   per row of the batch 4 vec4s of g and 2 of x; dx: 16 rows × 8 inputs, per 4 outputs
-//   8 vec4s of w and 16 of g).
+//   per 4 rows of the batch 16 vec4s of g and 8 of x; dx: 16 rows × 8 inputs, per 4
+//   outputs 8 vec4s of w and 16 of g), 512 multiply-adds either way.
 // Either workgroup still covers 128 rows × 64 columns, so the grids are those of the
 // schedule above. CPU emulations (SwiftShader, lavapipe) run each invocation's scalars as
 // SIMD lanes across invocations and pay for every load as a gather of one value per lane;
 // the accumulators are named variables (registers or spill slots), not an array, which
-// SwiftShader would index through memory. Measured on SwiftShader (VAE 784-400-20, batch
-// 128): the 8 × 4 block 600–620 samples/s natively, 480–530 in Chromium; these blocks
-// 700–900 and 600–660. The buffers are the same; only their WGSL types differ (x4 is x).
+// SwiftShader would index through memory, and each update of one adds four products (a
+// dot product of 4, or a matrix times a vector), not one. Measured on SwiftShader (VAE
+// 784-400-20, batch 128): the 8 × 4 block 600–620 samples/s natively, 480–530 in Chromium;
+// these blocks 700–900 and 600–660 while dw added one product per update; adding four,
+// 790–900 in Chromium. The buffers are the same; only their WGSL types differ (x4 is x).
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;   // [B, I/4]
 @group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;   // [O, I/4]
 @group(0) @binding(5) var<storage, read> dy4: array<vec4<f32>>;  // [B, O/4]
