@@ -382,13 +382,15 @@ fn linear_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
 // register-blocked entry points above, for layers whose inputs and outputs are both
 // multiples of 4. Every operand is read four floats at a time, and each invocation owns a
 // taller block than above, so that each load feeds more multiply-adds:
-// - linear_forward4: 32 rows × 8 outputs (two vec4s), workgroups of 8 × 4; per 4 steps of
-//   k it loads 32 vec4s of x and 8 of w for 1,024 multiply-adds (the 8 × 4 block above:
-//   48 scalar loads for 128).
+// - linear_forward4: 32 rows × 8 outputs (two vec4s), workgroups of 8 × 2 covering 64 rows
+//   × 64 outputs (TM = 64: a batch of 128 makes twice the workgroups of 128 rows, which
+//   SwiftShader shares out among its threads more evenly); per 4 steps of k it loads 32
+//   vec4s of x and 8 of w for 1,024 multiply-adds (the 8 × 4 block above: 48 scalar loads
+//   for 128).
 // - linear_backward4: 16 rows × 8 columns, workgroups of 8 × 8 (dw: 16 outputs × 8 inputs,
 //   per 4 rows of the batch 16 vec4s of g and 8 of x; dx: 16 rows × 8 inputs, per 4
 //   outputs 8 vec4s of w and 16 of g), 512 multiply-adds either way.
-// Either workgroup still covers 128 rows × 64 columns, so the grids are those of the
+// A backward workgroup still covers 128 rows × 64 columns, so its grid is that of the
 // schedule above. CPU emulations (SwiftShader, lavapipe) run each invocation's scalars as
 // SIMD lanes across invocations and pay for every load as a gather of one value per lane;
 // the accumulators are named variables (registers or spill slots), not an array, which
@@ -431,11 +433,11 @@ fn cols8(c0: u32, count: u32, stride: u32) -> array<vec4<u32>, 2> {
 // Invocations in a workgroup of linear_backward4.
 const THREADS4: u32 = 64u;
 
-@compute @workgroup_size(8, 4)
+@compute @workgroup_size(8, 2)
 fn linear_forward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     // Rows b0 … b0 + 31 of y (clamped: rows past the last are read but not stored), outputs
     // o0 … o0 + 7 (two vec4s; the second clamped, and not stored, past the last output).
-    let b0 = wid.y * 128u + lid.y * 32u;
+    let b0 = wid.y * 64u + lid.y * 32u;
     let o0 = wid.x * 64u + lid.x * 8u;
     let rows = dims.rows;
     let outputs = dims.outputs;

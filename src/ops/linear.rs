@@ -106,10 +106,13 @@ fn act_code(f: Option<Activation>) -> u32 {
     f.map_or(IDENTITY, Activation::code)
 }
 
-/// Rows of C one workgroup covers in `schedule` (see the shader).
-fn tile_rows(schedule: Schedule) -> usize {
+/// Rows of C one workgroup covers in `schedule`, forward or backward (see the shader): the
+/// vec4 forward covers 64, so that a batch of 128 makes two rows of workgroups, which CPU
+/// emulations share out among their threads more evenly than one.
+fn tile_rows(schedule: Schedule, forward: bool) -> usize {
     match schedule {
         Schedule::Tiled => 64,
+        Schedule::Blocked4 if forward => 64,
         Schedule::Blocked | Schedule::Blocked4 => 128,
     }
 }
@@ -161,8 +164,11 @@ impl Kernel for LinearForward {
             bind(binding::y, self.y),
         ];
         let schedule = cx.matmul.for_layer(i, o);
-        let groups =
-            [o.div_ceil(64).max(1) as u32, cx.rows.div_ceil(tile_rows(schedule)).max(1) as u32, 1];
+        let groups = [
+            o.div_ceil(64).max(1) as u32,
+            cx.rows.div_ceil(tile_rows(schedule, true)).max(1) as u32,
+            1,
+        ];
         let matmul = Some(Matmul { schedule, act: act_code(self.f), x_act: None });
         Plan { matmul, ..Plan::new(schedule.entry("linear_forward"), dims, groups, bindings) }
     }
@@ -215,7 +221,7 @@ impl Kernel for LinearBackward {
     fn plan(&self, cx: &PlanCx) -> Plan {
         let (i, o) = (cx.cols(self.x), cx.cols(self.dy));
         let schedule = cx.matmul.for_layer(i, o);
-        let tm = tile_rows(schedule);
+        let tm = tile_rows(schedule, false);
         let w_tiles = o.div_ceil(tm).max(1);
         let x_tiles = if self.dx.is_some() { cx.rows.div_ceil(tm).max(1) } else { 0 };
         let dims = Dims {
