@@ -191,7 +191,8 @@ pub struct LinearBackward {
     /// The activation whose output x is, folded in: dx[b, i] += (Σₒ g[b, o]·w[o, i])·
     /// f_x′(x[b, i]), the gradient of the pre-activation below, so that the layer below
     /// reads its g straight from dy (its `f` is then `None`). Set by the program builder
-    /// only where every op that touches dx is a layer above folding the same f_x.
+    /// only where every op that touches dx, besides the layer below, is a layer above it
+    /// folding the same f_x.
     pub x_f: Option<Activation>,
 }
 
