@@ -90,13 +90,15 @@ impl CpuExecutor {
     pub fn train(&mut self, steps: u32) {
         let mut sums = [0f32; metric::COUNT];
         let first = self.step;
-        for _ in 0..steps {
-            // Every gradient starts the step at zero; the backward ops add to it.
-            for &t in &self.program.gradients {
-                self.tensors[t].fill(0.0);
+        crate::ops::par::hot(|| {
+            for _ in 0..steps {
+                // Every gradient starts the step at zero; the backward ops add to it.
+                for &t in &self.program.gradients {
+                    crate::ops::par::zero(&mut self.tensors[t]);
+                }
+                self.run(List::Train, self.program.batch, &mut sums);
             }
-            self.run(List::Train, self.program.batch, &mut sums);
-        }
+        });
         self.pending.push(Metrics::from_sums(first, steps, self.program.batch, &sums));
     }
 
@@ -105,23 +107,25 @@ impl CpuExecutor {
     pub fn train_profiled(
         &mut self,
         steps: u32,
-        clock: &dyn Fn() -> f64,
+        clock: &(dyn Fn() -> f64 + Sync),
     ) -> Vec<(&'static str, f64)> {
         let mut sums = [0f32; metric::COUNT];
         let mut seconds: Vec<(&'static str, f64)> = vec![];
         let first = self.step;
-        for _ in 0..steps {
-            let t = clock();
-            for &g in &self.program.gradients {
-                self.tensors[g].fill(0.0);
-            }
-            add_time(&mut seconds, "ZeroGradients", clock() - t);
-            for k in 0..self.program.train.len() {
+        crate::ops::par::hot(|| {
+            for _ in 0..steps {
                 let t = clock();
-                self.run_range(List::Train, k..k + 1, self.program.batch, &mut sums);
-                add_time(&mut seconds, self.program.train[k].name(), clock() - t);
+                for &g in &self.program.gradients {
+                    crate::ops::par::zero(&mut self.tensors[g]);
+                }
+                add_time(&mut seconds, "ZeroGradients", clock() - t);
+                for k in 0..self.program.train.len() {
+                    let t = clock();
+                    self.run_range(List::Train, k..k + 1, self.program.batch, &mut sums);
+                    add_time(&mut seconds, self.program.train[k].name(), clock() - t);
+                }
             }
-        }
+        });
         self.pending.push(Metrics::from_sums(first, steps, self.program.batch, &sums));
         seconds.sort_by(|a, b| b.1.total_cmp(&a.1));
         seconds

@@ -202,7 +202,7 @@ impl Kernel for CorruptInput {
 /// x[b, :] = value(src row `batch_index(seed, step, b)`), rows of `d` values: the draw both
 /// gathers share.
 #[allow(clippy::too_many_arguments)] // the rows, their draw and how a value reads
-fn gather<T: Copy>(
+fn gather<T: Copy + Sync>(
     src: &[T],
     d: usize,
     x: &mut [f32],
@@ -210,14 +210,20 @@ fn gather<T: Copy>(
     n: usize,
     seed: u32,
     step: u32,
-    value: impl Fn(T) -> f32,
+    value: impl Fn(T) -> f32 + Sync,
 ) {
-    for b in 0..rows {
-        let idx = rng::batch_index(seed, step, b as u32, rows as u32, n as u32) as usize;
-        for (xi, &v) in x[b * d..(b + 1) * d].iter_mut().zip(&src[idx * d..(idx + 1) * d]) {
-            *xi = value(v);
+    // Two halves of the rows, at once where the batch is large (see `par`).
+    let half = rows / 2;
+    let (x0, x1) = x[..rows * d].split_at_mut(half * d);
+    super::par::both(rows * d >= super::par::MIN_SPLIT, (x0, 0), (x1, half), |(x, first)| {
+        for (k, row) in x.chunks_exact_mut(d.max(1)).enumerate() {
+            let b = (first + k) as u32;
+            let idx = rng::batch_index(seed, step, b, rows as u32, n as u32) as usize;
+            for (xi, &v) in row.iter_mut().zip(&src[idx * d..(idx + 1) * d]) {
+                *xi = value(v);
+            }
         }
-    }
+    });
 }
 
 /// x[b, :] = image `batch_index(seed, step, b)` / 255. `images` holds n × `d` bytes.

@@ -203,14 +203,8 @@ impl Kernel for LinearBackward {
         let mut dx = self.dx.map(|t| cx.take(t));
         let (x, w, y, dy) = (cx.get(self.x), cx.get(self.w), cx.get(self.y), cx.get(self.dy));
         with_pre_grad(self.f, &y[..rows * o], &dy[..rows * o], |g| {
-            linear_backward_weight(x, g, &mut dw, rows, i, o);
-            linear_backward_bias(g, &mut db, rows, o);
-            if let Some(dx) = dx.as_mut() {
-                match self.x_f {
-                    None => linear_backward_input(g, w, dx, rows, i, o),
-                    Some(f) => linear_backward_input_through(f, g, w, x, dx, rows, i, o),
-                }
-            }
+            let dx = dx.as_deref_mut();
+            linear_backward(g, x, w, self.x_f, &mut dw, &mut db, dx, rows, i, o);
         });
         cx.put(self.dw, dw);
         cx.put(self.db, db);
@@ -298,6 +292,43 @@ fn wide_simd() -> bool {
 /// wasm build) do the work, or natively on a CPU with AVX-512 `gemm`'s.
 #[allow(clippy::too_many_arguments)] // the strides are the point
 pub(super) fn gemm_acc(
+    mnk: [usize; 3],
+    a: &[f32],
+    sa: [usize; 2],
+    b: &[f32],
+    sb: [usize; 2],
+    c: &mut [f32],
+) {
+    gemm_in(Threads::All, mnk, a, sa, b, sb, c)
+}
+
+/// Which threads a product may use: every core, or the calling thread alone (when another
+/// product runs beside it on the other core).
+#[derive(Clone, Copy)]
+enum Threads {
+    All,
+    One,
+}
+
+/// Whether the two products of a layer's backward op (dw and dx, of `macs` multiply-adds
+/// each) run side by side, each on one thread, rather than in turn on every core: natively
+/// with `gemm`'s kernels, from a million multiply-adds. Each product then packs its operands
+/// once instead of on both cores, and the cores never wait on each other in between.
+fn side_by_side(macs: usize) -> bool {
+    #[cfg(not(target_arch = "wasm32"))]
+    return wide_simd() && macs >= 1 << 20 && super::par::cores() > 1;
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = macs;
+        false
+    }
+}
+
+/// [`gemm_acc`] on `threads`. `matrixmultiply` ignores [`Threads::One`]: only `gemm`'s
+/// products run side by side (see [`side_by_side`]).
+#[allow(clippy::too_many_arguments)]
+fn gemm_in(
+    threads: Threads,
     [m, n, k]: [usize; 3],
     a: &[f32],
     [ra, ca]: [usize; 2],
@@ -315,8 +346,9 @@ pub(super) fn gemm_acc(
     assert!(m * n <= c.len());
     #[cfg(not(target_arch = "wasm32"))]
     if wide_simd() {
-        return gemm_wide([m, n, k], a, [ra, ca], b, [rb, cb], c);
+        return gemm_wide(threads, [m, n, k], a, [ra, ca], b, [rb, cb], c);
     }
+    let _ = threads;
     // SAFETY: the asserts above keep every index the strides reach within the slices, and
     // `c` is borrowed mutably, so nothing else reads or writes it meanwhile.
     unsafe {
@@ -346,6 +378,7 @@ pub(super) fn gemm_acc(
 #[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::too_many_arguments)]
 fn gemm_wide(
+    threads: Threads,
     [m, n, k]: [usize; 3],
     a: &[f32],
     [ra, ca]: [usize; 2],
@@ -386,7 +419,7 @@ fn gemm_wide(
         }
     };
     // Two threads pay off from about a million multiply-adds.
-    if m * n * k < 1 << 20 || m.max(n) < 2 {
+    if matches!(threads, Threads::One) || m * n * k < 1 << 20 || m.max(n) < 2 {
         part((0, m, 0, n));
     } else if m >= n {
         let mid = m / 2;
@@ -414,6 +447,44 @@ pub fn linear_forward(
     gemm_acc([rows, outputs, inputs], x, [inputs, 1], w, [1, inputs], y);
 }
 
+/// [`LinearBackward`]'s products from g (dy·f′(y)): dw[o, i] += Σ_b g[b, o]·x[b, i] and
+/// db[o] += Σ_b g[b, o]; dx[b, i] += Σₒ g[b, o]·w[o, i] where x has a gradient, times
+/// f_x′(x[b, i]) where `x_f` is set.
+#[allow(clippy::too_many_arguments)]
+pub fn linear_backward(
+    g: &[f32],
+    x: &[f32],
+    w: &[f32],
+    x_f: Option<Activation>,
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<&mut [f32]>,
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    let (i, o) = (inputs, outputs);
+    let input = |dx: &mut [f32], threads| match x_f {
+        None => linear_backward_input_in(threads, g, w, dx, rows, i, o),
+        Some(f) => linear_backward_input_through(threads, f, g, w, x, dx, rows, i, o),
+    };
+    let mut weight = |threads| {
+        linear_backward_weight_in(threads, x, g, dw, rows, i, o);
+        linear_backward_bias(g, db, rows, o);
+    };
+    match dx {
+        // dw and dx have the same size: one on each core outruns each in turn across both.
+        Some(dx) if side_by_side(rows * i * o) => {
+            super::par::join(|| weight(Threads::One), || input(dx, Threads::One))
+        }
+        Some(dx) => {
+            weight(Threads::All);
+            input(dx, Threads::All);
+        }
+        None => weight(Threads::All),
+    }
+}
+
 /// dx[b, i] += Σₒ dy[b, o]·w[o, i].
 pub fn linear_backward_input(
     dy: &[f32],
@@ -423,13 +494,27 @@ pub fn linear_backward_input(
     inputs: usize,
     outputs: usize,
 ) {
-    gemm_acc([rows, inputs, outputs], dy, [outputs, 1], w, [inputs, 1], dx);
+    linear_backward_input_in(Threads::All, dy, w, dx, rows, inputs, outputs)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn linear_backward_input_in(
+    threads: Threads,
+    dy: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    gemm_in(threads, [rows, inputs, outputs], dy, [outputs, 1], w, [inputs, 1], dx);
 }
 
 /// dx[b, i] += (Σₒ dy[b, o]·w[o, i])·f′(x[b, i]), x being f's output: the gradient of the
 /// pre-activation that x came from.
 #[allow(clippy::too_many_arguments)]
-pub fn linear_backward_input_through(
+fn linear_backward_input_through(
+    threads: Threads,
     f: Activation,
     dy: &[f32],
     w: &[f32],
@@ -443,7 +528,7 @@ pub fn linear_backward_input_through(
         let mut p = p.borrow_mut();
         p.clear();
         p.resize(rows * inputs, 0.0);
-        linear_backward_input(dy, w, &mut p, rows, inputs, outputs);
+        linear_backward_input_in(threads, dy, w, &mut p, rows, inputs, outputs);
         for ((d, &s), &x) in dx[..rows * inputs].iter_mut().zip(p.iter()).zip(x) {
             *d += s * activation_derivative(f, x);
         }
@@ -459,7 +544,20 @@ pub fn linear_backward_weight(
     inputs: usize,
     outputs: usize,
 ) {
-    gemm_acc([outputs, inputs, rows], dy, [1, outputs], x, [inputs, 1], dw);
+    linear_backward_weight_in(Threads::All, x, dy, dw, rows, inputs, outputs)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn linear_backward_weight_in(
+    threads: Threads,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    gemm_in(threads, [outputs, inputs, rows], dy, [1, outputs], x, [inputs, 1], dw);
 }
 
 /// dbias[o] += Σ_b dy[b, o].
@@ -498,7 +596,8 @@ mod tests {
     #[test]
     fn the_products_match_their_definitions() {
         // The last two are large enough to be split across two threads (by rows of the
-        // product, or by its columns when it has fewer rows).
+        // product, or by its columns when it has fewer rows), or for dw and dx to run side
+        // by side.
         let shapes =
             [(1, 1, 1), (3, 5, 7), (13, 37, 11), (70, 9, 130), (128, 200, 96), (300, 64, 80)];
         for (rows, inputs, outputs) in shapes {
@@ -532,6 +631,7 @@ mod tests {
             let relu: Vec<f32> = x.iter().map(|&v| v.max(0.0)).collect();
             let mut through = start.clone();
             linear_backward_input_through(
+                Threads::All,
                 Activation::Relu,
                 &dy,
                 &w,
@@ -560,10 +660,45 @@ mod tests {
 
             let mut db = vec![1.0; outputs];
             linear_backward_bias(&dy, &mut db, rows, outputs);
-            let want: Vec<f32> = (0..outputs)
+            let want_db: Vec<f32> = (0..outputs)
                 .map(|o| 1.0 + (0..rows).map(|b| dy[b * outputs + o]).sum::<f32>())
                 .collect();
-            close(&db, &want);
+            close(&db, &want_db);
+
+            // The whole backward op: the three products, dw and dx side by side on the
+            // last two shapes where the CPU has AVX-512.
+            let dx_start = values(rows * inputs, 8);
+            let (mut dw2, mut db2, mut dx2) = (start.clone(), vec![1.0; outputs], dx_start.clone());
+            linear_backward(
+                &dy,
+                &relu,
+                &w,
+                Some(Activation::Relu),
+                &mut dw2,
+                &mut db2,
+                Some(&mut dx2),
+                rows,
+                inputs,
+                outputs,
+            );
+            let want_dw: Vec<f32> = (0..outputs * inputs)
+                .map(|e| {
+                    let (o, i) = (e / inputs, e % inputs);
+                    start[e]
+                        + (0..rows).map(|b| dy[b * outputs + o] * relu[b * inputs + i]).sum::<f32>()
+                })
+                .collect();
+            close(&dw2, &want_dw);
+            close(&db2, &want_db);
+            let want_dx: Vec<f32> = (0..rows * inputs)
+                .map(|e| {
+                    let (b, i) = (e / inputs, e % inputs);
+                    let s: f32 =
+                        (0..outputs).map(|o| dy[b * outputs + o] * w[o * inputs + i]).sum();
+                    dx_start[e] + if relu[e] > 0.0 { s } else { 0.0 }
+                })
+                .collect();
+            close(&dx2, &want_dx);
         }
     }
 }
