@@ -616,20 +616,20 @@ mod tests {
                 .collect();
             close(&y, &want);
 
-            let start = values(rows * inputs, 6);
-            let mut dx = start.clone();
+            let dx_start = values(rows * inputs, 6);
+            let mut dx = dx_start.clone();
             linear_backward_input(&dy, &w, &mut dx, rows, inputs, outputs);
             let want: Vec<f32> = (0..rows * inputs)
                 .map(|e| {
                     let (b, i) = (e / inputs, e % inputs);
-                    start[e]
+                    dx_start[e]
                         + (0..outputs).map(|o| dy[b * outputs + o] * w[o * inputs + i]).sum::<f32>()
                 })
                 .collect();
             close(&dx, &want);
             // Through a ReLU below: the product where x > 0, nothing added where x = 0.
             let relu: Vec<f32> = x.iter().map(|&v| v.max(0.0)).collect();
-            let mut through = start.clone();
+            let mut through = dx_start.clone();
             linear_backward_input_through(
                 Threads::All,
                 Activation::Relu,
@@ -642,21 +642,26 @@ mod tests {
                 outputs,
             );
             let masked: Vec<f32> = (0..rows * inputs)
-                .map(|e| if relu[e] > 0.0 { want[e] } else { start[e] })
+                .map(|e| if relu[e] > 0.0 { want[e] } else { dx_start[e] })
                 .collect();
             close(&through, &masked);
 
-            let start = values(outputs * inputs, 7);
-            let mut dw = start.clone();
+            // dw's definition for the layer input x, over what dw held.
+            let dw_start = values(outputs * inputs, 7);
+            let dw_of = |x: &[f32]| -> Vec<f32> {
+                (0..outputs * inputs)
+                    .map(|e| {
+                        let (o, i) = (e / inputs, e % inputs);
+                        dw_start[e]
+                            + (0..rows)
+                                .map(|b| dy[b * outputs + o] * x[b * inputs + i])
+                                .sum::<f32>()
+                    })
+                    .collect()
+            };
+            let mut dw = dw_start.clone();
             linear_backward_weight(&x, &dy, &mut dw, rows, inputs, outputs);
-            let want: Vec<f32> = (0..outputs * inputs)
-                .map(|e| {
-                    let (o, i) = (e / inputs, e % inputs);
-                    start[e]
-                        + (0..rows).map(|b| dy[b * outputs + o] * x[b * inputs + i]).sum::<f32>()
-                })
-                .collect();
-            close(&dw, &want);
+            close(&dw, &dw_of(&x));
 
             let mut db = vec![1.0; outputs];
             linear_backward_bias(&dy, &mut db, rows, outputs);
@@ -665,40 +670,15 @@ mod tests {
                 .collect();
             close(&db, &want_db);
 
-            // The whole backward op: the three products, dw and dx side by side on the
-            // last two shapes where the CPU has AVX-512.
-            let dx_start = values(rows * inputs, 8);
-            let (mut dw2, mut db2, mut dx2) = (start.clone(), vec![1.0; outputs], dx_start.clone());
-            linear_backward(
-                &dy,
-                &relu,
-                &w,
-                Some(Activation::Relu),
-                &mut dw2,
-                &mut db2,
-                Some(&mut dx2),
-                rows,
-                inputs,
-                outputs,
-            );
-            let want_dw: Vec<f32> = (0..outputs * inputs)
-                .map(|e| {
-                    let (o, i) = (e / inputs, e % inputs);
-                    start[e]
-                        + (0..rows).map(|b| dy[b * outputs + o] * relu[b * inputs + i]).sum::<f32>()
-                })
-                .collect();
-            close(&dw2, &want_dw);
-            close(&db2, &want_db);
-            let want_dx: Vec<f32> = (0..rows * inputs)
-                .map(|e| {
-                    let (b, i) = (e / inputs, e % inputs);
-                    let s: f32 =
-                        (0..outputs).map(|o| dy[b * outputs + o] * w[o * inputs + i]).sum();
-                    dx_start[e] + if relu[e] > 0.0 { s } else { 0.0 }
-                })
-                .collect();
-            close(&dx2, &want_dx);
+            // The whole backward op of a layer whose input came out of a ReLU: the three
+            // products, dw and dx side by side on the last two shapes where the CPU has
+            // AVX-512.
+            let (mut dw, mut db, mut dx) = (dw_start.clone(), vec![1.0; outputs], dx_start);
+            let (x_f, dx_some) = (Some(Activation::Relu), Some(dx.as_mut_slice()));
+            linear_backward(&dy, &relu, &w, x_f, &mut dw, &mut db, dx_some, rows, inputs, outputs);
+            close(&dw, &dw_of(&relu));
+            close(&db, &want_db);
+            close(&dx, &masked);
         }
     }
 }
