@@ -92,14 +92,18 @@ impl CpuExecutor {
         let first = self.step;
         crate::ops::par::hot(|| {
             for _ in 0..steps {
-                // Every gradient starts the step at zero; the backward ops add to it.
-                for &t in &self.program.gradients {
-                    crate::ops::par::zero(&mut self.tensors[t]);
-                }
+                self.zero_gradients();
                 self.run(List::Train, self.program.batch, &mut sums);
             }
         });
         self.pending.push(Metrics::from_sums(first, steps, self.program.batch, &sums));
+    }
+
+    /// Every gradient starts the step at zero; the backward ops add to it.
+    fn zero_gradients(&mut self) {
+        for &t in &self.program.gradients {
+            crate::ops::par::zero(&mut self.tensors[t]);
+        }
     }
 
     /// Runs `steps` training steps timing each op with `clock` (seconds): the seconds spent
@@ -115,9 +119,7 @@ impl CpuExecutor {
         crate::ops::par::hot(|| {
             for _ in 0..steps {
                 let t = clock();
-                for &g in &self.program.gradients {
-                    crate::ops::par::zero(&mut self.tensors[g]);
-                }
+                self.zero_gradients();
                 add_time(&mut seconds, "ZeroGradients", clock() - t);
                 for k in 0..self.program.train.len() {
                     let t = clock();

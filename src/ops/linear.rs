@@ -302,10 +302,10 @@ pub(super) fn gemm_acc(
     gemm_in(Threads::All, mnk, a, sa, b, sb, c)
 }
 
-/// Which threads a product may use: every core, or the calling thread alone (when another
-/// product runs beside it on the other core).
-#[derive(Clone, Copy)]
-enum Threads {
+/// Which threads a backward product may use: every core, or the calling thread alone (when
+/// the other product of the layer runs beside it on the other core).
+#[derive(Clone, Copy, Debug)]
+pub enum Threads {
     All,
     One,
 }
@@ -465,11 +465,11 @@ pub fn linear_backward(
 ) {
     let (i, o) = (inputs, outputs);
     let input = |dx: &mut [f32], threads| match x_f {
-        None => linear_backward_input_in(threads, g, w, dx, rows, i, o),
+        None => linear_backward_input(threads, g, w, dx, rows, i, o),
         Some(f) => linear_backward_input_through(threads, f, g, w, x, dx, rows, i, o),
     };
     let mut weight = |threads| {
-        linear_backward_weight_in(threads, x, g, dw, rows, i, o);
+        linear_backward_weight(threads, x, g, dw, rows, i, o);
         linear_backward_bias(g, db, rows, o);
     };
     match dx {
@@ -486,19 +486,8 @@ pub fn linear_backward(
 }
 
 /// dx[b, i] += Σₒ dy[b, o]·w[o, i].
-pub fn linear_backward_input(
-    dy: &[f32],
-    w: &[f32],
-    dx: &mut [f32],
-    rows: usize,
-    inputs: usize,
-    outputs: usize,
-) {
-    linear_backward_input_in(Threads::All, dy, w, dx, rows, inputs, outputs)
-}
-
 #[allow(clippy::too_many_arguments)]
-fn linear_backward_input_in(
+pub fn linear_backward_input(
     threads: Threads,
     dy: &[f32],
     w: &[f32],
@@ -528,7 +517,7 @@ fn linear_backward_input_through(
         let mut p = p.borrow_mut();
         p.clear();
         p.resize(rows * inputs, 0.0);
-        linear_backward_input_in(threads, dy, w, &mut p, rows, inputs, outputs);
+        linear_backward_input(threads, dy, w, &mut p, rows, inputs, outputs);
         for ((d, &s), &x) in dx[..rows * inputs].iter_mut().zip(p.iter()).zip(x) {
             *d += s * activation_derivative(f, x);
         }
@@ -536,19 +525,8 @@ fn linear_backward_input_through(
 }
 
 /// dw[o, i] += Σ_b dy[b, o]·x[b, i].
-pub fn linear_backward_weight(
-    x: &[f32],
-    dy: &[f32],
-    dw: &mut [f32],
-    rows: usize,
-    inputs: usize,
-    outputs: usize,
-) {
-    linear_backward_weight_in(Threads::All, x, dy, dw, rows, inputs, outputs)
-}
-
 #[allow(clippy::too_many_arguments)]
-fn linear_backward_weight_in(
+pub fn linear_backward_weight(
     threads: Threads,
     x: &[f32],
     dy: &[f32],
@@ -618,7 +596,7 @@ mod tests {
 
             let dx_start = values(rows * inputs, 6);
             let mut dx = dx_start.clone();
-            linear_backward_input(&dy, &w, &mut dx, rows, inputs, outputs);
+            linear_backward_input(Threads::All, &dy, &w, &mut dx, rows, inputs, outputs);
             let want: Vec<f32> = (0..rows * inputs)
                 .map(|e| {
                     let (b, i) = (e / inputs, e % inputs);
@@ -660,7 +638,7 @@ mod tests {
                     .collect()
             };
             let mut dw = dw_start.clone();
-            linear_backward_weight(&x, &dy, &mut dw, rows, inputs, outputs);
+            linear_backward_weight(Threads::All, &x, &dy, &mut dw, rows, inputs, outputs);
             close(&dw, &dw_of(&x));
 
             let mut db = vec![1.0; outputs];

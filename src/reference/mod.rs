@@ -14,7 +14,7 @@ pub use crate::ops::data::{
     concat_columns, corrupt_input, gather_batch, gather_labels, gather_rows, split_columns_backward,
 };
 pub use crate::ops::linear::{
-    linear_backward_bias, linear_backward_input, linear_backward_weight, linear_forward,
+    linear_backward_bias, linear_backward_input, linear_backward_weight, linear_forward, Threads,
 };
 pub use crate::ops::loss::{pixel_loss, reconstruction_loss};
 pub use crate::ops::optim::adam_update;
@@ -87,10 +87,10 @@ mod tests {
             ([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1.0, 0.0, -1.0, 2.0, 1.0, 0.0]);
         // rows 2, inputs 2, outputs 3
         let mut dx = [0.0; 4];
-        linear_backward_input(&dy, &w, &mut dx, 2, 2, 3);
+        linear_backward_input(Threads::All, &dy, &w, &mut dx, 2, 2, 3);
         assert_eq!(dx, [1.0 - 5.0, 2.0 - 6.0, 2.0 + 3.0, 4.0 + 4.0]);
         let mut dw = [0.0; 6];
-        linear_backward_weight(&x, &dy, &mut dw, 2, 2, 3);
+        linear_backward_weight(Threads::All, &x, &dy, &mut dw, 2, 2, 3);
         assert_eq!(dw, [1.0 + 6.0, 2.0 + 8.0, 3.0, 4.0, -1.0, -2.0]);
         let mut db = [0.0; 3];
         linear_backward_bias(&dy, &mut db, 2, 3);
@@ -214,8 +214,8 @@ mod tests {
             weighted_sum(&y, &c)
         };
         let (mut dx, mut dw, mut db) = (vec![0.0; 15], vec![0.0; 20], vec![0.0; 4]);
-        linear_backward_input(&c, &w, &mut dx, rows, inputs, outputs);
-        linear_backward_weight(&x, &c, &mut dw, rows, inputs, outputs);
+        linear_backward_input(Threads::All, &c, &w, &mut dx, rows, inputs, outputs);
+        linear_backward_weight(Threads::All, &x, &c, &mut dw, rows, inputs, outputs);
         linear_backward_bias(&c, &mut db, rows, outputs);
         assert_grad(&dx, &numeric_grad(&x, &|x| run(x, &w, &b)), "dx");
         assert_grad(&dw, &numeric_grad(&w, &|w| run(&x, w, &b)), "dw");
@@ -344,9 +344,9 @@ mod tests {
         let mut da = vec![0.0; rows * units];
         activation_backward(Activation::Sigmoid, &code, &dcode, &mut da);
         let (mut dw, mut dh) = (vec![0.0; units * inputs], vec![0.0; rows * inputs]);
-        linear_backward_weight(&h, &da, &mut dw, rows, inputs, units);
+        linear_backward_weight(Threads::All, &h, &da, &mut dw, rows, inputs, units);
         contractive_backward_weight(weight, &w, &s2, &mut dw, units, inputs);
-        linear_backward_input(&da, &w, &mut dh, rows, inputs, units);
+        linear_backward_input(Threads::All, &da, &w, &mut dh, rows, inputs, units);
         let dw_num = numeric_grad(&w, &|w| contractive_total(&h, w, &bias, dims, weight));
         assert_grad(&dw, &dw_num, "dW");
         let dh_num = numeric_grad(&h, &|h| contractive_total(h, &w, &bias, dims, weight));
