@@ -3,7 +3,13 @@
 //
 // usage: node scripts/bench-browser.mjs [--backend webgpu|cpu] [--steps N] [--profile]
 //                                      [--spec '{"hidden":[400],"latent":20,"batch_size":128}']
-// Prints one JSON line per backend: {backend, adapter, spec, steps, steps_per_s, samples_per_s}.
+//                                      [--views training|all|LIST]
+// Prints one JSON line per backend: {backend, adapter, spec, views, steps, steps_per_s,
+// samples_per_s}.
+// --views: the widget's `views` while it trains. `training` (the default) shows the training
+// card alone, so the figure is training and nothing else, as the peers' training loops are
+// (../shared/bench/); `all` keeps every view live, as in the page, where the latent map, the
+// sampler and the interpolation strip run the model on the same engine between the steps.
 // --profile: then times each op of up to 50 more steps (the element's `profile`: WebGPU's
 // kernels by timestamp queries, Chromium started with --enable-webgpu-developer-features so
 // they are not rounded to 100 µs) and prints a table after the line: op, ms/step, share.
@@ -24,6 +30,8 @@ const backends = opt('backend', 'webgpu,cpu').split(',');
 const steps = Number(opt('steps', '60'));
 const profile = args.includes('--profile');
 const spec = opt('spec', '{"kind":"vae","hidden":[400],"latent":20,"batch_size":128}');
+const views = opt('views', 'training');
+if (!/^[a-z, -]+$/.test(views)) throw new Error(`--views: ${views} is not a list of view names`);
 for (const b of backends) {
   if (!['webgpu', 'cpu'].includes(b)) throw new Error(`--backend: ${b} is not webgpu or cpu`);
 }
@@ -44,7 +52,7 @@ try {
     await page.route(`${base}/bench.html`, (route) => route.fulfill({
       contentType: 'text/html',
       body: `<!doctype html><script type="module" src="/www/latent-lab.js"></script>
-             <latent-lab backend="${backend}" spec='${spec}'></latent-lab>`,
+             <latent-lab backend="${backend}" spec='${spec}'${views === 'all' ? '' : ` views="${views}"`}></latent-lab>`,
     }));
     await page.goto(`${base}/bench.html`);
     const result = await page.evaluate(async ({ steps, profile }) => {
@@ -62,6 +70,7 @@ try {
       backend: result.backend,
       adapter: result.adapter,
       spec: JSON.parse(spec),
+      views,
       steps,
       steps_per_s: +(steps / result.seconds).toFixed(2),
       samples_per_s: Math.round((steps * batch) / result.seconds),
