@@ -113,8 +113,8 @@ bench: setup
 #   the penalty, which the contractive view compares with.
 # - cvae: conditional VAE 784-400-2 (the label joins encoder and decoder), BCE loss.
 # - conv-ae, conv-vae: two strided 4×4 convolutions (16, 32 channels) around a 16-wide (AE)
-#   or 2-wide (VAE) code; batch 64 and fewer steps, as the CPU's reference convolutions are
-#   slow (~0.45 s a step on 2 cores).
+#   or 2-wide (VAE) code; 5,000 steps of 128 like the dense ones, ~1.5 min each (the
+#   convolutions are matrix products: ~8k samples/s on 2 cores). MSE 0.011 and 0.046.
 # Every figure is in the README's table of shipped models.
 models: setup data
 	$(CARGO) run --release --bin latent-lab -- train --model vae --hidden 400 --latent 2 \
@@ -135,9 +135,9 @@ models: setup data
 	$(CARGO) run --release --bin latent-lab -- train --model cvae --hidden 400 --latent 2 \
 		--seed 1 --steps 5000 --backend cpu --data $(DATA) --out www/models/cvae.safetensors
 	$(CARGO) run --release --bin latent-lab -- train --model conv_ae --channels 16,32 --latent 16 \
-		--batch 64 --seed 1 --steps 800 --backend cpu --data $(DATA) --out www/models/conv-ae.safetensors
+		--seed 1 --steps 5000 --backend cpu --data $(DATA) --out www/models/conv-ae.safetensors
 	$(CARGO) run --release --bin latent-lab -- train --model conv_vae --channels 16,32 --latent 2 \
-		--batch 64 --seed 1 --steps 800 --backend cpu --data $(DATA) --out www/models/conv-vae.safetensors
+		--seed 1 --steps 5000 --backend cpu --data $(DATA) --out www/models/conv-vae.safetensors
 
 # The README's pictures, taken from the page in headless Chromium on WebGPU (SwiftShader
 # here): the page at 1280 px with a digit drawn on the pad, the same at 375 px (a phone), and

@@ -54,10 +54,11 @@ const NEAREST_LABELS = async ({ images, want }) => {
   return right / n;
 };
 
-// `make models`; `latent-lab eval` on the 2,004 held-out digits (MSE per pixel): contractive
-// 0.018, cvae 0.042 (BCE model, with the true labels), conv_ae 0.018, conv_vae 0.043. A fresh
-// model of any of them is near 0.1.
-const SHIPPED_MSE_MAX = { contractive: 0.03, cvae: 0.06, conv_ae: 0.03, conv_vae: 0.06 };
+// `make models`; MSE per pixel on these 500 held-out digits: contractive 0.025, cvae 0.035
+// (BCE model, with the true labels), conv_ae 0.011, conv_vae 0.046 (trained 5,000 steps of
+// 128 since 2026-12-07; the 800 steps of 64 before gave 0.018 and 0.053). A fresh model of
+// any of them is near 0.1.
+const SHIPPED_MSE_MAX = { contractive: 0.03, cvae: 0.06, conv_ae: 0.015, conv_vae: 0.052 };
 
 test('the shipped contractive, conditional and convolutional models reconstruct held-out digits well', async ({}, testInfo) => {
   // Convolutions on SwiftShader take seconds per few hundred digits.
